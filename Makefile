@@ -1,0 +1,25 @@
+# Two entry points a new user needs; both set everything up from scratch.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup clean
+
+$(BIN)/fazt: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	@touch $(BIN)/fazt
+
+setup: $(BIN)/fazt
+
+## Run fazt on http://localhost:4698 with a demo site deployed.
+run: setup
+	./scripts/run-demo.sh
+
+## Run the whole test suite.
+test: setup
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) demo *.egg-info

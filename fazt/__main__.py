@@ -1,0 +1,5 @@
+"""C{python -m fazt}: the operator and client CLI."""
+
+from fazt.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""C{twistd fazt}: wires the services of one fazt process. Wiring only; no logic lives here."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from twisted.application import strports
+from twisted.application.service import MultiService
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from fazt.app.bootstrap import ensure_admin, seed_default_sites
+from fazt.app.options import Options
+from fazt.app.threads import ThreadPoolService
+from fazt.deploy.archive import Limits
+from fazt.deploy.service import Deployer
+from fazt.store.blobcache import ByteLRU
+from fazt.store.db import Store, open_cartridge
+from fazt.store.migrate import connect
+from fazt.web.admin import AdminApi
+from fazt.web.auth import Authenticator
+from fazt.web.root import FaztSite, RootResource
+from fazt.web.sitefiles import SiteRenderer
+from fazt.web.sitestate import SiteIndex
+
+__all__ = ["Options", "makeService"]
+
+_log = Logger()
+MIB = 1024 * 1024
+# Room for the multipart framing around the archive itself.
+MULTIPART_SLACK = MIB
+
+
+def prepare_cartridge(path: str) -> None:
+    """Create or migrate the database, seed the default sites, make the first admin."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    open_cartridge(path)
+    conn = connect(path)
+    try:
+        seed_default_sites(conn)
+        password = ensure_admin(conn)
+    finally:
+        conn.close()
+    if password is not None:
+        _log.warn(
+            "Created the admin user 'admin' with password {password} (shown only this once)",
+            password=password,
+        )
+
+
+def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
+    """The service tree without listeners, and the web site to listen with."""
+    prepare_cartridge(config["db"])
+
+    top = MultiService()
+    store = Store(config["db"], reactor)
+    store.setServiceParent(top)
+    deploy_pool = ThreadPoolService(ThreadPool(1, 2, name="fazt-deploy"))
+    deploy_pool.setServiceParent(top)
+
+    index = SiteIndex(store, ByteLRU(config["cache-mb"] * MIB))
+    limits = Limits(
+        max_archive_bytes=config["max-archive-mb"] * MIB,
+        max_total_bytes=config["max-unpacked-mb"] * MIB,
+        max_entries=config["max-entries"],
+    )
+    deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], index.invalidate, limits,
+                        keep=config["keep-deployments"])
+    admin = AdminApi(store, deployer, Authenticator(store), config["domain"])
+    root = RootResource(config["domain"], SiteRenderer(index), admin.app.resource())
+    site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
+                    access_log=config["access-log"], reactor=reactor)
+    return top, site
+
+
+def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
+    """Build the fazt service tree from parsed options: C{twistd fazt}'s entry point."""
+    if reactor is None:
+        from twisted.internet import reactor
+    top, site = build(config, reactor)
+    for endpoint in config["http"] + config["https"]:
+        strports.service(endpoint, site, reactor=reactor).setServiceParent(top)
+    return top

@@ -1,0 +1,1 @@
+"""The C{fazt} command-line program: operator commands and the API client."""

@@ -1,0 +1,81 @@
+"""Deploys and rollbacks: validation off the reactor, one atomic commit on the writer thread."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, BinaryIO, Callable, Optional
+
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+from fazt.deploy.archive import Limits
+from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
+from fazt.errors import ApiError
+from fazt.store.db import Store
+from fazt.store.sites import Deployment, activate, commit_deployment, get_active_deployment, get_deployment, list_deployments
+
+DEFAULT_KEEP = 20
+
+
+def _rollback(conn, site_name: str, deployment_id: Optional[int], now: float) -> Deployment:
+    current = get_active_deployment(conn, site_name)
+    if current is None:
+        raise ApiError(404, "SITE_NOT_FOUND", f"site '{site_name}' does not exist")
+    if deployment_id is None:
+        older = [d for d in list_deployments(conn, site_name, limit=1000) if d.id < current.id]
+        if not older:
+            raise ApiError(409, "CONFLICT", f"site '{site_name}' has no earlier deployment")
+        target = older[0]
+    else:
+        target = get_deployment(conn, deployment_id)
+        if target is None or target.site_name != site_name:
+            raise ApiError(404, "NOT_FOUND", f"site '{site_name}' has no deployment {deployment_id}")
+    activate(conn, site_name, target.id, now)
+    return target
+
+
+class Deployer:
+    """Runs deploys and rollbacks and tells the web layer when a site switched."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        store: Store,
+        pool: ThreadPool,
+        domain: str,
+        on_switch: Callable[[str], None],
+        limits: Limits = Limits(),
+        keep: int = DEFAULT_KEEP,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._reactor = reactor
+        self._store = store
+        self._pool = pool
+        self._domain = domain
+        self._on_switch = on_switch
+        self.limits = limits
+        self.keep = keep
+        self._clock = clock
+
+    def prepare(self, body: BinaryIO, content_type: Optional[bytes]) -> Deferred[PreparedDeploy]:
+        """Validate an upload on the deploy pool (raises L{ApiError})."""
+        return deferToThreadPool(
+            self._reactor, self._pool, prepare_deploy, body, content_type, self._domain, self.limits
+        )
+
+    @inlineCallbacks
+    def commit(self, prepared: PreparedDeploy, deployed_by: str):
+        """Store a prepared deploy and switch the site to it; fires with (deployment, new blobs)."""
+        result = yield self._store.write(
+            commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._clock(), self.keep
+        )
+        self._on_switch(prepared.site_name)
+        return result
+
+    @inlineCallbacks
+    def rollback(self, site_name: str, deployment_id: Optional[int] = None):
+        """Switch a site to an earlier deployment (default: the one before the active one)."""
+        target = yield self._store.write(_rollback, site_name, deployment_id, self._clock())
+        self._on_switch(site_name)
+        return target

@@ -1,0 +1,84 @@
+"""SQL for the admin user, API keys and the config table (synchronous, connection first).
+
+API tokens are stored only as SHA-256 digests: a lookup is one indexed query, and a stolen
+database does not give working tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Optional
+
+TOKEN_PREFIX = "fazt_"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+    created_at: int
+    last_used_at: Optional[int]
+
+
+def new_token() -> str:
+    """A fresh API token: a recognisable prefix and 32 random bytes."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_key(conn: sqlite3.Connection, name: str, scopes: list[str], now: int) -> tuple[int, str]:
+    """Store a new key; returns its id and the token (the only time the token exists)."""
+    token = new_token()
+    cursor = conn.execute(
+        "INSERT INTO api_keys (name, token_digest, scopes, created_at) VALUES (?, ?, ?, ?)",
+        (name, token_digest(token), " ".join(scopes), now),
+    )
+    return cursor.lastrowid, token
+
+
+def find_api_key(conn: sqlite3.Connection, token: str) -> Optional[ApiKey]:
+    """The live key whose token this is, or None."""
+    row = conn.execute(
+        "SELECT id, name, scopes, created_at, last_used_at FROM api_keys"
+        " WHERE token_digest = ? AND revoked_at IS NULL",
+        (token_digest(token),),
+    ).fetchone()
+    if row is None:
+        return None
+    return ApiKey(row[0], row[1], tuple(row[2].split()), row[3], row[4])
+
+
+def touch_api_key(conn: sqlite3.Connection, key_id: int, now: int) -> None:
+    conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key_id))
+
+
+def create_user(conn: sqlite3.Connection, username: str, password_hash: str, now: int) -> int:
+    cursor = conn.execute(
+        "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+        (username, password_hash, now),
+    )
+    return cursor.lastrowid
+
+
+def count_users(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+
+
+def get_config(conn: sqlite3.Connection, key: str) -> Optional[str]:
+    row = conn.execute("SELECT value FROM config WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_config(conn: sqlite3.Connection, key: str, value: str, now: int) -> None:
+    conn.execute(
+        "INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (key, value, now),
+    )

@@ -1,0 +1,84 @@
+"""Open the cartridge database and bring its schema up to date.
+
+Synchronous: called once per connection (pragmas) and once at start (migrations), from whatever
+thread owns the connection.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from importlib import resources
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class MigrationError(Exception):
+    """The database cannot be brought to this version of fazt's schema."""
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open C{path} with fazt's pragmas: WAL, foreign keys, a busy timeout.
+
+    The connection is in autocommit mode (C{isolation_level=None}) so that callers state their
+    transactions explicitly with C{BEGIN IMMEDIATE}/C{COMMIT}.
+    """
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=10.0
+    )
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal" and path != ":memory:":
+            raise MigrationError(f"could not switch {path} to WAL mode (got {mode})")
+        # WAL makes NORMAL durable against application crashes; only an OS crash can lose the
+        # last transactions, never corrupt the file.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA query_only = %d" % (1 if readonly else 0))
+    return conn
+
+
+def available_migrations() -> list[tuple[int, str, str]]:
+    """Every shipped migration as (version, file name, SQL), in version order."""
+    found = []
+    for entry in resources.files("fazt.store").joinpath("schema").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort()
+    return found
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version of the newest migration applied to C{conn}'s database."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply every migration newer than the database, each in its own transaction.
+
+    A migration that fails is rolled back whole, so the database is left at the last good
+    version. Returns the versions applied.
+    """
+    current = schema_version(conn)
+    migrations = available_migrations()
+    newest = migrations[-1][0] if migrations else 0
+    if current > newest:
+        raise MigrationError(
+            f"database schema version {current} is newer than this fazt ({newest})"
+        )
+    applied = []
+    for version, name, sql in migrations:
+        if version <= current:
+            continue
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise MigrationError(f"migration {name} failed: {exc}") from exc
+        applied.append(version)
+    return applied

@@ -1,0 +1,73 @@
+"""Small helpers for finishing twisted.web requests, shared by every part of the web layer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.web.server import NOT_DONE_YET, Request
+
+_log = Logger()
+
+ERROR_PAGE = (
+    "<!doctype html><html><head><meta charset=utf-8><title>{status} {title}</title>"
+    "<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#333}}"
+    "h1{{font-size:1.6em}}</style></head><body><h1>{status} {title}</h1><p>{text}</p></body></html>"
+)
+
+
+def html_page(status: int, title: str, text: str) -> bytes:
+    """A minimal, self-contained HTML page for errors (C{text} must already be safe HTML)."""
+    return ERROR_PAGE.format(status=status, title=title, text=text).encode("utf-8")
+
+
+def json_body(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def track_disconnect(request: Request) -> None:
+    """Mark the request when its client goes away, so late writers can skip it."""
+    if getattr(request, "_fazt_gone", None) is None:
+        request._fazt_gone = False
+
+        def gone(_):
+            request._fazt_gone = True
+
+        request.notifyFinish().addErrback(gone)
+
+
+def finish_later(request: Request, result: Deferred, on_error: Callable[[Request], bytes]) -> Any:
+    """Finish C{request} with the bytes C{result} fires with; returns C{NOT_DONE_YET}.
+
+    A failure is logged and answered with C{on_error(request)}; a client that has gone away is
+    not written to.
+    """
+    track_disconnect(request)
+
+    def write(body: bytes) -> None:
+        if request._fazt_gone or request.finished:
+            return
+        if request.method != b"HEAD":
+            request.setHeader(b"content-length", b"%d" % len(body))
+            request.write(body)
+        else:
+            if request.responseHeaders.getRawHeaders(b"content-length") is None:
+                request.setHeader(b"content-length", b"%d" % len(body))
+        request.finish()
+
+    def failed(failure) -> None:
+        _log.failure("request {uri} failed", failure, uri=request.uri)
+        if request._fazt_gone or request.finished:
+            return
+        write(on_error(request))
+
+    result.addCallback(write).addErrback(failed)
+    return NOT_DONE_YET
+
+
+def internal_error_page(request: Request) -> bytes:
+    request.setResponseCode(500)
+    request.setHeader(b"content-type", b"text/html; charset=utf-8")
+    return html_page(500, "Internal Server Error", "Something went wrong on this server.")

@@ -1,0 +1,103 @@
+"""The root of fazt's web tree: health, then dispatch by Host to the admin API or a site.
+
+Klein does not route on Host, so this small resource does, in front of everything else
+(SPEC §4). It is a leaf: it reads the whole path itself and hands admin requests to the
+Klein resource with the path re-based.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request, Site
+
+from fazt.names import ADMIN, route_host, split_host
+from fazt.web.request import FaztRequest
+from fazt.web.sitefiles import SiteRenderer
+
+ADMIN_SECURITY_HEADERS = (
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
+class HealthResource(Resource):
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        return b"OK"
+
+    render_HEAD = render_GET
+
+
+class RootResource(Resource):
+    """Dispatches every request by its Host header."""
+
+    isLeaf = True
+
+    def __init__(self, domain: str, sites: SiteRenderer, admin_api: IResource,
+                 admin_ui: Optional[IResource] = None) -> None:
+        super().__init__()
+        self.domain = domain.lower()
+        self.sites = sites
+        self.admin_api = admin_api
+        self.admin_ui = admin_ui
+        self.health = HealthResource()
+
+    def render(self, request: Request):
+        segments = request.path.split(b"?", 1)[0].split(b"/")[1:]
+        if segments == [b"health"]:
+            return self.health.render(request)
+        kind, name = route_host(split_host(request.getHeader(b"host")), self.domain)
+        if kind == ADMIN:
+            return self._render_admin(request, segments)
+        if kind == "site":
+            return self.sites.render(request, name)
+        return self.sites.render_unknown_host(request)
+
+    def _render_admin(self, request: Request, segments: list[bytes]):
+        for name, value in ADMIN_SECURITY_HEADERS:
+            request.setHeader(name, value)
+        if request.isSecure():
+            request.setHeader(b"strict-transport-security", HSTS)
+        if segments and segments[0] == b"api":
+            request.prepath = [b"api"]
+            request.postpath = segments[1:]
+            return self.admin_api.render(request)
+        if self.admin_ui is not None:
+            request.prepath = []
+            request.postpath = segments
+            return self.admin_ui.render(request)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return b"fazt admin: the API is under /api/\n"
+
+
+class FaztSite(Site):
+    """The twisted.web Site: fazt's request class, body limits, and quiet access logging."""
+
+    requestFactory = FaztRequest
+
+    def __init__(self, resource: IResource, deploy_limit: int, body_limit: int = 1024 * 1024,
+                 access_log: bool = False, **kwargs) -> None:
+        super().__init__(resource, **kwargs)
+        self._deploy_limit = deploy_limit
+        self._default_limit = body_limit
+        self._access_log = access_log
+
+    def body_limit(self, path: bytes) -> int:
+        """The largest request body accepted for C{path}."""
+        if path.split(b"?", 1)[0].rstrip(b"/") == b"/api/deploy":
+            return self._deploy_limit
+        return self._default_limit
+
+    def log(self, request: Request) -> None:
+        # Access logging costs about a third of static throughput; it is opt-in.
+        if self._access_log:
+            super().log(request)

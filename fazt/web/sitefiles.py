@@ -1,0 +1,198 @@
+"""Serving a site's files: clean URLs, rules files, conditional and range requests, encodings.
+
+The hot path (site state and file content already in memory) answers synchronously, without a
+Deferred; only cache misses go to the store's reader threads.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+from urllib.parse import quote
+
+from twisted.internet.defer import Deferred
+from twisted.web.server import Request
+
+from fazt.store.sites import BlobContent, ManifestFile
+from fazt.web.caching import cache_control_for, choose_encoding
+from fazt.web.conditional import (
+    UNSATISFIABLE,
+    etag_for,
+    http_date,
+    if_none_match_hits,
+    if_range_allows,
+    not_modified_since,
+    parse_range,
+)
+from fazt.web.mimetypes import is_compressible
+from fazt.web.resolve import clean_request_path, resolve_file
+from fazt.web.responses import finish_later, html_page, internal_error_page
+from fazt.web.rules import is_external, match_headers, match_redirect
+from fazt.web.sitestate import SiteIndex, SiteState
+
+NOT_FOUND_SITE = "404"
+# Files that configure a site and are never served as content.
+PRIVATE_FILES = frozenset({"_redirects", "_headers", "main.js", "fazt.json"})
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+class SiteRenderer:
+    """Answers requests for hosted sites from a L{SiteIndex}."""
+
+    def __init__(self, index: SiteIndex) -> None:
+        self.index = index
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def render(self, request: Request, name: str) -> bytes | int:
+        """Answer a request for site C{name} (which may not exist)."""
+        known, state = self.index.cached(name)
+        if known:
+            result = self._render_state(request, state)
+        else:
+            result = self.index.load(name).addCallback(lambda s: self._render_state(request, s))
+        return _finish(request, result)
+
+    def render_unknown_host(self, request: Request) -> bytes | int:
+        """Answer a request whose host is neither the admin host nor any site's."""
+        return _finish(request, self._global_not_found(request))
+
+    # -- routing inside a site ------------------------------------------------------------
+
+    def _render_state(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
+        if state is None:
+            return self._global_not_found(request)
+        if request.method not in (b"GET", b"HEAD"):
+            request.setResponseCode(405)
+            request.setHeader(b"allow", b"GET, HEAD")
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return html_page(405, "Method Not Allowed", "This site answers GET and HEAD only.")
+        path = clean_request_path(request.path)
+        if path is None:
+            return self._site_not_found(request, state)
+        target = self._resolve(state, path)
+        if state.redirects:
+            match = match_redirect(state.redirects, path)
+            if match is not None and (match.force or target is None):
+                return self._apply_rule(request, state, match)
+        if target is None:
+            return self._site_not_found(request, state)
+        return self._serve(request, state, state.files[target], 200, path)
+
+    def _resolve(self, state: SiteState, path: str) -> Optional[str]:
+        target = resolve_file(state.files, path)
+        return None if target in PRIVATE_FILES else target
+
+    def _apply_rule(self, request: Request, state: SiteState, match) -> bytes | Deferred:
+        if match.status in REDIRECT_CODES:
+            location = quote(match.target, safe="/:?#[]@!$&'()*+,;=%~")
+            query = request.uri.partition(b"?")[2]
+            if query and "?" not in location:
+                location += "?" + query.decode("latin-1")
+            request.setResponseCode(match.status)
+            request.setHeader(b"location", location.encode("latin-1", "replace"))
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return html_page(match.status, "Moved", "This page has moved.")
+        if match.status in (200, 404) and not is_external(match.target):
+            path = clean_request_path(match.target.split("?", 1)[0].encode("utf-8"))
+            target = self._resolve(state, path) if path else None
+            if target is not None:
+                return self._serve(request, state, state.files[target], match.status, path)
+        return self._site_not_found(request, state)
+
+    def _site_not_found(self, request: Request, state: SiteState) -> bytes | Deferred:
+        page = state.files.get("404.html")
+        if page is not None:
+            return self._serve(request, state, page, 404, "/404.html")
+        return self._global_not_found(request)
+
+    def _global_not_found(self, request: Request) -> bytes | Deferred:
+        known, state = self.index.cached(NOT_FOUND_SITE)
+        if not known:
+            return self.index.load(NOT_FOUND_SITE).addCallback(lambda s: self._not_found_page(request, s))
+        return self._not_found_page(request, state)
+
+    def _not_found_page(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
+        page = state.files.get("index.html") if state is not None else None
+        if page is not None:
+            return self._serve(request, state, page, 404, "/index.html")
+        request.setResponseCode(404)
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        return html_page(404, "Not Found", "There is nothing here.")
+
+    # -- one file -------------------------------------------------------------------------
+
+    def _serve(self, request: Request, state: SiteState, entry: ManifestFile, status: int, path: str) -> bytes | Deferred:
+        content = self.index.blobs.get(entry.blob_hash)
+        if content is not None:
+            return self._write_file(request, state, entry, content, status, path)
+
+        def loaded(content: Optional[BlobContent]) -> bytes:
+            if content is None:
+                raise LookupError(f"blob {entry.blob_hash} of {state.name}/{entry.path} is missing")
+            return self._write_file(request, state, entry, content, status, path)
+
+        return self.index.blob(entry.blob_hash).addCallback(loaded)
+
+    def _write_file(
+        self, request: Request, state: SiteState, entry: ManifestFile, content: BlobContent, status: int, path: str
+    ) -> bytes:
+        headers = request.responseHeaders
+        ctype = entry.content_type
+        headers.setRawHeaders(b"content-type", [ctype.encode("latin-1")])
+        headers.setRawHeaders(b"x-content-type-options", [b"nosniff"])
+        headers.setRawHeaders(b"last-modified", [http_date(state.last_modified).encode("ascii")])
+        headers.setRawHeaders(b"cache-control", [cache_control_for(entry.path, ctype).encode("ascii")])
+        headers.setRawHeaders(b"accept-ranges", [b"bytes"])
+        compressible = is_compressible(ctype)
+        if compressible:
+            headers.setRawHeaders(b"vary", [b"Accept-Encoding"])
+        for name, value in match_headers(state.header_rules, path):
+            headers.setRawHeaders(name.encode("latin-1", "replace"), [value.encode("latin-1", "replace")])
+        range_header = _header(request, b"range")
+        encoding = None
+        if compressible and range_header is None and (content.gzip or content.br):
+            available = [e for e, blob in (("br", content.br), ("gzip", content.gzip)) if blob]
+            encoding = choose_encoding(_header(request, b"accept-encoding"), available)
+        body = {"br": content.br, "gzip": content.gzip}.get(encoding) if encoding else content.data
+        etag = etag_for(entry.blob_hash, encoding)
+        headers.setRawHeaders(b"etag", [etag.encode("ascii")])
+        request.setResponseCode(status)
+        if status == 200:
+            if_none_match = _header(request, b"if-none-match")
+            if if_none_match is not None:
+                fresh = if_none_match_hits(if_none_match, etag)
+            else:
+                fresh = not_modified_since(_header(request, b"if-modified-since"), state.last_modified)
+            if fresh:
+                request.setResponseCode(304)
+                for name in (b"content-type", b"accept-ranges"):
+                    headers.removeHeader(name)
+                return b""
+        if encoding:
+            headers.setRawHeaders(b"content-encoding", [encoding.encode("ascii")])
+        if range_header is not None and status == 200:
+            if if_range_allows(_header(request, b"if-range"), etag, state.last_modified):
+                span = parse_range(range_header, len(body))
+                if span is UNSATISFIABLE:
+                    request.setResponseCode(416)
+                    headers.setRawHeaders(b"content-range", [b"bytes */%d" % len(body)])
+                    headers.setRawHeaders(b"content-type", [b"text/plain; charset=utf-8"])
+                    return b""
+                if span is not None:
+                    start, end = span
+                    request.setResponseCode(206)
+                    headers.setRawHeaders(b"content-range", [b"bytes %d-%d/%d" % (start, end, len(body))])
+                    return body[start : end + 1]
+        return body
+
+
+def _finish(request: Request, result: bytes | Deferred) -> bytes | int:
+    """Return bytes as they are; finish the request later for a Deferred."""
+    if isinstance(result, Deferred):
+        return finish_later(request, result, internal_error_page)
+    return result
+
+
+def _header(request: Request, name: bytes) -> Optional[str]:
+    values = request.requestHeaders.getRawHeaders(name)
+    return values[0].decode("latin-1") if values else None

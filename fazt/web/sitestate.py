@@ -1,0 +1,120 @@
+"""What each site serves right now, kept in memory on the reactor thread.
+
+A site's state (its active deployment's manifest and its parsed C{_redirects}/C{_headers}) is
+loaded from the store on first use and dropped when a deploy or rollback switches the site.
+File contents come from a byte-bounded LRU keyed by content hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from twisted.internet.defer import Deferred, succeed
+
+from fazt.store.blobcache import ByteLRU
+from fazt.store.db import Store
+from fazt.store.sites import BlobContent, Deployment, ManifestFile, get_active_deployment, load_blob, load_manifest
+from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redirects
+
+# Parsed rule files are small; larger ones are ignored rather than parsed on the reactor.
+_MAX_RULES_FILE = 256 * 1024
+
+
+@dataclass
+class SiteState:
+    """One site's active deployment, ready to serve."""
+
+    name: str
+    deployment: Deployment
+    files: dict[str, ManifestFile]
+    redirects: list[RedirectRule] = field(default_factory=list)
+    header_rules: list[HeaderRule] = field(default_factory=list)
+
+    @property
+    def is_app(self) -> bool:
+        return "main.js" in self.files
+
+    @property
+    def last_modified(self) -> float:
+        return self.deployment.created_at
+
+
+def _load_state(conn, name: str) -> Optional[SiteState]:
+    deployment = get_active_deployment(conn, name)
+    if deployment is None:
+        return None
+    files = load_manifest(conn, deployment.id)
+    state = SiteState(name, deployment, files)
+    for rule_file, parse, attr in (
+        ("_redirects", parse_redirects, "redirects"),
+        ("_headers", parse_headers, "header_rules"),
+    ):
+        entry = files.get(rule_file)
+        if entry is not None and entry.size <= _MAX_RULES_FILE:
+            blob = load_blob(conn, entry.blob_hash)
+            if blob is not None:
+                setattr(state, attr, parse(blob.data.decode("utf-8", "replace")))
+    return state
+
+
+class SiteIndex:
+    """Site states and file contents for the web layer, loaded lazily from the store."""
+
+    def __init__(self, store: Store, blob_cache: ByteLRU[BlobContent]) -> None:
+        self._store = store
+        self.blobs = blob_cache
+        self._states: dict[str, Optional[SiteState]] = {}
+        self._loading: dict[str, list[Deferred]] = {}
+        self._generation: dict[str, int] = {}
+
+    def cached(self, name: str) -> tuple[bool, Optional[SiteState]]:
+        """C{(known, state)} without touching the store; C{state} None means no such site."""
+        if name in self._states:
+            return True, self._states[name]
+        return False, None
+
+    def load(self, name: str) -> Deferred[Optional[SiteState]]:
+        """The site's state, from memory or the store (concurrent loads share one query)."""
+        if name in self._states:
+            return succeed(self._states[name])
+        waiting = Deferred()
+        if name in self._loading:
+            self._loading[name].append(waiting)
+            return waiting
+        self._loading[name] = [waiting]
+        generation = self._generation.get(name, 0)
+
+        def loaded(state):
+            # A switch that happened while we read makes this result stale: keep it for the
+            # requests that asked, but do not remember it.
+            if self._generation.get(name, 0) == generation:
+                self._states[name] = state
+            for d in self._loading.pop(name):
+                d.callback(state)
+
+        def failed(failure):
+            for d in self._loading.pop(name):
+                d.errback(failure)
+
+        self._store.read(_load_state, name).addCallbacks(loaded, failed)
+        return waiting
+
+    def invalidate(self, name: str) -> None:
+        """Forget a site's state: its active deployment has changed."""
+        self._states.pop(name, None)
+        self._generation[name] = self._generation.get(name, 0) + 1
+
+    def blob(self, blob_hash: str) -> Deferred[Optional[BlobContent]]:
+        """A file's content, from the cache or the store."""
+        content = self.blobs.get(blob_hash)
+        if content is not None:
+            return succeed(content)
+
+        def remember(content):
+            if content is not None:
+                size = len(content.data) + len(content.gzip or b"") + len(content.br or b"")
+                self.blobs.put(blob_hash, content, size)
+            return content
+
+        return self._store.read(load_blob, blob_hash).addCallback(remember)

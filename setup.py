@@ -1,0 +1,26 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="fazt",
+    version="0.1.0",
+    description="A personal PaaS in one process and one SQLite file",
+    python_requires=">=3.11",
+    packages=find_packages(include=["fazt", "fazt.*"]) + ["twisted.plugins"],
+    package_data={
+        "fazt.store": ["schema/*.sql"],
+        "fazt": ["defaults/*/*"],
+    },
+    install_requires=[
+        "twisted[tls]>=26.10,<27",
+        "klein>=24.8",
+        "treq>=26.7",
+        "pyopenssl>=26.4",
+        "service-identity>=26.1",
+        "bcrypt>=5",
+        "brotli>=1.1",
+    ],
+    extras_require={
+        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": ["fazt = fazt.cli.main:main"]},
+)
