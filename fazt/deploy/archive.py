@@ -31,8 +31,8 @@ _SUPPORTED_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 _ENCRYPTION_FLAGS = 0x01 | 0x40  # traditional and strong encryption
 _DRIVE_LETTER_RE = re.compile(r"[A-Za-z]:")
 _END_RECORD = struct.Struct("<4s4H2LH")
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _ZIP64_END_RECORD = struct.Struct("<4sQ2H2L4Q")
+_ZIP64_TRAILER_BYTES = _ZIP64_END_RECORD.size + 20  # the zip64 end record and its locator
 _CENTRAL_RECORD = struct.Struct("<4s4B4HL2L5H2L")
 _LOCAL_HEADER_BYTES = 30
 _CORRUPT_ZIP_ERRORS = (
@@ -232,41 +232,37 @@ def _check_no_overlap(infos: list[zipfile.ZipInfo]) -> None:
 
 def _count_central_records(fileobj: BinaryIO, stop_at: int) -> int:
     """
-    Count central directory records, stopping at C{stop_at}, without building
-    them. Returns 0 when the layout is not understood; C{zipfile} then decides.
+    Count central directory records (up to C{stop_at}) without building them, finding the
+    directory as C{zipfile} does. Returns 0 when the layout is not understood: C{zipfile}
+    will refuse such an archive anyway.
     """
     size = fileobj.seek(0, 2)
-    # Find the end record the way zipfile does: at the very end, else the last signature.
     tail_start = max(0, size - _END_RECORD.size)
     fileobj.seek(tail_start)
     tail = fileobj.read()
-    if not (len(tail) == _END_RECORD.size and tail[:4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
+    if not (tail[:4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):  # not at the very end: a comment follows
         tail_start = max(0, size - _END_RECORD.size - 0xFFFF)
         fileobj.seek(tail_start)
         tail = fileobj.read()
     end_at = tail.rfind(b"PK\x05\x06")
     if end_at < 0 or end_at + _END_RECORD.size > len(tail):
         return 0
-    end_offset = tail_start + end_at
-    record = _END_RECORD.unpack_from(tail, end_at)
-    directory_size, directory_offset = record[5], record[6]
-    locator_offset = end_offset - _ZIP64_LOCATOR.size
-    if locator_offset - _ZIP64_END_RECORD.size >= 0:
-        fileobj.seek(locator_offset - _ZIP64_END_RECORD.size)
-        zip64 = fileobj.read(_ZIP64_END_RECORD.size + _ZIP64_LOCATOR.size)
-        if zip64[-_ZIP64_LOCATOR.size:][:4] == b"PK\x06\x07" and zip64[:4] == b"PK\x06\x06":
-            directory_size, directory_offset = _ZIP64_END_RECORD.unpack_from(zip64)[8:10]
-            end_offset -= _ZIP64_END_RECORD.size + _ZIP64_LOCATOR.size
-    position = end_offset - directory_size  # zipfile's start, allowing for prepended data
-    if position < 0:
-        return 0
+    directory_end = tail_start + end_at
+    directory_size = _END_RECORD.unpack_from(tail, end_at)[5]
+    if directory_end >= _ZIP64_TRAILER_BYTES:
+        fileobj.seek(directory_end - _ZIP64_TRAILER_BYTES)
+        zip64 = fileobj.read(_ZIP64_TRAILER_BYTES)
+        if zip64[:4] == b"PK\x06\x06" and zip64[_ZIP64_END_RECORD.size :][:4] == b"PK\x06\x07":
+            directory_size = _ZIP64_END_RECORD.unpack_from(zip64)[8]
+            directory_end -= _ZIP64_TRAILER_BYTES
+    position = directory_end - directory_size  # where zipfile starts, allowing for prepended data
     count = 0
-    while position < end_offset and count < stop_at:
+    while 0 <= position < directory_end and count < stop_at:
         fileobj.seek(position)
         header = fileobj.read(_CENTRAL_RECORD.size)
         if len(header) < _CENTRAL_RECORD.size or header[:4] != b"PK\x01\x02":
             return 0
-        fields = _CENTRAL_RECORD.unpack(header)
-        position += _CENTRAL_RECORD.size + fields[12] + fields[13] + fields[14]
+        name_length, extra_length, comment_length = _CENTRAL_RECORD.unpack(header)[12:15]
+        position += _CENTRAL_RECORD.size + name_length + extra_length + comment_length
         count += 1
     return count

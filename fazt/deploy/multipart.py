@@ -1,13 +1,10 @@
 """
 A streaming C{multipart/form-data} parser over a request body on disk.
 
-The body has already been spooled to a seekable file, so the parser never
-holds it in memory: it scans for boundaries a chunk at a time (keeping only a
-short overlap so a boundary split across two chunks is still found), reads
-each part's small header block, decodes text fields (each bounded in size),
-and records file parts as an offset/length window into the body file.
-L{FileWindow} turns such a window back into a read-only seekable file.
-
+The body is never held in memory: boundaries are found a chunk at a time
+(with an overlap, so one split across two chunks is still found), text fields
+are read one at a time within a size limit, and file parts are recorded as
+offset/length windows that L{FileWindow} turns back into seekable files.
 Pure and synchronous: meant to run on a worker thread, not the reactor.
 """
 
@@ -26,6 +23,12 @@ MAX_TRANSPORT_PADDING = 64
 _BOUNDARY_RE = re.compile(rb"[\x20-\x7e]*[\x21-\x7e]")
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_TEXT_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+_PARAMETER_RE = re.compile(
+    r"""[ \t;]*(?P<key>[!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*"""
+    r"""(?:"(?P<quoted>(?:[^"\\]|\\.)*)"[ \t]*|(?P<bare>[^;"]*))(?:;|$)""",
+    re.DOTALL,
+)
+_QUOTED_PAIR_RE = re.compile(r'\\(["\\])')
 _EXTENDED_CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1", "us-ascii": "ascii"}
 
 
@@ -57,20 +60,13 @@ def boundary_from_content_type(content_type: str | bytes | None) -> bytes:
     media_type, params = _split_header_value(content_type)
     if media_type.lower() != "multipart/form-data":
         raise MultipartError("Content-Type is not multipart/form-data")
-    boundary = params.get("boundary")
-    if not boundary:
-        raise MultipartError("Content-Type has no boundary")
-    encoded = boundary.encode("latin-1")
-    _check_boundary(encoded)
-    return encoded
+    boundary = params.get("boundary", "").encode("utf-8")
+    _check_boundary(boundary)
+    return boundary
 
 
 def parse_multipart(
-    body: BinaryIO,
-    boundary: bytes,
-    *,
-    max_field_bytes: int = 64 * 1024,
-    max_parts: int = 32,
+    body: BinaryIO, boundary: bytes, *, max_field_bytes: int = 64 * 1024, max_parts: int = 32,
     chunk_size: int | None = None,
 ) -> tuple[dict[str, str], dict[str, FilePart]]:
     """
@@ -110,28 +106,29 @@ def parse_multipart(
         part_count += 1
         if part_count > max_parts:
             raise MultipartError(f"more than {max_parts} parts")
-        headers, content_start = _read_part_headers(body, part_start, size, chunk_size)
+        name, filename, content_start = _read_disposition(body, part_start, size, chunk_size)
         content_end = _find(body, delimiter, content_start, size, chunk_size)
         if content_end < 0:
             raise MultipartError("no closing boundary")
-        name, filename = _parse_disposition(headers)
         length = content_end - content_start
-        if name not in fields and name not in files:
-            if filename is not None:
-                files[name] = FilePart(name, filename, content_start, length)
-            else:
-                fields[name] = _read_text_field(body, name, content_start, length, max_field_bytes)
+        if name in fields or name in files:
+            pass
+        elif filename is not None:
+            files[name] = FilePart(name, filename, content_start, length)
+        elif length > max_field_bytes:
+            raise MultipartError(f"field {name!r} is longer than {max_field_bytes} bytes")
+        else:
+            fields[name] = _decode(_read_at(body, content_start, length), f"field {name!r}")
         after_delimiter = content_end + len(delimiter)
     return fields, files
 
 
 class FileWindow(io.RawIOBase):
     """
-    A read-only, seekable view of C{f[offset:offset + length]}.
+    A read-only, seekable view of C{f[offset:offset + length]}, for L{zipfile.ZipFile}.
 
-    Each read seeks the underlying file first, so several windows may share
-    one file, but not concurrently from different threads. Closing a window
-    leaves the underlying file open.
+    Each read seeks C{f} first, so windows may share a file (though not across threads
+    at once). Closing a window leaves C{f} open.
     """
 
     def __init__(self, f: BinaryIO, offset: int, length: int):
@@ -178,9 +175,6 @@ class FileWindow(io.RawIOBase):
         self._position += len(data)
         return data
 
-    def readall(self) -> bytes:
-        return self.read(-1)
-
     def readinto(self, buffer) -> int:
         target = memoryview(buffer).cast("B")
         data = self.read(len(target))
@@ -194,10 +188,8 @@ class FileWindow(io.RawIOBase):
 
 def _check_boundary(boundary: bytes) -> None:
     """Reject boundaries that are empty, too long or not printable ASCII."""
-    if not isinstance(boundary, bytes) or not 1 <= len(boundary) <= MAX_BOUNDARY_BYTES:
-        raise MultipartError("boundary must be 1 to 200 bytes")
-    if not _BOUNDARY_RE.fullmatch(boundary):
-        raise MultipartError("boundary has invalid characters")
+    if not isinstance(boundary, bytes) or len(boundary) > MAX_BOUNDARY_BYTES or not _BOUNDARY_RE.fullmatch(boundary):
+        raise MultipartError("boundary must be 1 to 200 printable ASCII bytes")
 
 
 def _read_at(body: BinaryIO, offset: int, size: int) -> bytes:
@@ -207,10 +199,8 @@ def _read_at(body: BinaryIO, offset: int, size: int) -> bytes:
 
 def _find(body: BinaryIO, pattern: bytes, start: int, end: int, chunk_size: int) -> int:
     """
-    Return the offset of the first C{pattern} in C{body[start:end]}, or -1.
-
-    Reads C{chunk_size} bytes at a time, carrying the last C{len(pattern) - 1}
-    bytes over so that a match spanning two chunks is still found.
+    Return the offset of the first C{pattern} in C{body[start:end]}, or -1, reading a chunk at a
+    time and carrying C{len(pattern) - 1} bytes over so a match spanning two chunks is found.
     """
     keep = len(pattern) - 1
     window = b""
@@ -229,108 +219,61 @@ def _find(body: BinaryIO, pattern: bytes, start: int, end: int, chunk_size: int)
 
 
 def _part_start(body: BinaryIO, offset: int, size: int) -> int | None:
-    """
-    Look at what follows a delimiter: C{None} for the closing C{--}, else the
-    offset just past the line end (after optional transport padding).
-    """
+    """After a delimiter: C{None} if it is the closing one, else where the part begins."""
     following = _read_at(body, offset, 2 + MAX_TRANSPORT_PADDING + 2)
     if following.startswith(b"--"):
         return None
-    padding = len(following) - len(following.lstrip(b" \t"))
-    if following[padding : padding + 2] != b"\r\n":
-        if offset + len(following) >= size and not following.strip(b" \t\r"):
-            raise MultipartError("no closing boundary")
-        raise MultipartError("malformed boundary line")
-    if offset + padding + 2 >= size:
+    part_start = offset + len(following) - len(following.lstrip(b" \t")) + 2
+    if part_start >= size:
         raise MultipartError("no closing boundary")
-    return offset + padding + 2
+    if _read_at(body, part_start - 2, 2) != b"\r\n":
+        raise MultipartError("malformed boundary line")
+    return part_start
 
 
-def _read_part_headers(body: BinaryIO, start: int, size: int, chunk_size: int) -> tuple[dict[str, str], int]:
-    """Parse the header block at C{start}; return it and where content begins."""
+def _read_disposition(body: BinaryIO, start: int, size: int, chunk_size: int) -> tuple[str, str | None, int]:
+    """Read the header block at C{start}: the part's name, filename and content offset."""
     if _read_at(body, start, 2) == b"\r\n":
-        return {}, start + 2
-    limit = min(size, start + MAX_HEADER_BLOCK_BYTES + 4)
-    end = _find(body, b"\r\n\r\n", start, limit, chunk_size)
+        raise MultipartError("part has no Content-Disposition")
+    end = _find(body, b"\r\n\r\n", start, min(size, start + MAX_HEADER_BLOCK_BYTES + 4), chunk_size)
     if end < 0:
         raise MultipartError("part headers are unterminated or too long")
-    block = _read_at(body, start, end - start)
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MultipartError("part headers are not UTF-8") from None
-    headers: dict[str, str] = {}
-    for line in text.split("\r\n"):
+    disposition = None
+    for line in _decode(_read_at(body, start, end - start), "part header").split("\r\n"):
         name, colon, value = line.partition(":")
         if not colon or not _TOKEN_RE.fullmatch(name) or not _HEADER_TEXT_RE.fullmatch(value):
             raise MultipartError("malformed part header")
-        headers.setdefault(name.lower(), value.strip(" \t"))
-    return headers, end + 4
-
-
-def _parse_disposition(headers: dict[str, str]) -> tuple[str, str | None]:
-    """Return the part's name and filename (C{None} for a text field)."""
-    if "content-disposition" not in headers:
+        if name.lower() == "content-disposition" and disposition is None:
+            disposition = value.strip(" \t")
+    if disposition is None:
         raise MultipartError("part has no Content-Disposition")
-    kind, params = _split_header_value(headers["content-disposition"])
-    if kind.lower() != "form-data":
-        raise MultipartError("part is not form-data")
-    if "name" not in params:
-        raise MultipartError("part has no name")
+    kind, params = _split_header_value(disposition)
+    if kind.lower() != "form-data" or "name" not in params:
+        raise MultipartError("part is not form-data with a name")
     filename = params.get("filename")
     if "filename*" in params:
         filename = _decode_extended_value(params["filename*"])
-    return params["name"], filename
+    return params["name"], filename, end + 4
 
 
 def _split_header_value(value: str) -> tuple[str, dict[str, str]]:
     """
-    Split C{'main; key=value; key="quoted"'} into the main value and its
-    parameters (keys lowercased, first occurrence kept). In quoted strings a
-    backslash escapes only C{"} and C{\\}; browsers send other backslashes
-    (Windows paths) unescaped, so those are kept literally.
+    Split C{'main; key=value; key="quoted"'} into the main value and its parameters (keys
+    lowercased, first one kept). In quoted strings a backslash escapes only C{"} and C{\\}:
+    browsers send other backslashes (Windows paths) unescaped, so those are kept.
     """
-    main, _, rest = value.partition(";")
+    main, semicolon, rest = value.partition(";")
     params: dict[str, str] = {}
     position = 0
-    while position < len(rest):
-        key_end = rest.find("=", position)
-        if key_end < 0:
-            if rest[position:].strip(" \t;"):
-                raise MultipartError("malformed header parameter")
-            break
-        key = rest[position:key_end].strip(" \t").lower()
-        if not _TOKEN_RE.fullmatch(key):
+    while semicolon and rest[position:].strip(" \t;"):
+        match = _PARAMETER_RE.match(rest, position)
+        if not match:
             raise MultipartError("malformed header parameter")
-        position = key_end + 1
-        while rest[position : position + 1] in (" ", "\t"):
-            position += 1
-        if rest[position : position + 1] == '"':
-            parameter, position = _read_quoted(rest, position + 1)
-            after = rest.find(";", position)
-            if rest[position : None if after < 0 else after].strip(" \t"):
-                raise MultipartError("text after a quoted parameter")
-        else:
-            after = rest.find(";", position)
-            parameter = rest[position : None if after < 0 else after].strip(" \t")
-        position = len(rest) if after < 0 else after + 1
-        params.setdefault(key, parameter)
+        key, quoted, bare = match.group("key", "quoted", "bare")
+        value = bare.strip(" \t") if quoted is None else _QUOTED_PAIR_RE.sub(r"\1", quoted)
+        params.setdefault(key.lower(), value)
+        position = match.end()
     return main.strip(" \t"), params
-
-
-def _read_quoted(text: str, position: int) -> tuple[str, int]:
-    """Read a quoted string whose body starts at C{position}; return it and the offset after the closing quote."""
-    characters = []
-    while position < len(text):
-        character = text[position]
-        if character == '"':
-            return "".join(characters), position + 1
-        if character == "\\" and text[position + 1 : position + 2] in ('"', "\\"):
-            position += 1
-            character = text[position]
-        characters.append(character)
-        position += 1
-    raise MultipartError("unterminated quoted string")
 
 
 def _decode_extended_value(value: str) -> str:
@@ -338,16 +281,11 @@ def _decode_extended_value(value: str) -> str:
     pieces = value.split("'", 2)
     if len(pieces) != 3 or pieces[0].lower() not in _EXTENDED_CHARSETS:
         raise MultipartError("malformed or unsupported filename*")
-    try:
-        return unquote_to_bytes(pieces[2]).decode(_EXTENDED_CHARSETS[pieces[0].lower()])
-    except UnicodeError:
-        raise MultipartError("filename* does not decode in its charset") from None
+    return _decode(unquote_to_bytes(pieces[2]), "filename*", _EXTENDED_CHARSETS[pieces[0].lower()])
 
 
-def _read_text_field(body: BinaryIO, name: str, offset: int, length: int, max_bytes: int) -> str:
-    if length > max_bytes:
-        raise MultipartError(f"field {name!r} is longer than {max_bytes} bytes")
+def _decode(data: bytes, what: str, encoding: str = "utf-8") -> str:
     try:
-        return _read_at(body, offset, length).decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError:
-        raise MultipartError(f"field {name!r} is not UTF-8") from None
+        raise MultipartError(f"{what} is not {encoding}") from None

@@ -18,6 +18,7 @@ from fazt.deploy.archive import (
     open_archive,
     read_entry,
 )
+from fazt.deploy.archive import _count_central_records  # the pre-count that guards zipfile's memory
 from fazt.deploy.multipart import FileWindow
 
 MIB = 1024 * 1024
@@ -136,6 +137,9 @@ def test_archive_with_prepended_data_and_comment_is_counted(tmp_path):
         archive.comment = b"a comment moves the end record away from the end"
     path.write_bytes(b"#!/bin/sh stub\n" + path.read_bytes())
     assert len(load_all(path, Limits(max_entries=5))) == 5
+    with open(path, "rb") as handle:
+        assert _count_central_records(handle, 100) == 5
+        assert _count_central_records(handle, 3) == 3
     expect_error("PAYLOAD_TOO_LARGE", path, Limits(max_entries=4))
 
 
@@ -381,3 +385,14 @@ def test_mutated_archives_raise_only_archive_errors(mutations, keep):
                 assert len(read_entry(archive, entry, limits)) == entry.size
     except ArchiveError as error:
         assert error.code in ("INVALID_ZIP", "PAYLOAD_TOO_LARGE")
+
+
+def test_entry_count_is_checked_in_zip64_archives(tmp_path, monkeypatch):
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 3)  # makes zipfile write zip64 end records
+    path = write_zip(tmp_path / "z64.zip", {f"f{number}.txt": b"x" for number in range(11)})
+    monkeypatch.undo()
+    assert b"PK\x06\x06" in path.read_bytes()
+    with open(path, "rb") as handle:
+        assert _count_central_records(handle, 100) == 11
+    expect_error("PAYLOAD_TOO_LARGE", path, Limits(max_entries=10))
+    assert len(load_all(path, Limits(max_entries=11))) == 11
