@@ -23,6 +23,8 @@ from fazt.web.responses import json_body
 
 _log = Logger()
 MAX_PAGE = 100
+# The largest integer SQLite binds; anything above it raises OverflowError (a 500) in the query.
+MAX_SQL_INT = 2**63 - 1
 
 
 def ok(request: Request, data: Any, status: int = 200, meta: Optional[dict] = None) -> bytes:
@@ -49,7 +51,7 @@ def page_args(request: Request) -> tuple[int, int]:
             value = int(raw)
         except ValueError:
             raise validation_failed(name, f"{name} must be a whole number") from None
-        if value < 0 or (name == "limit" and not 1 <= value <= MAX_PAGE):
+        if not 0 <= value <= MAX_SQL_INT or (name == "limit" and not 1 <= value <= MAX_PAGE):
             raise validation_failed(name, f"{name} is out of range")
         values.append(value)
     return values[0], values[1]
@@ -183,7 +185,8 @@ class AdminApi:
         yield self._existing_site(request, name)
         body = json_object(request)
         target = body.get("deployment_id")
-        if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+        if target is not None and (isinstance(target, bool) or not isinstance(target, int)
+                                   or abs(target) > MAX_SQL_INT):
             raise validation_failed("deployment_id", "deployment_id must be an integer")
         deployment = yield self.deployer.rollback(name, target)
         return ok(request, {"site": name, "deployment_id": deployment.id,

@@ -46,8 +46,8 @@ def finish_later(request: Request, result: Deferred, on_error: Callable[[Request
     """
     track_disconnect(request)
 
-    def write(body: bytes) -> None:
-        if request._fazt_gone or request.finished:
+    def write(body: bytes | int) -> None:
+        if body is NOT_DONE_YET or request._fazt_gone or request.finished:
             return
         if request.method != b"HEAD":
             request.setHeader(b"content-length", b"%d" % len(body))

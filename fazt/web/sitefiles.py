@@ -6,11 +6,11 @@ Deferred; only cache misses go to the store's reader threads.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import quote
 
 from twisted.internet.defer import Deferred
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
 from fazt.store.sites import BlobContent, ManifestFile
 from fazt.web.caching import cache_control_for, choose_encoding
@@ -29,6 +29,9 @@ from fazt.web.responses import finish_later, html_page, internal_error_page
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import SiteIndex, SiteState
 
+if TYPE_CHECKING:
+    from fazt.web.apps import AppRenderer
+
 NOT_FOUND_SITE = "404"
 # Files that configure a site and are never served as content.
 PRIVATE_FILES = frozenset({"_redirects", "_headers", "main.js", "fazt.json"})
@@ -38,8 +41,9 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 class SiteRenderer:
     """Answers requests for hosted sites from a L{SiteIndex}."""
 
-    def __init__(self, index: SiteIndex) -> None:
+    def __init__(self, index: SiteIndex, apps: Optional["AppRenderer"] = None) -> None:
         self.index = index
+        self.apps = apps
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -61,6 +65,8 @@ class SiteRenderer:
     def _render_state(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
         if state is None:
             return self._global_not_found(request)
+        if state.is_app:
+            return self._render_app(request, state)
         if request.method not in (b"GET", b"HEAD"):
             request.setResponseCode(405)
             request.setHeader(b"allow", b"GET, HEAD")
@@ -77,6 +83,13 @@ class SiteRenderer:
         if target is None:
             return self._site_not_found(request, state)
         return self._serve(request, state, state.files[target], 200, path)
+
+    def _render_app(self, request: Request, state: SiteState) -> bytes | Deferred:
+        if self.apps is None:
+            request.setResponseCode(503)
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return html_page(503, "Service Unavailable", "This server does not run JavaScript apps.")
+        return self.apps.render(request, state)
 
     def _resolve(self, state: SiteState, path: str) -> Optional[str]:
         target = resolve_file(state.files, path)
@@ -164,10 +177,7 @@ class SiteRenderer:
             else:
                 fresh = not_modified_since(_header(request, b"if-modified-since"), state.last_modified)
             if fresh:
-                request.setResponseCode(304)
-                for name in (b"content-type", b"accept-ranges"):
-                    headers.removeHeader(name)
-                return b""
+                return _not_modified(request)
         if encoding:
             headers.setRawHeaders(b"content-encoding", [encoding.encode("ascii")])
         if range_header is not None and status == 200:
@@ -191,6 +201,16 @@ def _finish(request: Request, result: bytes | Deferred) -> bytes | int:
     if isinstance(result, Deferred):
         return finish_later(request, result, internal_error_page)
     return result
+
+
+def _not_modified(request: Request) -> int:
+    """Finish with 304 and no Content-Length (a zero one would misdescribe the resource)."""
+    request.setResponseCode(304)
+    for name in (b"content-type", b"accept-ranges"):
+        request.responseHeaders.removeHeader(name)
+    request.write(b"")
+    request.finish()
+    return NOT_DONE_YET
 
 
 def _header(request: Request, name: bytes) -> Optional[str]:

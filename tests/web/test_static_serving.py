@@ -88,6 +88,8 @@ async def test_etag_and_if_none_match_give_304(server):
     again = await server.get("/css/site.css", "blog.example.test", If_None_Match=etag)
     assert again.code == 304
     assert again.body == b""
+    assert again.header("content-length") is None
+    assert again.header("etag") == etag
     weak = await server.get("/css/site.css", "blog.example.test", If_None_Match=f"W/{etag}, \"other\"")
     assert weak.code == 304
     changed = await server.get("/css/site.css", "blog.example.test", If_None_Match='"something-else"')

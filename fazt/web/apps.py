@@ -1,0 +1,139 @@
+"""Serving a site whose root holds C{main.js}: every request runs the script (SPEC §7)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Callable
+from urllib.parse import parse_qsl, unquote
+
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.web.server import Request
+
+from fazt.names import split_host
+from fazt.runtime.pool import RunResult, WorkerPool
+from fazt.store.batch import BatchWriter
+from fazt.store.db import Store
+from fazt.store.kv import append_logs, env_for_site
+from fazt.web.responses import html_page
+from fazt.web.sitestate import SiteIndex, SiteState
+
+MAX_JS_BODY = 1024 * 1024
+# Framing and hop-by-hop headers are the server's business, never the script's.
+_RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                               "te", "trailer", "proxy-connection", "date", "server"})
+_FAILURE_STATUS = {"busy": 503}
+_FAILURE_TEXT = {
+    "timeout": "The app took too long to answer.",
+    "memory": "The app ran out of memory.",
+    "busy": "The app is too busy right now; try again shortly.",
+}
+
+
+def script_request(method: bytes, uri: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
+                   ip: str, host: str) -> dict:
+    """The C{req} object a script sees, built from the raw request (pure)."""
+    path, _, query = uri.decode("latin-1").partition("?")
+    lowered: dict[str, str] = {}
+    for name, value in headers:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        lowered[key] = f"{lowered[key]}, {text}" if key in lowered else text
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(key, value)
+    cookies: dict[str, str] = {}
+    for pair in lowered.get("cookie", "").split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if sep and name:
+            cookies.setdefault(name, value)
+    return {
+        "method": method.decode("latin-1").upper(),
+        "path": unquote(path),
+        "query": query,
+        "params": params,
+        "headers": lowered,
+        "body": body.decode("utf-8", "replace"),
+        "ip": ip,
+        "host": host,
+        "cookies": cookies,
+    }
+
+
+class AppRenderer:
+    """Runs a site's script on the worker pool and writes its response."""
+
+    def __init__(self, pool: WorkerPool, store: Store, writer: BatchWriter, index: SiteIndex,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._pool = pool
+        self._store = store
+        self._writer = writer
+        self._index = index
+        self._clock = clock
+        self._env: dict[str, dict[str, str]] = {}
+
+    def invalidate_env(self, site: str) -> None:
+        """Forget a site's cached environment variables (they changed)."""
+        self._env.pop(site, None)
+
+    @inlineCallbacks
+    def render(self, request: Request, state: SiteState) -> Deferred[bytes]:
+        body = request.content.read(MAX_JS_BODY + 1) if request.content is not None else b""
+        if len(body) > MAX_JS_BODY:
+            return _page(request, 413, "Payload Too Large", "The request body is larger than 1 MiB.")
+        script = state.files["main.js"]
+        blob = yield self._index.blob(script.blob_hash)
+        env = self._env.get(state.name)
+        if env is None:
+            env = yield self._store.read(env_for_site, state.name)
+            self._env[state.name] = env
+        peer = request.getClientAddress()
+        js_request = script_request(request.method, request.uri, list(request.requestHeaders.getAllRawHeaders()),
+                                    body, getattr(peer, "host", ""), split_host(request.getHeader(b"host")))
+        result: RunResult = yield self._pool.run(state.name, script.blob_hash, blob.data.decode("utf-8", "replace"),
+                                                 js_request, env)
+        self._record_logs(state.name, result)
+        if result.failure is not None:
+            status = _FAILURE_STATUS.get(result.failure, 500)
+            return _page(request, status, "App Error", _FAILURE_TEXT.get(result.failure, "The app failed to answer."))
+        return _apply(request, result.response or {})
+
+    def _record_logs(self, site: str, result: RunResult) -> None:
+        now = self._clock()
+        entries = [(site, str(level), str(message), now) for level, message in result.logs]
+        if result.failure is not None:
+            detail = f"{result.failure}: {result.message}"
+            if result.stack:
+                detail += "\n" + result.stack
+            entries.append((site, "error", detail, now))
+        if entries:
+            self._writer.submit(append_logs, entries).addErrback(lambda _: None)
+
+
+def _apply(request: Request, response: dict) -> bytes:
+    status = response.get("status", 200)
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
+        return _page(request, 500, "App Error", "The app answered with an invalid status.")
+    request.setResponseCode(status)
+    has_type = False
+    for pair in response.get("headers") or []:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            continue
+        name, value = str(pair[0]), str(pair[1])
+        if name.lower() in _RESERVED_HEADERS or any(c in name + value for c in "\r\n\x00") or not name:
+            continue
+        has_type = has_type or name.lower() == "content-type"
+        request.responseHeaders.addRawHeader(name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+    if not has_type:
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+    request.setHeader(b"x-content-type-options", b"nosniff")
+    body = response.get("body") or ""
+    if response.get("body_base64"):
+        return base64.b64decode(body)
+    return body.encode("utf-8") if isinstance(body, str) else str(body).encode("utf-8")
+
+
+def _page(request: Request, status: int, title: str, text: str) -> bytes:
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", b"text/html; charset=utf-8")
+    return html_page(status, title, text)
