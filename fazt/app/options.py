@@ -65,7 +65,9 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         domain = self["domain"].strip().lower().rstrip(".")
         labels = domain.split(".")
-        if not domain or not all(SITE_NAME.match(label) for label in labels):
+        if not domain or len(domain) > 253 or not all(
+            len(label) <= 63 and SITE_NAME.match(label) for label in labels
+        ):
             raise usage.UsageError(f"--domain {self['domain']!r} is not a valid domain name")
         self["domain"] = domain
         if self["env"] not in ("development", "production"):

@@ -1,0 +1,120 @@
+"""C{twistd fazt}'s command line (SPEC §2), parsed without starting anything."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.python import usage
+
+from fazt.app.options import Options
+
+
+def parse(*argv: str) -> Options:
+    options = Options()
+    options.parseOptions(list(argv))
+    return options
+
+
+def test_defaults():
+    options = parse()
+    assert options["http"] == ["tcp:4698"]
+    assert options["https"] == []
+    assert options["domain"] == "localhost"
+    assert options["db"] == "data.db"
+    assert options["env"] == "development"
+    assert options["cache-mb"] == 64
+    assert options["keep-deployments"] == 20
+    assert options["max-archive-mb"] == 100
+    assert options["max-unpacked-mb"] == 500
+    assert options["max-entries"] == 20000
+    assert not options["access-log"]
+
+
+def test_listener_lists_are_not_shared_between_instances():
+    parse("--http", "tcp:1")
+    assert parse()["http"] == ["tcp:4698"]
+
+
+def test_http_repeats_in_order_and_replaces_the_default():
+    options = parse("--http", "tcp:8080:interface=127.0.0.1", "--http", "unix:/tmp/fazt.sock")
+    assert options["http"] == ["tcp:8080:interface=127.0.0.1", "unix:/tmp/fazt.sock"]
+
+
+def test_https_with_own_certificate_is_accepted_and_needs_no_http():
+    endpoint = "ssl:443:privateKey=k.pem:certKey=c.pem"
+    options = parse("--https", endpoint)
+    assert options["https"] == [endpoint]
+    assert options["http"] == []
+
+
+def test_http_and_https_together():
+    options = parse("--http", "tcp:80", "--https", "ssl:443:privateKey=k.pem")
+    assert options["http"] == ["tcp:80"]
+    assert options["https"] == ["ssl:443:privateKey=k.pem"]
+
+
+@pytest.mark.parametrize("endpoint", ["tcp:443", "443", "unix:/x"])
+def test_https_without_ssl_is_refused(endpoint):
+    with pytest.raises(usage.UsageError, match="ssl:"):
+        parse("--https", endpoint)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("example.com", "example.com"),
+    ("Example.COM.", "example.com"),
+    ("  my-host.example.org ", "my-host.example.org"),
+    ("localhost", "localhost"),
+    ("x" * 63 + ".com", "x" * 63 + ".com"),
+])
+def test_domain_is_normalised(given, expected):
+    assert parse("--domain", given)["domain"] == expected
+
+
+@pytest.mark.parametrize("domain", [
+    "", ".", "bad_domain.com", "-lead.example.com", "trail-.example.com", "a..b", "exa mple.com",
+    "http://example.com", "example.com/path", "x" * 64 + ".com",
+    ".".join(["a" * 63] * 4),  # 255 characters: longer than any DNS name
+])
+def test_bad_domain_is_refused(domain):
+    with pytest.raises(usage.UsageError, match="domain"):
+        parse("--domain", domain)
+
+
+def test_short_domain_flag():
+    assert parse("-d", "example.net")["domain"] == "example.net"
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_env(env):
+    assert parse("--env", env)["env"] == env
+
+
+@pytest.mark.parametrize("env", ["prod", "", "Production", "test"])
+def test_bad_env_is_refused(env):
+    with pytest.raises(usage.UsageError, match="env"):
+        parse("--env", env)
+
+
+@pytest.mark.parametrize("flag", ["cache-mb", "keep-deployments", "max-archive-mb", "max-unpacked-mb", "max-entries"])
+def test_int_options_parse(flag):
+    assert parse(f"--{flag}", "7")[flag] == 7
+
+
+@pytest.mark.parametrize("flag", ["cache-mb", "keep-deployments", "max-archive-mb", "max-unpacked-mb", "max-entries"])
+@pytest.mark.parametrize("value", ["abc", "1.5", "", "0", "-3"])
+def test_bad_ints_are_refused(flag, value):
+    with pytest.raises(usage.UsageError, match=flag):
+        parse(f"--{flag}", value)
+
+
+def test_access_log_flag():
+    assert parse("--access-log")["access-log"]
+
+
+def test_unknown_option_is_refused():
+    with pytest.raises(usage.UsageError):
+        parse("--no-such-option")
+
+
+def test_positional_arguments_are_refused():
+    with pytest.raises(usage.UsageError):
+        parse("extra")

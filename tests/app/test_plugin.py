@@ -1,0 +1,69 @@
+"""The C{twistd fazt} plugin is found and builds a service that listens where it is told."""
+
+from __future__ import annotations
+
+from twisted.application.service import IService, IServiceMaker
+from twisted.internet.testing import MemoryReactor
+from twisted.plugin import getPlugins
+from zope.interface.verify import verifyObject
+
+from fazt.app import tap
+from fazt.app.options import Options
+
+
+def fazt_plugin():
+    makers = [p for p in getPlugins(IServiceMaker) if p.tapname == "fazt"]
+    assert len(makers) == 1, [p.tapname for p in getPlugins(IServiceMaker)]
+    return makers[0]
+
+
+def test_plugin_is_discovered():
+    assert "fazt" in [p.tapname for p in getPlugins(IServiceMaker)]
+
+
+def test_plugin_provides_iservicemaker():
+    maker = fazt_plugin()
+    assert verifyObject(IServiceMaker, maker)
+    assert maker.description
+    assert isinstance(maker.options(), Options)
+
+
+def test_plugin_module_is_the_tap():
+    maker = fazt_plugin()
+    assert maker.makeService.__module__ == tap.__name__ or maker.module == "fazt.app.tap"
+
+
+def _options(tmp_path, *argv: str) -> Options:
+    options = fazt_plugin().options()
+    options.parseOptions(["--domain", "example.test", "--db", str(tmp_path / "data.db"), *argv])
+    return options
+
+
+def test_make_service_listens_on_the_given_interface(tmp_path):
+    reactor = MemoryReactor()
+    service = tap.makeService(_options(tmp_path, "--http", "tcp:0:interface=127.0.0.1"), reactor)
+    assert IService.providedBy(service)
+    assert reactor.tcpServers == []  # nothing listens before the service starts
+    service.startService()
+    try:
+        assert len(reactor.tcpServers) == 1
+        port, factory, backlog, interface = reactor.tcpServers[0]
+        assert (port, interface) == (0, "127.0.0.1")
+        assert factory is not None
+    finally:
+        result = service.stopService()
+    assert result is None or result.called
+    assert (tmp_path / "data.db").exists()
+
+
+def test_make_service_listens_once_per_endpoint(tmp_path):
+    reactor = MemoryReactor()
+    service = tap.makeService(_options(tmp_path, "--http", "tcp:8081:interface=127.0.0.1",
+                                       "--http", "tcp:8082"), reactor)
+    service.startService()
+    try:
+        assert [(p, i) for p, _, _, i in reactor.tcpServers] == [(8081, "127.0.0.1"), (8082, "")]
+        factories = {id(f) for _, f, _, _ in reactor.tcpServers}
+        assert len(factories) == 1  # one site, several listeners
+    finally:
+        service.stopService()
