@@ -1,0 +1,389 @@
+"""SafeFetcher against a real local HTTP(S) server, with names resolved by a fake resolver.
+
+127.0.0.0/8 is reachable only because these tests pass a policy that allows it explicitly. Cases that
+must be refused before any connection run on a MemoryReactorClock, so "no connection" is observable.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from ipaddress import ip_network
+
+import pytest
+import pytest_twisted
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.internet import reactor
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
+from twisted.internet.ssl import Certificate, PrivateCertificate
+from twisted.internet.testing import MemoryReactorClock
+from twisted.protocols.policies import WrappingFactory
+from twisted.web.client import BrowserLikePolicyForHTTPS
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Site
+
+from fazt.runtime.fetch import SafeFetcher
+from fazt.runtime.ssrf import AddressPolicy
+
+LOOPBACK_ALLOWED = AddressPolicy(allowed_networks=(ip_network("127.0.0.0/8"),))
+NAMES = {
+    "public.test": ["127.0.0.1"],
+    "other.test": ["127.0.0.1"],
+    "wrong.test": ["127.0.0.1"],
+    "mixed.test": ["93.184.215.14", "10.0.0.1"],
+    "private.test": ["10.0.0.1"],
+    "far.test": ["93.184.215.14"],
+}
+
+
+class _Resolution:
+    def __init__(self, name):
+        self.name = name
+
+
+class FakeResolver:
+    """An IHostnameResolver answering from a table, recording every name it is asked for."""
+
+    def __init__(self, table=NAMES, complete=True):
+        self.table, self.complete, self.calls = table, complete, []
+
+    def resolveHostName(self, receiver, hostName, portNumber=0, addressTypes=None, transportSemantics="TCP"):
+        self.calls.append(hostName)
+        resolution = _Resolution(hostName)
+        receiver.resolutionBegan(resolution)
+        for ip in self.table.get(hostName, []):
+            receiver.addressResolved((IPv6Address if ":" in ip else IPv4Address)("TCP", ip, portNumber))
+        if self.complete:
+            receiver.resolutionComplete()
+        return resolution
+
+
+class Backend(Resource):
+    """Echo, redirects, big and slow bodies; remembers every request it saw."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def render(self, request):
+        path = request.path.decode()
+        args = {k.decode(): v[0].decode() for k, v in request.args.items()}
+        headers = {k.decode().lower(): v[0].decode() for k, v in request.requestHeaders.getAllRawHeaders()}
+        self.seen.append({"method": request.method.decode(), "path": path, "headers": headers})
+        if path == "/echo":
+            request.setHeader(b"content-type", b"application/json")
+            request.responseHeaders.setRawHeaders(b"x-multi", [b"first", b"second"])
+            body = request.content.read().decode()
+            return json.dumps({"method": request.method.decode(), "uri": request.uri.decode(),
+                               "headers": headers, "body": body}).encode()
+        if path.startswith("/chain/"):
+            left = int(path.rsplit("/", 1)[1])
+            request.redirect(b"/echo" if left == 0 else f"/chain/{left - 1}".encode())
+            return b"moved"
+        if path == "/to":
+            request.setResponseCode(int(args.get("code", "302")))
+            request.setHeader(b"location", args["url"].encode())
+            return b"moved"
+        if path == "/big":
+            size = int(args["size"])
+            if "chunked" not in args:
+                return b"x" * size
+            for start in range(0, size, 65536):
+                request.write(b"x" * min(65536, size - start))
+            request.finish()
+            return NOT_DONE_YET
+        if path == "/slow":
+            return NOT_DONE_YET  # never answers; the client's abort ends it
+        if path == "/latin1":
+            return b"caf\xe9 \xff"
+        request.setResponseCode(404)
+        return b"no such path"
+
+
+class Server:
+    """A listening Backend; C{close} waits for server-side connections to end, then stops listening."""
+
+    def __init__(self, backend, wrapper, listener):
+        self.backend, self.wrapper, self.listener = backend, wrapper, listener
+        self.port = listener.getHost().port
+
+    def url(self, name, path, scheme="http"):
+        return f"{scheme}://{name}:{self.port}{path}"
+
+    def close(self):
+        async def drain():
+            for _ in range(300):  # wait for the server side of every connection to go away
+                if not self.wrapper.protocols:
+                    break
+                await deferLater(reactor, 0.01, lambda: None)
+            await self.listener.stopListening()
+
+        pytest_twisted.blockon(Deferred.fromCoroutine(drain()))
+
+
+@pytest.fixture
+def server():
+    backend = Backend()
+    wrapper = WrappingFactory(Site(backend))
+    live = Server(backend, wrapper, reactor.listenTCP(0, wrapper, interface="127.0.0.1"))
+    yield live
+    live.close()
+
+
+@pytest.fixture(scope="session")
+def tls_material():
+    """A self-signed certificate for public.test: (PrivateCertificate for the server, trusted Certificate)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "public.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("public.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+    return PrivateCertificate.loadPEM(key_pem + cert_pem), Certificate.loadPEM(cert_pem)
+
+
+@pytest.fixture
+def tls_server(tls_material):
+    backend = Backend()
+    wrapper = WrappingFactory(Site(backend))
+    listener = reactor.listenSSL(0, wrapper, tls_material[0].options(), interface="127.0.0.1")
+    live = Server(backend, wrapper, listener)
+    yield live
+    live.close()
+
+
+def local_fetcher(resolver=None, **options):
+    return SafeFetcher(reactor, resolver=resolver or FakeResolver(), policy=LOOPBACK_ALLOWED, **options)
+
+
+def fired(deferred):
+    """The result of a Deferred that must already have fired."""
+    results = []
+    deferred.addBoth(results.append)
+    assert results, "the Deferred has not fired"
+    return results[0]
+
+
+# --- over real loopback sockets -------------------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_get_round_trip_with_headers(server):
+    resolver = FakeResolver()
+    result = await local_fetcher(resolver).fetch(
+        server.url("public.test", "/echo?q=1"),
+        headers={"X-Test": "yes", "Host": "evil.example", "Connection": "keep-alive", "User-Agent": "me",
+                 "Transfer-Encoding": "chunked"})
+    assert result["status"] == 200
+    assert result["headers"]["content-type"] == "application/json"
+    assert result["headers"]["x-multi"] == "first"
+    echoed = json.loads(result["body"])
+    assert echoed["method"] == "GET" and echoed["uri"] == "/echo?q=1"
+    assert echoed["headers"]["x-test"] == "yes"
+    assert echoed["headers"]["host"] == f"public.test:{server.port}"  # the name, never the pinned IP
+    assert echoed["headers"]["user-agent"] == "fazt-fetch"
+    assert echoed["headers"]["connection"] == "close"
+    assert "transfer-encoding" not in echoed["headers"]
+    assert resolver.calls == ["public.test"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_post_body(server):
+    result = await local_fetcher().fetch(server.url("public.test", "/echo"), method="post",
+                                         headers={"Content-Type": "text/plain"}, body="héllo")
+    echoed = json.loads(result["body"])
+    assert (echoed["method"], echoed["body"]) == ("POST", "héllo")
+    assert echoed["headers"]["content-type"] == "text/plain"
+    assert echoed["headers"]["content-length"] == str(len("héllo".encode()))
+
+
+@pytest_twisted.ensureDeferred
+async def test_literal_loopback_allowed_by_policy_needs_no_resolver(server):
+    resolver = FakeResolver()
+    result = await local_fetcher(resolver).fetch(server.url("127.0.0.1", "/echo"))
+    assert json.loads(result["body"])["headers"]["host"] == f"127.0.0.1:{server.port}"
+    assert resolver.calls == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_redirect_chain_resolves_once_per_hop(server):
+    resolver = FakeResolver()
+    result = await local_fetcher(resolver).fetch(server.url("public.test", "/chain/3"))
+    assert result["status"] == 200 and json.loads(result["body"])["uri"] == "/echo"
+    assert [seen["path"] for seen in server.backend.seen] == ["/chain/3", "/chain/2", "/chain/1", "/chain/0", "/echo"]
+    assert resolver.calls == ["public.test"] * 5
+
+
+@pytest_twisted.ensureDeferred
+async def test_too_many_redirects(server):
+    result = await local_fetcher(max_redirects=2).fetch(server.url("public.test", "/chain/5"))
+    assert "too many redirects" in result["error"]
+    assert len(server.backend.seen) == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_redirect_to_other_name_drops_credentials(server):
+    resolver = FakeResolver()
+    target = server.url("other.test", "/echo")
+    result = await local_fetcher(resolver).fetch(server.url("public.test", f"/to?url={target}"),
+                                                 headers={"Authorization": "Bearer s3cret", "X-Keep": "1"})
+    echoed = json.loads(result["body"])
+    assert echoed["headers"]["host"] == f"other.test:{server.port}"
+    assert "authorization" not in echoed["headers"] and echoed["headers"]["x-keep"] == "1"
+    assert resolver.calls == ["public.test", "other.test"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_303_turns_post_into_get_and_307_keeps_it(server):
+    fetcher = local_fetcher()
+    after_303 = await fetcher.fetch(server.url("public.test", "/to?code=303&url=/echo"), method="POST", body="x",
+                                    headers={"Content-Type": "text/plain"})
+    echoed = json.loads(after_303["body"])
+    assert (echoed["method"], echoed["body"]) == ("GET", "")
+    assert "content-type" not in echoed["headers"]
+    after_307 = await fetcher.fetch(server.url("public.test", "/to?code=307&url=/echo"), method="POST", body="x")
+    echoed = json.loads(after_307["body"])
+    assert (echoed["method"], echoed["body"]) == ("POST", "x")
+
+
+@pytest.mark.parametrize("location, reason", [
+    ("http://10.0.0.1/", "private"),
+    ("http://private.test/", "10.0.0.1"),
+    ("http://mixed.test/", "10.0.0.1"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),
+    ("file:///etc/passwd", "scheme"),
+    ("gopher://public.test/", "scheme"),
+])
+@pytest_twisted.ensureDeferred
+async def test_redirect_to_blocked_target(server, location, reason):
+    resolver = FakeResolver()
+    result = await local_fetcher(resolver).fetch(server.url("public.test", f"/to?url={location}"))
+    assert result["error"].startswith("blocked:") and reason in result["error"]
+    assert len(server.backend.seen) == 1
+
+
+@pytest.mark.parametrize("query", ["size=1048577", "size=1048577&chunked=1", "size=3000000&chunked=1"])
+@pytest_twisted.ensureDeferred
+async def test_body_over_limit(server, query):
+    result = await local_fetcher().fetch(server.url("public.test", f"/big?{query}"))
+    assert "larger than 1048576 bytes" in result["error"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_body_at_limit_is_read(server):
+    result = await local_fetcher().fetch(server.url("public.test", "/big?size=1048576&chunked=1"))
+    assert result["status"] == 200 and len(result["body"]) == 1048576
+
+
+@pytest_twisted.ensureDeferred
+async def test_slow_server_times_out(server):
+    started = reactor.seconds()
+    result = await local_fetcher(timeout=0.5).fetch(server.url("public.test", "/slow"))
+    assert result == {"error": "timeout"}
+    assert reactor.seconds() - started < 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_non_utf8_body_is_replaced(server):
+    result = await local_fetcher().fetch(server.url("public.test", "/latin1"))
+    assert result["body"] == "caf\ufffd \ufffd"
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_name_and_refused_connection(server):
+    unknown = await local_fetcher().fetch(server.url("nowhere.test", "/"))
+    assert unknown["error"] == "could not resolve host nowhere.test"
+    port = server.port
+    await server.listener.stopListening()
+    refused = await local_fetcher().fetch(f"http://public.test:{port}/")
+    assert refused["error"].startswith("connection failed")
+    server.listener = reactor.listenTCP(0, server.wrapper, interface="127.0.0.1")
+
+
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")  # Twisted's own TLS glue
+@pytest.mark.filterwarnings("ignore:X509.get_:DeprecationWarning")
+@pytest_twisted.ensureDeferred
+async def test_https_verifies_the_name_while_connecting_to_the_pinned_address(tls_server, tls_material):
+    resolver = FakeResolver()
+    fetcher = local_fetcher(resolver, tls_policy=BrowserLikePolicyForHTTPS(trustRoot=tls_material[1]))
+    result = await fetcher.fetch(tls_server.url("public.test", "/echo", scheme="https"))
+    assert result["status"] == 200
+    assert json.loads(result["body"])["headers"]["host"] == f"public.test:{tls_server.port}"
+    mismatch = await fetcher.fetch(tls_server.url("wrong.test", "/echo", scheme="https"))
+    assert mismatch["error"].startswith("request failed") and "VerificationError" in mismatch["error"]
+    assert resolver.calls == ["public.test", "wrong.test"]
+    assert len(tls_server.backend.seen) == 1
+
+
+# --- refused before any connection (memory reactor) -------------------------------------------------
+
+@pytest.mark.parametrize("url, reason", [
+    ("http://mixed.test/", "10.0.0.1"),
+    ("http://private.test/", "10.0.0.1"),
+    ("http://10.0.0.1/", "private"),
+    ("http://127.0.0.1/", "loopback"),
+    ("http://[::1]/", "loopback"),
+    ("file:///etc/passwd", "scheme"),
+    ("gopher://public.test/", "scheme"),
+    ("ftp://public.test/", "scheme"),
+    ("http://user:pass@far.test/", "credentials"),
+    ("http://0x7f.1/", "non-standard IPv4"),
+])
+def test_blocked_without_connecting(url, reason):
+    memory = MemoryReactorClock()
+    result = fired(SafeFetcher(memory, resolver=FakeResolver()).fetch(url))
+    assert result["error"].startswith("blocked:") and reason in result["error"]
+    assert memory.tcpClients == [] and memory.sslClients == []
+    assert memory.getDelayedCalls() == []  # the timeout was cancelled
+
+
+def test_connects_to_the_checked_address_not_the_name():
+    memory, resolver = MemoryReactorClock(), FakeResolver()
+    pending = SafeFetcher(memory, resolver=resolver).fetch("https://far.test/x")
+    assert resolver.calls == ["far.test"]
+    assert [(host, port) for host, port, *_ in memory.tcpClients] == [("93.184.215.14", 443)]
+    memory.advance(5)
+    assert fired(pending) == {"error": "timeout"}
+
+
+def test_resolution_that_never_completes_times_out():
+    memory = MemoryReactorClock()
+    pending = SafeFetcher(memory, resolver=FakeResolver(complete=False), timeout=2).fetch("http://far.test/")
+    memory.advance(1.9)
+    assert not pending.called
+    memory.advance(0.2)
+    assert fired(pending) == {"error": "timeout"}
+    assert memory.tcpClients == []
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"method": "TRACE"}, "unsupported method"),
+    ({"headers": {"X-Bad": "a\r\nInjected: 1"}}, "invalid value"),
+    ({"headers": {"Bad Name": "x"}}, "invalid header name"),
+    ({"headers": [("X-A", "1")]}, "headers must be"),
+    ({"body": {"a": 1}}, "body must be"),
+])
+def test_invalid_requests(options, message):
+    memory = MemoryReactorClock()
+    result = fired(SafeFetcher(memory, resolver=FakeResolver()).fetch("http://far.test/", **options))
+    assert message in result["error"]
+    assert memory.tcpClients == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_default_resolver_checks_what_the_system_resolves():
+    result = await SafeFetcher(reactor).fetch("http://localhost:1/")  # the reactor's own getaddrinfo resolver
+    assert result["error"].startswith("blocked:") and "loopback" in result["error"]
