@@ -27,6 +27,21 @@ def json_body(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def merge_headers(request: Request, prepared: dict[bytes, list[bytes]]) -> None:
+    """Add headers prepared by a L{Headers} object (canonical names, encoded values).
+
+    Copying the already-validated dict skips re-validating every header of every response,
+    the largest cost of serving a small cached file; the value lists are shared and must not
+    be appended to.
+    """
+    raw = getattr(request.responseHeaders, "_rawHeaders", None)
+    if raw is None:
+        for name, values in prepared.items():
+            request.responseHeaders.setRawHeaders(name, values)
+    else:
+        raw.update(prepared)
+
+
 def track_disconnect(request: Request) -> None:
     """Mark the request when its client goes away, so late writers can skip it."""
     if getattr(request, "_fazt_gone", None) is None:

@@ -52,12 +52,11 @@ class RootResource(Resource):
         self.health = HealthResource()
 
     def render(self, request: Request):
-        segments = request.path.split(b"?", 1)[0].split(b"/")[1:]
-        if segments == [b"health"]:
+        if request.path == b"/health":
             return self.health.render(request)
         kind, name = route_host(split_host(request.getHeader(b"host")), self.domain)
         if kind == ADMIN:
-            return self._render_admin(request, segments)
+            return self._render_admin(request, request.path.split(b"/")[1:])
         if kind == "site":
             return self.sites.render(request, name)
         return self.sites.render_unknown_host(request)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Optional
 from urllib.parse import quote
 
 from twisted.internet.defer import Deferred
+from twisted.web.http_headers import Headers
 from twisted.web.server import NOT_DONE_YET, Request
 
 from fazt.store.sites import BlobContent, ManifestFile
@@ -25,9 +26,9 @@ from fazt.web.conditional import (
 )
 from fazt.web.mimetypes import is_compressible
 from fazt.web.resolve import clean_request_path, resolve_file
-from fazt.web.responses import finish_later, html_page, internal_error_page
+from fazt.web.responses import finish_later, html_page, internal_error_page, merge_headers
 from fazt.web.rules import is_external, match_headers, match_redirect
-from fazt.web.sitestate import SiteIndex, SiteState
+from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
 if TYPE_CHECKING:
     from fazt.web.apps import AppRenderer
@@ -72,6 +73,9 @@ class SiteRenderer:
             request.setHeader(b"allow", b"GET, HEAD")
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return html_page(405, "Method Not Allowed", "This site answers GET and HEAD only.")
+        ready = self._prepared(request, state)
+        if ready is not None:
+            return ready
         path = clean_request_path(request.path)
         if path is None:
             return self._site_not_found(request, state)
@@ -148,52 +152,85 @@ class SiteRenderer:
 
     def _write_file(
         self, request: Request, state: SiteState, entry: ManifestFile, content: BlobContent, status: int, path: str
-    ) -> bytes:
-        headers = request.responseHeaders
-        ctype = entry.content_type
-        headers.setRawHeaders(b"content-type", [ctype.encode("latin-1")])
-        headers.setRawHeaders(b"x-content-type-options", [b"nosniff"])
-        headers.setRawHeaders(b"last-modified", [http_date(state.last_modified).encode("ascii")])
-        headers.setRawHeaders(b"cache-control", [cache_control_for(entry.path, ctype).encode("ascii")])
-        headers.setRawHeaders(b"accept-ranges", [b"bytes"])
-        compressible = is_compressible(ctype)
-        if compressible:
-            headers.setRawHeaders(b"vary", [b"Accept-Encoding"])
-        for name, value in match_headers(state.header_rules, path):
-            headers.setRawHeaders(name.encode("latin-1", "replace"), [value.encode("latin-1", "replace")])
+    ) -> bytes | int:
         range_header = _header(request, b"range")
         encoding = None
-        if compressible and range_header is None and (content.gzip or content.br):
+        if range_header is None and (content.gzip or content.br):
             available = [e for e, blob in (("br", content.br), ("gzip", content.gzip)) if blob]
             encoding = choose_encoding(_header(request, b"accept-encoding"), available)
         body = {"br": content.br, "gzip": content.gzip}.get(encoding) if encoding else content.data
         etag = etag_for(entry.blob_hash, encoding)
-        headers.setRawHeaders(b"etag", [etag.encode("ascii")])
+        prepared = file_headers(state, entry, path, encoding, etag)
         request.setResponseCode(status)
+        conditional = False
         if status == 200:
             if_none_match = _header(request, b"if-none-match")
+            if_modified_since = _header(request, b"if-modified-since")
+            conditional = if_none_match is not None or if_modified_since is not None
             if if_none_match is not None:
                 fresh = if_none_match_hits(if_none_match, etag)
             else:
-                fresh = not_modified_since(_header(request, b"if-modified-since"), state.last_modified)
+                fresh = not_modified_since(if_modified_since, state.last_modified)
             if fresh:
+                merge_headers(request, prepared)
                 return _not_modified(request)
-        if encoding:
-            headers.setRawHeaders(b"content-encoding", [encoding.encode("ascii")])
+        merge_headers(request, prepared)
         if range_header is not None and status == 200:
             if if_range_allows(_header(request, b"if-range"), etag, state.last_modified):
                 span = parse_range(range_header, len(body))
                 if span is UNSATISFIABLE:
                     request.setResponseCode(416)
-                    headers.setRawHeaders(b"content-range", [b"bytes */%d" % len(body)])
-                    headers.setRawHeaders(b"content-type", [b"text/plain; charset=utf-8"])
+                    request.setHeader(b"content-range", b"bytes */%d" % len(body))
+                    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
                     return b""
                 if span is not None:
                     start, end = span
                     request.setResponseCode(206)
-                    headers.setRawHeaders(b"content-range", [b"bytes %d-%d/%d" % (start, end, len(body))])
+                    request.setHeader(b"content-range", b"bytes %d-%d/%d" % (start, end, len(body)))
                     return body[start : end + 1]
+        elif not conditional:
+            state.remember(request.path, _header(request, b"accept-encoding"),
+                           PreparedResponse(status, prepared, entry.blob_hash, encoding))
         return body
+
+    def _prepared(self, request: Request, state: SiteState) -> bytes | None:
+        """The fast path: a response already worked out for this path and Accept-Encoding.
+
+        Only plain requests take it (no Range or validators); everything that decides a
+        response is a function of the site state, the path and Accept-Encoding, and the state
+        is replaced as a whole when the site switches deployments.
+        """
+        headers = request.requestHeaders
+        if headers.hasHeader(b"range") or headers.hasHeader(b"if-none-match") or headers.hasHeader(b"if-modified-since"):
+            return None
+        ready = state.recall(request.path, _header(request, b"accept-encoding"))
+        if ready is None:
+            return None
+        content = self.index.blobs.get(ready.blob_hash)
+        if content is None:
+            return None
+        request.setResponseCode(ready.status)
+        merge_headers(request, ready.headers)
+        return {"br": content.br, "gzip": content.gzip}.get(ready.encoding) if ready.encoding else content.data
+
+
+def file_headers(state: SiteState, entry: ManifestFile, path: str, encoding: Optional[str], etag: str) -> dict:
+    """The response headers of one file of a site, ready for L{merge_headers}."""
+    headers = Headers()
+    ctype = entry.content_type
+    headers.setRawHeaders(b"content-type", [ctype.encode("latin-1")])
+    headers.setRawHeaders(b"x-content-type-options", [b"nosniff"])
+    headers.setRawHeaders(b"last-modified", [http_date(state.last_modified).encode("ascii")])
+    headers.setRawHeaders(b"cache-control", [cache_control_for(entry.path, ctype).encode("ascii")])
+    headers.setRawHeaders(b"accept-ranges", [b"bytes"])
+    headers.setRawHeaders(b"etag", [etag.encode("ascii")])
+    if is_compressible(ctype):
+        headers.setRawHeaders(b"vary", [b"Accept-Encoding"])
+    if encoding:
+        headers.setRawHeaders(b"content-encoding", [encoding.encode("ascii")])
+    for name, value in match_headers(state.header_rules, path):
+        headers.setRawHeaders(name.encode("latin-1", "replace"), [value.encode("latin-1", "replace")])
+    return dict(headers.getAllRawHeaders())
 
 
 def _finish(request: Request, result: bytes | Deferred) -> bytes | int:

@@ -21,6 +21,20 @@ from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redire
 _MAX_RULES_FILE = 256 * 1024
 
 
+# Bounds the memory a site's prepared responses can take (paths times encodings).
+MAX_PREPARED = 4096
+
+
+@dataclass(frozen=True)
+class PreparedResponse:
+    """A static response worked out once: its status, headers and which body variant."""
+
+    status: int
+    headers: dict
+    blob_hash: str
+    encoding: Optional[str]
+
+
 @dataclass
 class SiteState:
     """One site's active deployment, ready to serve."""
@@ -30,6 +44,15 @@ class SiteState:
     files: dict[str, ManifestFile]
     redirects: list[RedirectRule] = field(default_factory=list)
     header_rules: list[HeaderRule] = field(default_factory=list)
+    prepared: dict = field(default_factory=dict)
+
+    def remember(self, path: bytes, accept_encoding: Optional[str], response: PreparedResponse) -> None:
+        if len(self.prepared) >= MAX_PREPARED:
+            self.prepared.clear()
+        self.prepared[(path, accept_encoding)] = response
+
+    def recall(self, path: bytes, accept_encoding: Optional[str]) -> Optional[PreparedResponse]:
+        return self.prepared.get((path, accept_encoding))
 
     @property
     def is_app(self) -> bool:

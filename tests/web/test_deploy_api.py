@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import sqlite3
@@ -20,21 +19,8 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 
 from fazt.cli.operator import create_key
+from fazt_testing import make_zip, multipart_body, start_server, stop_server
 
-
-def _shared_helpers():
-    """tests/conftest.py as a module: several test directories have a conftest, so C{import conftest}
-    finds whichever is first on sys.path. Only its helpers are taken, not its fixtures."""
-    name = "_fazt_shared_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-make_zip, multipart_body, start_server, stop_server = (
-    getattr(_shared_helpers(), n) for n in ("make_zip", "multipart_body", "start_server", "stop_server"))
 
 MIB = 1024 * 1024
 HOST = "blog.example.test"
