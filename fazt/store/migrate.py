@@ -35,6 +35,8 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
         # WAL makes NORMAL durable against application crashes; only an OS crash can lose the
         # last transactions, never corrupt the file.
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Without a limit the WAL keeps the size of the largest deploy until shutdown.
+        conn.execute("PRAGMA journal_size_limit = %d" % (16 * 1024 * 1024))
     conn.execute("PRAGMA query_only = %d" % (1 if readonly else 0))
     return conn
 

@@ -115,3 +115,21 @@ def test_old_timestamps_do_not_break_the_archive(tmp_path):
             assert archive.read("old.txt") == b"1970"
     finally:
         result.discard()
+
+
+def test_already_compressed_files_are_stored_and_text_is_deflated(tmp_path):
+    import zipfile as _zipfile
+
+    from fazt.cli.zipdir import zip_directory
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<p>hello</p>" * 100)
+    (site / "photo.jpg").write_bytes(os.urandom(4096))
+    result = zip_directory(str(site))
+    try:
+        with _zipfile.ZipFile(result.path) as archive:
+            methods = {info.filename: info.compress_type for info in archive.infolist()}
+    finally:
+        os.remove(result.path)
+    assert methods == {"index.html": _zipfile.ZIP_DEFLATED, "photo.jpg": _zipfile.ZIP_STORED}
