@@ -18,9 +18,10 @@ setup(
         "service-identity>=26.1",
         "bcrypt>=5",
         "brotli>=1.1",
+        "dukpy>=0.6,<0.7",
     ],
     extras_require={
-        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "hypothesis>=6"],
+        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6"],
     },
     entry_points={"console_scripts": ["fazt = fazt.cli.main:main"]},
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from twisted.python import usage
 
 from fazt.names import SITE_NAME
@@ -9,14 +11,31 @@ from fazt.names import SITE_NAME
 DEFAULT_HTTP = "tcp:4698"
 
 
-def _positive_int(name: str):
+def _whole_number(name: str, minimum: int = 1):
+    """A converter for an integer option of at least C{minimum}."""
+
     def convert(value: str) -> int:
         try:
             number = int(value)
         except ValueError:
             raise usage.UsageError(f"--{name} must be a whole number, not {value!r}") from None
-        if number <= 0:
-            raise usage.UsageError(f"--{name} must be positive")
+        if number < minimum:
+            raise usage.UsageError(f"--{name} must be at least {minimum}")
+        return number
+
+    return convert
+
+
+def _seconds(name: str):
+    """A converter for a positive duration in seconds (fractions allowed)."""
+
+    def convert(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise usage.UsageError(f"--{name} must be a number of seconds, not {value!r}") from None
+        if not 0.001 <= number <= 3600:
+            raise usage.UsageError(f"--{name} must be between 0.001 and 3600")
         return number
 
     return convert
@@ -34,11 +53,15 @@ class Options(usage.Options):
         ["domain", "d", "localhost", "The domain: sites are NAME.DOMAIN, the admin API is admin.DOMAIN."],
         ["db", None, "data.db", "The cartridge: a SQLite file, created on first start."],
         ["env", None, "development", "development or production."],
-        ["cache-mb", None, 64, "Memory for hot files, in MiB.", _positive_int("cache-mb")],
-        ["keep-deployments", None, 20, "Deployments kept per site.", _positive_int("keep-deployments")],
-        ["max-archive-mb", None, 100, "Largest deploy archive, in MiB.", _positive_int("max-archive-mb")],
-        ["max-unpacked-mb", None, 500, "Largest unpacked deploy, in MiB.", _positive_int("max-unpacked-mb")],
-        ["max-entries", None, 20000, "Most files in one deploy.", _positive_int("max-entries")],
+        ["cache-mb", None, 64, "Memory for hot files, in MiB.", _whole_number("cache-mb")],
+        ["keep-deployments", None, 20, "Deployments kept per site.", _whole_number("keep-deployments")],
+        ["max-archive-mb", None, 100, "Largest deploy archive, in MiB.", _whole_number("max-archive-mb")],
+        ["max-unpacked-mb", None, 500, "Largest unpacked deploy, in MiB.", _whole_number("max-unpacked-mb")],
+        ["max-entries", None, 20000, "Most files in one deploy.", _whole_number("max-entries")],
+        ["js-workers", None, 0, "JavaScript worker processes (default: one per core).", _whole_number("js-workers", 0)],
+        ["js-cpu-ms", None, 100, "CPU time a script may use per request, in ms.", _whole_number("js-cpu-ms")],
+        ["js-wall-seconds", None, 10, "Wall-clock time a script may take per request.", _whole_number("js-wall-seconds")],
+        ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
     ]
     optFlags = [
         ["access-log", None, "Log every request (costs about a third of static throughput)."],
@@ -48,6 +71,7 @@ class Options(usage.Options):
         super().__init__()
         self["http"] = []
         self["https"] = []
+        self["trusted-proxy"] = []
 
     def opt_http(self, endpoint: str) -> None:
         """A plain-HTTP listener, as a Twisted endpoint string (repeatable). Default tcp:4698."""
@@ -61,6 +85,14 @@ class Options(usage.Options):
                 "certificates for tcp: endpoints are not available yet"
             )
         self["https"].append(endpoint)
+
+    def opt_trusted_proxy(self, network: str) -> None:
+        """A proxy network (CIDR) whose X-Forwarded-For is believed for the login lockout (repeatable)."""
+        try:
+            ipaddress.ip_network(network.strip(), strict=False)
+        except ValueError:
+            raise usage.UsageError(f"--trusted-proxy {network!r} is not an IP network (e.g. 10.0.0.0/8)") from None
+        self["trusted-proxy"].append(network.strip())
 
     def postOptions(self) -> None:
         domain = self["domain"].strip().lower().rstrip(".")

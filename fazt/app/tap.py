@@ -15,10 +15,16 @@ from fazt.app.options import Options
 from fazt.app.threads import ThreadPoolService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
+from fazt.runtime.fetch import SafeFetcher
+from fazt.runtime.host import HostApi
+from fazt.runtime.pool import WorkerPool
+from fazt.store.batch import BatchWriter
 from fazt.store.blobcache import ByteLRU
 from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
-from fazt.web.admin import AdminApi
+from fazt.web.api.router import ApiRouter
+from fazt.web.api.areas import ApiServices, mount_areas
+from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
@@ -68,8 +74,17 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     )
     deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], index.invalidate, limits,
                         keep=config["keep-deployments"])
-    admin = AdminApi(store, deployer, Authenticator(store), config["domain"])
-    root = RootResource(config["domain"], SiteRenderer(index), admin.app.resource())
+    writer = BatchWriter(store)
+    host = HostApi(store, writer, SafeFetcher(reactor))
+    workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
+                         wall_seconds=config["js-wall-seconds"])
+    workers.setServiceParent(top)
+    apps = AppRenderer(workers, store, writer, index)
+    auth = Authenticator(store)
+    api = ApiRouter()
+    root = RootResource(config["domain"], SiteRenderer(index, apps), api)
+    mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
+                            workers, config["domain"]))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
     return top, site

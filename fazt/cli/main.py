@@ -71,7 +71,73 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = _client_command(subcommands, "status", "check that the server is up and describe it")
     status.set_defaults(run=commands.status)
+    _add_env_and_logs_commands(subcommands)
+    _add_account_commands(subcommands)
     return parser
+
+
+def _add_account_commands(subcommands) -> None:
+    """C{fazt login} and C{fazt keys list|revoke}: signing in, and the server's API keys."""
+    from fazt.cli import account
+
+    login = subcommands.add_parser(
+        "login", help="log in with the admin password and save an API key for later commands",
+        description="Log in with the admin's user name and password (asked for when not given), "
+        "create an API key for this machine and save it with the server URL in "
+        "~/.config/fazt/config.json (mode 0600).")
+    login.add_argument("--server", metavar="URL",
+                       help="the server's admin URL (default: $FAZT_SERVER, the config file, "
+                       "or http://localhost:4698)")
+    login.add_argument("--username", metavar="NAME", help="the admin's user name (asked for if not given)")
+    login.add_argument("--password", metavar="PW", help="the admin's password (asked for if not given)")
+    login.set_defaults(run=account.login)
+
+    keys = subcommands.add_parser("keys", help="list or revoke the server's API keys")
+    keys_actions = keys.add_subparsers(dest="keys_action", metavar="ACTION", required=True)
+    keys_list = _client_command(keys_actions, "list", "list the API keys (never their tokens)")
+    keys_list.set_defaults(run=account.list_keys)
+    keys_revoke = _client_command(keys_actions, "revoke", "revoke an API key at once")
+    keys_revoke.add_argument("id", type=int, metavar="ID", help="the key's id (see 'fazt keys list')")
+    keys_revoke.set_defaults(run=account.revoke_key)
+
+
+def _add_env_and_logs_commands(subcommands) -> None:
+    """C{fazt env set|unset|list} and C{fazt logs}: a site's environment and console log."""
+    env = subcommands.add_parser("env", help="manage a site's environment variables",
+                                 description="manage a site's environment variables (values are never shown)")
+    env_actions = env.add_subparsers(dest="env_action", metavar="ACTION", required=True)
+    env_list = _client_command(env_actions, "list", "list the names of a site's environment variables")
+    env_list.add_argument("site", metavar="SITE", help="the site's name")
+    env_list.set_defaults(run=commands.env_list)
+    env_set = _client_command(env_actions, "set", "set an environment variable of a site")
+    env_set.add_argument("site", metavar="SITE", help="the site's name")
+    env_set.add_argument("name", metavar="NAME", help="the variable's name, such as API_KEY")
+    env_set.add_argument("value", metavar="VALUE", nargs="?",
+                         help="its value (default: read from stdin, so it stays out of shell history)")
+    env_set.set_defaults(run=commands.env_set)
+    env_unset = _client_command(env_actions, "unset", "remove an environment variable of a site")
+    env_unset.add_argument("site", metavar="SITE", help="the site's name")
+    env_unset.add_argument("name", metavar="NAME", help="the variable's name")
+    env_unset.set_defaults(run=commands.env_unset)
+
+    logs = _client_command(subcommands, "logs", "show what a site's main.js logged")
+    logs.add_argument("site", metavar="SITE", help="the site's name")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--limit", "-n", type=_log_limit, default=50, metavar="N",
+                      help="how many of the newest lines to show first (1-1000, default 50)")
+    logs.add_argument("--level", choices=("debug", "info", "warn", "error"), help="only lines of this level")
+    logs.set_defaults(run=commands.logs)
+
+
+def _log_limit(text: str) -> int:
+    """C{--limit}: a whole number from 1 to 1000."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be from 1 to 1000")
+    return value
 
 
 def _client_command(subcommands, name: str, help_text: str) -> argparse.ArgumentParser:

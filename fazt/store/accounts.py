@@ -59,6 +59,32 @@ def touch_api_key(conn: sqlite3.Connection, key_id: int, now: int) -> None:
     conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key_id))
 
 
+def list_api_keys(conn: sqlite3.Connection, limit: int, offset: int) -> list[ApiKey]:
+    """A page of the live (unrevoked) keys, newest first."""
+    rows = conn.execute(
+        "SELECT id, name, scopes, created_at, last_used_at FROM api_keys WHERE revoked_at IS NULL"
+        " ORDER BY id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
+    return [ApiKey(r[0], r[1], tuple(r[2].split()), r[3], r[4]) for r in rows]
+
+
+def count_api_keys(conn: sqlite3.Connection) -> int:
+    """How many live keys there are."""
+    return conn.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+
+
+def revoke_api_key(conn: sqlite3.Connection, key_id: int, now: int) -> Optional[str]:
+    """Revoke the live key C{key_id} at once; returns its name, or None if there is no such key."""
+    row = conn.execute(
+        "SELECT name FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
+    return row[0]
+
+
 def create_user(conn: sqlite3.Connection, username: str, password_hash: str, now: int) -> int:
     cursor = conn.execute(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",

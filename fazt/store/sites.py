@@ -196,3 +196,78 @@ def prune_deployments(conn: sqlite3.Connection, site_name: str, keep: int) -> in
         "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.blob_hash = blobs.hash)"
     )
     return len(stale)
+
+
+def site_exists(conn: sqlite3.Connection, site_name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sites WHERE name = ?", (site_name,)).fetchone() is not None
+
+
+def list_site_files(conn: sqlite3.Connection, site_name: str, limit: int,
+                    offset: int) -> Optional[tuple[Deployment, list[ManifestFile], int]]:
+    """A page of the active deployment's files by path, with the deployment and the file count;
+    None if the site does not exist."""
+    active = get_active_deployment(conn, site_name)
+    if active is None:
+        return None
+    rows = conn.execute(
+        "SELECT path, blob_hash, size, content_type FROM manifests WHERE deployment_id = ?"
+        " ORDER BY path LIMIT ? OFFSET ?",
+        (active.id, limit, offset),
+    ).fetchall()
+    return active, [ManifestFile(*r) for r in rows], active.file_count
+
+
+def _site_filter(site_names: Optional[list[str]]) -> tuple[str, list[str]]:
+    if site_names is None:
+        return "", []
+    return f" WHERE d.site_name IN ({','.join('?' * len(site_names))})", list(site_names)
+
+
+def list_all_deployments(conn: sqlite3.Connection, site_names: Optional[list[str]], limit: int,
+                         offset: int) -> list[tuple[Deployment, Optional[int]]]:
+    """Deployments of every site (or of C{site_names}) newest first, each with its site's
+    active deployment id."""
+    where, args = _site_filter(site_names)
+    rows = conn.execute(
+        "SELECT d.id, d.site_name, d.created_at, d.file_count, d.size_bytes, d.deployed_by,"
+        f" s.active_deployment_id FROM deployments d LEFT JOIN sites s ON s.name = d.site_name{where}"
+        " ORDER BY d.id DESC LIMIT ? OFFSET ?",
+        (*args, limit, offset),
+    ).fetchall()
+    return [(_deployment(r[:6]), r[6]) for r in rows]
+
+
+def count_all_deployments(conn: sqlite3.Connection, site_names: Optional[list[str]]) -> int:
+    where, args = _site_filter(site_names)
+    return conn.execute(f"SELECT COUNT(*) FROM deployments d{where}", args).fetchone()[0]
+
+
+def delete_site(conn: sqlite3.Connection, site_name: str) -> Optional[dict[str, int]]:
+    """Remove a site and everything it owns: deployments, manifests, KV data, env vars, logs,
+    and the blobs no other deployment uses. Must run inside one write transaction.
+
+    Returns how many rows of each kind went, or None if there is no such site.
+    """
+    if not site_exists(conn, site_name):
+        return None
+    hashes = [r[0] for r in conn.execute(
+        "SELECT DISTINCT m.blob_hash FROM manifests m JOIN deployments d ON d.id = m.deployment_id"
+        " WHERE d.site_name = ?", (site_name,))]
+    conn.execute("DELETE FROM sites WHERE name = ?", (site_name,))
+    conn.execute(
+        "DELETE FROM manifests WHERE deployment_id IN (SELECT id FROM deployments WHERE site_name = ?)",
+        (site_name,),
+    )
+    removed = {
+        "deployments": conn.execute("DELETE FROM deployments WHERE site_name = ?", (site_name,)).rowcount,
+        "kv_keys": conn.execute("DELETE FROM kv WHERE site_name = ?", (site_name,)).rowcount,
+        "env_vars": conn.execute("DELETE FROM env_vars WHERE site_name = ?", (site_name,)).rowcount,
+        "logs": conn.execute("DELETE FROM site_logs WHERE site_name = ?", (site_name,)).rowcount,
+        "blobs": 0,
+    }
+    for blob_hash in hashes:
+        removed["blobs"] += conn.execute(
+            "DELETE FROM blobs WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE blob_hash = ?)",
+            (blob_hash, blob_hash),
+        ).rowcount
+    return removed

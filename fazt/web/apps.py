@@ -30,14 +30,14 @@ _FAILURE_TEXT = {
 }
 
 
-def script_request(method: bytes, uri: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
+def script_request(method: bytes, uri: bytes, headers: list[tuple[bytes, list[bytes]]], body: bytes,
                    ip: str, host: str) -> dict:
     """The C{req} object a script sees, built from the raw request (pure)."""
     path, _, query = uri.decode("latin-1").partition("?")
     lowered: dict[str, str] = {}
-    for name, value in headers:
+    for name, values in headers:
         key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
+        text = ", ".join(v.decode("latin-1") for v in values)
         lowered[key] = f"{lowered[key]}, {text}" if key in lowered else text
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):

@@ -1,20 +1,52 @@
-"""Who is calling the admin API, and what they may do (bearer API keys with scopes)."""
+"""Who is calling the admin API, and what they may do (SPEC §9).
+
+Two ways in: an C{Authorization: Bearer} API key (scoped), or the C{fazt_session} cookie of an
+admin login (scope C{admin}). A bearer header is decisive: a bad one is refused even when a good
+cookie comes with it. Cookie-authenticated writes must also prove they are not a cross-site form
+post: C{Content-Type: application/json}, or an C{X-Fazt-CSRF} header, which a plain HTML form
+cannot send.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable, Optional
 
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.logger import Logger
 from twisted.web.server import Request
 
 from fazt.errors import ApiError
-from fazt.store.accounts import ApiKey, find_api_key, touch_api_key
+from fazt.store.accounts import find_api_key, touch_api_key
 from fazt.store.db import Store
+from fazt.store.sessions import extend_session, find_session
 
 ADMIN_SCOPE = "admin"
-# last_used_at is advisory: refresh it at most this often, so reads do not become writes.
+SESSION_COOKIE = b"fazt_session"
+CSRF_HEADER = b"x-fazt-csrf"
+SAFE_METHODS = frozenset((b"GET", b"HEAD", b"OPTIONS"))
+# last_used_at and a session's sliding expiry are refreshed at most this often, so that reads
+# do not all become writes.
 _TOUCH_INTERVAL = 60
+
+_log = Logger()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made a request: an API key, or the user of a login session.
+
+    C{id} is the API key's id (None for a session); C{expires_at} is the session's expiry
+    (None for a key).
+    """
+
+    name: str
+    scopes: tuple[str, ...]
+    id: Optional[int]
+    method: str                       # "api_key" or "session"
+    expires_at: Optional[int] = None
+    user_id: Optional[int] = None
 
 
 def bearer_token(request: Request) -> Optional[str]:
@@ -28,35 +60,118 @@ def bearer_token(request: Request) -> Optional[str]:
     return token.strip()
 
 
-def may(key: ApiKey, site: Optional[str] = None) -> bool:
-    """Whether C{key} may act on C{site} (None: on the whole platform)."""
+def session_token(request: Request) -> Optional[str]:
+    """The session token the request's cookie carries, or None."""
+    raw = request.getCookie(SESSION_COOKIE)
+    if raw is None:
+        return None
+    return raw.decode("latin-1")
+
+
+def set_session_cookie(request: Request, token: str, max_age: int) -> None:
+    """Send the session cookie: HttpOnly, SameSite=Strict, host-only, Secure under TLS."""
+    request.addCookie(SESSION_COOKIE, token.encode("ascii"), path=b"/", max_age=str(max_age).encode(),
+                      httpOnly=True, secure=request.isSecure(), sameSite="strict")
+
+
+def clear_session_cookie(request: Request) -> None:
+    """Tell the browser to forget the session cookie."""
+    request.addCookie(SESSION_COOKIE, b"", path=b"/", max_age=b"0",
+                      expires=b"Thu, 01 Jan 1970 00:00:00 GMT",
+                      httpOnly=True, secure=request.isSecure(), sameSite="strict")
+
+
+def check_csrf(request: Request) -> None:
+    """Refuse a cookie-authenticated write that a cross-site HTML form could have sent."""
+    if request.method in SAFE_METHODS:
+        return
+    if request.getHeader(CSRF_HEADER):
+        return
+    content_type = (request.getHeader(b"content-type") or b"").split(b";", 1)[0].strip().lower()
+    if content_type == b"application/json":
+        return
+    raise ApiError(403, "FORBIDDEN", "a cookie-authenticated write needs 'Content-Type: application/json'"
+                                     " or an 'X-Fazt-CSRF' header")
+
+
+def may(key, site: Optional[str] = None) -> bool:
+    """Whether C{key} (anything with C{.scopes}) may act on C{site} (None: on the whole platform)."""
     if ADMIN_SCOPE in key.scopes:
         return True
     return site is not None and f"deploy:{site}" in key.scopes
 
 
-def require(key: ApiKey, site: Optional[str] = None) -> None:
+def require(key, site: Optional[str] = None) -> None:
+    """Raise 403 FORBIDDEN unless C{key} may act on C{site} (None: admin only)."""
     if not may(key, site):
         target = f"site '{site}'" if site else "this resource"
         raise ApiError(403, "FORBIDDEN", f"this API key may not act on {target}")
 
 
+def _no_audit(actor: str, action: str, resource: str, result: str = "ok", details: str = "") -> Deferred:
+    return succeed(None)
+
+
 class Authenticator:
-    """Looks API keys up by digest on the store's reader threads."""
+    """Finds the principal of a request: API keys by digest, sessions by digest (reader threads).
+
+    C{audit(actor, action, resource, result="ok", details="")} records a security-relevant
+    action (the audit area installs the real recorder at mount time); L{audit_request} records
+    one as done by the request's principal.
+    """
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self._store = store
-        self._clock = clock
+        self.clock = clock
+        self.audit: Callable[..., Deferred] = _no_audit
 
     @inlineCallbacks
-    def api_key(self, request: Request) -> Deferred[ApiKey]:
+    def api_key(self, request: Request) -> Deferred[Principal]:
+        """The principal of C{request} (bearer key first, else session cookie), or raise 401/403."""
         token = bearer_token(request)
-        if token is None:
-            raise ApiError(401, "UNAUTHORIZED", "authentication required: send 'Authorization: Bearer <token>'")
+        if token is not None:
+            principal = yield self._key(token)
+        else:
+            principal = yield self.session(request)
+        request.fazt_principal = principal
+        return principal
+
+    def audit_request(self, request: Request, action: str, resource: str, result: str = "ok",
+                      details: str = "") -> Deferred:
+        """Record C{action} in the audit log as done by whoever L{api_key} found C{request} to be."""
+        principal = getattr(request, "fazt_principal", None)
+        return self.audit(principal.name if principal else "anonymous", action, resource, result, details)
+
+    @inlineCallbacks
+    def _key(self, token: str):
         key = yield self._store.read(find_api_key, token)
         if key is None:
             raise ApiError(401, "INVALID_API_KEY", "invalid or revoked API key")
-        now = int(self._clock())
+        now = int(self.clock())
         if key.last_used_at is None or now - key.last_used_at > _TOUCH_INTERVAL:
-            self._store.write(touch_api_key, key.id, now).addErrback(lambda _: None)
-        return key
+            self._store.write(touch_api_key, key.id, now).addErrback(self._log_failure, "touch API key")
+        return Principal(key.name, key.scopes, key.id, "api_key")
+
+    @inlineCallbacks
+    def session(self, request: Request) -> Deferred[Principal]:
+        """The principal of C{request}'s session cookie only; slides its expiry forward."""
+        token = session_token(request)
+        if token is None:
+            raise ApiError(401, "UNAUTHORIZED",
+                           "authentication required: log in, or send 'Authorization: Bearer <token>'")
+        now = int(self.clock())
+        session = yield self._store.read(find_session, token, now)
+        if session is None:
+            clear_session_cookie(request)
+            raise ApiError(401, "SESSION_EXPIRED", "the session has expired or ended; log in again")
+        check_csrf(request)
+        expires_at = session.expires_at
+        if now + session.lifetime - expires_at >= _TOUCH_INTERVAL:
+            expires_at = now + session.lifetime
+            self._store.write(extend_session, session.digest, expires_at).addErrback(
+                self._log_failure, "extend session")
+            set_session_cookie(request, token, session.lifetime)
+        return Principal(session.username, (ADMIN_SCOPE,), None, "session", expires_at, session.user_id)
+
+    def _log_failure(self, failure, what: str) -> None:
+        _log.failure("could not {what}", failure, what=what)

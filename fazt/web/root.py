@@ -7,7 +7,7 @@ Klein resource with the path re-based.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
@@ -50,6 +50,16 @@ class RootResource(Resource):
         self.admin_api = admin_api
         self.admin_ui = admin_ui
         self.health = HealthResource()
+        self._public: dict[bytes, IResource] = {}
+        self._site_hooks: list[Callable[[Request, str], None]] = []
+
+    def mount_public(self, segment: str, resource: IResource) -> None:
+        """Serve C{/SEGMENT...} on the admin host without auth (e.g. /track, /r/, /webhook/)."""
+        self._public[segment.encode("ascii")] = resource
+
+    def add_site_hook(self, hook: Callable[[Request, str], None]) -> None:
+        """Call C{hook(request, site_name)} for every request to a site host (e.g. analytics)."""
+        self._site_hooks.append(hook)
 
     def render(self, request: Request):
         if request.path == b"/health":
@@ -58,6 +68,8 @@ class RootResource(Resource):
         if kind == ADMIN:
             return self._render_admin(request, request.path.split(b"/")[1:])
         if kind == "site":
+            for hook in self._site_hooks:
+                hook(request, name)
             return self.sites.render(request, name)
         return self.sites.render_unknown_host(request)
 
@@ -70,6 +82,11 @@ class RootResource(Resource):
             request.prepath = [b"api"]
             request.postpath = segments[1:]
             return self.admin_api.render(request)
+        public = self._public.get(segments[0]) if segments else None
+        if public is not None:
+            request.prepath = []
+            request.postpath = segments
+            return public.render(request)
         if self.admin_ui is not None:
             request.prepath = []
             request.postpath = segments

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twisted.application.service import IService, IServiceMaker
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactorClock
 from twisted.plugin import getPlugins
 from zope.interface.verify import verifyObject
 
@@ -40,7 +40,7 @@ def _options(tmp_path, *argv: str) -> Options:
 
 
 def test_make_service_listens_on_the_given_interface(tmp_path):
-    reactor = MemoryReactor()
+    reactor = MemoryReactorClock()
     service = tap.makeService(_options(tmp_path, "--http", "tcp:0:interface=127.0.0.1"), reactor)
     assert IService.providedBy(service)
     assert reactor.tcpServers == []  # nothing listens before the service starts
@@ -57,7 +57,7 @@ def test_make_service_listens_on_the_given_interface(tmp_path):
 
 
 def test_make_service_listens_once_per_endpoint(tmp_path):
-    reactor = MemoryReactor()
+    reactor = MemoryReactorClock()
     service = tap.makeService(_options(tmp_path, "--http", "tcp:8081:interface=127.0.0.1",
                                        "--http", "tcp:8082"), reactor)
     service.startService()

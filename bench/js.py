@@ -1,0 +1,159 @@
+"""Serverless JS benchmark: hello and KV-counter apps under wrk, and a hostile neighbour (SPEC §13).
+
+Run from the repository root with the project's virtualenv::
+
+    .venv/bin/python bench/js.py                  # 10 s per case, 50 connections
+    .venv/bin/python bench/js.py --duration 5s --connections 50
+
+It starts fazt on a scratch cartridge on 127.0.0.1, deploys three apps with the real CLI:
+
+  hello    fazt style:   res.send("hello")
+  counter  fazt style:   let n = db.incr("hits"); res.send(String(n))
+  hostile  while (true) {}
+
+and measures with wrk (installed with apt-get if missing):
+
+  1. hello alone, 2. counter alone, 3. hello while 4 clients keep hitting `hostile` in a loop.
+
+Targets: hello >= 5,000 req/s, counter >= 3,000 req/s, p99 < 10 ms at 50 connections; the hostile
+neighbour should not make hello fail. Servers are stopped by PID on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, ".venv", "bin")
+DOMAIN = "bench.test"
+APPS = {
+    "hello": 'res.send("hello")',
+    "counter": 'let n = db.incr("hits"); res.send(String(n))',
+    "hostile": "while (true) {}",
+}
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk")
+
+
+def get(port: int, host: str, timeout: float = 5.0) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def wrk(binary: str, port: int, host: str, duration: str, connections: int) -> dict:
+    out = subprocess.run([binary, "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-H", f"Host: {host}",
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rate": rate, "p50": latency.get("50"), "p99": latency.get("99"),
+            "non2xx": int(errors.group(1)) if errors else 0, "socket_errors": sock_errors.group(1) if sock_errors else ""}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", default="10s")
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    binary = ensure_wrk()
+    scratch = tempfile.mkdtemp(prefix="js.", dir=os.path.join(ROOT, ".bench") if os.path.isdir(os.path.join(ROOT, ".bench")) else None)
+    db = os.path.join(scratch, "data.db")
+    port = free_port()
+    log = open(os.path.join(scratch, "twistd.log"), "wb")
+    server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", "fazt", "--domain", DOMAIN, "--db", db,
+                               "--http", f"tcp:{port}:interface=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT,
+                              cwd=scratch)
+    stop_hostile = threading.Event()
+    try:
+        for _ in range(100):
+            try:
+                if get(port, DOMAIN) in (200, 404):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        token = subprocess.run([os.path.join(BIN, "fazt"), "key", "create", "--db", db, "--name", "bench"],
+                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        for name, source in APPS.items():
+            folder = os.path.join(scratch, name)
+            os.makedirs(folder)
+            with open(os.path.join(folder, "main.js"), "w") as f:
+                f.write(source)
+            subprocess.run([os.path.join(BIN, "fazt"), "deploy", folder, "--site", name, "--server",
+                            f"http://127.0.0.1:{port}", "--token", token], check=True, capture_output=True)
+        for name in ("hello", "counter"):
+            get(port, f"{name}.{DOMAIN}")  # warm: workers started, script compiled
+        results = {}
+        for name in ("hello", "counter"):
+            wrk(binary, port, f"{name}.{DOMAIN}", "2s", args.connections)
+            results[name] = wrk(binary, port, f"{name}.{DOMAIN}", args.duration, args.connections)
+        hostile_answers: list[int] = []
+
+        def hammer():
+            while not stop_hostile.is_set():
+                try:
+                    hostile_answers.append(get(port, f"hostile.{DOMAIN}", timeout=15))
+                except OSError:
+                    hostile_answers.append(-1)
+
+        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        results["hello+hostile"] = wrk(binary, port, f"hello.{DOMAIN}", args.duration, args.connections)
+        stop_hostile.set()
+        for thread in threads:
+            thread.join(20)
+        print(f"fazt JS apps, wrk -t2 -c{args.connections} -d{args.duration}, 127.0.0.1, {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
+        print(f"{'case':<15}{'req/s':>10}{'p50':>10}{'p99':>10}{'non-2xx':>9}  target")
+        targets = {"hello": ">= 5000 req/s", "counter": ">= 3000 req/s", "hello+hostile": "no failures"}
+        for name, r in results.items():
+            print(f"{name:<15}{r['rate']:>10.0f}{r['p50'] or '-':>10}{r['p99'] or '-':>10}{r['non2xx']:>9}  {targets[name]}"
+                  + (f"  socket errors: {r['socket_errors']}" if r["socket_errors"] else ""))
+        statuses = {code: hostile_answers.count(code) for code in set(hostile_answers)}
+        print(f"hostile requests answered meanwhile: {len(hostile_answers)} {statuses} (500 expected: stopped at the CPU limit)")
+        return 0
+    finally:
+        stop_hostile.set()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        if not os.environ.get("KEEP_SCRATCH"):
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""SQL for the per-site key-value store (synchronous, connection first).
+
+Values are text: strings are stored as they are and everything else as JSON, as in the original
+fazt; reading parses JSON where it can. Expired keys read as missing and are deleted lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Optional
+
+MAX_KEY_BYTES = 512
+MAX_VALUE_BYTES = 1024 * 1024
+MAX_LIST = 1000
+
+
+class KVError(ValueError):
+    """A KV operation a script asked for that cannot be done (the message reaches the script)."""
+
+
+def encode_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if len(text.encode("utf-8")) > MAX_VALUE_BYTES:
+        raise KVError(f"value is larger than {MAX_VALUE_BYTES} bytes")
+    return text
+
+
+def decode_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _check_key(key: Any) -> str:
+    if not isinstance(key, str) or not key:
+        raise KVError("key must be a non-empty string")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise KVError(f"key is longer than {MAX_KEY_BYTES} bytes")
+    return key
+
+
+def kv_get(conn: sqlite3.Connection, site: str, key: str, now: float) -> Any:
+    row = conn.execute(
+        "SELECT value, expires_at FROM kv WHERE site_name = ? AND key = ?", (site, _check_key(key))
+    ).fetchone()
+    if row is None or (row[1] is not None and row[1] <= now):
+        return None
+    return decode_value(row[0])
+
+
+def kv_set(conn: sqlite3.Connection, site: str, key: str, value: Any, ttl: Optional[float], now: float) -> None:
+    if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
+        raise KVError("ttl must be a positive number of seconds")
+    expires = now + ttl if ttl is not None else None
+    conn.execute(
+        "INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(site_name, key) DO UPDATE SET value = excluded.value,"
+        " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        (site, _check_key(key), encode_value(value), expires, now),
+    )
+
+
+def kv_delete(conn: sqlite3.Connection, site: str, key: str, now: float) -> bool:
+    """Remove a key; True if a live (unexpired) value was there."""
+    existed = kv_get(conn, site, key, now) is not None
+    conn.execute("DELETE FROM kv WHERE site_name = ? AND key = ?", (site, key))
+    return existed
+
+
+def kv_list(conn: sqlite3.Connection, site: str, prefix: str, now: float) -> list[dict]:
+    if not isinstance(prefix, str):
+        raise KVError("prefix must be a string")
+    # A range instead of LIKE: no wildcard characters to escape, and it uses the primary key.
+    rows = conn.execute(
+        "SELECT key, value FROM kv WHERE site_name = ? AND key >= ? AND key < ?"
+        " AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ?",
+        (site, prefix, prefix + "\U0010ffff", now, MAX_LIST),
+    ).fetchall()
+    return [{"key": k, "value": decode_value(v)} for k, v in rows]
+
+
+def kv_incr(conn: sqlite3.Connection, site: str, key: str, by: Any, now: float) -> float | int:
+    """Add C{by} to a numeric value (missing counts as 0) atomically; returns the new value."""
+    if isinstance(by, bool) or not isinstance(by, (int, float)):
+        raise KVError("incr amount must be a number")
+    current = kv_get(conn, site, key, now)
+    if current is None:
+        current = 0
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise KVError(f"value of {key!r} is not a number")
+    total = current + by
+    row = conn.execute("SELECT expires_at FROM kv WHERE site_name = ? AND key = ?", (site, key)).fetchone()
+    keep_expiry = row[0] if row is not None and (row[0] is None or row[0] > now) else None
+    conn.execute(
+        "INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(site_name, key) DO UPDATE SET value = excluded.value,"
+        " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        (site, key, json.dumps(total), keep_expiry, now),
+    )
+    return total
+
+
+def env_for_site(conn: sqlite3.Connection, site: str) -> dict[str, str]:
+    """A site's environment variables (the only ones its scripts ever see)."""
+    return dict(conn.execute("SELECT name, value FROM env_vars WHERE site_name = ? ORDER BY name", (site,)))
+
+
+def append_logs(conn: sqlite3.Connection, entries: list[tuple[str, str, str, float]]) -> None:
+    """Write console lines: (site, level, message, created_at)."""
+    conn.executemany(
+        "INSERT INTO site_logs (site_name, level, message, created_at) VALUES (?, ?, ?, ?)", entries
+    )

@@ -1,0 +1,128 @@
+"""Analytics read routes: /api/stats, /api/events, /api/domains, /api/tags (SPEC §10).
+
+C{mount} also sets up the whole analytics area: the event buffer (offered to other areas as
+C{services.extras["events"]}), the redirect and webhook admin routes, and the public endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable, Optional
+
+from klein import Klein
+from twisted.internet.defer import inlineCallbacks
+from twisted.web.server import Request
+
+from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
+from fazt.errors import validation_failed
+from fazt.store.db import Store
+from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, stats, tag_counts
+from fazt.web.api.common import add_error_handlers, iso, ok, page_args
+from fazt.web.auth import Authenticator, require
+
+FILTER_LIMIT = 500
+
+
+def query_text(request: Request, name: str, limit: int = FILTER_LIMIT) -> Optional[str]:
+    """The query parameter C{name} as text (None when absent or empty); 400 when not UTF-8 or too long."""
+    values = request.args.get(name.encode("ascii"))
+    if not values:
+        return None
+    try:
+        value = values[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise validation_failed(name, f"{name} must be UTF-8 text") from None
+    if len(value) > limit:
+        raise validation_failed(name, f"{name} is longer than {limit} characters")
+    return value or None
+
+
+def _no_constants(name: str):
+    raise ValueError(name)
+
+
+def _stored_json(value: Optional[str]):
+    if value is None:
+        return None
+    try:
+        return json.loads(value, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        return value
+
+
+def event_json(event: dict) -> dict:
+    """An event as the API shows it: the visitor hash, never an address."""
+    return {**event, "query_params": _stored_json(event["query_params"]), "created_at": iso(event["created_at"])}
+
+
+class AnalyticsApi:
+    """Routes under C{/api/stats}, C{/api/events}, C{/api/domains} and C{/api/tags} (admin only)."""
+
+    app = Klein()
+
+    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.auth = auth
+        self._clock = clock
+
+    @inlineCallbacks
+    def _admin(self, request: Request):
+        key = yield self.auth.api_key(request)
+        require(key)
+
+    @app.route("/stats", methods=["GET"])
+    @inlineCallbacks
+    def stats(self, request: Request):
+        yield self._admin(request)
+        data = yield self.store.read(stats, self._clock())
+        return ok(request, data)
+
+    @app.route("/events", methods=["GET"])
+    @inlineCallbacks
+    def events(self, request: Request):
+        yield self._admin(request)
+        limit, offset = page_args(request)
+        where = EventFilter(query_text(request, "domain"), query_text(request, "tags"),
+                            query_text(request, "source_type"))
+        rows = yield self.store.read(list_events, where, limit, offset)
+        total = yield self.store.read(count_events, where)
+        return ok(request, [event_json(e) for e in rows], meta={"total": total, "limit": limit, "offset": offset})
+
+    @app.route("/domains", methods=["GET"])
+    @inlineCallbacks
+    def domains(self, request: Request):
+        yield self._admin(request)
+        limit, offset = page_args(request)
+        rows = yield self.store.read(domain_counts, limit, offset)
+        total = yield self.store.read(count_domains)
+        return ok(request, rows, meta={"total": total, "limit": limit, "offset": offset})
+
+    @app.route("/tags", methods=["GET"])
+    @inlineCallbacks
+    def tags(self, request: Request):
+        yield self._admin(request)
+        limit, offset = page_args(request)
+        rows = yield self.store.read(tag_counts)
+        return ok(request, rows[offset:offset + limit], meta={"total": len(rows), "limit": limit, "offset": offset})
+
+
+add_error_handlers(AnalyticsApi.app)
+
+
+def mount(services) -> None:
+    """The analytics area: the event buffer, /api/{stats,events,domains,tags}, redirects,
+    webhooks, the public endpoints and the pageview hook."""
+    from fazt.web import public
+    from fazt.web.api import redirects, webhooks
+
+    interval = services.config.get("analytics-flush-seconds") or DEFAULT_INTERVAL
+    buffer = EventBuffer(services.store, services.reactor, interval=float(interval))
+    buffer.setServiceParent(services.parent)
+    services.extras["events"] = buffer
+    resource = AnalyticsApi(services.store, services.auth, services.clock).app.resource()
+    for area in ("stats", "events", "domains", "tags"):
+        services.api.mount(area, resource)
+    redirects.mount(services)
+    webhooks.mount(services)
+    public.mount(services)

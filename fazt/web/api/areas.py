@@ -1,0 +1,50 @@
+"""Everything the admin API and the admin host's public endpoints are made of, in one place.
+
+C{tap.build} creates the shared services (L{ApiServices}) and calls L{mount_areas}; each area
+module has a C{mount(services)} that mounts its routes (and adds any service it owns).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from twisted.application.service import MultiService
+
+from fazt.deploy.service import Deployer
+from fazt.store.batch import BatchWriter
+from fazt.store.db import Store
+from fazt.web.api.router import ApiRouter
+from fazt.web.auth import Authenticator
+
+
+@dataclass
+class ApiServices:
+    """The shared parts an area may use; passed to every area's C{mount}."""
+
+    reactor: Any
+    config: Any                  # the parsed twistd Options (a dict)
+    parent: MultiService         # attach services an area owns (buffers, timers) here
+    store: Store
+    writer: BatchWriter          # group-committed small writes
+    auth: Authenticator
+    deployer: Deployer
+    api: ApiRouter               # mount("AREA", resource) serves /api/AREA/...
+    root: Any                    # fazt.web.root.RootResource: mount_public(), add_site_hook()
+    index: Any                   # fazt.web.sitestate.SiteIndex
+    apps: Any                    # fazt.web.apps.AppRenderer: invalidate_env(site)
+    workers: Any                 # fazt.runtime.pool.WorkerPool
+    domain: str
+    clock: Callable[[], float] = time.time
+    extras: dict = field(default_factory=dict)  # what one area offers another (by name)
+
+
+def mount_areas(services: ApiServices) -> None:
+    """Mount every area of the admin API and the public endpoints."""
+    from fazt.web.api import auth, sites, system
+    from fazt.web.api import env, files, logs
+    from fazt.web.api import analytics
+
+    for area in (auth, sites, system, env, files, logs, analytics):
+        area.mount(services)

@@ -1,0 +1,71 @@
+"""A site's console log (what its C{main.js} printed), paged (SPEC §9).
+
+C{GET /api/logs?site_id=NAME} (the original's route) and C{GET /api/sites/NAME/logs}: newest
+first; with C{after_id=N} the lines written after line N, oldest first, for following the log.
+"""
+
+from __future__ import annotations
+
+from klein import Klein
+from twisted.internet.defer import inlineCallbacks
+from twisted.web.server import Request
+
+from fazt.errors import validation_failed
+from fazt.store.db import Store
+from fazt.store.logs import LEVELS, LogLine, log_page
+from fazt.web.api.common import add_error_handlers, iso, ok, page_args
+from fazt.web.api.sites import check_site_name, mount_site_segment, query_int, query_text, required_site, site_not_found
+from fazt.web.auth import Authenticator, require
+
+
+def log_json(line: LogLine) -> dict:
+    return {"id": line.id, "site": line.site_name, "level": line.level, "message": line.message,
+            "created_at": iso(line.created_at)}
+
+
+class LogsApi:
+    """Routes under C{/api/logs} and C{/api/sites/NAME/logs} (admin keys only)."""
+
+    app = Klein()
+
+    def __init__(self, store: Store, auth: Authenticator) -> None:
+        self.store = store
+        self.auth = auth
+
+    @app.route("/logs", methods=["GET"])
+    @inlineCallbacks
+    def logs(self, request: Request):
+        key = yield self.auth.api_key(request)
+        require(key)
+        return (yield self._page(request, required_site(request)))
+
+    @app.route("/sites/<name>/logs", methods=["GET"])
+    @inlineCallbacks
+    def site_logs(self, request: Request, name: str):
+        key = yield self.auth.api_key(request)
+        require(key)
+        return (yield self._page(request, name))
+
+    @inlineCallbacks
+    def _page(self, request: Request, site: str):
+        check_site_name(site)
+        limit, offset = page_args(request)
+        after_id = query_int(request, "after_id")
+        level = query_text(request, "level")
+        if level is not None and level not in LEVELS:
+            raise validation_failed("level", f"level must be one of {', '.join(LEVELS)}")
+        page = yield self.store.read(log_page, site, limit, offset, level, after_id)
+        if page is None:
+            raise site_not_found(site)
+        rows, total = page
+        return ok(request, [log_json(r) for r in rows], meta={"total": total, "limit": limit, "offset": offset})
+
+
+add_error_handlers(LogsApi.app)
+
+
+def mount(services) -> None:
+    """Serve C{/api/logs} and C{/api/sites/NAME/logs}."""
+    resource = LogsApi(services.store, services.auth).app.resource()
+    services.api.mount("logs", resource)
+    mount_site_segment(services, "logs", resource)

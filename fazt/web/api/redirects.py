@@ -1,0 +1,186 @@
+"""The URL shortener's admin routes: /api/redirects and /api/redirects/{id} (SPEC §10).
+
+Destinations are absolute http(s) URLs only (no C{javascript:} or C{data:}), kept in ASCII form
+(an international host name in IDNA, other characters percent-encoded) so that the C{Location}
+header of C{/r/SLUG} is always valid.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from typing import Callable
+from urllib.parse import quote, urlsplit
+
+from klein import Klein
+from twisted.internet.defer import inlineCallbacks
+from twisted.web.server import Request
+
+from fazt.analytics.events import InvalidEvent, clean_tags
+from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.store import redirects as sql
+from fazt.store.db import Store
+from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.auth import Authenticator, require
+
+SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_DESTINATION = 2048
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII stays as it is
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOST = re.compile(r"[a-z0-9_.-]+|[0-9a-f:.]+")  # a DNS name (after IDNA) or an IP literal
+
+
+def clean_slug(value) -> str:
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
+        raise validation_failed("slug", "slug must be 1-64 letters, digits, '-' or '_'")
+    return value
+
+
+def _ascii_netloc(netloc: str) -> str:
+    if netloc.isascii():
+        return netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    return quote(userinfo, safe=_URL_SAFE) + at + host.encode("idna").decode("ascii") + colon + port
+
+
+def clean_destination(value) -> str:
+    """An absolute http(s) URL of at most 2048 characters, returned in ASCII form."""
+    if not isinstance(value, str) or not value.strip():
+        raise validation_failed("destination", "destination must be an http or https URL")
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        if (parts.scheme.lower() not in ("http", "https") or not parts.hostname or _CONTROL.search(value)
+                or "\\" in parts.netloc or not value[len(parts.scheme):].startswith("://")):
+            raise ValueError(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+        rest = value[len(parts.scheme) + 3 + len(parts.netloc):]
+        url = f"{parts.scheme.lower()}://{_ascii_netloc(parts.netloc)}{quote(rest, safe=_URL_SAFE)}"
+        if not _HOST.fullmatch(urlsplit(url).hostname or ""):
+            raise ValueError(url)
+    except (ValueError, UnicodeError):
+        raise validation_failed("destination", "destination must be an http or https URL") from None
+    if len(url) > MAX_DESTINATION:
+        raise validation_failed("destination", f"destination is longer than {MAX_DESTINATION} characters")
+    return url
+
+
+def _tags(value) -> list[str]:
+    try:
+        return clean_tags(value)
+    except InvalidEvent as error:
+        raise validation_failed(error.field, str(error)) from None
+
+
+def path_id(value: str, not_found: ApiError) -> int:
+    """A numeric C{{id}} from a path; 400 when not a number, C{not_found} when out of range."""
+    if not value.isascii() or not value.isdigit():
+        raise validation_failed("id", "id must be a whole number")
+    number = int(value)
+    if number > MAX_SQL_INT:
+        raise not_found
+    return number
+
+
+def redirect_json(redirect: dict) -> dict:
+    return {**redirect, "created_at": iso(redirect["created_at"])}
+
+
+def _not_found(redirect_id) -> ApiError:
+    return ApiError(404, "REDIRECT_NOT_FOUND", f"redirect {redirect_id} does not exist")
+
+
+def _conflict(slug: str) -> ApiError:
+    return ApiError(409, "CONFLICT", f"slug '{slug}' is already taken", {"field": "slug"})
+
+
+class RedirectsApi:
+    """Create, list, read, update and delete redirects (admin only)."""
+
+    app = Klein()
+
+    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.auth = auth
+        self._clock = clock
+
+    @inlineCallbacks
+    def _admin(self, request: Request):
+        key = yield self.auth.api_key(request)
+        require(key)
+
+    @app.route("/redirects", methods=["GET"])
+    @inlineCallbacks
+    def index(self, request: Request):
+        yield self._admin(request)
+        limit, offset = page_args(request)
+        rows = yield self.store.read(sql.list_redirects, limit, offset)
+        total = yield self.store.read(sql.count_redirects)
+        return ok(request, [redirect_json(r) for r in rows], meta={"total": total, "limit": limit, "offset": offset})
+
+    @app.route("/redirects", methods=["POST"])
+    @inlineCallbacks
+    def create(self, request: Request):
+        yield self._admin(request)
+        body = json_object(request)
+        for name in ("slug", "destination"):
+            if body.get(name) is None:
+                raise missing_field(name)
+        slug, destination, tags = clean_slug(body["slug"]), clean_destination(body["destination"]), _tags(body.get("tags"))
+        try:
+            created = yield self.store.write(sql.create_redirect, slug, destination, tags, int(self._clock()))
+        except sqlite3.IntegrityError:
+            raise _conflict(slug) from None
+        return ok(request, redirect_json(created), status=201)
+
+    @app.route("/redirects/<redirect_id>", methods=["GET"])
+    @inlineCallbacks
+    def read(self, request: Request, redirect_id: str):
+        yield self._admin(request)
+        number = path_id(redirect_id, _not_found(redirect_id))
+        found = yield self.store.read(sql.get_redirect, number)
+        if found is None:
+            raise _not_found(number)
+        return ok(request, redirect_json(found))
+
+    @app.route("/redirects/<redirect_id>", methods=["PUT"])
+    @inlineCallbacks
+    def update(self, request: Request, redirect_id: str):
+        yield self._admin(request)
+        number = path_id(redirect_id, _not_found(redirect_id))
+        body = json_object(request)
+        changes = {}
+        if body.get("slug") is not None:
+            changes["slug"] = clean_slug(body["slug"])
+        if body.get("destination") is not None:
+            changes["destination"] = clean_destination(body["destination"])
+        if "tags" in body:
+            changes["tags"] = _tags(body["tags"])
+        try:
+            updated = yield self.store.write(sql.update_redirect, number, changes)
+        except sqlite3.IntegrityError:
+            raise _conflict(changes.get("slug", "")) from None
+        if updated is None:
+            raise _not_found(number)
+        return ok(request, redirect_json(updated))
+
+    @app.route("/redirects/<redirect_id>", methods=["DELETE"])
+    @inlineCallbacks
+    def delete(self, request: Request, redirect_id: str):
+        yield self._admin(request)
+        number = path_id(redirect_id, _not_found(redirect_id))
+        deleted = yield self.store.write(sql.delete_redirect, number)
+        if not deleted:
+            raise _not_found(number)
+        yield self.auth.audit_request(request, "redirect.delete", f"redirect:{number}")
+        return ok(request, {"id": number, "message": "Redirect deleted"})
+
+
+add_error_handlers(RedirectsApi.app)
+
+
+def mount(services) -> None:
+    """Serve C{/api/redirects[/{id}]}."""
+    services.api.mount("redirects", RedirectsApi(services.store, services.auth, services.clock).app.resource())

@@ -1,0 +1,34 @@
+"""Routes C{/api/AREA/...} to the Klein app that owns AREA.
+
+Each area (sites, system, keys, ...) is its own Klein app in its own module; this leaf resource
+picks one by the first path segment, and answers unknown areas with the envelope.
+"""
+
+from __future__ import annotations
+
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request
+
+from fazt.errors import ApiError
+from fazt.web.api.common import fail
+
+
+class ApiRouter(Resource):
+    """A leaf resource dispatching on the segment after C{/api/}."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._areas: dict[bytes, IResource] = {}
+
+    def mount(self, area: str, resource: IResource) -> None:
+        """Serve C{/api/AREA} and everything under it with C{resource} (a Klein resource)."""
+        self._areas[area.encode("ascii")] = resource
+
+    def render(self, request: Request):
+        area = request.postpath[0] if request.postpath else b""
+        resource = self._areas.get(area)
+        if resource is None:
+            return fail(request, ApiError(404, "NOT_FOUND", f"no API route at {request.path.decode('latin-1')}"))
+        return resource.render(request)

@@ -1,0 +1,291 @@
+"""Deploys, sites, deployments and rollbacks (SPEC §6)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from klein import Klein
+from twisted.internet.defer import inlineCallbacks
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request
+
+from fazt.deploy.service import Deployer
+from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.names import SITE_NAME, split_host
+from fazt.store.db import Store
+from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
+                              get_active_deployment, list_all_deployments, list_deployments, list_sites)
+from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
+from fazt.web.auth import ADMIN_SCOPE, Authenticator, require
+
+# The built-in sites: redeploying them is how they change; deleting them is refused (409).
+PROTECTED_SITES = frozenset({"root", "404"})
+
+
+def query_text(request: Request, name: str) -> Optional[str]:
+    """A query parameter as text (None when absent); bytes that are not UTF-8 fail validation."""
+    values = request.args.get(name.encode("ascii"))
+    if not values:
+        return None
+    try:
+        return values[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise validation_failed(name, f"{name} must be UTF-8 text") from None
+
+
+def query_int(request: Request, name: str) -> Optional[int]:
+    """A query parameter as a non-negative integer SQLite can bind (None when absent)."""
+    text = query_text(request, name)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise validation_failed(name, f"{name} must be a whole number") from None
+    if not 0 <= value <= MAX_SQL_INT:
+        raise validation_failed(name, f"{name} is out of range")
+    return value
+
+
+def required_site(request: Request, field: str = "site_id") -> str:
+    """The site named by a required query parameter (not yet checked for existence)."""
+    site = query_text(request, field)
+    if site is None or not site.strip():
+        raise missing_field(field)
+    return site.strip()
+
+
+def check_site_name(name: str) -> None:
+    """Answer 404 at once for a name no site can have (before touching the store)."""
+    if not SITE_NAME.fullmatch(name) or len(name) > 63:
+        raise ApiError(404, "SITE_NOT_FOUND", f"site '{name[:100]}' does not exist")
+
+
+def site_not_found(name: str) -> ApiError:
+    return ApiError(404, "SITE_NOT_FOUND", f"site '{name}' does not exist")
+
+
+def deploy_scoped_sites(key) -> Optional[list[str]]:
+    """The sites a key may see (None: all of them, it is an admin key)."""
+    if ADMIN_SCOPE in key.scopes:
+        return None
+    return sorted({s[len("deploy:"):] for s in key.scopes if s.startswith("deploy:") and len(s) > 7})
+
+
+def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
+    return {
+        "id": d.id,
+        "site": d.site_name,
+        "created_at": iso(d.created_at),
+        "file_count": d.file_count,
+        "size_bytes": d.size_bytes,
+        "deployed_by": d.deployed_by,
+        "active": d.id == active_id,
+    }
+
+
+class SitesApi:
+    """Routes under C{/api/deploy} and C{/api/sites}."""
+
+    app = Klein()
+
+    def __init__(self, store: Store, deployer: Deployer, auth: Authenticator, domain: str,
+                 forget_site: Callable[[str], None] = lambda name: None) -> None:
+        self.store = store
+        self.deployer = deployer
+        self.auth = auth
+        self.domain = domain
+        self.forget_site = forget_site  # drops a deleted site's in-memory state
+
+    def site_url(self, request: Request, name: str) -> str:
+        scheme = "https" if request.isSecure() else "http"
+        host_header = (request.getHeader(b"host") or b"").decode("latin-1")
+        port = ""
+        if host_header and not host_header.endswith("]") and ":" in host_header:
+            port = ":" + host_header.rsplit(":", 1)[1]
+        base = "localhost" if split_host(host_header) in ("localhost", "127.0.0.1", "[::1]") and self.domain == "localhost" else self.domain
+        host = base if name == "root" and base != "localhost" else f"{name}.{base}"
+        return f"{scheme}://{host}{port}/"
+
+    # -- deploys -------------------------------------------------------------------------
+
+    @app.route("/deploy", methods=["POST"])
+    @inlineCallbacks
+    def deploy(self, request: Request):
+        key = yield self.auth.api_key(request)
+        prepared = yield self.deployer.prepare(request.content, request.getHeader(b"content-type"))
+        require(key, prepared.site_name)
+        deployment, new_blobs = yield self.deployer.commit(prepared, key.name)
+        self.auth.audit_request(request, "deploy", deployment.site_name, details=f"deployment {deployment.id}")
+        return ok(request, {
+            "site": deployment.site_name,
+            "deployment_id": deployment.id,
+            "file_count": deployment.file_count,
+            "size_bytes": deployment.size_bytes,
+            "new_blobs": new_blobs,
+            "url": self.site_url(request, deployment.site_name),
+            "message": "Deployment successful",
+        })
+
+    # -- sites ---------------------------------------------------------------------------
+
+    @app.route("/sites", methods=["GET"])
+    @inlineCallbacks
+    def sites(self, request: Request):
+        key = yield self.auth.api_key(request)
+        limit, offset = page_args(request)
+        rows = yield self.store.read(list_sites)
+        visible = [r for r in rows if "admin" in key.scopes or f"deploy:{r[0]}" in key.scopes]
+        data = [self._site_json(request, name, d, updated) for name, d, updated in visible[offset:offset + limit]]
+        return ok(request, data, meta={"total": len(visible), "limit": limit, "offset": offset})
+
+    def _site_json(self, request: Request, name: str, d: Optional[Deployment], updated: float) -> dict:
+        return {
+            "name": name,
+            "url": self.site_url(request, name),
+            "active_deployment_id": d.id if d else None,
+            "file_count": d.file_count if d else 0,
+            "size_bytes": d.size_bytes if d else 0,
+            "updated_at": iso(updated),
+        }
+
+    @inlineCallbacks
+    def _existing_site(self, request: Request, name: str):
+        key = yield self.auth.api_key(request)
+        check_site_name(name)
+        require(key, name)
+        active = yield self.store.read(get_active_deployment, name)
+        if active is None:
+            raise site_not_found(name)
+        return active
+
+    @app.route("/sites/<name>", methods=["GET"])
+    @inlineCallbacks
+    def site(self, request: Request, name: str):
+        active = yield self._existing_site(request, name)
+        return ok(request, self._site_json(request, name, active, active.created_at))
+
+    @app.route("/sites/<name>/deployments", methods=["GET"])
+    @inlineCallbacks
+    def deployments(self, request: Request, name: str):
+        active = yield self._existing_site(request, name)
+        limit, offset = page_args(request)
+        rows = yield self.store.read(list_deployments, name, limit, offset)
+        total = yield self.store.read(count_deployments, name)
+        return ok(request, [deployment_json(d, active.id) for d in rows],
+                  meta={"total": total, "limit": limit, "offset": offset})
+
+    @app.route("/sites/<name>/rollback", methods=["POST"])
+    @inlineCallbacks
+    def rollback(self, request: Request, name: str):
+        yield self._existing_site(request, name)
+        body = json_object(request)
+        target = body.get("deployment_id")
+        if target is not None and (isinstance(target, bool) or not isinstance(target, int)
+                                   or abs(target) > MAX_SQL_INT):
+            raise validation_failed("deployment_id", "deployment_id must be an integer")
+        deployment = yield self.deployer.rollback(name, target)
+        self.auth.audit_request(request, "rollback", name, details=f"deployment {deployment.id}")
+        return ok(request, {"site": name, "deployment_id": deployment.id,
+                            "message": f"Site '{name}' now serves deployment {deployment.id}"})
+
+
+    # -- deleting ------------------------------------------------------------------------
+
+    @app.route("/sites/<name>", methods=["DELETE"])
+    def delete(self, request: Request, name: str):
+        return self._delete(request, name)
+
+    @app.route("/sites", methods=["DELETE"])
+    def delete_legacy(self, request: Request):
+        """The original's C{DELETE /api/sites?site_id=NAME}."""
+        return self._delete(request, None)
+
+    @inlineCallbacks
+    def _delete(self, request: Request, name: Optional[str]):
+        key = yield self.auth.api_key(request)
+        require(key)
+        if name is None:
+            name = required_site(request)
+        check_site_name(name)
+        if name in PROTECTED_SITES:
+            raise ApiError(409, "CONFLICT", f"site '{name}' is built in and cannot be deleted; deploy to it instead",
+                           {"field": "site_id"})
+        removed = yield self.store.write(delete_site, name)
+        if removed is None:
+            raise site_not_found(name)
+        self.forget_site(name)
+        self.auth.audit(key.name, "site.delete", f"site:{name}", "ok", " ".join(f"{k}={v}" for k, v in removed.items()))
+        return ok(request, {"site": name, "message": "Site deleted", "removed": removed})
+
+    # -- deployments of every site ------------------------------------------------------
+
+    @app.route("/deployments", methods=["GET"])
+    @inlineCallbacks
+    def all_deployments(self, request: Request):
+        """Every deployment the key may see, newest first; C{?site_id=} narrows to one site."""
+        key = yield self.auth.api_key(request)
+        limit, offset = page_args(request)
+        sites = deploy_scoped_sites(key)
+        site = query_text(request, "site_id")
+        if site is not None:
+            site = site.strip()
+            check_site_name(site)
+            require(key, site)
+            sites = [site]
+        rows = yield self.store.read(list_all_deployments, sites, limit, offset)
+        total = yield self.store.read(count_all_deployments, sites)
+        data = [{**deployment_json(d, active), "site_id": d.site_name} for d, active in rows]
+        return ok(request, data, meta={"total": total, "limit": limit, "offset": offset})
+
+
+add_error_handlers(SitesApi.app)
+
+
+class SitesArea(Resource):
+    """C{/api/sites/...}: C{/api/sites/NAME/SEGMENT...} goes to the resource mounted for SEGMENT
+    (files, env, logs: each its own module), everything else to the sites routes."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.default: Optional[IResource] = None
+        self.segments: dict[bytes, IResource] = {}
+
+    def render(self, request: Request):
+        path = request.postpath
+        resource = self.segments.get(path[2]) if len(path) >= 3 else None
+        resource = resource or self.default
+        if resource is None:
+            return fail(request, ApiError(404, "NOT_FOUND", "no such API route"))
+        return resource.render(request)
+
+
+def sites_area(services) -> SitesArea:
+    """The resource serving C{/api/sites}, created and mounted on first use."""
+    area = services.extras.get("sites_area")
+    if area is None:
+        area = services.extras["sites_area"] = SitesArea()
+        services.api.mount("sites", area)
+    return area
+
+
+def mount_site_segment(services, segment: str, resource: IResource) -> None:
+    """Serve C{/api/sites/NAME/SEGMENT...} with C{resource}."""
+    sites_area(services).segments[segment.encode("ascii")] = resource
+
+
+def mount(services) -> None:
+    """Serve C{/api/deploy}, C{/api/sites/...} and C{/api/deployments}."""
+
+    def forget_site(name: str) -> None:
+        services.index.invalidate(name)
+        services.apps.invalidate_env(name)
+
+    resource = SitesApi(services.store, services.deployer, services.auth, services.domain,
+                        forget_site).app.resource()
+    services.api.mount("deploy", resource)
+    services.api.mount("deployments", resource)
+    sites_area(services).default = resource

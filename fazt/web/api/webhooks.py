@@ -1,0 +1,163 @@
+"""Inbound webhook receivers' admin routes: /api/webhooks and /api/webhooks/{id} (SPEC §10).
+
+The secret is write-only: responses say C{has_secret}, never the secret. An update is one
+atomic UPDATE of every field given (the original ran one UPDATE per field).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from typing import Callable
+
+from klein import Klein
+from twisted.internet.defer import inlineCallbacks
+from twisted.web.server import Request
+
+from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.store import webhooks as sql
+from fazt.store.db import Store
+from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.redirects import path_id
+from fazt.web.auth import Authenticator, require
+
+ENDPOINT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_NAME = 100
+MAX_SECRET = 256
+
+
+def clean_name(value) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_NAME:
+        raise validation_failed("name", f"name must be text of 1-{MAX_NAME} characters")
+    name = value.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+        raise validation_failed("name", "name must not contain control characters")
+    return name
+
+
+def clean_endpoint(value) -> str:
+    if not isinstance(value, str) or not ENDPOINT.fullmatch(value):
+        raise validation_failed("endpoint", "endpoint must be 1-64 letters, digits, '-' or '_'")
+    return value
+
+
+def clean_secret(value):
+    """A secret of at most 256 characters; None or "" means no secret."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_SECRET or not value.isprintable() or not value.isascii():
+        raise validation_failed("secret", f"secret must be printable ASCII of at most {MAX_SECRET} characters")
+    return value
+
+
+def clean_active(value) -> bool:
+    if not isinstance(value, bool):
+        raise validation_failed("is_active", "is_active must be true or false")
+    return value
+
+
+def webhook_json(webhook: dict) -> dict:
+    return {**webhook, "created_at": iso(webhook["created_at"])}
+
+
+def _not_found(webhook_id) -> ApiError:
+    return ApiError(404, "WEBHOOK_NOT_FOUND", f"webhook {webhook_id} does not exist")
+
+
+def _conflict(endpoint: str) -> ApiError:
+    return ApiError(409, "CONFLICT", f"endpoint '{endpoint}' is already taken", {"field": "endpoint"})
+
+
+class WebhooksApi:
+    """Create, list, read, update and delete webhook receivers (admin only)."""
+
+    app = Klein()
+
+    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.auth = auth
+        self._clock = clock
+
+    @inlineCallbacks
+    def _admin(self, request: Request):
+        key = yield self.auth.api_key(request)
+        require(key)
+
+    @app.route("/webhooks", methods=["GET"])
+    @inlineCallbacks
+    def index(self, request: Request):
+        yield self._admin(request)
+        limit, offset = page_args(request)
+        rows = yield self.store.read(sql.list_webhooks, limit, offset)
+        total = yield self.store.read(sql.count_webhooks)
+        return ok(request, [webhook_json(w) for w in rows], meta={"total": total, "limit": limit, "offset": offset})
+
+    @app.route("/webhooks", methods=["POST"])
+    @inlineCallbacks
+    def create(self, request: Request):
+        yield self._admin(request)
+        body = json_object(request)
+        for field in ("name", "endpoint"):
+            if body.get(field) is None:
+                raise missing_field(field)
+        name, endpoint = clean_name(body["name"]), clean_endpoint(body["endpoint"])
+        secret = clean_secret(body.get("secret"))
+        active = clean_active(body["is_active"]) if body.get("is_active") is not None else True
+        try:
+            created = yield self.store.write(sql.create_webhook, name, endpoint, secret, active, int(self._clock()))
+        except sqlite3.IntegrityError:
+            raise _conflict(endpoint) from None
+        return ok(request, webhook_json(created), status=201)
+
+    @app.route("/webhooks/<webhook_id>", methods=["GET"])
+    @inlineCallbacks
+    def read(self, request: Request, webhook_id: str):
+        yield self._admin(request)
+        number = path_id(webhook_id, _not_found(webhook_id))
+        found = yield self.store.read(sql.get_webhook, number)
+        if found is None:
+            raise _not_found(number)
+        return ok(request, webhook_json(found))
+
+    @app.route("/webhooks/<webhook_id>", methods=["PUT"])
+    @inlineCallbacks
+    def update(self, request: Request, webhook_id: str):
+        yield self._admin(request)
+        number = path_id(webhook_id, _not_found(webhook_id))
+        body = json_object(request)
+        changes = {}
+        if body.get("name") is not None:
+            changes["name"] = clean_name(body["name"])
+        if body.get("endpoint") is not None:
+            changes["endpoint"] = clean_endpoint(body["endpoint"])
+        if "secret" in body:
+            changes["secret"] = clean_secret(body["secret"])
+        if body.get("is_active") is not None:
+            changes["is_active"] = clean_active(body["is_active"])
+        try:
+            updated = yield self.store.write(sql.update_webhook, number, changes)
+        except sqlite3.IntegrityError:
+            raise _conflict(changes.get("endpoint", "")) from None
+        if updated is None:
+            raise _not_found(number)
+        return ok(request, webhook_json(updated))
+
+    @app.route("/webhooks/<webhook_id>", methods=["DELETE"])
+    @inlineCallbacks
+    def delete(self, request: Request, webhook_id: str):
+        yield self._admin(request)
+        number = path_id(webhook_id, _not_found(webhook_id))
+        deleted = yield self.store.write(sql.delete_webhook, number)
+        if not deleted:
+            raise _not_found(number)
+        yield self.auth.audit_request(request, "webhook.delete", f"webhook:{number}")
+        return ok(request, {"id": number, "message": "Webhook deleted"})
+
+
+add_error_handlers(WebhooksApi.app)
+
+
+def mount(services) -> None:
+    """Serve C{/api/webhooks[/{id}]}."""
+    services.api.mount("webhooks", WebhooksApi(services.store, services.auth, services.clock).app.resource())

@@ -1,0 +1,168 @@
+"""Login lockout by client address (SPEC §9): the rules, the address, and a little state.
+
+The address is the TCP peer's. C{X-Forwarded-For} is believed only when the peer is a trusted
+proxy, and then only as far as it goes through trusted proxies: the client is the right-most
+address that is not one of ours, since everything left of it was written by the client itself.
+IPv6 clients are counted per /64, the block one subscriber usually holds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import Callable, Iterable, Optional, Sequence
+
+MAX_FAILURES = 5
+WINDOW_SECONDS = 15 * 60
+MAX_TRACKED = 10_000
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """CIDR strings (or bare addresses) as networks; raises ValueError naming a bad one."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP network (use CIDR, e.g. 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
+def parse_address(text: str) -> Optional[Address]:
+    """An address as a peer or a proxy writes it (C{1.2.3.4}, C{1.2.3.4:80}, C{[::1]:80}), or None."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: Address, networks: Sequence[Network]) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The address a login attempt is counted against.
+
+    C{peer} is the TCP peer's host, C{forwarded_for} every C{X-Forwarded-For} header value in
+    order, C{trusted} the configured proxy networks.
+    """
+    current = parse_address(peer)
+    if current is None:
+        return peer
+    if not _trusted(current, trusted):
+        return str(current)
+    hops = [hop for value in forwarded_for for hop in value.split(",")]
+    for hop in reversed(hops):
+        address = parse_address(hop)
+        if address is None:
+            break  # a trusted proxy wrote nonsense: count against the closest hop we know
+        current = address
+        if not _trusted(address, trusted):
+            break
+    return str(current)
+
+
+def lockout_key(address: str) -> str:
+    """What failures are counted under: the address, or its /64 for IPv6."""
+    parsed = parse_address(address)
+    if parsed is not None and parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
+
+
+class LoginLockout:
+    """Counts failed logins per address; C{max_failures} within C{window} locks it for C{window}.
+
+    Attempts still being checked count against the limit too, so that firing many at once
+    does not get more guesses through than firing them one by one.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time, max_failures: int = MAX_FAILURES,
+                 window: float = WINDOW_SECONDS, max_tracked: int = MAX_TRACKED) -> None:
+        self._clock = clock
+        self.max_failures = max_failures
+        self.window = window
+        self._max_tracked = max_tracked
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
+
+    def retry_after(self, address: str) -> int:
+        """Seconds until C{address} may try again; 0 when it is not locked."""
+        key = lockout_key(address)
+        until = self._locked_until.get(key)
+        if until is None:
+            return 0
+        remaining = until - self._clock()
+        if remaining <= 0:
+            del self._locked_until[key]
+            return 0
+        return max(1, int(remaining + 0.999))
+
+    def admit(self, address: str) -> int:
+        """Start an attempt from C{address}: 0 if it may go ahead, else the seconds to wait.
+
+        An admitted attempt must be ended with L{release}.
+        """
+        wait = self.retry_after(address)
+        if wait:
+            return wait
+        key = lockout_key(address)
+        in_flight = self._in_flight.get(key, 0)
+        if len(self._recent(key)) + in_flight >= self.max_failures:
+            return 1
+        self._in_flight[key] = in_flight + 1
+        return 0
+
+    def release(self, address: str) -> None:
+        """End an attempt started with L{admit}, whatever its outcome."""
+        key = lockout_key(address)
+        left = self._in_flight.pop(key, 0) - 1
+        if left > 0:
+            self._in_flight[key] = left
+
+    def record_failure(self, address: str) -> bool:
+        """Count one failed login; returns whether the address is now locked."""
+        key = lockout_key(address)
+        now = self._clock()
+        recent = self._recent(key)
+        self._failures.pop(key, None)
+        recent.append(now)
+        if len(recent) >= self.max_failures:
+            self._locked_until.pop(key, None)  # (re-)insert last: dict order is the eviction order
+            self._locked_until[key] = now + self.window
+            self._evict(self._locked_until, lambda until: until > now)
+            return True
+        self._failures[key] = recent
+        self._evict(self._failures, lambda times: now - times[-1] < self.window)
+        return False
+
+    def reset(self, address: str) -> None:
+        """Forget the failures of C{address} (after a successful login)."""
+        key = lockout_key(address)
+        self._failures.pop(key, None)
+        self._locked_until.pop(key, None)
+
+    def _recent(self, key: str) -> list[float]:
+        now = self._clock()
+        return [t for t in self._failures.get(key, ()) if now - t < self.window]
+
+    def _evict(self, table: dict, still_relevant: Callable[[object], bool]) -> None:
+        """Keep C{table} small: drop stale entries, then the oldest ones."""
+        if len(table) <= self._max_tracked:
+            return
+        for key in [k for k, v in table.items() if not still_relevant(v)]:
+            del table[key]
+        while len(table) > self._max_tracked:
+            del table[next(iter(table))]
