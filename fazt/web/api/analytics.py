@@ -17,7 +17,8 @@ from twisted.web.server import Request
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
 from fazt.errors import validation_failed
 from fazt.store.db import Store
-from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, stats, tag_counts
+from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
+from fazt.store.events import stats as event_stats
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
 from fazt.web.auth import Authenticator, require
 
@@ -75,7 +76,7 @@ class AnalyticsApi:
     @inlineCallbacks
     def stats(self, request: Request):
         yield self._admin(request)
-        data = yield self.store.read(stats, self._clock())
+        data = yield self.store.read(event_stats, self._clock())
         return ok(request, data)
 
     @app.route("/events", methods=["GET"])
