@@ -103,22 +103,24 @@ def _add_account_commands(subcommands) -> None:
 
 def _add_env_and_logs_commands(subcommands) -> None:
     """C{fazt env set|unset|list} and C{fazt logs}: a site's environment and console log."""
+    from fazt.cli import envlogs
+
     env = subcommands.add_parser("env", help="manage a site's environment variables",
                                  description="manage a site's environment variables (values are never shown)")
     env_actions = env.add_subparsers(dest="env_action", metavar="ACTION", required=True)
     env_list = _client_command(env_actions, "list", "list the names of a site's environment variables")
     env_list.add_argument("site", metavar="SITE", help="the site's name")
-    env_list.set_defaults(run=commands.env_list)
+    env_list.set_defaults(run=envlogs.env_list)
     env_set = _client_command(env_actions, "set", "set an environment variable of a site")
     env_set.add_argument("site", metavar="SITE", help="the site's name")
     env_set.add_argument("name", metavar="NAME", help="the variable's name, such as API_KEY")
     env_set.add_argument("value", metavar="VALUE", nargs="?",
                          help="its value (default: read from stdin, so it stays out of shell history)")
-    env_set.set_defaults(run=commands.env_set)
+    env_set.set_defaults(run=envlogs.env_set)
     env_unset = _client_command(env_actions, "unset", "remove an environment variable of a site")
     env_unset.add_argument("site", metavar="SITE", help="the site's name")
     env_unset.add_argument("name", metavar="NAME", help="the variable's name")
-    env_unset.set_defaults(run=commands.env_unset)
+    env_unset.set_defaults(run=envlogs.env_unset)
 
     logs = _client_command(subcommands, "logs", "show what a site's main.js logged")
     logs.add_argument("site", metavar="SITE", help="the site's name")
@@ -126,7 +128,7 @@ def _add_env_and_logs_commands(subcommands) -> None:
     logs.add_argument("--limit", "-n", type=_log_limit, default=50, metavar="N",
                       help="how many of the newest lines to show first (1-1000, default 50)")
     logs.add_argument("--level", choices=("debug", "info", "warn", "error"), help="only lines of this level")
-    logs.set_defaults(run=commands.logs)
+    logs.set_defaults(run=envlogs.logs)
 
 
 def _log_limit(text: str) -> int:

@@ -71,10 +71,12 @@ class AppRenderer:
         self._index = index
         self._clock = clock
         self._env: dict[str, dict[str, str]] = {}
+        self._env_generation: dict[str, int] = {}
 
     def invalidate_env(self, site: str) -> None:
         """Forget a site's cached environment variables (they changed)."""
         self._env.pop(site, None)
+        self._env_generation[site] = self._env_generation.get(site, 0) + 1
 
     @inlineCallbacks
     def render(self, request: Request, state: SiteState) -> Deferred[bytes]:
@@ -85,8 +87,11 @@ class AppRenderer:
         blob = yield self._index.blob(script.blob_hash)
         env = self._env.get(state.name)
         if env is None:
+            generation = self._env_generation.get(state.name, 0)
             env = yield self._store.read(env_for_site, state.name)
-            self._env[state.name] = env
+            # A change made while we read would be lost if this older answer were cached.
+            if self._env_generation.get(state.name, 0) == generation:
+                self._env[state.name] = env
         peer = request.getClientAddress()
         js_request = script_request(request.method, request.uri, list(request.requestHeaders.getAllRawHeaders()),
                                     body, getattr(peer, "host", ""), split_host(request.getHeader(b"host")))

@@ -36,8 +36,10 @@ def log_line(i: int, level: str = "info", message: str | None = None) -> dict:
 
 def test_env_list_prints_names_and_times(fake_server, capsys):
     fake_server.answer("GET", "/api/sites/blog/env?limit=100&offset=0", 200, {
-        "data": [{"id": 1, "name": "API_KEY", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"},
-                 {"id": 2, "name": "DEBUG", "created_at": "2026-01-03T00:00:00Z", "updated_at": "2026-01-03T00:00:00Z"}],
+        "data": [{"id": 1, "name": "API_KEY", "created_at": "2026-01-01T00:00:00Z",
+                  "updated_at": "2026-01-02T00:00:00Z"},
+                 {"id": 2, "name": "DEBUG", "created_at": "2026-01-03T00:00:00Z",
+                  "updated_at": "2026-01-03T00:00:00Z"}],
         "meta": {"total": 2, "limit": 100, "offset": 0}})
     assert run(fake_server, "env", "list", "blog") == 0
     out = capsys.readouterr().out.splitlines()
@@ -131,8 +133,8 @@ async def fazt(live, capsys, *argv, stdin: str | None = None) -> tuple[int, str,
 def write_logs(db: str, *messages: str) -> None:
     conn = sqlite3.connect(db)
     try:
-        conn.executemany("INSERT INTO site_logs (site_name, level, message, created_at) VALUES ('blog', 'info', ?, 1e9)",
-                         [(m,) for m in messages])
+        conn.executemany("INSERT INTO site_logs (site_name, level, message, created_at)"
+                         " VALUES ('blog', 'info', ?, 1e9)", [(m,) for m in messages])
         conn.commit()
     finally:
         conn.close()

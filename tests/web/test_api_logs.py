@@ -3,7 +3,6 @@ the C{after_id} cursor that C{fazt logs --follow} uses, and lines a real script 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 

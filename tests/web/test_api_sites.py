@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pytest
 import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 
 from fazt.cli.operator import create_key
 from fazt_testing import start_server, stop_server
@@ -128,6 +131,10 @@ async def test_deleting_a_site_removes_everything_it_owns(live):
     assert (await live.get("/shared.css", "docs.example.test")).body == b"body{}"
     names = [s["name"] for s in (await api(live, "GET", "/api/sites")).json()["data"]]
     assert "blog" not in names and "docs" in names
+    deadline = time.monotonic() + 5  # the audit row is written in the next batch
+    while not rows(live.db, "SELECT actor FROM audit_log WHERE action = 'site.delete' AND resource = 'blog'"):
+        assert time.monotonic() < deadline, "no audit entry for the deletion"
+        await deferLater(reactor, 0.05, lambda: None)
     # The name is free again, with nothing left over from before.
     await deploy(live, "blog", {"main.js": "res.json({hits: db.get('hits'), env: process.env})"})
     assert (await live.get("/", HOST)).json() == {"hits": None, "env": {}}
@@ -195,13 +202,19 @@ async def test_a_file_is_served_raw_with_its_content_type(live):
     assert (spaced.code, spaced.body) == (200, b"spaced")
 
 
-@pytest.mark.parametrize("path", ["nope.html", "docs", "docs/", "%FF", "INDEX.HTML", "../blog/index.html",
+@pytest.mark.parametrize("path", ["nope.html", "docs", "docs/", "INDEX.HTML", "../blog/index.html",
                                   "index.html%00"])
 @pytest_twisted.ensureDeferred
 async def test_a_missing_file_is_404_in_the_envelope(live, path):
     await deploy(live, "blog", BLOG)
     response = await api(live, "GET", f"/api/sites/blog/files/{path}")
     assert response.code == 404 and response.json()["error"]["code"] in ("FILE_NOT_FOUND", "NOT_FOUND")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_path_that_is_not_utf8_is_a_bad_request(live):
+    await deploy(live, "blog", BLOG)
+    assert_error(await api(live, "GET", "/api/sites/blog/files/%FF"), 400, "BAD_REQUEST")
 
 
 @pytest_twisted.ensureDeferred
@@ -243,7 +256,8 @@ async def test_a_deploy_key_sees_only_its_sites_deployments(live):
     assert_error(await api(live, "GET", "/api/deployments?site_id=docs", token=own), 403, "FORBIDDEN")
 
 
-@pytest.mark.parametrize("query,field", [("limit=101", "limit"), ("limit=x", "limit"), ("offset=99999999999999999999", "offset"),
+@pytest.mark.parametrize("query,field", [("limit=101", "limit"), ("limit=x", "limit"),
+                                         ("offset=99999999999999999999", "offset"),
                                          ("site_id=%FF", "site_id")])
 @pytest_twisted.ensureDeferred
 async def test_deployments_query_validation(live, query, field):

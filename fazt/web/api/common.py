@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from twisted.logger import Logger
 from twisted.web.server import Request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from fazt.errors import ApiError, validation_failed
 from fazt.web.responses import json_body
@@ -87,9 +87,16 @@ def _internal(instance, request: Request, failure) -> bytes:
     return fail(request, ApiError(500, "INTERNAL_ERROR", "an unexpected error occurred"))
 
 
+def _routing_error(instance, request: Request, failure) -> bytes:
+    # Werkzeug answers some paths (e.g. with '//') by asking for a redirect; an API has no
+    # canonical-URL redirects to offer, so any other routing outcome is "no such route".
+    return fail(request, ApiError(404, "NOT_FOUND", "no such API route"))
+
+
 def add_error_handlers(app) -> None:
     """Answer every failure of a Klein app in the envelope; never a traceback."""
     app.handle_errors(ApiError)(_api_error)
     app.handle_errors(MethodNotAllowed)(_wrong_method)
     app.handle_errors(NotFound)(_not_found)
+    app.handle_errors(HTTPException)(_routing_error)
     app.handle_errors(Exception)(_internal)

@@ -11,7 +11,6 @@ import time
 from typing import Any, Callable
 from urllib.parse import unquote
 
-from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -22,7 +21,8 @@ from fazt.store.envvars import (EnvVar, EnvVarError, check_env_name, check_env_v
                                 list_env_vars, replace_env_vars, set_env_var)
 from fazt.store.sites import site_exists
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.sites import check_site_name, mount_site_segment, query_int, required_site, site_not_found
+from fazt.web.api.sites import (check_site_name, exact_paths_app, mount_site_segment, query_int, required_site,
+                                site_not_found)
 from fazt.web.auth import Authenticator, require
 
 MAX_VARS_PER_REQUEST = 200
@@ -56,7 +56,7 @@ def var_not_found(site: str, name: str) -> ApiError:
 class EnvApi:
     """Routes under C{/api/envvars} and C{/api/sites/NAME/env}."""
 
-    app = Klein()
+    app = exact_paths_app()
 
     def __init__(self, store: Store, auth: Authenticator, invalidate_env: Callable[[str], None],
                  clock: Callable[[], float] = time.time) -> None:

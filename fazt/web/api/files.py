@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -17,7 +16,7 @@ from fazt.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import list_site_files
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import check_site_name, mount_site_segment, site_not_found
+from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
 from fazt.web.auth import Authenticator, require
 
 # Served on the admin origin, a stored HTML or SVG file must not run scripts there.
@@ -35,7 +34,7 @@ def file_not_found(name: str, path: str) -> ApiError:
 class FilesApi:
     """Routes under C{/api/sites/NAME/files}."""
 
-    app = Klein()
+    app = exact_paths_app()
 
     def __init__(self, store: Store, auth: Authenticator, index) -> None:
         self.store = store

@@ -6,7 +6,6 @@ first; with C{after_id=N} the lines written after line N, oldest first, for foll
 
 from __future__ import annotations
 
-from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -14,7 +13,8 @@ from fazt.errors import validation_failed
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import check_site_name, mount_site_segment, query_int, query_text, required_site, site_not_found
+from fazt.web.api.sites import (check_site_name, exact_paths_app, mount_site_segment, query_int, query_text,
+                                required_site, site_not_found)
 from fazt.web.auth import Authenticator, require
 
 
@@ -26,7 +26,7 @@ def log_json(line: LogLine) -> dict:
 class LogsApi:
     """Routes under C{/api/logs} and C{/api/sites/NAME/logs} (admin keys only)."""
 
-    app = Klein()
+    app = exact_paths_app()
 
     def __init__(self, store: Store, auth: Authenticator) -> None:
         self.store = store

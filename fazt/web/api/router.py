@@ -6,6 +6,8 @@ picks one by the first path segment, and answers unknown areas with the envelope
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
@@ -27,6 +29,10 @@ class ApiRouter(Resource):
         self._areas[area.encode("ascii")] = resource
 
     def render(self, request: Request):
+        try:
+            unquote_to_bytes(request.path).decode("utf-8")
+        except UnicodeDecodeError:
+            return fail(request, ApiError(400, "BAD_REQUEST", "the URL path is not valid UTF-8"))
         area = request.postpath[0] if request.postpath else b""
         resource = self._areas.get(area)
         if resource is None:

@@ -1,8 +1,12 @@
-"""Deploys, sites, deployments and rollbacks (SPEC §6)."""
+"""Deploys, sites, deployments, rollbacks and deleting sites (SPEC §6, §9).
+
+Deleting a site (admin keys only) removes it with its deployments, manifests, KV data, env vars
+and logs, and the blobs nothing else uses, in one write transaction. The built-in sites C{root}
+and C{404} are refused with 409 CONFLICT: they are state to replace by deploying, not to delete.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import Callable, Optional
 
 from klein import Klein
@@ -18,6 +22,14 @@ from fazt.store.sites import (Deployment, count_all_deployments, count_deploymen
                               get_active_deployment, list_all_deployments, list_deployments, list_sites)
 from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
 from fazt.web.auth import ADMIN_SCOPE, Authenticator, require
+
+def exact_paths_app() -> Klein:
+    """A Klein app whose routes match paths as sent: werkzeug would answer C{//} in a path with
+    a redirect exception, which is no API answer (it became a 500); unmatched paths are 404."""
+    klein_app = Klein()
+    klein_app.url_map.merge_slashes = False
+    return klein_app
+
 
 # The built-in sites: redeploying them is how they change; deleting them is refused (409).
 PROTECTED_SITES = frozenset({"root", "404"})
@@ -88,7 +100,7 @@ def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
 class SitesApi:
     """Routes under C{/api/deploy} and C{/api/sites}."""
 
-    app = Klein()
+    app = exact_paths_app()
 
     def __init__(self, store: Store, deployer: Deployer, auth: Authenticator, domain: str,
                  forget_site: Callable[[str], None] = lambda name: None) -> None:
@@ -216,7 +228,7 @@ class SitesApi:
         if removed is None:
             raise site_not_found(name)
         self.forget_site(name)
-        self.auth.audit(key.name, "site.delete", f"site:{name}", "ok", " ".join(f"{k}={v}" for k, v in removed.items()))
+        self.auth.audit_request(request, "site.delete", name, details=" ".join(f"{k}={v}" for k, v in removed.items()))
         return ok(request, {"site": name, "message": "Site deleted", "removed": removed})
 
     # -- deployments of every site ------------------------------------------------------

@@ -10,13 +10,13 @@ import os
 import time
 from typing import Any, Callable, Optional
 
-from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 import fazt
 from fazt.store.migrate import schema_version
 from fazt.web.api.common import add_error_handlers, ok
+from fazt.web.api.sites import exact_paths_app
 from fazt.web.auth import require
 
 MIB = 1024 * 1024
@@ -98,7 +98,7 @@ def _db_facts(conn, path: str) -> dict:
 class SystemApi:
     """Routes under C{/api/system} and C{/api/config}."""
 
-    app = Klein()
+    app = exact_paths_app()
 
     def __init__(self, services: Any, clock: Callable[[], float] = time.time) -> None:
         self.services = services
