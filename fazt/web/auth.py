@@ -63,7 +63,7 @@ def bearer_token(request: Request) -> Optional[str]:
 def session_token(request: Request) -> Optional[str]:
     """The session token the request's cookie carries, or None."""
     raw = request.getCookie(SESSION_COOKIE)
-    if raw is None:
+    if not raw:
         return None
     return raw.decode("latin-1")
 

@@ -27,14 +27,18 @@ HSTS = b"max-age=31536000; includeSubDomains"
 
 
 class HealthResource(Resource):
+    """C{/health} on every host: 200 "OK" for GET and HEAD, 405 for anything else."""
+
     isLeaf = True
 
-    def render_GET(self, request: Request) -> bytes:
+    def render(self, request: Request) -> bytes:
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
+        if request.method not in (b"GET", b"HEAD"):
+            request.setResponseCode(405)
+            request.setHeader(b"allow", b"GET, HEAD")
+            return b"Method Not Allowed"
         return b"OK"
-
-    render_HEAD = render_GET
 
 
 class RootResource(Resource):

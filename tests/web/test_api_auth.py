@@ -213,6 +213,22 @@ async def test_identity_routes_refuse_the_unauthenticated(live, path):
 
 
 @pytest_twisted.ensureDeferred
+async def test_an_empty_cookie_is_no_session(live):
+    assert_error(await with_cookie(live, "GET", "/api/user/me", ""), 401, "UNAUTHORIZED")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_new_login_replaces_the_session_the_browser_held(live):
+    old = await session_of(live)
+    body = json.dumps({"username": "admin", "password": PASSWORD}).encode()
+    response = await with_cookie(live, "POST", "/api/login", old, body, JSON)
+    assert response.code == 200
+    assert_error(await with_cookie(live, "GET", "/api/user/me", old), 401, "SESSION_EXPIRED")
+    assert (await with_cookie(live, "GET", "/api/user/me", cookie_of(response)["value"])).code == 200
+    assert sql(live.db, "SELECT COUNT(*) FROM sessions") == [(1,)]
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_bad_bearer_never_falls_back_to_the_cookie(live):
     token = await session_of(live)
     response = await live.request("GET", "/api/keys", headers={

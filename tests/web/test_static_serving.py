@@ -250,3 +250,10 @@ async def test_path_traversal_stays_inside_the_site(server):
         assert response.code in (200, 404), path
         assert b"root:" not in response.body
     assert (await server.get("/docs/../about", "blog.example.test")).body == b"<h1>about</h1>"
+
+
+@pytest_twisted.ensureDeferred
+async def test_health_refuses_other_methods_with_405(server):
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        response = await server.request(method, "/health", "example.test", body=b"")
+        assert (response.code, response.header("allow")) == (405, "GET, HEAD"), method

@@ -45,6 +45,7 @@ def mount_areas(services: ApiServices) -> None:
     from fazt.web.api import auth, sites, system
     from fazt.web.api import env, files, logs
     from fazt.web.api import analytics
+    from fazt.web.api import openapi
 
-    for area in (auth, sites, system, env, files, logs, analytics):
+    for area in (auth, sites, system, env, files, logs, analytics, openapi):
         area.mount(services)

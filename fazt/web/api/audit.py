@@ -68,6 +68,7 @@ class AuditApi:
     @app.route("/audit", methods=["GET"])
     @inlineCallbacks
     def entries(self, request: Request):
+        """The audit log, newest first."""
         principal = yield self.auth.api_key(request)
         require(principal)
         limit, offset = page_args(request)

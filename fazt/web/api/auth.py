@@ -66,7 +66,9 @@ def _text_field(body: dict, name: str, limit: int) -> str:
 
 
 def _open_session(conn: sqlite3.Connection, token: str, user: User, remember_me: bool, now: int,
-                  address: str) -> int:
+                  address: str, replaced: Optional[str]) -> int:
+    if replaced is not None:  # a new login ends the session the browser held before
+        delete_session(conn, replaced)
     expires_at = create_session(conn, token, user.id, remember_me, now)
     record(conn, user.username, "login", "session", "ok", f"address={address}", now)
     return expires_at
@@ -136,6 +138,7 @@ class AuthApi:
     @app.route("/login", methods=["POST"])
     @inlineCallbacks
     def login(self, request: Request):
+        """Log in with {username, password, remember_me}; sets the session cookie."""
         request.setHeader(b"cache-control", b"no-store")
         address = self.client_address(request)
         wait = self.lockout.admit(address)
@@ -149,7 +152,8 @@ class AuthApi:
             self.lockout.release(address)
         token = new_session_token()
         now = int(self.clock())
-        expires_at = yield self.store.write(_open_session, token, user, remember_me, now, address)
+        expires_at = yield self.store.write(_open_session, token, user, remember_me, now, address,
+                                           session_token(request))
         set_session_cookie(request, token, expires_at - now)
         return ok(request, {"message": "Login successful", "username": user.username,
                             "expires_at": iso(expires_at)})
@@ -157,6 +161,7 @@ class AuthApi:
     @app.route("/logout", methods=["POST"])
     @inlineCallbacks
     def logout(self, request: Request):
+        """End the session the cookie names and clear the cookie."""
         principal = yield self.auth.api_key(request)
         token = session_token(request)
         if token is not None:
@@ -167,6 +172,7 @@ class AuthApi:
     @app.route("/auth/status", methods=["GET"])
     @inlineCallbacks
     def status(self, request: Request):
+        """Who the caller is, how authenticated, and until when."""
         principal = yield self.auth.api_key(request)
         expires_at = iso(principal.expires_at) if principal.expires_at is not None else None
         return ok(request, {"authenticated": True, "username": principal.name, "expires_at": expires_at,
@@ -175,6 +181,7 @@ class AuthApi:
     @app.route("/user/me", methods=["GET"])
     @inlineCallbacks
     def me(self, request: Request):
+        """The caller's user name and the server's version."""
         principal = yield self.auth.api_key(request)
         return ok(request, {"username": principal.name, "version": fazt.__version__})
 

@@ -132,6 +132,7 @@ class KeysApi:
     @app.route("/keys", methods=["GET"])
     @inlineCallbacks
     def list_keys(self, request: Request):
+        """The live API keys, newest first (never their tokens)."""
         yield self._admin(request)
         limit, offset = page_args(request)
         keys, total = yield self.store.read(_page, limit, offset)
@@ -140,6 +141,7 @@ class KeysApi:
     @app.route("/keys", methods=["POST"])
     @inlineCallbacks
     def create(self, request: Request):
+        """Create an API key {name, scopes?}; its token is in this answer only."""
         principal = yield self._admin(request)
         body = json_object(request)
         name = parse_key_name(body.get("name"))
@@ -160,6 +162,7 @@ class KeysApi:
 
     @app.route("/keys/<key_id>", methods=["DELETE"])
     def revoke(self, request: Request, key_id: str):
+        """Revoke an API key at once."""
         return self._revoke(request, key_id, from_query=False)
 
     @inlineCallbacks

@@ -28,6 +28,10 @@ class ApiRouter(Resource):
         """Serve C{/api/AREA} and everything under it with C{resource} (a Klein resource)."""
         self._areas[area.encode("ascii")] = resource
 
+    def areas(self) -> dict[str, IResource]:
+        """A read-only copy of what is mounted: area name -> resource."""
+        return {name.decode("ascii"): resource for name, resource in self._areas.items()}
+
     def render(self, request: Request):
         try:
             unquote_to_bytes(request.path).decode("utf-8")
