@@ -128,7 +128,7 @@ _COMPONENTS = {
 }
 
 # Routes of the API itself that need no credentials.
-_PUBLIC_API = {("/api/login", "POST"), ("/api/auth/status", "GET"), ("/api/openapi.json", "GET")}
+_PUBLIC_API = {("/api/login", "POST"), ("/api/openapi.json", "GET")}
 
 
 def build_document(router, version: str = "0") -> dict:
