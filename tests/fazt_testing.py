@@ -8,12 +8,10 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from typing import Optional
 
-import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody

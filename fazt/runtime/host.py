@@ -7,7 +7,7 @@ parent (never by the script), so a site can only ever reach its own keys and cli
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol
 
 from twisted.internet.defer import Deferred, fail, succeed
 

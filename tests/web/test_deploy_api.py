@@ -7,9 +7,7 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 import pytest_twisted

@@ -7,8 +7,7 @@ C{services.extras["events"]}), the redirect and webhook admin routes, and the pu
 from __future__ import annotations
 
 import json
-import time
-from typing import Callable, Optional
+from typing import Optional
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
@@ -16,11 +15,9 @@ from twisted.web.server import Request
 
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
 from fazt.errors import validation_failed
-from fazt.store.db import Store
 from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
 from fazt.store.events import stats as event_stats
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.auth import Authenticator, require
+from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
 
 FILTER_LIMIT = 500
 
@@ -57,20 +54,10 @@ def event_json(event: dict) -> dict:
     return {**event, "query_params": _stored_json(event["query_params"]), "created_at": iso(event["created_at"])}
 
 
-class AnalyticsApi:
+class AnalyticsApi(AdminRoutes):
     """Routes under C{/api/stats}, C{/api/events}, C{/api/domains} and C{/api/tags} (admin only)."""
 
     app = Klein()
-
-    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.auth = auth
-        self._clock = clock
-
-    @inlineCallbacks
-    def _admin(self, request: Request):
-        key = yield self.auth.api_key(request)
-        require(key)
 
     @app.route("/stats", methods=["GET"])
     @inlineCallbacks

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
-from typing import Callable, Optional
+from typing import Optional
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
@@ -20,9 +19,8 @@ from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.names import SITE_NAME
 from fazt.store.accounts import ApiKey, count_api_keys, create_api_key, list_api_keys, revoke_api_key
 from fazt.store.audit import record
-from fazt.store.db import Store
-from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.auth import ADMIN_SCOPE, Authenticator, require
+from fazt.web.api.common import AdminRoutes, MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.auth import ADMIN_SCOPE
 
 MAX_NAME = 100
 MAX_SCOPES = 50
@@ -113,21 +111,10 @@ def _page(conn: sqlite3.Connection, limit: int, offset: int) -> tuple[list[ApiKe
     return list_api_keys(conn, limit, offset), count_api_keys(conn)
 
 
-class KeysApi:
+class KeysApi(AdminRoutes):
     """Routes under C{/api/keys}."""
 
     app = Klein()
-
-    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.auth = auth
-        self.clock = clock
-
-    @inlineCallbacks
-    def _admin(self, request: Request):
-        principal = yield self.auth.api_key(request)
-        require(principal)
-        return principal
 
     @app.route("/keys", methods=["GET"])
     @inlineCallbacks
@@ -146,7 +133,7 @@ class KeysApi:
         body = json_object(request)
         name = parse_key_name(body.get("name"))
         scopes = parse_scopes(body.get("scopes"))
-        now = int(self.clock())
+        now = int(self._clock())
         key_id, token = yield self.store.write(_create_audited, name, scopes, now, principal.name)
         data = key_json(ApiKey(key_id, name, tuple(scopes), now, None))
         data.update(token=token, message=CREATED_MESSAGE)
@@ -175,7 +162,7 @@ class KeysApi:
             if from_query:
                 raise validation_failed("id", "id must be a key's number")
             raise ApiError(404, "NOT_FOUND", "no such API key")
-        name = yield self.store.write(_revoke_audited, key_id, int(self.clock()), principal.name)
+        name = yield self.store.write(_revoke_audited, key_id, int(self._clock()), principal.name)
         if name is None:
             raise ApiError(404, "NOT_FOUND", f"no API key {key_id}")
         return ok(request, {"id": key_id, "name": name, "message": "API key revoked"})

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
-from typing import Callable
 from urllib.parse import quote, urlsplit
 
 from klein import Klein
@@ -20,9 +18,7 @@ from twisted.web.server import Request
 from fazt.analytics.events import InvalidEvent, clean_tags
 from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.store import redirects as sql
-from fazt.store.db import Store
-from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.auth import Authenticator, require
+from fazt.web.api.common import AdminRoutes, MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
 
 SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DESTINATION = 2048
@@ -96,20 +92,10 @@ def _conflict(slug: str) -> ApiError:
     return ApiError(409, "CONFLICT", f"slug '{slug}' is already taken", {"field": "slug"})
 
 
-class RedirectsApi:
+class RedirectsApi(AdminRoutes):
     """Create, list, read, update and delete redirects (admin only)."""
 
     app = Klein()
-
-    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.auth = auth
-        self._clock = clock
-
-    @inlineCallbacks
-    def _admin(self, request: Request):
-        key = yield self.auth.api_key(request)
-        require(key)
 
     @app.route("/redirects", methods=["GET"])
     @inlineCallbacks

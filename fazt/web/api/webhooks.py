@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
-from typing import Callable
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
@@ -17,10 +15,8 @@ from twisted.web.server import Request
 
 from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.store import webhooks as sql
-from fazt.store.db import Store
-from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.api.redirects import path_id
-from fazt.web.auth import Authenticator, require
 
 ENDPOINT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_NAME = 100
@@ -69,20 +65,10 @@ def _conflict(endpoint: str) -> ApiError:
     return ApiError(409, "CONFLICT", f"endpoint '{endpoint}' is already taken", {"field": "endpoint"})
 
 
-class WebhooksApi:
+class WebhooksApi(AdminRoutes):
     """Create, list, read, update and delete webhook receivers (admin only)."""
 
     app = Klein()
-
-    def __init__(self, store: Store, auth: Authenticator, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.auth = auth
-        self._clock = clock
-
-    @inlineCallbacks
-    def _admin(self, request: Request):
-        key = yield self.auth.api_key(request)
-        require(key)
 
     @app.route("/webhooks", methods=["GET"])
     @inlineCallbacks
