@@ -147,3 +147,13 @@ def stop_server(server: LiveServer) -> None:
         pytest_twisted.blockon(result)
 
 
+def assert_error(response, status: int, code: str | None = None, field: str | None = None) -> dict:
+    """Assert an API error answer: C{status}, JSON, exactly C{{"error": {code, message, details?}}}."""
+    assert (response.code, response.header("content-type")) == (status, "application/json"), (response.code, response.body)
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert error["message"], error
+    assert code is None or error["code"] == code, error
+    assert field is None or error["details"]["field"] == field, error
+    return error

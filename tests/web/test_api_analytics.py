@@ -9,6 +9,7 @@ import time
 import pytest_twisted
 
 from fazt.cli.operator import create_key
+from fazt_testing import assert_error
 
 ROUTES = ["/api/stats", "/api/events", "/api/domains", "/api/tags"]
 HOUR = 3600
@@ -17,16 +18,6 @@ DAY = 86400
 
 async def api(server, method: str, path: str, token: str | None = None):
     return await server.request(method, path, headers={"Authorization": f"Bearer {token or server.admin_token}"})
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.code == status, (response.code, response.body)
-    assert response.header("content-type") == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert body["error"]["code"] == code and body["error"]["message"], body
-    assert field is None or body["error"]["details"]["field"] == field, body
-    return body["error"]
 
 
 def seed(db: str, now: float) -> None:

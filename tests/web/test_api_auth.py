@@ -12,7 +12,7 @@ import pytest
 import pytest_twisted
 
 from fazt.cli.operator import create_key
-from fazt_testing import make_zip, multipart_body, start_server
+from fazt_testing import assert_error, make_zip, multipart_body, start_server
 
 PASSWORD = "correct horse battery"
 JSON = {"Content-Type": "application/json"}
@@ -72,15 +72,6 @@ async def with_cookie(server, method: str, path: str, token: str, body=None, hea
 async def with_key(server, method: str, path: str, token: str, body=None, headers=None):
     all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
     return await server.request(method, path, headers=all_headers, body=body)
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.code == status, (response.code, response.body)
-    assert response.header("content-type") == "application/json"
-    body = response.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"], body
-    assert field is None or body["error"]["details"]["field"] == field, body
-    return body["error"]
 
 
 @pytest.fixture

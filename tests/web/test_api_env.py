@@ -11,7 +11,7 @@ import pytest_twisted
 from twisted.internet.defer import ensureDeferred
 
 from fazt.cli.operator import create_key
-from fazt_testing import start_server, stop_server
+from fazt_testing import assert_error, start_server, stop_server
 
 HOST = "blog.example.test"
 SHOW_ENV = "res.json(process.env);"
@@ -32,15 +32,6 @@ async def api(server, method: str, path: str, body=None, token: str | None = Non
         headers["Content-Type"] = "application/json"
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
     return await server.request(method, path, headers=headers, body=body)
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert (response.code, response.header("content-type")) == (status, "application/json"), response.body
-    assert set(response.json()) == {"error"}, response.body
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"], error
-    assert field is None or error["details"]["field"] == field, error
-    return error
 
 
 async def env_names(server, site="blog") -> list[str]:

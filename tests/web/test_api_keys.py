@@ -12,6 +12,7 @@ import pytest
 import pytest_twisted
 
 from fazt.cli.operator import create_key
+from fazt_testing import assert_error
 
 PASSWORD = "correct horse battery"
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -23,15 +24,6 @@ async def call(server, method: str, path: str, body=None, token: str | None = No
         body = json.dumps(body).encode()
         all_headers.setdefault("Content-Type", "application/json")
     return await server.request(method, path, headers=all_headers, body=body)
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.code == status, (response.code, response.body)
-    assert response.header("content-type") == "application/json"
-    body = response.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"], body
-    assert field is None or body["error"]["details"]["field"] == field, body
-    return body["error"]
 
 
 def sql(db: str, query: str, *args):

@@ -13,7 +13,7 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import deferLater
 
 from fazt.cli.operator import create_key
-from fazt_testing import start_server, stop_server
+from fazt_testing import assert_error, start_server, stop_server
 
 LEVELS = ["info", "warn", "error", "debug"]
 
@@ -46,15 +46,6 @@ def write_logs(db: str, site: str, count: int, start: float = 1_700_000_000.0) -
 
 async def api(server, method: str, path: str, token: str | None = None):
     return await server.request(method, path, headers={"Authorization": f"Bearer {token or server.admin_token}"})
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert (response.code, response.header("content-type")) == (status, "application/json"), response.body
-    assert set(response.json()) == {"error"}, response.body
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"], error
-    assert field is None or error["details"]["field"] == field, error
-    return error
 
 
 def page(response) -> tuple[list[str], dict]:

@@ -13,7 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from fazt.cli.operator import create_key
-from fazt_testing import start_server, stop_server
+from fazt_testing import assert_error, start_server, stop_server
 
 HOST = "blog.example.test"
 BLOG = {"index.html": "<h1>blog</h1>", "shared.css": "body{}", "docs/a b é.txt": "spaced",
@@ -33,15 +33,6 @@ async def api(server, method: str, path: str, body=None, token: str | None = Non
         headers["Content-Type"] = "application/json"
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
     return await server.request(method, path, headers=headers, body=body)
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert (response.code, response.header("content-type")) == (status, "application/json"), response.body
-    assert set(response.json()) == {"error"}, response.body
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"], error
-    assert field is None or error["details"]["field"] == field, error
-    return error
 
 
 def assert_page(response, total: int, limit: int = 50, offset: int = 0) -> list:

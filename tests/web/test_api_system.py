@@ -10,7 +10,7 @@ import pytest_twisted
 
 import fazt
 from fazt.cli.operator import create_key
-from fazt_testing import start_server, stop_server
+from fazt_testing import assert_error, start_server, stop_server
 
 ROUTES = ["/api/system/health", "/api/system/limits", "/api/system/cache", "/api/system/db",
           "/api/system/config", "/api/config"]
@@ -26,11 +26,6 @@ def live(tmp_path):
 
 async def api(server, method: str, path: str, token: str | None = None):
     return await server.request(method, path, headers={"Authorization": f"Bearer {token or server.admin_token}"})
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert (response.code, response.header("content-type")) == (status, "application/json"), response.body
-    assert set(response.json()) == {"error"} and response.json()["error"]["code"] == code, response.body
 
 
 async def data(server, path: str) -> dict:

@@ -8,6 +8,7 @@ import sqlite3
 import pytest_twisted
 
 from fazt.cli.operator import create_key
+from fazt_testing import assert_error
 
 ROUTES = [("GET", "/api/webhooks"), ("POST", "/api/webhooks"), ("GET", "/api/webhooks/1"),
           ("PUT", "/api/webhooks/1"), ("DELETE", "/api/webhooks/1")]
@@ -18,16 +19,6 @@ async def api(server, method: str, path: str, body=None, token: str | None = Non
     headers = {"Authorization": f"Bearer {token or server.admin_token}", "Content-Type": "application/json"}
     payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     return await server.request(method, path, headers=headers, body=payload)
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.code == status, (response.code, response.body)
-    assert response.header("content-type") == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert body["error"]["code"] == code and body["error"]["message"], body
-    assert field is None or body["error"]["details"]["field"] == field, body
-    return body["error"]
 
 
 async def create(server, endpoint="gh", **extra) -> dict:

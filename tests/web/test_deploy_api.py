@@ -17,7 +17,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 
 from fazt.cli.operator import create_key
-from fazt_testing import make_zip, multipart_body, start_server, stop_server
+from fazt_testing import assert_error, make_zip, multipart_body, start_server, stop_server
 
 
 MIB = 1024 * 1024
@@ -59,16 +59,6 @@ async def deployed(server, files, site="blog", token=None) -> dict:
     response = await server.deploy(site, files, token)
     assert response.code == 200, response.body
     return response.json()["data"]
-
-
-def assert_error(response, status: int, code: str | None = None, field: str | None = None) -> dict:
-    assert response.code == status, (response.code, response.body)
-    assert response.header("content-type") == "application/json"
-    assert set(response.json()) == {"error"}, response.body  # never "data" beside it
-    error = response.json()["error"]
-    assert error["message"] and error["code"] == (code or error["code"]), error
-    assert field is None or error["details"]["field"] == field, error
-    return error
 
 
 async def assert_unchanged(server, index=b"<h1>v1</h1>", count=1) -> None:

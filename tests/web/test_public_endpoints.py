@@ -15,7 +15,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from fazt.web.public import TRANSPARENT_GIF, pageview_hook
-from fazt_testing import start_server, stop_server
+from fazt_testing import assert_error, start_server, stop_server
 
 FAST = ("--analytics-flush-seconds", "0.05")
 
@@ -46,16 +46,6 @@ async def events_where(server, query: str, count: int = 1, timeout: float = 5.0)
         if len(data) >= count or time.monotonic() > deadline:
             return data
         await deferLater(reactor, 0.05, lambda: None)
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.code == status, (response.code, response.body)
-    assert response.header("content-type") == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert body["error"]["code"] == code and body["error"]["message"], body
-    assert field is None or body["error"]["details"]["field"] == field, body
-    return body["error"]
 
 
 def sign(secret: str, body: bytes) -> str:
