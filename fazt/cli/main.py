@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import commands
+from fazt.cli import backups, commands
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(run=commands.status)
     _add_env_and_logs_commands(subcommands)
     _add_account_commands(subcommands)
+    backups.add_backup_commands(subcommands)
     return parser
 
 

@@ -1,0 +1,202 @@
+"""
+Online backup and restore of a fazt cartridge (the SQLite database file).
+
+Both operations are synchronous and use only the standard library, so the
+CLI can run them next to a live server: the source is read inside one read
+transaction, which in WAL mode is a consistent snapshot that writers of the
+server never block nor disturb. Results are written to C{PATH.partial} first
+and renamed into place, so a failure never leaves a half-written file under
+the final name. Every file written or read is checked with
+C{PRAGMA integrity_check} and must look like a fazt cartridge.
+"""
+
+import fcntl
+import os
+import sqlite3
+import struct
+from typing import Callable, Optional
+
+# Pages copied per step of the backup API; progress is reported between steps.
+STEP_PAGES = 256
+# The "dead man switch" byte of SQLite's unix VFS in a -shm file: every
+# connection that has the WAL index open holds a shared lock on it.
+_SHM_DMS_OFFSET = 128
+
+Progress = Callable[[int, int], None]
+
+
+class BackupError(Exception):
+    """A backup or restore could not be made; the message says why."""
+
+    @property
+    def message(self) -> str:
+        """The human-readable text of this error."""
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+def backup_database(src_path: str, out_path: str, progress: Optional[Progress] = None,
+                    force: bool = False) -> int:
+    """
+    Copy the cartridge C{src_path} into C{out_path}; return the size in bytes.
+
+    C{progress(copied_bytes, total_bytes)} is called after each step. An
+    existing C{out_path} is refused unless C{force}. The copy is verified
+    before it gets its final name.
+    """
+    if not os.path.isfile(src_path):
+        raise BackupError(f"no database at {src_path}")
+    if os.path.exists(out_path) and not force:
+        raise BackupError(f"{out_path} already exists (use --force to overwrite it)")
+    if os.path.abspath(src_path) == os.path.abspath(out_path):
+        raise BackupError("the backup file must differ from the database")
+    verify_cartridge(src_path, check_integrity=False)
+    source = _open_readonly(src_path)
+    try:
+        _copy(source, out_path, progress)
+    finally:
+        source.close()
+    return os.path.getsize(out_path)
+
+
+def restore_database(in_path: str, db_path: str, force: bool = False,
+                     progress: Optional[Progress] = None) -> int:
+    """
+    Replace (or create) the cartridge C{db_path} with the backup C{in_path}.
+
+    The backup is verified first. An existing C{db_path} is refused unless
+    C{force}, and always refused while a server has it open. Stale C{-wal}
+    and C{-shm} files of the old database are removed. Return the size.
+    """
+    if not os.path.isfile(in_path):
+        raise BackupError(f"no backup file at {in_path}")
+    verify_cartridge(in_path)
+    if os.path.abspath(in_path) == os.path.abspath(db_path):
+        raise BackupError("the backup file and the database are the same file")
+    if database_in_use(db_path):
+        raise BackupError(f"{db_path} is in use by a running server; stop it before restoring")
+    if os.path.exists(db_path) and not force:
+        raise BackupError(f"{db_path} already exists (use --force to replace it)")
+    source = _open_readonly(in_path)
+    try:
+        _copy(source, db_path, progress, before_rename=lambda: _remove_sidecars(db_path))
+    finally:
+        source.close()
+    return os.path.getsize(db_path)
+
+
+def verify_cartridge(path: str, check_integrity: bool = True) -> None:
+    """
+    Raise L{BackupError} unless C{path} is an intact fazt cartridge.
+
+    Intact means an SQLite database whose C{integrity_check} says C{ok};
+    a cartridge has a C{sites} table and a schema version of at least 1.
+    """
+    try:
+        conn = _open_readonly(path)
+        try:
+            if check_integrity:
+                rows = conn.execute("PRAGMA integrity_check").fetchall()
+                if [tuple(row) for row in rows] != [("ok",)]:
+                    detail = "; ".join(str(row[0]) for row in rows[:3])
+                    raise BackupError(f"{path} failed the integrity check: {detail}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            has_sites = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sites'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{path} is not a readable SQLite database ({error})") from error
+    if not has_sites or version < 1:
+        raise BackupError(f"{path} is an SQLite database but not a fazt cartridge")
+
+
+def database_in_use(db_path: str) -> bool:
+    """
+    Whether another process has the WAL database C{db_path} open.
+
+    SQLite connections in WAL mode hold a shared POSIX lock on a fixed byte
+    of the C{-shm} file for as long as they are open; asking the kernel who
+    would block a write lock on it finds them without taking any lock.
+    """
+    shm = db_path + "-shm"
+    try:
+        fd = os.open(shm, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        query = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, _SHM_DMS_OFFSET, 1, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+        lock_type = struct.unpack("hhqqi", answer)[0]
+        return lock_type != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
+
+
+def _open_readonly(path: str) -> sqlite3.Connection:
+    """A read-only connection to C{path} that waits a little for writers."""
+    conn = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True,
+                           isolation_level=None, timeout=10.0)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress],
+          before_rename: Optional[Callable[[], None]] = None) -> None:
+    """Back C{source} up into C{out_path} via C{out_path.partial}, verified."""
+    partial = out_path + ".partial"
+    _remove(partial)
+    try:
+        target = sqlite3.connect(partial, isolation_level=None)
+        try:
+            # One read transaction: every step sees the same snapshot, so
+            # concurrent writers can neither tear the copy nor restart it.
+            source.execute("BEGIN")
+            source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            try:
+                page_size = source.execute("PRAGMA page_size").fetchone()[0]
+                source.backup(target, pages=STEP_PAGES,
+                              progress=_step_reporter(progress, page_size))
+            finally:
+                source.execute("ROLLBACK")
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+        verify_cartridge(partial)
+        if before_rename is not None:
+            before_rename()
+        os.replace(partial, out_path)
+    except sqlite3.Error as error:
+        raise BackupError(f"could not write {out_path}: {error}") from error
+    except OSError as error:
+        raise BackupError(f"could not write {out_path}: {error.strerror or error}") from error
+    finally:
+        _remove(partial)
+        _remove(partial + "-journal")
+
+
+def _step_reporter(progress: Optional[Progress], page_size: int):
+    """Adapt C{progress(copied_bytes, total_bytes)} to the backup API's callback."""
+    if progress is None:
+        return None
+
+    def report(status: int, remaining: int, total: int) -> None:
+        progress((total - remaining) * page_size, total * page_size)
+
+    return report
+
+
+def _remove_sidecars(db_path: str) -> None:
+    """Delete the C{-wal} and C{-shm} files left by the database being replaced."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        _remove(db_path + suffix)
+
+
+def _remove(path: str) -> None:
+    """Delete C{path} if it exists."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

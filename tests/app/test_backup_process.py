@@ -1,0 +1,113 @@
+"""`fazt backup` of a live twistd while it deploys and writes KV; `fazt restore` into a second server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+COUNTER = 'let n = (db.get("c") || 0) + 1; db.set("c", n); res.send(String(n));'
+COUNTER_HOST = "counter.example.test"
+
+
+def deployment_ids(fz, env, server, token, site) -> set[int]:
+    listing = fz.run_fazt(env, "deployments", site, "--server", server.url, "--token", token)
+    assert listing.returncode == 0, listing.stderr
+    return {int(cells[0]) for cells in map(str.split, listing.stdout.splitlines()[1:])
+            if cells and cells[0].isdigit()}
+
+
+def site_names(fz, env, server, token) -> set[str]:
+    sites = fz.run_fazt(env, "sites", "--server", server.url, "--token", token)
+    assert sites.returncode == 0, sites.stderr
+    return {line.split()[0] for line in sites.stdout.splitlines()[1:] if line.strip()}
+
+
+class Writer(threading.Thread):
+    """Keeps deploying a site and counting through the server until stopped."""
+
+    def __init__(self, fz, server, token):
+        super().__init__(daemon=True)
+        self.fz, self.server, self.token = fz, server, token
+        self.stop = threading.Event()
+        self.deploys = self.hits = 0
+        self.errors: list = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                archive = self.fz.make_zip({"index.html": f"<p>busy {self.deploys}</p>".encode()})
+                status, body = self.fz.upload_zip(self.server.port, self.token, "busy", archive)
+                assert status in (200, 201), body
+                self.deploys += 1
+                assert self.server.get("/", COUNTER_HOST)[0] == 200
+                self.hits += 1
+            except Exception as error:  # reported by the test
+                self.errors.append(error)
+                return
+
+
+def test_backup_while_writing_then_restore_into_a_second_server(tmp_path, twistd, cli_env, fz):
+    server = twistd.start()
+    token = fz.create_token(cli_env, server.db)
+    for site, files in (("blog", {"index.html": "<h1>blog</h1>"}), ("counter", {"main.js": COUNTER})):
+        deployed = fz.cli_deploy(cli_env, server, token, fz.write_tree(tmp_path / site, files), site=site)
+        assert deployed.returncode == 0, deployed.stderr
+    assert fz.cli_deploy(cli_env, server, token, fz.write_tree(tmp_path / "blog2", {"index.html": "<h1>v2</h1>"}),
+                         site="blog").returncode == 0
+    counts = [int(server.get("/", COUNTER_HOST)[1]) for _ in range(3)]
+    assert counts == [1, 2, 3]
+    blog_deployments = deployment_ids(fz, cli_env, server, token, "blog")
+    sites_before = site_names(fz, cli_env, server, token)
+
+    writer = Writer(fz, server, token)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while writer.hits < 1 and not writer.errors and time.monotonic() < deadline:
+            time.sleep(0.01)  # the writer is really busy before the backup starts
+        out = tmp_path / "backup.db"
+        backup = fz.run_fazt(cli_env, "backup", str(out), "--db", server.db)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+    assert not writer.errors, writer.errors
+    assert backup.returncode == 0, backup.stderr
+    assert str(out) in backup.stdout and "integrity ok" in backup.stdout
+    assert writer.hits >= 2  # it kept writing while the backup ran
+
+    # The live database is refused as a restore target, even with --force.
+    live = fz.run_fazt(cli_env, "restore", str(out), "--db", server.db, "--force")
+    assert live.returncode == 1
+    assert live.stderr.startswith("error: ") and "in use by a running server" in live.stderr
+    assert server.get("/", "blog.example.test") == (200, b"<h1>v2</h1>")
+
+    new_db = tmp_path / "restored" / "data.db"
+    new_db.parent.mkdir()
+    restored = fz.run_fazt(cli_env, "restore", str(out), "--db", str(new_db))
+    assert restored.returncode == 0, restored.stderr
+    assert "integrity ok" in restored.stdout
+
+    second = twistd.start(db=str(new_db))
+    assert site_names(fz, cli_env, second, token) >= sites_before | {"blog", "counter"}
+    assert deployment_ids(fz, cli_env, second, token, "blog") == blog_deployments
+    assert second.get("/", "blog.example.test") == (200, b"<h1>v2</h1>")
+    assert int(second.get("/", COUNTER_HOST)[1]) > counts[-1]
+
+
+def test_corrupted_backup_is_refused(tmp_path, twistd, cli_env, fz):
+    server = twistd.start()
+    fz.create_token(cli_env, server.db)
+    out = tmp_path / "backup.db"
+    assert fz.run_fazt(cli_env, "backup", str(out), "--db", server.db).returncode == 0
+    again = fz.run_fazt(cli_env, "backup", str(out), "--db", server.db)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    data = bytearray(out.read_bytes())
+    out.write_bytes(bytes(data[: len(data) // 2]))
+    target = tmp_path / "new.db"
+    refused = fz.run_fazt(cli_env, "restore", str(out), "--db", str(target))
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "not a readable SQLite database" in lines[0] or "integrity" in lines[0]
+    assert not target.exists()
