@@ -54,6 +54,9 @@ class Store(Service):
         super().startService()
         self._writer.start()
         self._readers.start()
+        # Open the writer's connection now: its lock on the WAL index tells `fazt restore`
+        # that a server is using this file, even before the first request.
+        self.write(_nothing)
 
     def stopService(self) -> None:
         super().stopService()
@@ -106,3 +109,7 @@ class Store(Service):
         finally:
             conn.execute("COMMIT")
 
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    return None
