@@ -19,6 +19,7 @@ setup(
         "bcrypt>=5",
         "brotli>=1.1",
         "dukpy>=0.6,<0.7",
+        "autobahn>=26.10",
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6"],

@@ -41,6 +41,11 @@ def _seconds(name: str):
     return convert
 
 
+def _ping_seconds(value: str) -> float:
+    """The WebSocket ping interval: 0 (off) or a duration in seconds."""
+    return 0.0 if value.strip() in ("0", "0.0") else _seconds("ws-ping-seconds")(value)
+
+
 class Options(usage.Options):
     """C{twistd -n fazt --domain D [--db PATH] [--http ENDPOINT]... [--https ENDPOINT]...}"""
 
@@ -61,6 +66,9 @@ class Options(usage.Options):
         ["js-workers", None, 0, "JavaScript worker processes (default: one per core).", _whole_number("js-workers", 0)],
         ["js-cpu-ms", None, 100, "CPU time a script may use per request, in ms.", _whole_number("js-cpu-ms")],
         ["js-wall-seconds", None, 10, "Wall-clock time a script may take per request.", _whole_number("js-wall-seconds")],
+        ["ws-max-per-site", None, 1000, "WebSocket connections per site.", _whole_number("ws-max-per-site")],
+        ["ws-max-total", None, 10000, "WebSocket connections in all.", _whole_number("ws-max-total")],
+        ["ws-ping-seconds", None, 30.0, "WebSocket ping interval; 0 turns pings off.", _ping_seconds],
         ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
     ]
     optFlags = [

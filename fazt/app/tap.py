@@ -29,6 +29,8 @@ from fazt.web.auth import Authenticator
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
+from fazt.ws.hub import HubRegistry
+from fazt.ws.resource import SiteSockets
 
 __all__ = ["Options", "makeService"]
 
@@ -75,14 +77,15 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], index.invalidate, limits,
                         keep=config["keep-deployments"])
     writer = BatchWriter(store)
-    host = HostApi(store, writer, SafeFetcher(reactor))
+    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"])
+    host = HostApi(store, writer, SafeFetcher(reactor), sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     workers.setServiceParent(top)
     apps = AppRenderer(workers, store, writer, index)
     auth = Authenticator(store)
     api = ApiRouter()
-    root = RootResource(config["domain"], SiteRenderer(index, apps), api)
+    root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
                             workers, config["domain"]))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,

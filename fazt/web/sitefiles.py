@@ -32,6 +32,7 @@ from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
 if TYPE_CHECKING:
     from fazt.web.apps import AppRenderer
+    from fazt.ws.resource import SiteSockets
 
 NOT_FOUND_SITE = "404"
 # Files that configure a site and are never served as content.
@@ -42,9 +43,11 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 class SiteRenderer:
     """Answers requests for hosted sites from a L{SiteIndex}."""
 
-    def __init__(self, index: SiteIndex, apps: Optional["AppRenderer"] = None) -> None:
+    def __init__(self, index: SiteIndex, apps: Optional["AppRenderer"] = None,
+                 sockets: Optional["SiteSockets"] = None) -> None:
         self.index = index
         self.apps = apps
+        self.sockets = sockets
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -66,6 +69,9 @@ class SiteRenderer:
     def _render_state(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
         if state is None:
             return self._global_not_found(request)
+        # SPEC §8: /ws on any existing site (static or app) is its WebSocket hub, never main.js or a file.
+        if request.path == b"/ws" and self.sockets is not None:
+            return self.sockets.render(request, state.name)
         if state.is_app:
             return self._render_app(request, state)
         if request.method not in (b"GET", b"HEAD"):

@@ -1,0 +1,1 @@
+"""WebSockets for sites (SPEC §8): per-site hubs behind C{GET /ws} on each site host."""

@@ -1,0 +1,136 @@
+"""Per-site hubs of connected WebSocket clients, with connection limits and slow-reader dropping.
+
+A hub exists while a site has at least one client; it is created by the first connection and
+dropped with the last one. Broadcasting never waits for a client: a client whose unsent output
+has grown past a bound is closed (1008) and skipped, so one slow reader cannot stall the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from twisted.logger import Logger
+
+_log = Logger()
+
+MIB = 1024 * 1024
+# Close code for a client dropped by policy (here: it stopped reading).
+POLICY_VIOLATION = 1008
+
+
+def pending_bytes(transport: Any) -> int:
+    """Bytes written to C{transport} (and any transport it wraps, e.g. TLS) but not yet sent.
+
+    Twisted's socket transports keep unsent output in C{dataBuffer} (from C{offset}) plus a
+    list of later writes counted by C{_tempDataLen}; transports without them count as empty.
+    """
+    total = 0
+    seen = 0
+    while transport is not None and seen < 4:
+        buffer = getattr(transport, "dataBuffer", None)
+        if isinstance(buffer, (bytes, bytearray, memoryview)):
+            total += max(0, len(buffer) - getattr(transport, "offset", 0))
+        temp = getattr(transport, "_tempDataLen", 0)
+        if isinstance(temp, int):
+            total += temp
+        transport = getattr(transport, "transport", None)
+        seen += 1
+    return total
+
+
+class HubFull(Exception):
+    """The site, or the whole server, has as many WebSocket clients as it may."""
+
+
+class HubRegistry:
+    """All sites' hubs. C{broadcast} and C{clients} are the host calls C{socket.*} of C{main.js}."""
+
+    def __init__(self, max_per_site: int = 1000, max_total: int = 10000, max_pending: int = MIB) -> None:
+        self.max_per_site = max_per_site
+        self.max_total = max_total
+        self.max_pending = max_pending
+        self._hubs: dict[str, set] = {}
+        self._total = 0
+
+    # -- membership -------------------------------------------------------------------
+
+    def join(self, site: str, client: Any) -> None:
+        """Add C{client} to C{site}'s hub (creating it); raise L{HubFull} at a limit."""
+        hub = self._hubs.get(site)
+        if hub is not None and client in hub:
+            return
+        if self._total >= self.max_total or (hub is not None and len(hub) >= self.max_per_site):
+            raise HubFull(site)
+        if hub is None:
+            hub = self._hubs[site] = set()
+        hub.add(client)
+        self._total += 1
+
+    def leave(self, site: str, client: Any) -> None:
+        """Remove C{client} from C{site}'s hub, dropping the hub when it empties. Idempotent."""
+        hub = self._hubs.get(site)
+        if hub is None or client not in hub:
+            return
+        hub.discard(client)
+        self._total -= 1
+        if not hub:
+            del self._hubs[site]
+
+    def sites(self) -> list[str]:
+        """Names of the sites that have a hub (at least one client) right now."""
+        return sorted(self._hubs)
+
+    def total(self) -> int:
+        """Clients connected across all sites."""
+        return self._total
+
+    # -- the SocketHub interface of fazt.runtime.host ---------------------------------
+
+    def clients(self, site: str) -> int:
+        """How many clients C{site} has."""
+        return len(self._hubs.get(site, ()))
+
+    def broadcast(self, site: str, message: str, binary: bool = False) -> int:
+        """Send C{message} to every client of C{site}; return how many it was queued for."""
+        hub = self._hubs.get(site)
+        if not hub:
+            return 0
+        payload = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+        reached = 0
+        for client in list(hub):
+            if self._send(site, client, payload, binary):
+                reached += 1
+        return reached
+
+    def _send(self, site: str, client: Any, payload: bytes, binary: bool) -> bool:
+        backlog = pending_bytes(getattr(client, "transport", None))
+        if backlog + len(payload) > self.max_pending:
+            self._drop_slow(site, client, backlog)
+            return False
+        try:
+            client.sendMessage(payload, isBinary=binary)
+        except Exception:
+            _log.failure("Sending to a WebSocket client of {site} failed; dropping it", site=site)
+            self.leave(site, client)
+            _abort(client)
+            return False
+        return True
+
+    def _drop_slow(self, site: str, client: Any, backlog: int) -> None:
+        _log.info("Dropping a WebSocket client of {site}: {backlog} bytes unsent", site=site, backlog=backlog)
+        self.leave(site, client)
+        try:
+            # The close frame may never be read; Autobahn's close-handshake timeout then drops the TCP connection.
+            client.sendClose(code=POLICY_VIOLATION, reason="too slow: output backlog exceeded")
+        except Exception:
+            _abort(client)
+
+
+def _abort(client: Any) -> None:
+    """Cut C{client}'s connection without ceremony."""
+    transport: Optional[Any] = getattr(client, "transport", None)
+    if transport is not None:
+        try:
+            transport.abortConnection()
+        except Exception:
+            transport.loseConnection()

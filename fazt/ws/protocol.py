@@ -1,0 +1,94 @@
+"""The server side of one site's WebSocket connection: origin check, limits, relaying to the hub.
+
+Autobahn swallows exceptions from C{onConnect} (into an HTTP 500) and from C{onOpen} (a Deferred
+without errback), so both are wrapped and logged here. C{.log} is Autobahn's own: never assigned.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+from urllib.parse import urlsplit
+
+from autobahn.twisted.websocket import WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet.interfaces import ISSLTransport
+from twisted.logger import Logger
+
+from fazt.ws.hub import HubFull, HubRegistry
+
+_log = Logger()
+
+UNSUPPORTED_DATA = 1003
+
+
+def same_origin(origin: Optional[str], host: Optional[str], secure: bool) -> bool:
+    """Whether an C{Origin} header is absent or exactly C{scheme://host[:port]} of this request."""
+    if origin is None:
+        return True
+    if not host:
+        return False
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return False
+    scheme = "https" if secure else "http"
+    if parts.scheme.lower() != scheme or parts.path not in ("", "/") or parts.query or not parts.hostname:
+        return False
+    default = 443 if secure else 80
+    try:
+        wanted = urlsplit("//" + host.strip())
+        wanted_port = wanted.port or default
+    except ValueError:
+        return False
+    if not wanted.hostname:
+        return False
+    return parts.hostname.lower() == wanted.hostname.lower() and (port or default) == wanted_port
+
+
+class SiteSocketProtocol(WebSocketServerProtocol):
+    """One client of one site's hub; C{site} is set by the factory before the handshake."""
+
+    site: str = ""
+
+    @property
+    def registry(self) -> HubRegistry:
+        return self.factory.registry
+
+    def onConnect(self, request):
+        try:
+            return self._check(request)
+        except ConnectionDeny:
+            raise
+        except Exception:
+            _log.failure("WebSocket handshake for {site} failed", site=self.site)
+            raise ConnectionDeny(500)
+
+    def _check(self, request) -> None:
+        secure = ISSLTransport.providedBy(self.transport)
+        if not same_origin(request.headers.get("origin"), request.headers.get("host"), secure):
+            raise ConnectionDeny(403, "origin not allowed")
+        try:
+            # Joined at the handshake so the limit holds; the reply is sent in the same turn.
+            self.registry.join(self.site, self)
+        except HubFull:
+            raise ConnectionDeny(503, "too many connections")
+        return None
+
+    def onOpen(self):
+        try:
+            _log.debug("WebSocket client joined {site}", site=self.site)
+        except Exception:
+            _log.failure("WebSocket onOpen for {site} failed", site=self.site)
+
+    def onMessage(self, payload: bytes, isBinary: bool):
+        if isBinary:
+            self.sendClose(code=UNSUPPORTED_DATA, reason="text messages only")
+            return
+        try:
+            self.registry.broadcast(self.site, payload.decode("utf-8"))
+        except Exception:
+            _log.failure("Relaying a WebSocket message of {site} failed", site=self.site)
+
+    def onClose(self, wasClean, code, reason):
+        self.registry.leave(self.site, self)

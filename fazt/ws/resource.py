@@ -1,0 +1,66 @@
+"""Serving C{GET /ws} for any site: one Autobahn factory, told the site by the site renderer.
+
+The site renderer has already resolved the request's host to a site; it calls L{SiteSockets.render}
+with that name. The factory builds the protocol synchronously inside that call, so the name is
+handed over through C{_pending_site} without any chance of another request in between.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from autobahn.twisted.resource import WebSocketResource
+from autobahn.twisted.websocket import WebSocketServerFactory
+from twisted.web.server import Request
+
+from fazt.ws.hub import HubRegistry
+from fazt.ws.protocol import SiteSocketProtocol
+
+MAX_MESSAGE = 64 * 1024
+
+
+class SiteSocketFactory(WebSocketServerFactory):
+    """Builds L{SiteSocketProtocol}s for the site named by the request being rendered."""
+
+    protocol = SiteSocketProtocol
+
+    def __init__(self, registry: HubRegistry, ping_seconds: float = 30.0, ping_timeout: float = 10.0) -> None:
+        super().__init__()
+        self.registry = registry
+        self._pending_site: Optional[str] = None
+        options = dict(maxMessagePayloadSize=MAX_MESSAGE, maxFramePayloadSize=MAX_MESSAGE,
+                       webStatus=False, failByDrop=False)  # failByDrop=False: send close 1009, not a bare drop
+        if ping_seconds > 0:
+            options.update(autoPingInterval=ping_seconds, autoPingTimeout=min(ping_timeout, ping_seconds))
+        self.setProtocolOptions(**options)
+
+    def buildProtocol(self, addr):
+        if self._pending_site is None:
+            return None
+        protocol = super().buildProtocol(addr)
+        protocol.site = self._pending_site
+        return protocol
+
+
+class SiteSockets:
+    """The C{/ws} endpoint of every site, backed by one L{HubRegistry}."""
+
+    def __init__(self, registry: HubRegistry, ping_seconds: float = 30.0, ping_timeout: float = 10.0) -> None:
+        self.registry = registry
+        self.factory = SiteSocketFactory(registry, ping_seconds, ping_timeout)
+        self._resource = WebSocketResource(self.factory)
+
+    def render(self, request: Request, site: str) -> bytes | int:
+        """Upgrade C{request} to a WebSocket in C{site}'s hub, or answer 426 to a plain request."""
+        upgrade = (request.getHeader(b"upgrade") or b"").lower()
+        if request.method != b"GET" or b"websocket" not in upgrade:
+            request.setResponseCode(426)
+            request.setHeader(b"upgrade", b"websocket")
+            request.setHeader(b"connection", b"Upgrade")
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return b"This address takes WebSocket connections only.\n"
+        self.factory._pending_site = site
+        try:
+            return self._resource.render(request)
+        finally:
+            self.factory._pending_site = None
