@@ -22,7 +22,7 @@ setup(
         "autobahn>=26.10",
     ],
     extras_require={
-        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6"],
+        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client"],
     },
     entry_points={"console_scripts": ["fazt = fazt.cli.main:main"]},
 )

@@ -87,7 +87,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     api = ApiRouter()
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
-                            workers, config["domain"]))
+                            workers, config["domain"], extras={"sockets": hubs}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
     return top, site

@@ -46,6 +46,7 @@ def mount_areas(services: ApiServices) -> None:
     from fazt.web.api import env, files, logs
     from fazt.web.api import analytics
     from fazt.web.api import openapi
+    from fazt.web import metrics
 
-    for area in (auth, sites, system, env, files, logs, analytics, openapi):
+    for area in (auth, sites, system, env, files, logs, analytics, openapi, metrics):
         area.mount(services)
