@@ -42,8 +42,16 @@ def _seconds(name: str):
 
 
 def _ping_seconds(value: str) -> float:
-    """The WebSocket ping interval: 0 (off) or a duration in seconds."""
-    return 0.0 if value.strip() in ("0", "0.0") else _seconds("ws-ping-seconds")(value)
+    """The WebSocket ping interval: 0 (off) or at least 2 seconds.
+
+    Autobahn's timers round to whole seconds, so a shorter interval would drop healthy peers.
+    """
+    if value.strip() in ("0", "0.0"):
+        return 0.0
+    seconds = _seconds("ws-ping-seconds")(value)
+    if seconds < 2:
+        raise usage.UsageError("--ws-ping-seconds must be 0 (off) or at least 2")
+    return seconds
 
 
 class Options(usage.Options):

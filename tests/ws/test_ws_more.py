@@ -1,0 +1,141 @@
+"""More WebSocket hub limits (SPEC §8): auto-ping drops a dead peer; the total connection limit."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.internet.task import deferLater
+
+from fazt_testing import start_server, stop_server
+from wsclient import close_all, connect, join
+
+
+def hubs(server):
+    """The server's HubRegistry."""
+    return server.listener.factory.resource.sites.sockets.registry
+
+
+def host(server, site):
+    return f"{site}.example.test:{server.port}"
+
+
+async def deploy(server, site, files):
+    response = await server.deploy(site, files)
+    assert response.code == 200, response.body
+
+
+async def wait_for(predicate, seconds: float) -> bool:
+    """Poll C{predicate} every 20 ms for up to C{seconds}; whether it became true."""
+    for _ in range(int(seconds / 0.02)):
+        if predicate():
+            return True
+        await deferLater(reactor, 0.02, lambda: None)
+    return predicate()
+
+
+class DeadPeer(Protocol):
+    """Completes the WebSocket handshake by hand, then never answers anything (pings included)."""
+
+    def __init__(self, host_header: str) -> None:
+        self.host_header = host_header
+        self.response = b""
+        self.upgraded: Deferred = Deferred()
+        self.lost: Deferred = Deferred()
+
+    def connectionMade(self) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write((
+            "GET /ws HTTP/1.1\r\n"
+            f"Host: {self.host_header}\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+
+    def dataReceived(self, data: bytes) -> None:
+        # Read (so the kernel buffers never fill) but never reply: pings go unanswered.
+        if not self.upgraded.called:
+            self.response += data
+            if b"\r\n\r\n" in self.response:
+                self.upgraded.callback(self.response.split(b"\r\n", 1)[0])
+
+    def connectionLost(self, reason=None) -> None:
+        if not self.upgraded.called:
+            self.upgraded.errback(ConnectionError("lost before the handshake finished"))
+        self.lost.callback(None)
+
+
+# Autobahn schedules its ping timers through txaio's batched timer, which rounds the deadline down
+# to a whole second: with an interval below ~2 s the pong timeout can fire before a live peer's
+# pong arrives, so --ws-ping-seconds refuses intervals under 2 s and this test uses 2.
+@pytest.fixture
+def ping_server(tmp_path):
+    live = start_server(str(tmp_path / "data.db"),
+                        extra_args=("--js-workers", "1", "--ws-ping-seconds", "2"))
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture
+def total_server(tmp_path):
+    live = start_server(str(tmp_path / "data.db"),
+                        extra_args=("--js-workers", "1", "--ws-ping-seconds", "0", "--ws-max-total", "2"))
+    yield live
+    stop_server(live)
+
+
+@pytest_twisted.ensureDeferred
+async def test_auto_ping_drops_a_peer_that_never_answers(ping_server):
+    await deploy(ping_server, "pinged", {"main.js": "res.send(String(socket.clients()));"})
+    registry = hubs(ping_server)
+    alive = await join(ping_server.port, host(ping_server, "pinged"))
+    dead = DeadPeer(host(ping_server, "pinged"))
+    factory = ClientFactory()
+    factory.protocol = lambda: dead
+    connector = reactor.connectTCP("127.0.0.1", ping_server.port, factory)
+    try:
+        status_line = await dead.upgraded
+        assert b" 101 " in status_line, status_line
+        assert registry.clients("pinged") == 2
+        assert (await ping_server.get("/count", host(ping_server, "pinged"))).body == b"2"
+        # Ping every 2 s with a 2 s timeout: gone within a few intervals.
+        assert await wait_for(lambda: registry.clients("pinged") == 1, 8.0), "dead peer still in the hub"
+        assert await wait_for(lambda: dead.lost.called, 2.0), "dead peer's connection still open"
+        assert (await ping_server.get("/count", host(ping_server, "pinged"))).body == b"1"
+        # The live client answers pings and keeps receiving.
+        assert registry.clients("pinged") == 1 and not alive.closed.called
+        assert registry.broadcast("pinged", "still here") == 1
+        assert await alive.messages(1) == ["still here"]
+    finally:
+        if not dead.lost.called:
+            connector.disconnect()
+            await dead.lost
+        await close_all([alive])
+    assert registry.total() == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_total_connection_limit_refuses_another_site_with_503(total_server):
+    await deploy(total_server, "first", {"index.html": "x"})
+    await deploy(total_server, "second", {"index.html": "x"})
+    registry = hubs(total_server)
+    clients = [await join(total_server.port, host(total_server, "first")) for _ in range(2)]
+    try:
+        assert registry.total() == 2
+        extra = await connect(total_server.port, host(total_server, "second")).open()
+        code, reason = await extra.closed
+        extra.opened.addErrback(lambda f: None)
+        assert "[503]" in str(reason), reason
+        assert registry.clients("second") == 0 and registry.total() == 2
+    finally:
+        await close_all(clients)
+    assert registry.total() == 0
+    again = await join(total_server.port, host(total_server, "second"))
+    await close_all([again])
+    assert registry.total() == 0
