@@ -24,6 +24,7 @@ from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
 from fazt.web.api.router import ApiRouter
 from fazt.web.api.areas import ApiServices, mount_areas
+from fazt.web.livelog import LiveLog
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.root import FaztSite, RootResource
@@ -74,7 +75,14 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], index.invalidate, limits,
+    live = LiveLog()
+
+    def on_switch(site_name: str) -> None:
+        # Deploys and rollbacks both land here, indistinguishable: streamed as C{event: switch}.
+        index.invalidate(site_name)
+        live.publish(site_name, "switch", {"site": site_name})
+
+    deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
                         keep=config["keep-deployments"])
     writer = BatchWriter(store)
     hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"])
@@ -82,12 +90,12 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     workers.setServiceParent(top)
-    apps = AppRenderer(workers, store, writer, index)
+    apps = AppRenderer(workers, store, writer, index, live=live)
     auth = Authenticator(store)
     api = ApiRouter()
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
-                            workers, config["domain"], extras={"sockets": hubs}))
+                            workers, config["domain"], extras={"sockets": hubs, "livelog": live}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
     return top, site

@@ -6,11 +6,15 @@ environment variables are sent, never shown (the server does not return them).
 """
 
 import argparse
+import http.client
 import json
+import queue
 import sys
+import threading
 import time
+from typing import Optional
 
-from fazt.cli.client import ApiClient
+from fazt.cli.client import ApiClient, RawResponse
 from fazt.cli.commands import _client, _data_list, _data_object, _path_segment
 from fazt.cli.formatting import render_table
 
@@ -61,7 +65,8 @@ def env_unset(args: argparse.Namespace) -> int:
 
 def logs(args: argparse.Namespace) -> int:
     """C{fazt logs SITE [--follow] [--limit N] [--level L]}: the newest lines, oldest first;
-    with C{--follow}, then every new line until Ctrl-C (polling once a second)."""
+    with C{--follow}, then every new line until Ctrl-C (from the live stream,
+    C{/api/logs/stream}; polling once a second when the server has none)."""
     client = _client(args)
     base = f"/api/logs?site_id={_path_segment(args.site)}"
     if args.level:
@@ -81,17 +86,103 @@ def logs(args: argparse.Namespace) -> int:
         return 0
     last_id = max([line["id"] for line in newest if isinstance(line.get("id"), int)], default=0)
     try:
-        while True:
-            page = _data_list(client.get(f"{base}&after_id={last_id}&limit={LOG_PAGE}"))
-            for line in page:
-                _print_log_line(line)
-                if isinstance(line.get("id"), int):
-                    last_id = max(last_id, line["id"])
-            sys.stdout.flush()
-            if len(page) < LOG_PAGE:
-                time.sleep(LOG_POLL_SECONDS)
+        events = _open_stream(client, args.site)
+        if events is None:  # an older server: no live stream
+            _poll(client, base, last_id, None, None)
+        else:
+            _poll(client, base, last_id, events, args.level)
     except KeyboardInterrupt:
         return 0
+
+
+def _poll(client: ApiClient, base: str, last_id: int, events: Optional[queue.Queue], level: Optional[str]) -> None:
+    """Print new lines forever: those of the live stream as they arrive, and (once a second when
+    the stream is quiet, or always without one) the stored lines after C{last_id} that the
+    stream did not carry (lines it carried are stored later with an id; they are not shown twice)."""
+    shown: dict[tuple, int] = {}
+    while True:
+        if events is not None:
+            try:
+                item = events.get(timeout=LOG_POLL_SECONDS)
+            except queue.Empty:
+                item = ()
+            if item is None:  # the stream ended: keep following by polling
+                events = None
+            elif item:
+                if level is None or item.get("level") == level:
+                    _print_log_line(item)
+                    key = _line_key(item)
+                    shown[key] = shown.get(key, 0) + 1
+                sys.stdout.flush()
+                continue
+        page = _data_list(client.get(f"{base}&after_id={last_id}&limit={LOG_PAGE}"))
+        for line in page:
+            key = _line_key(line)
+            if shown.get(key):
+                shown[key] -= 1
+                if not shown[key]:
+                    del shown[key]
+            else:
+                _print_log_line(line)
+            if isinstance(line.get("id"), int):
+                last_id = max(last_id, line["id"])
+        sys.stdout.flush()
+        if events is None and len(page) < LOG_PAGE:
+            time.sleep(LOG_POLL_SECONDS)
+
+
+def _line_key(line: dict) -> tuple:
+    return (line.get("created_at"), line.get("level"), line.get("message"))
+
+
+def _open_stream(client: ApiClient, site: str) -> Optional[queue.Queue]:
+    """Open C{GET /api/logs/stream} (Server-Sent Events); a queue its C{log} events (dicts) are
+    put on by a reader thread, then C{None} when it ends. C{None} if the server has no stream (404)."""
+    try:
+        connection = client._connect(None)
+        connection.request("GET", f"/api/logs/stream?site_id={_path_segment(site)}",
+                           headers=client._headers({"Accept": "text/event-stream"}))
+        response = connection.getresponse()
+    except (OSError, http.client.HTTPException) as error:
+        raise client._transport_error(error)
+    if response.status != 200:
+        body = response.read()
+        connection.close()
+        if response.status == 404:
+            return None
+        client.envelope(RawResponse(response.status, response.reason, dict(response.getheaders()), body))
+        return None
+    events: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        event, data = "message", []
+        try:
+            while True:
+                raw = response.readline()
+                if not raw:
+                    break
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if not text:
+                    if event == "log" and data:
+                        try:
+                            events.put(json.loads("\n".join(data)))
+                        except ValueError:
+                            pass
+                    event, data = "message", []
+                elif text.startswith(":"):
+                    continue
+                elif text.startswith("event:"):
+                    event = text[6:].strip()
+                elif text.startswith("data:"):
+                    data.append(text[5:].lstrip(" "))
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            connection.close()
+            events.put(None)
+
+    threading.Thread(target=read, name="fazt-logs-stream", daemon=True).start()
+    return events
 
 
 def _print_log_line(line: dict) -> None:

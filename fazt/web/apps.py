@@ -64,8 +64,9 @@ class AppRenderer:
     """Runs a site's script on the worker pool and writes its response."""
 
     def __init__(self, pool: WorkerPool, store: Store, writer: BatchWriter, index: SiteIndex,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, live=None) -> None:
         self._pool = pool
+        self._live = live  # fazt.web.livelog.LiveLog: each console line is published as it is made
         self._store = store
         self._writer = writer
         self._index = index
@@ -113,6 +114,11 @@ class AppRenderer:
             entries.append((site, "error", detail, now))
         if entries:
             self._writer.submit(append_logs, entries).addErrback(lambda _: None)
+            if self._live is not None:
+                for name, level, message, created in entries:
+                    self._live.publish(name, "log", {"site": name, "level": level, "message": message,
+                                                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                 time.gmtime(created))})
 
 
 def _apply(request: Request, response: dict) -> bytes:

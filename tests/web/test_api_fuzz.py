@@ -145,7 +145,9 @@ async def test_fuzz_every_operation(live):
     before = snapshot(live.db)
 
     document = (await live.get("/api/openapi.json")).json()
-    operations = [(path, method.upper()) for path, item in document["paths"].items() for method in item]
+    # Event streams answer forever by design; everything else must answer at once.
+    operations = [(path, method.upper()) for path, item in document["paths"].items() for method in item
+                  if not path.endswith("/stream")]
     assert len(operations) > 30
 
     rng = random.Random(SEED)

@@ -1,5 +1,6 @@
 """A site's console log (what its C{main.js} printed), paged (SPEC §9).
 
+C{GET /api/logs/stream?site_id=NAME}: the live stream (Server-Sent Events, L{fazt.web.api.livelogs}).
 C{GET /api/logs?site_id=NAME} (the original's route) and C{GET /api/sites/NAME/logs}: newest
 first; with C{after_id=N} the lines written after line N, oldest first, for following the log.
 """
@@ -15,6 +16,8 @@ from fazt.store.logs import LEVELS, LogLine, log_page
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
 from fazt.web.api.sites import (check_site_name, exact_paths_app, mount_site_segment, query_int, query_text,
                                 required_site, site_not_found)
+from fazt.errors import ApiError
+from fazt.web.api.livelogs import LiveStream
 from fazt.web.auth import Authenticator, require
 
 
@@ -28,9 +31,23 @@ class LogsApi:
 
     app = exact_paths_app()
 
-    def __init__(self, store: Store, auth: Authenticator) -> None:
+    def __init__(self, store: Store, auth: Authenticator, live=None, reactor=None) -> None:
         self.store = store
         self.auth = auth
+        self.live = live          # fazt.web.livelog.LiveLog (None: no live stream, 404)
+        self.reactor = reactor
+
+    @app.route("/logs/stream", methods=["GET"])
+    @inlineCallbacks
+    def stream(self, request: Request):
+        """Server-Sent Events of a site (see L{fazt.web.api.livelogs})."""
+        key = yield self.auth.api_key(request)
+        site = required_site(request)
+        check_site_name(site)
+        require(key, site)
+        if self.live is None:
+            raise ApiError(404, "NOT_FOUND", "no live log stream on this server")
+        return LiveStream(self.reactor, self.live, site)
 
     @app.route("/logs", methods=["GET"])
     @inlineCallbacks
@@ -66,6 +83,7 @@ add_error_handlers(LogsApi.app)
 
 def mount(services) -> None:
     """Serve C{/api/logs} and C{/api/sites/NAME/logs}."""
-    resource = LogsApi(services.store, services.auth).app.resource()
+    resource = LogsApi(services.store, services.auth, services.extras.get("livelog"),
+                       services.reactor).app.resource()
     services.api.mount("logs", resource)
     mount_site_segment(services, "logs", resource)

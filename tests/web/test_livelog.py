@@ -1,0 +1,154 @@
+"""C{GET /api/logs/stream}: a site's console lines and deploys as Server-Sent Events, live."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.protocol import Protocol
+from twisted.web.client import Agent
+from twisted.web.http_headers import Headers
+
+from fazt.cli.operator import create_key
+from fazt.web.api.livelogs import LiveStream
+from fazt.web.livelog import LiveLog
+from fazt_testing import assert_error, start_server, stop_server
+
+MAIN_JS = "console.log('hello from ' + req.path); res.send('ok');"
+
+
+@pytest.fixture
+def live(tmp_path):
+    server = start_server(str(tmp_path / "data.db"), extra_args=("--js-workers", "1"))
+    yield server
+    stop_server(server)
+
+
+class Lines(Protocol):
+    """Collects a streamed body line by line; C{wait_for(text)} fires when a line contains it."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self._buffer = b""
+        self._waiters: list[tuple[str, Deferred]] = []
+        self.closed = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self._buffer += data
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            text = line.decode("utf-8")
+            self.lines.append(text)
+            for waiter in list(self._waiters):
+                if waiter[0] in text:
+                    self._waiters.remove(waiter)
+                    waiter[1].callback(text)
+
+    def connectionLost(self, reason) -> None:
+        self.closed.callback(None)
+
+    def wait_for(self, text: str, timeout: float = 1.0) -> Deferred:
+        for line in self.lines:
+            if text in line:
+                return Deferred.fromCoroutine(_value(line))
+        d = Deferred()
+        self._waiters.append((text, d))
+        return d.addTimeout(timeout, reactor)
+
+
+async def _value(v):
+    return v
+
+
+async def open_stream(server, site: str, token: str | None = None):
+    headers = Headers({"Host": [f"admin.{server.domain}"]})
+    if token is not None:
+        headers.setRawHeaders("Authorization", [f"Bearer {token}"])
+    response = await Agent(reactor).request(b"GET", f"{server.url}/api/logs/stream?site_id={site}".encode(),
+                                            headers)
+    lines = Lines()
+    response.deliverBody(lines)
+    return response, lines
+
+
+@pytest_twisted.ensureDeferred
+async def test_console_lines_and_switches_arrive_live(live):
+    assert (await live.deploy("app", {"main.js": MAIN_JS})).code == 200
+    response, lines = await open_stream(live, "app", live.admin_token)
+    try:
+        assert response.code == 200
+        assert response.headers.getRawHeaders("content-type")[0].startswith("text/event-stream")
+        assert response.headers.getRawHeaders("cache-control") == ["no-cache"]
+        await lines.wait_for(": connected")
+        assert (await live.get("/hello", "app.example.test")).code == 200
+        data = await lines.wait_for("hello from /hello", timeout=1.0)
+        index = lines.lines.index(data)
+        assert lines.lines[index - 1] == "event: log"
+        event = json.loads(data[len("data: "):])
+        assert event["site"] == "app" and event["level"] == "info"
+        assert event["message"] == "hello from /hello" and event["created_at"].endswith("Z")
+
+        assert (await live.deploy("app", {"main.js": MAIN_JS + "\n"})).code == 200
+        await lines.wait_for("event: switch")
+        switch = lines.lines.index("event: switch")
+        assert lines.lines[switch + 1] == 'data: {"site":"app"}'
+    finally:
+        lines.transport.stopProducing()
+    await lines.closed
+    assert (await live.get("/again", "app.example.test")).code == 200  # the client left: no subscriber
+
+
+@pytest_twisted.ensureDeferred
+async def test_stream_needs_credentials(live):
+    response, lines = await open_stream(live, "blog")
+    await lines.closed
+    assert response.code == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_deploy_key_streams_only_its_site(live):
+    other = create_key(live.db, "other", ["deploy:other"])
+    assert_error(await live.request("GET", "/api/logs/stream?site_id=blog",
+                                    headers={"Authorization": f"Bearer {other}"}), 403, "FORBIDDEN")
+    response, lines = await open_stream(live, "other", other)
+    assert response.code == 200
+    await lines.wait_for(": connected")
+    lines.transport.stopProducing()
+    await lines.closed
+
+
+def test_pub_sub_and_a_slow_client_is_dropped():
+    live = LiveLog()
+    seen = []
+    stop = live.subscribe("a", lambda event, data: seen.append((event, data)))
+    live.publish("a", "log", {"m": 1})
+    live.publish("b", "log", {"m": 2})
+    stop()
+    live.publish("a", "log", {"m": 3})
+    assert seen == [("log", {"m": 1})] and live.subscribers("a") == 0
+
+    from twisted.internet.task import Clock
+    from twisted.web.test.requesthelper import DummyRequest
+
+    class Transport:
+        aborted = False
+
+        def abortConnection(self):
+            self.aborted = True
+
+    clock = Clock()
+    request = DummyRequest([b""])
+    request.channel = type("C", (), {"transport": Transport()})()
+    request.registerProducer = lambda producer, streaming: None
+    stream = LiveStream(clock, live, "a", max_queued=3)
+    stream.render_GET(request)
+    stream.pauseProducing()
+    for i in range(3):
+        live.publish("a", "log", {"m": i})
+    assert live.subscribers("a") == 1 and not request.channel.transport.aborted
+    live.publish("a", "log", {"m": 99})
+    assert live.subscribers("a") == 0 and request.channel.transport.aborted
+    assert not clock.getDelayedCalls()
