@@ -157,3 +157,24 @@ def assert_error(response, status: int, code: str | None = None, field: str | No
     assert code is None or error["code"] == code, error
     assert field is None or error["details"]["field"] == field, error
     return error
+
+
+def set_admin_password(db: str, password: str) -> None:
+    """Give user C{admin} a known password (bcrypt cost 4: tests need not be slow)."""
+    import bcrypt
+
+    digest = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE users SET password_hash = ? WHERE username = 'admin'", (digest,))
+    conn.close()
+
+
+def sql(db: str, query: str, *args) -> list:
+    """Run one statement on a cartridge file (committed) and return its rows."""
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            return conn.execute(query, args).fetchall()
+    finally:
+        conn.close()

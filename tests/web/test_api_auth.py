@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 
-import bcrypt
 import pytest
 import pytest_twisted
 
 from fazt.cli.operator import create_key
-from fazt_testing import assert_error, make_zip, multipart_body, start_server
+from fazt_testing import assert_error, make_zip, multipart_body, set_admin_password, sql, start_server
 
 PASSWORD = "correct horse battery"
 JSON = {"Content-Type": "application/json"}
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def set_password(db: str, password: str = PASSWORD) -> None:
-    """Give user C{admin} a known password (cost 4: the tests need not be slow)."""
-    digest = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("UPDATE users SET password_hash = ? WHERE username = 'admin'", (digest,))
-    conn.close()
-
-
-def sql(db: str, query: str, *args):
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            return conn.execute(query, args).fetchall()
-    finally:
-        conn.close()
 
 
 def cookie_of(response) -> dict[str, str]:
@@ -76,7 +56,7 @@ async def with_key(server, method: str, path: str, token: str, body=None, header
 
 @pytest.fixture
 def live(server):
-    set_password(server.db)
+    set_admin_password(server.db, PASSWORD)
     return server
 
 
@@ -275,7 +255,7 @@ async def test_sessions_survive_a_restart(tmp_path):
     db = str(tmp_path / "data.db")
     first = start_server(db)
     try:
-        set_password(db)
+        set_admin_password(db, PASSWORD)
         token = await session_of(first)
     finally:
         await stopped(first)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 
-import bcrypt
 import pytest
 import pytest_twisted
 
 from fazt.cli.operator import create_key
-from fazt_testing import assert_error
+from fazt_testing import assert_error, set_admin_password, sql
 
 PASSWORD = "correct horse battery"
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -26,15 +24,6 @@ async def call(server, method: str, path: str, body=None, token: str | None = No
     return await server.request(method, path, headers=all_headers, body=body)
 
 
-def sql(db: str, query: str, *args):
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            return conn.execute(query, args).fetchall()
-    finally:
-        conn.close()
-
-
 async def new_key(server, name="ci", scopes=None) -> dict:
     body = {"name": name} if scopes is None else {"name": name, "scopes": scopes}
     response = await call(server, "POST", "/api/keys", body)
@@ -44,8 +33,7 @@ async def new_key(server, name="ci", scopes=None) -> dict:
 
 async def expired_session(server) -> str:
     """A session cookie whose session has expired."""
-    digest = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
-    sql(server.db, "UPDATE users SET password_hash = ? WHERE username = 'admin'", digest)
+    set_admin_password(server.db, PASSWORD)
     response = await server.request("POST", "/api/login", headers={"Content-Type": "application/json"},
                                     body=json.dumps({"username": "admin", "password": PASSWORD}).encode())
     token = response.header("set-cookie").split(";")[0].split("=", 1)[1]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import bcrypt
 import pytest
 import pytest_twisted
 from twisted.internet.defer import gatherResults, ensureDeferred
 
 from fazt.web.lockout import LoginLockout, client_address, lockout_key, parse_address, parse_networks
-from fazt_testing import start_server, stop_server
+from fazt_testing import set_admin_password, start_server, stop_server
 
 PASSWORD = "correct horse battery"
 
@@ -135,15 +134,6 @@ def test_the_option_is_validated():
 # -- live servers ---------------------------------------------------------------------------
 
 
-def set_password(db: str, password: str = PASSWORD) -> None:
-    """Give user C{admin} a known password (cost 4: the tests need not be slow)."""
-    digest = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("UPDATE users SET password_hash = ? WHERE username = 'admin'", (digest,))
-    conn.close()
-
-
 async def login(server, password: str, forwarded_for: str | None = None):
     headers = {"Content-Type": "application/json"}
     if forwarded_for is not None:
@@ -160,14 +150,14 @@ def codes(responses) -> list[int]:
 def proxied(tmp_path):
     """A server that trusts 127.0.0.1 as a proxy: X-Forwarded-For names the client."""
     live = start_server(str(tmp_path / "proxied.db"), extra_args=("--trusted-proxy", "127.0.0.1/32"))
-    set_password(live.db)
+    set_admin_password(live.db, PASSWORD)
     yield live
     stop_server(live)
 
 
 @pytest_twisted.ensureDeferred
 async def test_five_bad_attempts_lock_out_even_the_right_password(server):
-    set_password(server.db)
+    set_admin_password(server.db, PASSWORD)
     bad = [await login(server, "wrong") for _ in range(5)]
     assert codes(bad) == [401] * 5
     locked = await login(server, PASSWORD)
@@ -179,7 +169,7 @@ async def test_five_bad_attempts_lock_out_even_the_right_password(server):
 
 @pytest_twisted.ensureDeferred
 async def test_a_spoofed_forwarded_for_does_not_escape_the_lockout(server):
-    set_password(server.db)
+    set_admin_password(server.db, PASSWORD)
     for n in range(5):
         assert (await login(server, "wrong", forwarded_for=f"203.0.113.{n}")).code == 401
     assert (await login(server, PASSWORD, forwarded_for="198.51.100.77")).code == 429
@@ -210,7 +200,7 @@ async def test_failures_are_audited_with_the_client_address(proxied):
 
 @pytest_twisted.ensureDeferred
 async def test_a_successful_login_resets_the_count(server):
-    set_password(server.db)
+    set_admin_password(server.db, PASSWORD)
     for _ in range(4):
         assert (await login(server, "wrong")).code == 401
     assert (await login(server, PASSWORD)).code == 200
@@ -221,7 +211,7 @@ async def test_a_successful_login_resets_the_count(server):
 
 @pytest_twisted.ensureDeferred
 async def test_concurrent_attempts_get_no_more_than_five_guesses(server):
-    set_password(server.db)
+    set_admin_password(server.db, PASSWORD)
     responses = await gatherResults([ensureDeferred(login(server, f"wrong-{n}")) for n in range(12)])
     assert codes(responses).count(401) <= 5
     assert set(codes(responses)) <= {401, 429}
@@ -230,7 +220,7 @@ async def test_concurrent_attempts_get_no_more_than_five_guesses(server):
 
 @pytest_twisted.ensureDeferred
 async def test_requests_that_never_reach_the_password_check_do_not_count(server):
-    set_password(server.db)
+    set_admin_password(server.db, PASSWORD)
     for body in (b"{", b"[]", b'{"username": "admin"}', b'{"username": 1, "password": "x"}'):
         response = await server.request("POST", "/api/login", headers={"Content-Type": "application/json"},
                                         body=body)

@@ -4,23 +4,16 @@ log in, create a key with the session, deploy with that key, list the site, log 
 from __future__ import annotations
 
 import json
-import sqlite3
-
-import bcrypt
 import pytest_twisted
 
-from fazt_testing import make_zip, multipart_body
+from fazt_testing import make_zip, multipart_body, set_admin_password
 
 PASSWORD = "a long admin password"
 
 
 @pytest_twisted.ensureDeferred
 async def test_login_create_key_deploy_list_logout(server):
-    conn = sqlite3.connect(server.db)
-    with conn:
-        conn.execute("UPDATE users SET password_hash = ? WHERE username = 'admin'",
-                     (bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode(),))
-    conn.close()
+    set_admin_password(server.db, PASSWORD)
     json_headers = {"Content-Type": "application/json"}
     login = await server.request("POST", "/api/login", headers=json_headers,
                                  body=json.dumps({"username": "admin", "password": PASSWORD}).encode())
