@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup clean
+.PHONY: run test setup system-deps clean
 
 $(BIN)/fazt: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ setup: $(BIN)/fazt
 run: setup
 	./scripts/run-demo.sh
 
+## System programs the tests drive for real (Pebble, Chromium, shellcheck): installed with apt when missing.
+system-deps:
+	./scripts/system-deps.sh
+
 ## Run the whole test suite.
-test: setup
+test: setup system-deps
 	$(BIN)/pytest
 
 clean:

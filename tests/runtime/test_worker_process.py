@@ -203,15 +203,18 @@ def test_deep_recursion_fails_and_the_worker_survives(worker):
     assert body_of(worker.run('res.send("fine")')) == "fine"
 
 
-@pytest.mark.parametrize("source, cpu_ms", [
-    ("new Array(2 ** 28).fill(1)", 2000),
-    ("let s = 'x'; for (;;) s += s;", 100),
+# The CPU budget is generous so that the memory cap, not the clock, is what stops these scripts:
+# page faults count as CPU time, and on a loaded machine string doubling can take past 100 ms.
+@pytest.mark.parametrize("source", [
+    "new Array(2 ** 28).fill(1)",
+    "let s = 'x'; for (;;) s += s;",
 ])
-def test_huge_allocation_fails_with_memory(worker, source, cpu_ms):
+def test_huge_allocation_fails_with_memory(worker, source):
     started = time.monotonic()
-    outcome = worker.run(source, cpu_ms=cpu_ms)
+    outcome = worker.run(source, cpu_ms=5000)
     assert outcome["t"] == "failed" and outcome["kind"] == "memory", outcome
-    assert time.monotonic() - started < 2.0
+    # The worker answered by itself, long before the parent's wall deadline would have killed it.
+    assert time.monotonic() - started < 10.0
     assert body_of(worker.run('res.send("fine")')) == "fine"
     assert worker.alive()
 

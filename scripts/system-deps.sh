@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system programs the test suite drives for real, if any is missing:
+# Pebble (an ACME server), Chromium and its driver (the dashboard), shellcheck (install.sh), openssl.
+set -euo pipefail
+
+missing=()
+for pair in pebble:pebble pebble-challtestsrv:pebble chromium:chromium chromedriver:chromium-driver \
+            shellcheck:shellcheck openssl:openssl; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# De-duplicate (pebble provides two programs).
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+    echo "The tests need these Debian packages: ${packages[*]}" >&2
+    echo "Install them with: sudo apt-get install -y ${packages[*]}" >&2
+    exit 1
+fi
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
