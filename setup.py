@@ -20,6 +20,9 @@ setup(
         "brotli>=1.1",
         "dukpy>=0.6,<0.7",
         "autobahn>=26.10",
+        "acme>=5.9,<6",
+        "josepy>=2.2,<3",
+        "txsni>=0.2",
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client"],
