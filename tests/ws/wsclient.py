@@ -46,9 +46,13 @@ class RecordingClient(WebSocketClientProtocol):
         return d
 
 
-def connect(port: int, host: str, origin: Optional[str] = None) -> RecordingClient:
-    """Connect to C{ws://HOST/ws} through 127.0.0.1:C{port}; C{host} includes the port."""
-    factory = WebSocketClientFactory(f"ws://{host}/ws", origin=origin)
+def connect(port: int, host: str, origin: Optional[str] = None, tls=None) -> RecordingClient:
+    """Connect to C{ws://HOST/ws} through 127.0.0.1:C{port}; C{host} includes the port.
+
+    With C{tls} (client TLS options, e.g. from C{optionsForClientTLS}) it is C{wss://} instead.
+    """
+    scheme = "wss" if tls is not None else "ws"
+    factory = WebSocketClientFactory(f"{scheme}://{host}/ws", origin=origin)
     factory.protocol = RecordingClient
     holder: dict = {}
     original = factory.buildProtocol
@@ -58,7 +62,10 @@ def connect(port: int, host: str, origin: Optional[str] = None) -> RecordingClie
         return holder["p"]
 
     factory.buildProtocol = build
-    reactor.connectTCP("127.0.0.1", port, factory)
+    if tls is None:
+        reactor.connectTCP("127.0.0.1", port, factory)
+    else:
+        reactor.connectSSL("127.0.0.1", port, factory, tls)
     return _Pending(holder)
 
 
@@ -88,8 +95,8 @@ async def close_all(clients) -> None:
         await client.closed
 
 
-async def join(port: int, host: str, origin: Optional[str] = None) -> RecordingClient:
+async def join(port: int, host: str, origin: Optional[str] = None, tls=None) -> RecordingClient:
     """A client whose handshake has completed (raises C{ConnectionError} if refused)."""
-    client = await connect(port, host, origin).open()
+    client = await connect(port, host, origin, tls).open()
     await client.opened
     return client
