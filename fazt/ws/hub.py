@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from autobahn.websocket.protocol import PreparedMessage
 from twisted.logger import Logger
 
 _log = Logger()
@@ -96,19 +97,21 @@ class HubRegistry:
         if not hub:
             return 0
         payload = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+        # Framed once for all clients: server frames are unmasked, so every client gets the same bytes.
+        prepared = PreparedMessage(payload, binary, applyMask=False, doNotCompress=False)
         reached = 0
         for client in list(hub):
-            if self._send(site, client, payload, binary):
+            if self._send(site, client, prepared, len(payload)):
                 reached += 1
         return reached
 
-    def _send(self, site: str, client: Any, payload: bytes, binary: bool) -> bool:
+    def _send(self, site: str, client: Any, prepared: PreparedMessage, size: int) -> bool:
         backlog = pending_bytes(getattr(client, "transport", None))
-        if backlog + len(payload) > self.max_pending:
+        if backlog + size > self.max_pending:
             self._drop_slow(site, client, backlog)
             return False
         try:
-            client.sendMessage(payload, isBinary=binary)
+            client.sendPreparedMessage(prepared)
         except Exception:
             _log.failure("Sending to a WebSocket client of {site} failed; dropping it", site=site)
             self.leave(site, client)
