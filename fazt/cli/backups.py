@@ -1,28 +1,41 @@
 """
-C{fazt backup OUT --db PATH} and C{fazt restore IN --db PATH [--force]}.
+C{fazt backup OUT [--db PATH | --server URL]} and C{fazt restore IN --db PATH [--force]}.
 
-Both work on the cartridge file directly (no server needed); backing up a
-database a server is using is safe thanks to WAL. The work is done by
-L{fazt.store.backup}; this module only parses, reports progress on stderr
-and turns L{BackupError} into a one-line C{error: ...}.
+With C{--db} the cartridge file is read directly (no server needed; backing
+up a database a server is using is safe thanks to WAL). Otherwise the
+running server is asked for a snapshot (C{POST /api/system/backup}) with the
+usual C{--server}/C{--token} defaults; the download goes to C{OUT.partial},
+is verified like any backup and only then renamed to C{OUT}. The work is
+done by L{fazt.store.backup}; this module parses, reports progress on
+stderr and turns every failure into a one-line C{error: ...}.
 """
 
 import argparse
+import os
 import sys
+from typing import Optional
 
 from fazt.cli.errors import CliError
 from fazt.cli.formatting import human_size
 from fazt.cli.progress import PROGRESS_THRESHOLD, UploadProgress
 
+BACKUP_PATH = "/api/system/backup"
+
 
 def add_backup_commands(subcommands) -> None:
     """Add the C{backup} and C{restore} subcommands to C{subcommands}."""
     backup = subcommands.add_parser(
-        "backup", help="copy a database into a verified backup file (safe while the server runs)",
-        description="Copy a fazt database into a consistent, integrity-checked backup file.",
+        "backup", help="save a verified snapshot of a database or of a running server",
+        description="Save a consistent, integrity-checked snapshot of a fazt cartridge: of the file "
+        "--db PATH (safe while a server uses it), or else of the running server at --server "
+        "(default: $FAZT_SERVER or the config file) with an admin token.",
     )
     backup.add_argument("out", metavar="OUT", help="the backup file to write")
-    backup.add_argument("--db", required=True, metavar="PATH", help="the database to back up")
+    backup.add_argument("--db", metavar="PATH", help="the database file to back up")
+    backup.add_argument("--server", metavar="URL",
+                        help="the server's admin URL (default: $FAZT_SERVER, the config file, "
+                        "or http://localhost:4698)")
+    backup.add_argument("--token", metavar="TOKEN", help="an admin API token (default: $FAZT_TOKEN or the config file)")
     backup.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     backup.set_defaults(run=run_backup)
 
@@ -41,12 +54,46 @@ def run_backup(args: argparse.Namespace) -> int:
     """C{fazt backup}: write OUT and say where, how big, and that it is intact."""
     from fazt.store.backup import BackupError, backup_database
 
-    try:
-        size = backup_database(args.db, args.out, progress=_PageProgress("backing up"), force=args.force)
-    except BackupError as error:
-        raise CliError(error.message) from error
-    print(f"backup written to {args.out} ({human_size(size)}), integrity ok")
+    if args.db and (args.server or args.token):
+        raise CliError("give either --db (a file) or --server/--token (a running server), not both")
+    if args.db:
+        try:
+            size = backup_database(args.db, args.out, progress=_PageProgress("backing up"), force=args.force)
+        except BackupError as error:
+            raise CliError(error.message) from error
+        source = args.db
+    else:
+        size, source = _download(args)
+    print(f"backup of {source} written to {args.out} ({human_size(size)}), integrity ok")
     return 0
+
+
+def _download(args: argparse.Namespace) -> tuple[int, str]:
+    """Fetch a snapshot from the server into OUT (via OUT.partial); (size, server URL)."""
+    from fazt.cli.client import ApiClient
+    from fazt.cli.settings import resolve_settings
+    from fazt.store.backup import BackupError, verify_cartridge
+
+    if os.path.exists(args.out) and not args.force:
+        raise CliError(f"{args.out} already exists (use --force to overwrite it)")
+    settings = resolve_settings(args.server, args.token)
+    client = ApiClient(settings.server, settings.require_token())
+    partial = args.out + ".partial"
+    progress = _PageProgress("downloading")
+    try:
+        with _Sink(partial) as sink:
+            print(f"asking {settings.server} for a snapshot...", file=sys.stderr)
+            client.download("POST", BACKUP_PATH, sink,
+                            on_progress=lambda got, total: progress(got, total or 0))
+        verify_cartridge(partial)
+        os.replace(partial, args.out)
+    except BackupError as error:
+        raise CliError(f"the server's backup is not usable: {error.message}") from error
+    except OSError as error:
+        raise CliError(f"could not write {args.out}: {error.strerror or error}") from error
+    finally:
+        _remove(partial)
+    return os.path.getsize(args.out), settings.server
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -62,15 +109,39 @@ def run_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Sink:
+    """A file to download into whose write errors are the user's to read, not the network's."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file = None
+
+    def __enter__(self) -> "_Sink":
+        try:
+            self._file = open(self.path, "wb")
+        except OSError as error:
+            raise CliError(f"could not write {self.path}: {error.strerror or error}") from error
+        return self
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as error:
+            raise CliError(f"could not write {self.path}: {error.strerror or error}") from error
+
+    def __exit__(self, *exc_info) -> None:
+        self._file.close()
+
+
 class _PageProgress:
     """Report bytes copied on stderr, for databases over the progress threshold."""
 
     def __init__(self, label: str):
         self.label = label
-        self._bar = None
+        self._bar: Optional[UploadProgress] = None
 
     def __call__(self, copied: int, total: int) -> None:
-        """Called by the backup after each step with byte counts."""
+        """Called after each step with byte counts (C{total} 0 when unknown)."""
         if self._bar is None:
             if total < PROGRESS_THRESHOLD or copied >= total:
                 return
@@ -78,3 +149,11 @@ class _PageProgress:
         self._bar(copied)
         if copied >= total:
             self._bar.finish()
+
+
+def _remove(path: str) -> None:
+    """Delete C{path} if it exists."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

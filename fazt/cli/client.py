@@ -13,7 +13,7 @@ import json
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import BinaryIO, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
 from fazt.cli.errors import CliError
@@ -21,6 +21,7 @@ from fazt.cli.multipart import MultipartFileBody
 
 DEFAULT_TIMEOUT = 30.0
 UPLOAD_TIMEOUT = 300.0
+DOWNLOAD_CHUNK = 64 * 1024
 USER_AGENT = "fazt-cli"
 
 
@@ -143,6 +144,50 @@ class ApiClient:
                 except (OSError, http.client.HTTPException):
                     raise self._transport_error(send_error) from send_error
             return self.envelope(_read(connection.getresponse()))
+        except (OSError, http.client.HTTPException) as error:
+            raise self._transport_error(error) from error
+        finally:
+            connection.close()
+
+    def download(
+        self,
+        method: str,
+        path: str,
+        sink: BinaryIO,
+        on_progress: Optional[Callable[[int, Optional[int]], None]] = None,
+    ) -> RawResponse:
+        """
+        Send one request and copy a successful answer's body into C{sink}
+        chunk by chunk, never holding it whole in memory.
+
+        @param on_progress: called with the bytes received so far and the
+            announced total (C{None} without a C{Content-Length}).
+        @return: the answer, with an empty body.
+        @raise ApiError: for an error answer (its envelope is read).
+        @raise ClientError: if the transfer fails or ends early.
+        """
+        connection = self._connect(UPLOAD_TIMEOUT)
+        try:
+            connection.request(method, self._path_prefix + path, None,
+                               self._headers({"Accept": "*/*", "Content-Length": "0"}))
+            response = connection.getresponse()
+            if response.status >= 300:
+                self.envelope(_read(response))
+                raise ApiError(response.status, f"HTTP_{response.status}", response.reason)
+            length = response.getheader("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            received = 0
+            while True:
+                chunk = response.read(DOWNLOAD_CHUNK)
+                if not chunk:
+                    break
+                sink.write(chunk)
+                received += len(chunk)
+                if on_progress is not None:
+                    on_progress(received, total)
+            if total is not None and received != total:
+                raise ClientError(f"the download from {self.server} ended after {received} of {total} bytes")
+            return RawResponse(response.status, response.reason, dict(response.headers), b"")
         except (OSError, http.client.HTTPException) as error:
             raise self._transport_error(error) from error
         finally:

@@ -14,7 +14,8 @@ import fcntl
 import os
 import sqlite3
 import struct
-from typing import Callable, Optional
+import tempfile
+from typing import BinaryIO, Callable, Optional
 
 # Pages copied per step of the backup API; progress is reported between steps.
 STEP_PAGES = 256
@@ -56,6 +57,29 @@ def backup_database(src_path: str, out_path: str, progress: Optional[Progress] =
     finally:
         source.close()
     return os.path.getsize(out_path)
+
+
+def snapshot_file(src_path: str, directory: Optional[str] = None) -> tuple[BinaryIO, int]:
+    """
+    A verified backup of C{src_path} as an open, already unlinked file.
+
+    The copy is written next to the database (or in C{directory}): a large
+    cartridge would not fit in a memory-backed C{/tmp}. Because the file has
+    no name once this returns, nothing is left behind whatever happens to
+    the reader. Return the file (positioned at 0) and its size.
+    """
+    directory = directory or os.path.dirname(os.path.abspath(src_path))
+    try:
+        fd, path = tempfile.mkstemp(prefix=".fazt-snapshot-", suffix=".db", dir=directory)
+    except OSError as error:
+        raise BackupError(f"cannot write a snapshot in {directory}: {error.strerror or error}") from error
+    os.close(fd)
+    try:
+        size = backup_database(src_path, path, force=True)
+        snapshot = open(path, "rb")
+    finally:
+        _remove(path)
+    return snapshot, size
 
 
 def restore_database(in_path: str, db_path: str, force: bool = False,

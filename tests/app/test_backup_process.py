@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 import time
+
+import pytest
 
 COUNTER = 'let n = (db.get("c") || 0) + 1; db.set("c", n); res.send(String(n));'
 COUNTER_HOST = "counter.example.test"
@@ -46,7 +50,28 @@ class Writer(threading.Thread):
                 return
 
 
-def test_backup_while_writing_then_restore_into_a_second_server(tmp_path, twistd, cli_env, fz):
+def add_certificate(db: str, name: str) -> tuple:
+    """Store a certificate row while the server runs (as the ACME service would)."""
+    row = (name, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+           "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", 1893456000.0, "test CA", 1.0)
+    conn = sqlite3.connect(db, timeout=10)
+    with conn:
+        conn.execute("INSERT INTO certificates (name, cert_pem, key_pem, not_after, issuer, updated_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", row)
+    conn.close()
+    return row
+
+
+def rows(db: str, query: str) -> list:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(query).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("source", ["db", "server"])
+def test_backup_while_writing_then_restore_into_a_second_server(tmp_path, twistd, cli_env, fz, source):
     server = twistd.start()
     token = fz.create_token(cli_env, server.db)
     for site, files in (("blog", {"index.html": "<h1>blog</h1>"}), ("counter", {"main.js": COUNTER})):
@@ -58,6 +83,8 @@ def test_backup_while_writing_then_restore_into_a_second_server(tmp_path, twistd
     assert counts == [1, 2, 3]
     blog_deployments = deployment_ids(fz, cli_env, server, token, "blog")
     sites_before = site_names(fz, cli_env, server, token)
+    certificate = add_certificate(server.db, "blog.example.test")
+    keys_before = rows(server.db, "SELECT id, token_digest, scopes FROM api_keys ORDER BY id")
 
     writer = Writer(fz, server, token)
     writer.start()
@@ -65,15 +92,21 @@ def test_backup_while_writing_then_restore_into_a_second_server(tmp_path, twistd
         deadline = time.monotonic() + 10
         while writer.hits < 1 and not writer.errors and time.monotonic() < deadline:
             time.sleep(0.01)  # the writer is really busy before the backup starts
+        hits_before = writer.hits
+        busy_before = deployment_ids(fz, cli_env, server, token, "busy")
         out = tmp_path / "backup.db"
-        backup = fz.run_fazt(cli_env, "backup", str(out), "--db", server.db)
+        where = ["--db", server.db] if source == "db" else ["--server", server.url, "--token", token]
+        backup = fz.run_fazt(cli_env, "backup", str(out), *where)
     finally:
         writer.stop.set()
         writer.join(30)
     assert not writer.errors, writer.errors
     assert backup.returncode == 0, backup.stderr
     assert str(out) in backup.stdout and "integrity ok" in backup.stdout
+    assert not (tmp_path / "backup.db.partial").exists()
     assert writer.hits >= 2  # it kept writing while the backup ran
+    busy_after = deployment_ids(fz, cli_env, server, token, "busy")
+    final_count = int(server.get("/", COUNTER_HOST)[1]) - 1
 
     # The live database is refused as a restore target, even with --force.
     live = fz.run_fazt(cli_env, "restore", str(out), "--db", server.db, "--force")
@@ -86,12 +119,21 @@ def test_backup_while_writing_then_restore_into_a_second_server(tmp_path, twistd
     restored = fz.run_fazt(cli_env, "restore", str(out), "--db", str(new_db))
     assert restored.returncode == 0, restored.stderr
     assert "integrity ok" in restored.stdout
+    # The state of one moment: between what was there before the backup and after it.
+    snapshot_count = int(json.loads(rows(str(new_db), "SELECT value FROM kv WHERE key = 'c'")[0][0]))
+    assert counts[-1] + hits_before <= snapshot_count <= final_count
+    busy_snapshot = {row[0] for row in rows(str(new_db), "SELECT id FROM deployments WHERE site_name = 'busy'")}
+    assert max(busy_before) <= max(busy_snapshot) <= max(busy_after)  # old ones are pruned (keep 20)
+    assert rows(str(new_db), "SELECT name, cert_pem, key_pem, not_after, issuer, updated_at FROM certificates"
+                " WHERE name = 'blog.example.test'") == [certificate]
+    assert rows(str(new_db), "SELECT id, token_digest, scopes FROM api_keys ORDER BY id") == keys_before
 
     second = twistd.start(db=str(new_db))
-    assert site_names(fz, cli_env, second, token) >= sites_before | {"blog", "counter"}
+    assert site_names(fz, cli_env, second, token) >= sites_before | {"blog", "counter", "busy"}
     assert deployment_ids(fz, cli_env, second, token, "blog") == blog_deployments
+    assert deployment_ids(fz, cli_env, second, token, "busy") == busy_snapshot
     assert second.get("/", "blog.example.test") == (200, b"<h1>v2</h1>")
-    assert int(second.get("/", COUNTER_HOST)[1]) > counts[-1]
+    assert int(second.get("/", COUNTER_HOST)[1]) == snapshot_count + 1
 
 
 def test_corrupted_backup_is_refused(tmp_path, twistd, cli_env, fz):

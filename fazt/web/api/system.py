@@ -191,6 +191,11 @@ class SystemApi:
         yield self._admin(request)
         return ok(request, self.config_json())
 
+    @app.route("/system/backup", methods=["GET", "POST"])
+    def backup(self, request: Request):
+        """A consistent snapshot of the cartridge as a download (L{fazt.web.api.backup})."""
+        return self.services.extras["backups"].download(request)
+
     @app.route("/config", methods=["GET"])
     def legacy_config(self, request: Request):
         """The original's C{/api/config}, the same as C{/api/system/config}."""
