@@ -46,10 +46,7 @@ def mount_areas(services: ApiServices) -> None:
     from fazt.web.api import env, files, logs
     from fazt.web.api import analytics
     from fazt.web.api import openapi
-    from fazt.web.api import certificates
     from fazt.web import metrics
-    from fazt.web.api import kvadmin, siteanalytics  # the dashboard's KV browser and site traffic
 
-    for area in (auth, sites, backup, system, env, files, logs, analytics, kvadmin, siteanalytics, certificates,
-                 openapi, metrics):
+    for area in (auth, sites, backup, system, env, files, logs, analytics, openapi, metrics):
         area.mount(services)
