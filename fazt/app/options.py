@@ -7,6 +7,7 @@ import ipaddress
 from twisted.python import usage
 
 from fazt.names import SITE_NAME
+from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 
 DEFAULT_HTTP = "tcp:4698"
 
@@ -78,6 +79,7 @@ class Options(usage.Options):
         ["ws-max-total", None, 10000, "WebSocket connections in all.", _whole_number("ws-max-total")],
         ["ws-ping-seconds", None, 30.0, "WebSocket ping interval; 0 turns pings off.", _ping_seconds],
         ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
+        *OPS_PARAMETERS,
     ]
     optFlags = [
         ["access-log", None, "Log every request (costs about a third of static throughput)."],
@@ -120,5 +122,6 @@ class Options(usage.Options):
         self["domain"] = domain
         if self["env"] not in ("development", "production"):
             raise usage.UsageError("--env must be development or production")
+        check_ops_options(self)
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]

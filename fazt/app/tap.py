@@ -15,6 +15,7 @@ from fazt.app.options import Options
 from fazt.app.threads import ThreadPoolService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
+from fazt.ops import wiring as ops_wiring
 from fazt.runtime.fetch import SafeFetcher
 from fazt.runtime.host import HostApi
 from fazt.runtime.pool import WorkerPool
@@ -66,6 +67,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     top = MultiService()
     store = Store(config["db"], reactor)
     store.setServiceParent(top)
+    ops_wiring.install(config, reactor, top, store)
     deploy_pool = ThreadPoolService(ThreadPool(1, 2, name="fazt-deploy"))
     deploy_pool.setServiceParent(top)
 

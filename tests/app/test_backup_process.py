@@ -153,3 +153,17 @@ def test_corrupted_backup_is_refused(tmp_path, twistd, cli_env, fz):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "not a readable SQLite database" in lines[0] or "integrity" in lines[0]
     assert not target.exists()
+
+
+def test_scheduled_backups_start_with_the_server(tmp_path, twistd):
+    from fazt.store.backup import verify_cartridge
+
+    directory = tmp_path / "backups"
+    server = twistd.start(args=("--backup-dir", str(directory), "--backup-every", "1h", "--backup-keep", "2"))
+    deadline = time.monotonic() + 20
+    while not list(directory.glob("fazt-backup-*.db")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first backup is made as the server starts
+    made = list(directory.glob("fazt-backup-*.db"))
+    assert len(made) == 1, server.log()
+    verify_cartridge(str(made[0]))
+    assert "backups of" in server.log() and "every 1h" in server.log()

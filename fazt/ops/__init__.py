@@ -1,0 +1,1 @@
+"""Operations: scheduled backups, retention of logs and events, durations for their options."""

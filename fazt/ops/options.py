@@ -1,0 +1,62 @@
+"""The operations options of C{twistd fazt}: scheduled backups and retention.
+
+Declared here and spliced into L{fazt.app.options.Options}, so that the operations area keeps its
+flags, their converters and their checks in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from twisted.python import usage
+
+from fazt.ops.durations import parse_duration
+
+DAY = 86400.0
+
+
+def duration(name: str, minimum: float = 1.0) -> Callable[[str], float]:
+    """A converter for a duration option (C{90}, C{30m}, C{6h}, C{1d}) of at least C{minimum} seconds."""
+
+    def convert(value: str) -> float:
+        try:
+            seconds = parse_duration(value)
+        except ValueError as error:
+            raise usage.UsageError(f"--{name}: {error}") from None
+        if seconds < minimum:
+            raise usage.UsageError(f"--{name} must be at least {minimum:g} seconds")
+        return seconds
+
+    return convert
+
+
+def count(name: str, minimum: int = 0) -> Callable[[str], int]:
+    """A converter for a whole number option of at least C{minimum}."""
+
+    def convert(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise usage.UsageError(f"--{name} must be a whole number, not {value!r}") from None
+        if number < minimum:
+            raise usage.UsageError(f"--{name} must be at least {minimum}")
+        return number
+
+    return convert
+
+
+OPS_PARAMETERS = [
+    ["backup-dir", None, None, "Make scheduled backups of the database into this directory."],
+    ["backup-every", None, DAY, "How often to back up: 6h, 1d, or seconds (with --backup-dir).",
+     duration("backup-every", 60)],
+    ["backup-keep", None, 7, "How many scheduled backups to keep.", count("backup-keep", 1)],
+]
+
+
+def check_ops_options(options) -> None:
+    """C{postOptions} for the operations options: make paths absolute (twistd may chdir)."""
+    if options["backup-dir"] is not None:
+        if not options["backup-dir"].strip():
+            raise usage.UsageError("--backup-dir must not be empty")
+        options["backup-dir"] = os.path.abspath(options["backup-dir"])

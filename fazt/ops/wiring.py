@@ -1,0 +1,19 @@
+"""Adds the operations services (scheduled backups, retention) to the service tree of C{tap.build}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import MultiService
+
+from fazt.ops.backups import ScheduledBackups
+
+
+def install(config: Any, reactor: Any, parent: MultiService, store: Any) -> dict:
+    """Attach what C{config} asks for under C{parent}; the services added, by name."""
+    added: dict = {}
+    if config["backup-dir"]:
+        added["backups"] = ScheduledBackups(store.path, config["backup-dir"], config["backup-every"],
+                                            config["backup-keep"], reactor)
+        added["backups"].setServiceParent(parent)
+    return added
