@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 from twisted.python import usage
 
+from fazt.acme.policy import LETS_ENCRYPT
 from fazt.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 
@@ -80,9 +82,13 @@ class Options(usage.Options):
         ["ws-ping-seconds", None, 30.0, "WebSocket ping interval; 0 turns pings off.", _ping_seconds],
         ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
         *OPS_PARAMETERS,
+        ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
+        ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],
+        ["acme-ca-bundle", None, None, "A PEM file of CAs to trust for the ACME directory (e.g. Pebble's)."],
     ]
     optFlags = [
         ["access-log", None, "Log every request (costs about a third of static throughput)."],
+        ["no-acme", None, "Order no certificates: --https tcp: listeners serve stored ones and a self-signed fallback."],
     ]
 
     def __init__(self) -> None:
@@ -96,12 +102,10 @@ class Options(usage.Options):
         self["http"].append(endpoint)
 
     def opt_https(self, endpoint: str) -> None:
-        """A TLS listener with one's own certificate, e.g. ssl:443:privateKey=k.pem:certKey=c.pem (repeatable)."""
-        if not endpoint.startswith("ssl:"):
-            raise usage.UsageError(
-                "--https takes an ssl: endpoint with your own certificate for now; automatic ACME "
-                "certificates for tcp: endpoints are not available yet"
-            )
+        """A TLS listener (repeatable): tcp:443 gets certificates by ACME, chosen by SNI;
+        ssl:443:privateKey=k.pem:certKey=c.pem serves one's own certificate as given."""
+        if not endpoint.strip() or endpoint.strip().isdigit():
+            raise usage.UsageError(f"--https takes an endpoint string such as tcp:443, not {endpoint!r}")
         self["https"].append(endpoint)
 
     def opt_trusted_proxy(self, network: str) -> None:
@@ -122,6 +126,13 @@ class Options(usage.Options):
         self["domain"] = domain
         if self["env"] not in ("development", "production"):
             raise usage.UsageError("--env must be development or production")
+        if not self["acme-directory"].lower().startswith(("https://", "http://")):
+            raise usage.UsageError("--acme-directory must be an http(s) URL")
+        bundle = self["acme-ca-bundle"]
+        if bundle is not None and not os.path.isfile(bundle):
+            raise usage.UsageError(f"--acme-ca-bundle {bundle!r} is not a file")
+        if bundle is not None:
+            self["acme-ca-bundle"] = os.path.abspath(bundle)
         check_ops_options(self)
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]

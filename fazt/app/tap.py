@@ -10,6 +10,7 @@ from twisted.application.service import MultiService
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from fazt.acme import wiring as acme_wiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.options import Options
 from fazt.app.threads import ThreadPoolService
@@ -83,6 +84,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         # Deploys and rollbacks both land here, indistinguishable: streamed as C{event: switch}.
         index.invalidate(site_name)
         live.publish(site_name, "switch", {"site": site_name})
+        certificates.site_deployed(site_name)  # bound below, before anything can deploy
 
     deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
                         keep=config["keep-deployments"])
@@ -96,8 +98,10 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     auth = Authenticator(store)
     api = ApiRouter()
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api)
+    certificates = acme_wiring.install(config, reactor, top, store, root)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
-                            workers, config["domain"], extras={"sockets": hubs, "livelog": live}))
+                            workers, config["domain"], extras={"sockets": hubs, "livelog": live,
+                                                               "certificates": certificates}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
     return top, site
@@ -108,6 +112,9 @@ def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
     if reactor is None:
         from twisted.internet import reactor
     top, site = build(config, reactor)
-    for endpoint in config["http"] + config["https"]:
+    for endpoint in config["http"]:
         strports.service(endpoint, site, reactor=reactor).setServiceParent(top)
+    for endpoint in config["https"]:
+        factory = acme_wiring.https_factory(top, endpoint, site)
+        strports.service(endpoint, factory, reactor=reactor).setServiceParent(top)
     return top

@@ -24,6 +24,8 @@ ADMIN_SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
 )
 HSTS = b"max-age=31536000; includeSubDomains"
+SITE_HSTS = b"max-age=31536000"
+ACME_CHALLENGE = b"/.well-known/acme-challenge/"
 
 
 class HealthResource(Resource):
@@ -56,6 +58,9 @@ class RootResource(Resource):
         self.health = HealthResource()
         self._public: dict[bytes, IResource] = {}
         self._site_hooks: list[Callable[[Request, str], None]] = []
+        # Set by fazt.acme.wiring: the HTTP-01 responder, and plain HTTP -> HTTPS for certified hosts.
+        self.acme_challenge: Optional[IResource] = None
+        self.https_redirect: Optional[Callable[[Request], Optional[bytes]]] = None
 
     def mount_public(self, segment: str, resource: IResource) -> None:
         """Serve C{/SEGMENT...} on the admin host without auth (e.g. /track, /r/, /webhook/)."""
@@ -68,6 +73,17 @@ class RootResource(Resource):
     def render(self, request: Request):
         if request.path == b"/health":
             return self.health.render(request)
+        if self.acme_challenge is not None and request.path.startswith(ACME_CHALLENGE):
+            return self.acme_challenge.render(request)
+        if request.isSecure():
+            request.setHeader(b"strict-transport-security", SITE_HSTS)
+        elif self.https_redirect is not None:
+            location = self.https_redirect(request)
+            if location is not None:
+                request.setResponseCode(301)
+                request.setHeader(b"location", location)
+                request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+                return b"Moved to HTTPS\n"
         kind, name = route_host(split_host(request.getHeader(b"host")), self.domain)
         if kind == ADMIN:
             return self._render_admin(request, request.path.split(b"/")[1:])

@@ -52,10 +52,43 @@ def test_http_and_https_together():
     assert options["https"] == ["ssl:443:privateKey=k.pem"]
 
 
-@pytest.mark.parametrize("endpoint", ["tcp:443", "443", "unix:/x"])
-def test_https_without_ssl_is_refused(endpoint):
-    with pytest.raises(usage.UsageError, match="ssl:"):
+@pytest.mark.parametrize("endpoint", ["tcp:443", "tcp:8443:interface=127.0.0.1", "unix:/x", "systemd:domain=INET:index=1"])
+def test_https_takes_any_endpoint_for_automatic_certificates(endpoint):
+    assert parse("--https", endpoint)["https"] == [endpoint]
+
+
+@pytest.mark.parametrize("endpoint", ["443", "", "  "])
+def test_https_needs_an_endpoint_string(endpoint):
+    with pytest.raises(usage.UsageError, match="--https"):
         parse("--https", endpoint)
+
+
+def test_acme_defaults():
+    options = parse("--https", "tcp:443")
+    assert options["acme-directory"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert (options["acme-email"], options["acme-ca-bundle"], options["no-acme"]) == (None, None, 0)
+
+
+def test_acme_options(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    options = parse("--https", "tcp:443", "--acme-directory", "https://127.0.0.1:14000/dir",
+                    "--acme-email", "me@example.com", "--acme-ca-bundle", str(bundle), "--no-acme")
+    assert options["acme-directory"] == "https://127.0.0.1:14000/dir"
+    assert options["acme-email"] == "me@example.com"
+    assert options["acme-ca-bundle"] == str(bundle)
+    assert options["no-acme"]
+
+
+def test_acme_ca_bundle_must_exist(tmp_path):
+    with pytest.raises(usage.UsageError, match="acme-ca-bundle"):
+        parse("--acme-ca-bundle", str(tmp_path / "missing.pem"))
+
+
+@pytest.mark.parametrize("url", ["ftp://x/dir", "acme-v02.api.letsencrypt.org/directory", ""])
+def test_acme_directory_must_be_a_url(url):
+    with pytest.raises(usage.UsageError, match="acme-directory"):
+        parse("--acme-directory", url)
 
 
 @pytest.mark.parametrize("given, expected", [

@@ -46,7 +46,8 @@ def mount_areas(services: ApiServices) -> None:
     from fazt.web.api import env, files, logs
     from fazt.web.api import analytics
     from fazt.web.api import openapi
+    from fazt.web.api import certificates
     from fazt.web import metrics
 
-    for area in (auth, sites, backup, system, env, files, logs, analytics, openapi, metrics):
+    for area in (auth, sites, backup, system, env, files, logs, analytics, certificates, openapi, metrics):
         area.mount(services)

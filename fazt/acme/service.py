@@ -1,0 +1,217 @@
+"""The certificate service: orders what is missing, renews what is due, backs off on failure.
+
+A L{TimerService} on an injected clock runs L{CertificateManager.check}; a site's first deploy
+asks for its name at once (L{CertificateManager.site_deployed}). Renewal follows the CA's ARI
+window where it offers one, else 30 days before expiry. A failed order only moves the name's next
+attempt later (exponential back-off): the certificate in service is never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from twisted.application.internet import TimerService
+from twisted.application.service import MultiService
+from twisted.internet.defer import DeferredList, inlineCallbacks
+from twisted.logger import Logger
+
+from fazt.acme import pem
+from fazt.acme.certstore import record
+from fazt.acme.client import describe
+from fazt.acme.policy import (ARI_INTERVAL, orderable, renewal_due, retry_delay, site_host,
+                              wanted_names)
+from fazt.acme.sni import CertificateMap
+from fazt.acme.sql import (Schedule, StoredCertificate, all_certificates, all_schedules, issued,
+                           load_schedules, save_schedule, site_names)
+
+_log = Logger()
+CHECK_INTERVAL = 300.0
+SERVICE_NAME = "certificates"
+
+
+@dataclass(frozen=True)
+class CertificateStatus:
+    """One name as C{GET /api/certificates} shows it."""
+
+    name: str
+    status: str                  # valid, pending, failed, expired or self-signed
+    issuer: Optional[str]
+    not_after: Optional[float]
+    last_attempt: Optional[float]
+    last_error: Optional[str]
+    next_attempt: Optional[float]
+
+
+class CertificateManager(MultiService):
+    """Keeps a certificate for every name that is ours, in the cartridge and in the SNI map.
+
+    C{issuer} is None when nothing may be ordered (C{--no-acme}, or no TLS listener that needs
+    one): stored certificates are still served, and every other name gets the fallback.
+    """
+
+    def __init__(self, store, certificates: CertificateMap, domain: str, clock: Any,
+                 issuer: Optional[Any] = None, public_ca: bool = False, serving_tls: bool = True,
+                 interval: float = CHECK_INTERVAL) -> None:
+        super().__init__()
+        self.setName(SERVICE_NAME)
+        self.store = store
+        self.certificates = certificates
+        self.domain = domain
+        self.issuer = issuer
+        self.public_ca = public_ca
+        self.serving_tls = serving_tls
+        self._clock = clock
+        self._inflight: set[str] = set()
+        if issuer is not None:
+            timer = TimerService(interval, self.check)
+            timer.clock = clock
+            timer.setServiceParent(self)
+
+    def _now(self) -> float:
+        return self._clock.seconds()
+
+    def _orderable(self, name: str) -> bool:
+        return self.issuer is not None and orderable(name, self.public_ca)
+
+    @inlineCallbacks
+    def check(self):
+        """Order every wanted name that is due; fires with the names ordered. Never fails."""
+        try:
+            due = yield self._check()
+        except Exception:
+            _log.failure("The certificate check failed")
+            return []
+        return due
+
+    @inlineCallbacks
+    def _check(self):
+        now = self._now()
+        sites = yield self.store.read(site_names)
+        names = [n for n in wanted_names(self.domain, sites) if self._orderable(n)]
+        schedules = yield self.store.read(load_schedules, names)
+        certs = {c.name: c for c in (yield self.store.read(all_certificates))}
+        yield self._ask_ari(names, schedules, certs, now)
+        schedules = yield self.store.read(load_schedules, names)
+        due = [n for n in names if n not in self._inflight and _due(schedules.get(n), certs.get(n), now)]
+        _log.info("Certificates: {count} names checked, {due} to order", count=len(names), due=len(due))
+        yield DeferredList([self._order(name) for name in due])
+        return due
+
+    @inlineCallbacks
+    def _ask_ari(self, names, schedules, certs, now):
+        """Move renewals into the CA's suggested window (ARI), at most every L{ARI_INTERVAL} per name."""
+        for name in names:
+            schedule, cert = schedules.get(name), certs.get(name)
+            if cert is None or schedule is None or schedule.next_ari is None or schedule.next_ari > now:
+                continue
+            try:
+                renew_at, ask_again = yield self.issuer.renewal_info(cert.cert_pem)
+            except Exception as error:
+                _log.warn("ARI for {name} failed: {error}", name=name, error=describe(error))
+                renew_at, ask_again = None, now + ARI_INTERVAL
+            if ask_again is None:  # the CA offers no ARI: never ask again for this certificate
+                next_attempt, next_ari = schedule.next_attempt, None
+            else:
+                next_ari = max(ask_again, now + 60.0)
+                next_attempt = schedule.next_attempt if renew_at is None or schedule.failures \
+                    else min(schedule.next_attempt, renew_at)
+            yield self.store.write(save_schedule, Schedule(
+                name, schedule.failures, next_attempt, next_ari, schedule.last_attempt, schedule.last_error))
+
+    def site_deployed(self, site: str) -> None:
+        """A site switched deployments: order its name now unless it has a certificate or waits."""
+        host = site_host(site, self.domain)
+        if not self._orderable(host) or host in self._inflight:
+            return
+        if self.certificates.has_valid(host, self._now()):
+            return
+        self._order_unless_waiting(host)
+
+    @inlineCallbacks
+    def _order_unless_waiting(self, name: str):
+        try:
+            schedule = (yield self.store.read(load_schedules, [name])).get(name)
+        except Exception:
+            _log.failure("Could not read the certificate schedule of {name}", name=name)
+            return
+        if (schedule is None or schedule.next_attempt <= self._now()) and name not in self._inflight:
+            yield self._order(name)
+
+    @inlineCallbacks
+    def _order(self, name: str):
+        """Obtain a certificate for C{name}, keep and serve it; on failure, back off. Never fails."""
+        self._inflight.add(name)
+        attempt = self._now()
+        try:
+            cert_pem, key_pem = yield self.issuer.issue(name)
+            cert = record(name, cert_pem, key_pem)
+            about = pem.facts(cert_pem)
+            if name not in about.names:
+                raise ValueError(f"the CA issued a certificate for {about.names}, not {name}")
+            self.certificates.put(cert)
+            schedule = Schedule(name, 0, renewal_due(about.not_before, about.not_after),
+                                attempt + ARI_INTERVAL, attempt, None)
+            yield self.store.write(issued, cert, schedule, self._now())
+            _log.info("Certificate for {name} issued by {issuer}, valid until {until}",
+                      name=name, issuer=cert.issuer, until=_iso(cert.not_after))
+        except Exception as error:
+            yield self._failed(name, attempt, error)
+        finally:
+            self._inflight.discard(name)
+
+    @inlineCallbacks
+    def _failed(self, name: str, attempt: float, error: Exception):
+        try:
+            previous = (yield self.store.read(load_schedules, [name])).get(name) or Schedule(name)
+            failures = previous.failures + 1
+            delay = retry_delay(failures)
+            yield self.store.write(save_schedule, Schedule(
+                name, failures, self._now() + delay, previous.next_ari, attempt, describe(error)))
+            _log.warn("Could not obtain a certificate for {name} (failure {failures}; next try in {delay:.0f} s):"
+                      " {error}", name=name, failures=failures, delay=delay, error=describe(error))
+        except Exception:
+            _log.failure("Could not record the failed certificate order for {name}", name=name)
+
+    @inlineCallbacks
+    def statuses(self):
+        """Every wanted or stored name with its certificate and the outcome of its last attempt."""
+        sites = yield self.store.read(site_names)
+        certs = {c.name: c for c in (yield self.store.read(all_certificates))}
+        schedules = yield self.store.read(all_schedules)
+        wanted = wanted_names(self.domain, sites) if self.serving_tls else []
+        now = self._now()
+        return [self._status(name, certs.get(name), schedules.get(name), now)
+                for name in sorted(set(wanted) | set(certs))]
+
+    def _status(self, name: str, cert: Optional[StoredCertificate], schedule: Optional[Schedule],
+                now: float) -> CertificateStatus:
+        if schedule is not None and schedule.last_error:
+            status = "failed"
+        elif cert is not None:
+            status = "valid" if cert.not_after > now else "expired"
+        elif self._orderable(name):
+            status = "pending"
+        else:
+            status = "self-signed"
+        schedule = schedule or Schedule(name)
+        issuer = cert.issuer if cert is not None else (pem.SELF_SIGNED_ISSUER if status == "self-signed" else None)
+        return CertificateStatus(
+            name=name, status=status, issuer=issuer, not_after=cert.not_after if cert else None,
+            last_attempt=schedule.last_attempt, last_error=schedule.last_error,
+            next_attempt=schedule.next_attempt if self._orderable(name) else None)
+
+
+def _due(schedule: Optional[Schedule], cert: Optional[StoredCertificate], now: float) -> bool:
+    if schedule is not None:
+        return schedule.next_attempt <= now
+    if cert is None:
+        return True
+    about = pem.facts(cert.cert_pem)
+    return renewal_due(about.not_before, about.not_after) <= now
+
+
+def _iso(ts: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

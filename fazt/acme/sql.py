@@ -1,0 +1,107 @@
+"""SQL for certificates, their schedule and the ACME account (synchronous, connection first)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+
+@dataclass(frozen=True)
+class StoredCertificate:
+    """An issued certificate as kept in the cartridge."""
+
+    name: str
+    cert_pem: str
+    key_pem: str
+    not_after: float
+    issuer: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a name is next ordered or renewed, and how its last try went."""
+
+    name: str
+    failures: int = 0
+    next_attempt: float = 0.0
+    next_ari: Optional[float] = None
+    last_attempt: Optional[float] = None
+    last_error: Optional[str] = None
+
+
+def load_certificate(conn: sqlite3.Connection, name: str) -> Optional[StoredCertificate]:
+    row = conn.execute("SELECT name, cert_pem, key_pem, not_after, issuer FROM certificates WHERE name = ?",
+                       (name,)).fetchone()
+    return StoredCertificate(*row) if row else None
+
+
+def all_certificates(conn: sqlite3.Connection) -> list[StoredCertificate]:
+    rows = conn.execute("SELECT name, cert_pem, key_pem, not_after, issuer FROM certificates ORDER BY name")
+    return [StoredCertificate(*row) for row in rows]
+
+
+def save_certificate(conn: sqlite3.Connection, cert: StoredCertificate, now: float) -> None:
+    """Keep C{cert}, replacing the name's previous certificate."""
+    conn.execute(
+        "INSERT INTO certificates (name, cert_pem, key_pem, not_after, issuer, last_attempt, last_error, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT(name) DO UPDATE SET cert_pem = excluded.cert_pem,"
+        " key_pem = excluded.key_pem, not_after = excluded.not_after, issuer = excluded.issuer,"
+        " last_attempt = excluded.last_attempt, last_error = NULL, updated_at = excluded.updated_at",
+        (cert.name, cert.cert_pem, cert.key_pem, cert.not_after, cert.issuer, now, now),
+    )
+
+
+def load_schedules(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, Schedule]:
+    """The schedule of each of C{names} that has one."""
+    found = {}
+    for name in names:
+        row = conn.execute("SELECT name, failures, next_attempt, next_ari, last_attempt, last_error"
+                           " FROM certificate_schedule WHERE name = ?", (name,)).fetchone()
+        if row:
+            found[name] = Schedule(*row)
+    return found
+
+
+def all_schedules(conn: sqlite3.Connection) -> dict[str, Schedule]:
+    rows = conn.execute("SELECT name, failures, next_attempt, next_ari, last_attempt, last_error"
+                        " FROM certificate_schedule")
+    return {row[0]: Schedule(*row) for row in rows}
+
+
+def save_schedule(conn: sqlite3.Connection, schedule: Schedule) -> None:
+    """Replace a name's schedule; a failure is also noted on its certificate row, if any."""
+    conn.execute(
+        "INSERT OR REPLACE INTO certificate_schedule (name, failures, next_attempt, next_ari, last_attempt,"
+        " last_error) VALUES (?, ?, ?, ?, ?, ?)",
+        (schedule.name, schedule.failures, schedule.next_attempt, schedule.next_ari, schedule.last_attempt,
+         schedule.last_error),
+    )
+    if schedule.last_attempt is not None:
+        conn.execute("UPDATE certificates SET last_attempt = ?, last_error = ? WHERE name = ?",
+                     (schedule.last_attempt, schedule.last_error, schedule.name))
+
+
+def issued(conn: sqlite3.Connection, cert: StoredCertificate, schedule: Schedule, now: float) -> None:
+    """Keep a newly issued certificate and its next renewal in one transaction."""
+    save_certificate(conn, cert, now)
+    save_schedule(conn, schedule)
+
+
+def site_names(conn: sqlite3.Connection) -> list[str]:
+    """Every site that has been deployed (has an active deployment)."""
+    rows = conn.execute("SELECT name FROM sites WHERE active_deployment_id IS NOT NULL ORDER BY name")
+    return [row[0] for row in rows]
+
+
+def load_account(conn: sqlite3.Connection, directory_url: str) -> Optional[tuple[str, str]]:
+    """The account key (PEM) and registration (JSON) used with C{directory_url}, if any."""
+    row = conn.execute("SELECT key_pem, registration FROM acme_account WHERE directory_url = ?",
+                       (directory_url,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def save_account(conn: sqlite3.Connection, directory_url: str, key_pem: str, registration: str,
+                 now: float) -> None:
+    conn.execute("INSERT OR REPLACE INTO acme_account (directory_url, key_pem, registration, created_at)"
+                 " VALUES (?, ?, ?, ?)", (directory_url, key_pem, registration, now))

@@ -1,0 +1,71 @@
+"""Puts automatic HTTPS into a fazt service tree (called from C{fazt.app.tap}; wiring only).
+
+C{--https ssl:...} endpoints use the operator's own certificate as given; every other C{--https}
+endpoint is wrapped in TLS whose certificate is chosen by SNI from the cartridge, and (unless
+C{--no-acme}) obtained by ACME HTTP-01.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.python.threadpool import ThreadPool
+
+from fazt.acme.issuer import AcmeIssuer
+from fazt.acme.policy import is_public_ca
+from fazt.acme.redirect import HttpsRedirect, endpoint_port
+from fazt.acme.responder import HTTP01Responder
+from fazt.acme.service import SERVICE_NAME, CertificateManager
+from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
+from fazt.acme.sql import all_certificates
+from fazt.app.threads import ThreadPoolService
+from fazt.store.migrate import connect
+
+ACME_THREADS = 4
+
+
+def own_certificate(endpoint: str) -> bool:
+    """Whether an C{--https} endpoint brings its own certificate (C{ssl:}), served as given."""
+    return endpoint.strip().lower().startswith("ssl:")
+
+
+def _stored(path: str):
+    conn = connect(path, readonly=True)
+    try:
+        return all_certificates(conn)
+    finally:
+        conn.close()
+
+
+def install(config: Any, reactor: Any, parent, store, root) -> CertificateManager:
+    """Add the certificate service (and, if ordering, the ACME pool and responder) to C{parent}.
+
+    Stored certificates are loaded before the reactor runs, so the first handshake after a start
+    already gets them.
+    """
+    domain = config["domain"]
+    automatic = [e for e in config["https"] if not own_certificate(e)]
+    certificates = CertificateMap(fallback_options(domain, reactor.seconds()))
+    certificates.load(_stored(config["db"]))
+    issuer = None
+    if automatic and not config["no-acme"]:
+        pool = ThreadPoolService(ThreadPool(1, ACME_THREADS, name="fazt-acme"))
+        pool.setServiceParent(parent)
+        responder = HTTP01Responder()
+        root.acme_challenge = responder
+        verify = config["acme-ca-bundle"] or True
+        issuer = AcmeIssuer(reactor, pool.pool, store, responder, config["acme-directory"],
+                            config["acme-email"], verify, clock=reactor.seconds)
+    manager = CertificateManager(store, certificates, domain, reactor, issuer,
+                                 public_ca=is_public_ca(config["acme-directory"]), serving_tls=bool(automatic))
+    manager.setServiceParent(parent)
+    if automatic:
+        root.https_redirect = HttpsRedirect(certificates, reactor, endpoint_port(automatic[0]))
+    return manager
+
+
+def https_factory(parent, endpoint: str, site):
+    """The factory to listen with on C{endpoint}: C{site} itself for C{ssl:}, else TLS with SNI."""
+    if own_certificate(endpoint):
+        return site
+    return tls_factory(parent.getServiceNamed(SERVICE_NAME).certificates, site)

@@ -1,0 +1,165 @@
+"""A real ACME server for tests: Pebble and pebble-challtestsrv on 127.0.0.1 (apt package C{pebble}).
+
+Pebble's ports are fixed by its design: the ACME directory on 14000, management on 15000, and it
+validates HTTP-01 by connecting to port 5002 of the name, which challtestsrv's DNS (8053, management
+8055) resolves to 127.0.0.1. So whatever answers http-01 in a test listens on 127.0.0.1:5002.
+
+The package ships no TLS certificate for Pebble's own HTTPS: one is generated here. Both programs
+are stopped by PID; a port already taken fails the test at once instead of talking to a stranger.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+DIRECTORY_PORT = 14000
+MANAGEMENT_PORT = 15000
+DNS_PORT = 8053
+CHALLTEST_MANAGEMENT_PORT = 8055
+HTTP01_PORT = 5002
+TLS_PORT = 5001
+READY_TIMEOUT = 20.0
+
+
+@dataclass
+class Pebble:
+    """A running Pebble: where its directory is, the CA file its HTTPS is signed with, its root."""
+
+    directory: str
+    ca_bundle: str
+    workdir: Path
+    processes: list
+
+    def root_pem(self) -> str:
+        """The root issuing this run's certificates (regenerated at every Pebble start)."""
+        context = ssl.create_default_context(cafile=self.ca_bundle)
+        with urllib.request.urlopen(f"https://127.0.0.1:{MANAGEMENT_PORT}/roots/0", context=context,
+                                    timeout=5) as response:
+            return response.read().decode("ascii")
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.processes:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+    def log(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("*.log")))
+
+
+def _tls_files(workdir: Path) -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = workdir / "pebble-cert.pem", workdir / "pebble-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_ready(pebble: Pebble) -> None:
+    context = ssl.create_default_context(cafile=pebble.ca_bundle)
+    deadline = time.monotonic() + READY_TIMEOUT
+    last: Optional[BaseException] = None
+    while time.monotonic() < deadline:
+        for proc in pebble.processes:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{pebble.log()}")
+        try:
+            with urllib.request.urlopen(pebble.directory, context=context, timeout=2) as response:
+                json.loads(response.read())
+            with socket.create_connection(("127.0.0.1", DNS_PORT), timeout=2):
+                pass
+        except OSError as error:  # not listening yet
+            last = error
+            time.sleep(0.05)
+            continue
+        return
+    raise RuntimeError(f"Pebble did not answer within {READY_TIMEOUT} s ({last}):\n{pebble.log()}")
+
+
+def start_pebble() -> Pebble:
+    """Start challtestsrv and Pebble (real HTTP-01 validation) and wait until both answer."""
+    for program in ("pebble", "pebble-challtestsrv"):
+        if shutil.which(program) is None:
+            raise RuntimeError(f"{program} is not installed (apt-get install pebble; make system-deps)")
+    for port in (DIRECTORY_PORT, MANAGEMENT_PORT, DNS_PORT, CHALLTEST_MANAGEMENT_PORT):
+        if not _port_free(port):
+            raise RuntimeError(f"port {port} on 127.0.0.1 is taken: is another Pebble running?")
+    workdir = Path(tempfile.mkdtemp(prefix="fazt-pebble-"))
+    cert, key = _tls_files(workdir)
+    config = {"pebble": {
+        "listenAddress": f"127.0.0.1:{DIRECTORY_PORT}", "managementListenAddress": f"127.0.0.1:{MANAGEMENT_PORT}",
+        "certificate": cert, "privateKey": key, "httpPort": HTTP01_PORT, "tlsPort": TLS_PORT,
+        "ocspResponderURL": "", "externalAccountBindingRequired": False}}
+    (workdir / "pebble-config.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEBBLE_")}
+    env["PEBBLE_VA_NOSLEEP"] = "1"
+    processes = []
+    pebble = Pebble(f"https://127.0.0.1:{DIRECTORY_PORT}/dir", cert, workdir, processes)
+    try:
+        for name, command in (
+            ("challtestsrv", ["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+                              "-dns01", f"127.0.0.1:{DNS_PORT}", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                              "-management", f"127.0.0.1:{CHALLTEST_MANAGEMENT_PORT}"]),
+            ("pebble", ["pebble", "-config", str(workdir / "pebble-config.json"),
+                        "-dnsserver", f"127.0.0.1:{DNS_PORT}", "-strict"]),
+        ):
+            with open(workdir / f"{name}.log", "wb") as log:
+                processes.append(subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                                  stdout=log, stderr=subprocess.STDOUT))
+        _wait_ready(pebble)
+    except BaseException:
+        pebble.stop()
+        raise
+    return pebble
+
+
+@pytest.fixture(scope="session")
+def pebble():
+    """A Pebble ACME server for the whole session, stopped (by PID) at its end."""
+    server = start_pebble()
+    yield server
+    server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)
