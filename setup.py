@@ -9,6 +9,7 @@ setup(
     package_data={
         "fazt.store": ["schema/*.sql"],
         "fazt": ["defaults/*/*"],
+        "fazt.dashboard": ["*.html", "*.css", "*.svg", "*.webmanifest", "js/*.js", "js/pages/*.js"],
     },
     install_requires=[
         "twisted[tls]>=26.10,<27",
@@ -25,7 +26,8 @@ setup(
         "txsni>=0.2",
     ],
     extras_require={
-        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client"],
+        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",
+                 "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["fazt = fazt.cli.main:main"]},
 )

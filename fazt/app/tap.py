@@ -29,6 +29,7 @@ from fazt.web.api.areas import ApiServices, mount_areas
 from fazt.web.livelog import LiveLog
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
+from fazt.web.dashboard import DashboardResource
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
@@ -97,7 +98,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     apps = AppRenderer(workers, store, writer, index, live=live)
     auth = Authenticator(store)
     api = ApiRouter()
-    root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api)
+    root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
+                        admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,

@@ -48,6 +48,8 @@ def mount_areas(services: ApiServices) -> None:
     from fazt.web.api import openapi
     from fazt.web.api import certificates
     from fazt.web import metrics
+    from fazt.web.api import kvadmin, siteanalytics  # the dashboard's KV browser and site traffic
 
-    for area in (auth, sites, backup, system, env, files, logs, analytics, certificates, openapi, metrics):
+    for area in (auth, sites, backup, system, env, files, logs, analytics, kvadmin, siteanalytics, certificates,
+                 openapi, metrics):
         area.mount(services)
