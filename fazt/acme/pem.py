@@ -14,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from OpenSSL import crypto
 from twisted.internet.ssl import CertificateOptions
 
 SELF_SIGNED_ISSUER = "fazt self-signed"
@@ -107,7 +106,5 @@ def tls_options(cert_pem: str, key_pem: str) -> CertificateOptions:
     blocks = split_chain(cert_pem)
     if not blocks:
         raise ValueError("no certificate in PEM text")
-    leaf = crypto.load_certificate(crypto.FILETYPE_PEM, blocks[0].encode("ascii"))
-    chain = [crypto.load_certificate(crypto.FILETYPE_PEM, b.encode("ascii")) for b in blocks[1:]]
-    key = crypto.load_privatekey(crypto.FILETYPE_PEM, key_pem.encode("ascii"))
-    return CertificateOptions(privateKey=key, certificate=leaf, extraCertChain=chain)
+    leaf, *chain = (x509.load_pem_x509_certificate(b.encode("ascii")) for b in blocks)
+    return CertificateOptions(privateKey=load_key(key_pem), certificate=leaf, extraCertChain=chain)

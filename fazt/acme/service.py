@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
-from twisted.internet.defer import DeferredList, inlineCallbacks
+from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
 from twisted.logger import Logger
 
 from fazt.acme import pem
@@ -63,8 +63,9 @@ class CertificateManager(MultiService):
         self.serving_tls = serving_tls
         self._clock = clock
         self._inflight: set[str] = set()
+        self.current_check = None  # the Deferred of the timer's check in progress (for tests and logs)
         if issuer is not None:
-            timer = TimerService(interval, self.check)
+            timer = TimerService(interval, self._tick)
             timer.clock = clock
             timer.setServiceParent(self)
 
@@ -73,6 +74,19 @@ class CertificateManager(MultiService):
 
     def _orderable(self, name: str) -> bool:
         return self.issuer is not None and orderable(name, self.public_ca)
+
+    def _tick(self):
+        # The timer consumes what it is given: it gets its own Deferred, fired first so that the
+        # next tick is scheduled before anyone waiting on current_check carries on.
+        self.current_check = watched = Deferred()
+        for_timer = Deferred()
+
+        def finished(result):
+            for_timer.callback(None)
+            watched.callback(result)
+
+        self.check().addBoth(finished)
+        return for_timer
 
     @inlineCallbacks
     def check(self):
@@ -119,14 +133,18 @@ class CertificateManager(MultiService):
             yield self.store.write(save_schedule, Schedule(
                 name, schedule.failures, next_attempt, next_ari, schedule.last_attempt, schedule.last_error))
 
-    def site_deployed(self, site: str) -> None:
-        """A site switched deployments: order its name now unless it has a certificate or waits."""
+    def site_deployed(self, site: str) -> Deferred:
+        """A site switched deployments: order its name now unless it has a certificate or waits.
+
+        The Deferred fires when that is settled (and any order is done); it never fails.
+        """
         host = site_host(site, self.domain)
         if not self._orderable(host) or host in self._inflight:
-            return
+            return succeed(None)
         if self.certificates.has_valid(host, self._now()):
-            return
-        self._order_unless_waiting(host)
+            return succeed(None)
+        self._inflight.add(host)  # claimed before reading, so a second deploy cannot order too
+        return self._order_unless_waiting(host)
 
     @inlineCallbacks
     def _order_unless_waiting(self, name: str):
@@ -134,9 +152,11 @@ class CertificateManager(MultiService):
             schedule = (yield self.store.read(load_schedules, [name])).get(name)
         except Exception:
             _log.failure("Could not read the certificate schedule of {name}", name=name)
-            return
-        if (schedule is None or schedule.next_attempt <= self._now()) and name not in self._inflight:
+            schedule = Schedule(name, next_attempt=float("inf"))
+        if schedule is None or schedule.next_attempt <= self._now():
             yield self._order(name)
+        else:
+            self._inflight.discard(name)
 
     @inlineCallbacks
     def _order(self, name: str):
