@@ -1,5 +1,6 @@
 """
-C{fazt backup OUT [--db PATH | --server URL]} and C{fazt restore IN --db PATH [--force]}.
+C{fazt backup OUT [--db PATH | --server URL]}, C{fazt restore IN --db PATH [--force]} and
+C{fazt vacuum --db PATH [--into OUT]}.
 
 With C{--db} the cartridge file is read directly (no server needed; backing
 up a database a server is using is safe thanks to WAL). Otherwise the
@@ -48,6 +49,16 @@ def add_backup_commands(subcommands) -> None:
     restore.add_argument("--force", action="store_true",
                          help="replace an existing database (never one a running server uses)")
     restore.set_defaults(run=run_restore)
+
+    vacuum = subcommands.add_parser(
+        "vacuum", help="give the space freed inside a database back to the disk",
+        description="Compact a fazt database. In place (VACUUM) only while no server uses it; with "
+        "--into OUT, write a compacted, verified copy instead, which is safe while the server runs.",
+    )
+    vacuum.add_argument("--db", required=True, metavar="PATH", help="the database to compact")
+    vacuum.add_argument("--into", metavar="OUT", help="write a compacted copy to OUT instead")
+    vacuum.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    vacuum.set_defaults(run=run_vacuum)
 
 
 def run_backup(args: argparse.Namespace) -> int:
@@ -106,6 +117,25 @@ def run_restore(args: argparse.Namespace) -> int:
     except BackupError as error:
         raise CliError(error.message) from error
     print(f"database restored to {args.db} ({human_size(size)}), integrity ok")
+    return 0
+
+
+def run_vacuum(args: argparse.Namespace) -> int:
+    """C{fazt vacuum}: compact in place, or into a copy; report the sizes."""
+    from fazt.store.backup import BackupError
+    from fazt.store.vacuum import vacuum_in_place, vacuum_into
+
+    try:
+        if args.into:
+            result = vacuum_into(args.db, args.into, force=args.force)
+            target = args.into
+        else:
+            result = vacuum_in_place(args.db)
+            target = args.db
+    except BackupError as error:
+        raise CliError(error.message) from error
+    print(f"{target}: {human_size(result.before)} -> {human_size(result.after)} "
+          f"({human_size(result.free_before)} was free inside), integrity ok")
     return 0
 
 

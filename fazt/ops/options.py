@@ -46,11 +46,34 @@ def count(name: str, minimum: int = 0) -> Callable[[str], int]:
     return convert
 
 
+def days(name: str) -> Callable[[str], float]:
+    """A converter for an age in days (fractions allowed); 0 means for ever."""
+
+    def convert(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise usage.UsageError(f"--{name} must be a number of days, not {value!r}") from None
+        if not 0 <= number <= 100 * 365:
+            raise usage.UsageError(f"--{name} must be between 0 (keep for ever) and 36500 days")
+        return number
+
+    return convert
+
+
 OPS_PARAMETERS = [
     ["backup-dir", None, None, "Make scheduled backups of the database into this directory."],
     ["backup-every", None, DAY, "How often to back up: 6h, 1d, or seconds (with --backup-dir).",
      duration("backup-every", 60)],
     ["backup-keep", None, 7, "How many scheduled backups to keep.", count("backup-keep", 1)],
+    ["retain-logs-days", None, 30.0, "Days an app's console lines are kept (0: for ever).",
+     days("retain-logs-days")],
+    ["retain-logs-per-site", None, 10000, "Console lines kept per site at most (0: no cap).",
+     count("retain-logs-per-site", 0)],
+    ["retain-events-days", None, 365.0, "Days analytics events are kept (0: for ever).",
+     days("retain-events-days")],
+    ["retain-audit-days", None, 365.0, "Days audit log entries are kept (0: for ever).",
+     days("retain-audit-days")],
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from twisted.application.service import MultiService
 
 from fazt.ops.backups import ScheduledBackups
+from fazt.ops.retention import RetentionService, policy_from
 
 
 def install(config: Any, reactor: Any, parent: MultiService, store: Any) -> dict:
@@ -16,4 +17,6 @@ def install(config: Any, reactor: Any, parent: MultiService, store: Any) -> dict
         added["backups"] = ScheduledBackups(store.path, config["backup-dir"], config["backup-every"],
                                             config["backup-keep"], reactor)
         added["backups"].setServiceParent(parent)
+    added["retention"] = RetentionService(store, policy_from(config), reactor)
+    added["retention"].setServiceParent(parent)
     return added
