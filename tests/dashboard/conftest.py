@@ -9,6 +9,7 @@ to C{tests/artifacts/} (not committed).
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -114,6 +115,40 @@ def server(tmp_path_factory):
     proc.wait(10)
 
 
+def api(server: Server, method: str, path: str, token: str, body: bytes | None = None,
+        content_type: str = "application/json", host: str | None = None) -> tuple[int, bytes]:
+    """One admin API request with a bearer token: (status, body)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    if host:
+        headers["Host"] = host
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", data=body, method=method, headers=headers)
+    try:
+        with _OPENER.open(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+def deploy(server: Server, token: str, site: str, files: dict) -> int:
+    """Deploy C{files} as C{site} through /api/deploy; the deployment id."""
+    boundary = "dashboard-test-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="site_name"\r\n\r\n{site}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="site.zip"\r\n'
+            f"Content-Type: application/zip\r\n\r\n").encode() + make_zip(files) + f"\r\n--{boundary}--\r\n".encode()
+    status, answer = api(server, "POST", "/api/deploy", token, body, f"multipart/form-data; boundary={boundary}")
+    assert status == 200, answer
+    return json.loads(answer)["data"]["deployment_id"]
+
+
+@pytest.fixture(scope="module")
+def token(server) -> str:
+    """An admin API key for seeding data (C{fazt key create} on the server's cartridge)."""
+    result = subprocess.run([str(BIN / "fazt"), "key", "create", "--db", str(server.db), "--name", "seed"],
+                            env=_env(server.db.parent / "home"), capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as driver:
@@ -184,6 +219,6 @@ def helpers():
     return type("Helpers", (), {
         "PageWatch": PageWatch, "new_page": staticmethod(new_page), "login": staticmethod(login),
         "screenshot": staticmethod(screenshot), "make_zip": staticmethod(make_zip), "PASSWORD": PASSWORD,
-        "ARTIFACTS": ARTIFACTS,
+        "ARTIFACTS": ARTIFACTS, "api": staticmethod(api), "deploy": staticmethod(deploy),
     })
 

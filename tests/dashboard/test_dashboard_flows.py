@@ -67,7 +67,7 @@ def test_owner_flow(server, browser, helpers):
         "bytes => { const dt = new DataTransfer();"
         " dt.items.add(new File([new Uint8Array(bytes)], 'shop-v2.zip', {type: 'application/zip'})); return dt; }",
         list(archive))
-    page.dispatch_event(".drop", "drop", {"dataTransfer": transfer})
+    page.dispatch_event("main h1", "drop", {"dataTransfer": transfer})  # anywhere on the page
     second = deployed_id(page)
     assert second > first
     assert "v2" in site_text(server, SITE)

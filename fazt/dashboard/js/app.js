@@ -99,7 +99,7 @@ async function route() {
 document.addEventListener('click', (e) => {
   const a = e.target.closest('a[href]');
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-  if (a.target || a.hasAttribute('download')) return;
+  if (a.target || a.hasAttribute('download') || a.getAttribute('href').startsWith('#')) return;
   const u = new URL(a.href, location.href);
   if (u.origin !== location.origin || u.pathname.startsWith('/api/') || u.pathname.startsWith('/r/')) return;
   e.preventDefault();

@@ -44,10 +44,12 @@ export function deployBox(onDeployed, fixedSite) {
   const dirInput = h('input', { type: 'file', webkitdirectory: true, multiple: true, 'aria-label': 'Folder to deploy' });
   const bar = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Upload progress' });
   const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
-  const anchor = h('span', { class: 'muted small' }, 'Drop a folder or a .zip here, or choose one: ');
-  const zone = h('div', { class: 'drop', tabindex: '-1' },
-    h('form', { class: 'row', onsubmit: (e) => e.preventDefault() }, field('Site name', site),
-      field('Zip file', zipInput), field('or a folder', dirInput)), anchor, bar, status);
+  const anchor = status; // deploy errors are shown under the status line
+  const zone = h('div', { class: 'drop' },
+    h('p', { class: 'drop-hint' }, h('strong', null, fixedSite ? 'Deploy a new version' : 'Deploy a site'),
+      ': drop a folder or a .zip anywhere on this page, or choose one.'),
+    h('form', { class: 'row', onsubmit: (e) => e.preventDefault() }, fixedSite ? null : field('Site name', site),
+      field('Zip file', zipInput), field('or a folder', dirInput)), bar, status);
 
   async function send(archive, label) {
     if (!site.value.trim()) site.value = guessName(label);
@@ -82,9 +84,17 @@ export function deployBox(onDeployed, fixedSite) {
     dirInput.value = '';
     send(await zipFiles(list), root);
   });
-  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
-  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-  zone.addEventListener('drop', async (e) => {
+  // The whole page is the drop target while this box is on it; the box lights up meanwhile.
+  const over = (e) => {
+    if (!zone.isConnected) { detach(); return; }
+    if (![...(e.dataTransfer?.types || [])].includes('Files')) return;
+    e.preventDefault();
+    zone.classList.add('over');
+  };
+  const leave = (e) => { if (!e.relatedTarget) zone.classList.remove('over'); };
+  const dropped = async (e) => {
+    if (!zone.isConnected) { detach(); return; }
+    if (!e.dataTransfer || !e.dataTransfer.files.length) return;
     e.preventDefault();
     zone.classList.remove('over');
     const item = [...(e.dataTransfer.items || [])].find((i) => i.kind === 'file');
@@ -97,6 +107,14 @@ export function deployBox(onDeployed, fixedSite) {
     }
     const file = e.dataTransfer.files[0];
     if (file) send(file, file.name);
-  });
+  };
+  function detach() {
+    document.removeEventListener('dragover', over);
+    document.removeEventListener('dragleave', leave);
+    document.removeEventListener('drop', dropped);
+  }
+  document.addEventListener('dragover', over);
+  document.addEventListener('dragleave', leave);
+  document.addEventListener('drop', dropped);
   return zone;
 }
