@@ -7,6 +7,7 @@ import os
 import pytest
 
 from fazt_testing import REPO, start_server, stop_server
+from pebble_testing import pebble  # noqa: F401  (session fixture: a real ACME server, started on first use)
 
 
 @pytest.fixture

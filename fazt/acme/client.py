@@ -7,16 +7,23 @@ schedules them and does the reactor-side work (the responder) in between.
 from __future__ import annotations
 
 import datetime
+import time
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import josepy as jose
-from acme import challenges, client, crypto_util, messages
+from acme import challenges, client, crypto_util, errors, messages
 
 from fazt.acme.pem import load_key
 
 USER_AGENT = "fazt"
+POLL_FIRST = 0.2
+POLL_MAX = 2.0
 ACCOUNT_GONE = "accountDoesNotExist"
+
+
+class ValidationFailed(Exception):
+    """The ACME server could not validate a name (its reasons are in the message)."""
 
 
 class NoHTTP01(Exception):
@@ -81,7 +88,37 @@ def answer(acme: client.ClientV2, pending: PendingChallenge) -> None:
 def finalize(acme: client.ClientV2, order: messages.OrderResource, timeout: float) -> str:
     """Wait for validation, finalize the order and return the full chain (leaf first), PEM."""
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=timeout)
-    return acme.poll_and_finalize(order, deadline).fullchain_pem
+    order = wait_for_validation(acme, order, deadline)
+    return acme.finalize_order(order, deadline).fullchain_pem
+
+
+def wait_for_validation(acme: client.ClientV2, order: messages.OrderResource,
+                        deadline: datetime.datetime) -> messages.OrderResource:
+    """Poll the order's authorizations until none is pending (0.2 s, doubling to 2 s, between polls).
+
+    Raises L{ValidationFailed} naming what the server reported when one is not valid.
+    """
+    done = []
+    for authzr in order.authorizations:
+        delay = POLL_FIRST
+        while True:
+            authzr, _ = acme.poll(authzr)
+            if authzr.body.status != messages.STATUS_PENDING:
+                break
+            if datetime.datetime.now() >= deadline:
+                raise errors.TimeoutError("the ACME server did not validate in time")
+            time.sleep(delay)
+            delay = min(delay * 2, POLL_MAX)
+        done.append(authzr)
+    problems = [
+        f"{authzr.body.identifier.value}: {challenge.error.code or challenge.error.typ} :: {challenge.error.detail}"
+        for authzr in done if authzr.body.status != messages.STATUS_VALID
+        for challenge in authzr.body.challenges if challenge.error is not None
+    ]
+    invalid = [a for a in done if a.body.status != messages.STATUS_VALID]
+    if invalid:
+        raise ValidationFailed("validation failed: " + ("; ".join(problems) or "no reason given"))
+    return order.update(authorizations=done)
 
 
 def renewal_info(acme: client.ClientV2, cert_pem: str) -> tuple[Optional[float], float]:

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from pebble_testing import HTTP01_PORT, pebble  # noqa: F401  (the session fixture)
+from pebble_testing import HTTP01_PORT
 
 NAMES = ["404.example.test", "admin.example.test", "blog.example.test", "example.test", "root.example.test"]
 WAIT = 60.0
@@ -85,7 +85,7 @@ def assert_untouched(sock: socket.socket) -> None:
 
 
 def test_certificates_from_pebble_are_served_redirected_to_and_survive_a_restart_and_a_copy(
-        twistd, fz, cli_env, pebble, tmp_path):  # noqa: F811
+        twistd, fz, cli_env, pebble, tmp_path):
     https_port = fz.free_port()
     https = ("--https", f"tcp:{https_port}:interface=127.0.0.1")
     started = time.monotonic()
