@@ -83,7 +83,7 @@ def _download(args: argparse.Namespace) -> tuple[int, str]:
     """Fetch a snapshot from the server into OUT (via OUT.partial); (size, server URL)."""
     from fazt.cli.client import ApiClient
     from fazt.cli.settings import resolve_settings
-    from fazt.store.backup import BackupError, verify_cartridge
+    from fazt.store.backup import BackupError, remove_if_exists, verify_cartridge
 
     if os.path.exists(args.out) and not args.force:
         raise CliError(f"{args.out} already exists (use --force to overwrite it)")
@@ -103,7 +103,7 @@ def _download(args: argparse.Namespace) -> tuple[int, str]:
     except OSError as error:
         raise CliError(f"could not write {args.out}: {error.strerror or error}") from error
     finally:
-        _remove(partial)
+        remove_if_exists(partial)
     return os.path.getsize(args.out), settings.server
 
 
@@ -180,10 +180,3 @@ class _PageProgress:
         if copied >= total:
             self._bar.finish()
 
-
-def _remove(path: str) -> None:
-    """Delete C{path} if it exists."""
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

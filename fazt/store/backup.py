@@ -51,7 +51,7 @@ def backup_database(src_path: str, out_path: str, progress: Optional[Progress] =
     if os.path.abspath(src_path) == os.path.abspath(out_path):
         raise BackupError("the backup file must differ from the database")
     verify_cartridge(src_path, check_integrity=False)
-    source = _open_readonly(src_path)
+    source = open_readonly(src_path)
     try:
         _copy(source, out_path, progress)
     finally:
@@ -78,7 +78,7 @@ def snapshot_file(src_path: str, directory: Optional[str] = None) -> tuple[Binar
         size = backup_database(src_path, path, force=True)
         snapshot = open(path, "rb")
     finally:
-        _remove(path)
+        remove_if_exists(path)
     return snapshot, size
 
 
@@ -100,7 +100,7 @@ def restore_database(in_path: str, db_path: str, force: bool = False,
         raise BackupError(f"{db_path} is in use by a running server; stop it before restoring")
     if os.path.exists(db_path) and not force:
         raise BackupError(f"{db_path} already exists (use --force to replace it)")
-    source = _open_readonly(in_path)
+    source = open_readonly(in_path)
     try:
         _copy(source, db_path, progress, before_rename=lambda: _remove_sidecars(db_path))
     finally:
@@ -116,7 +116,7 @@ def verify_cartridge(path: str, check_integrity: bool = True) -> None:
     a cartridge has a C{sites} table and a schema version of at least 1.
     """
     try:
-        conn = _open_readonly(path)
+        conn = open_readonly(path)
         try:
             if check_integrity:
                 rows = conn.execute("PRAGMA integrity_check").fetchall()
@@ -159,7 +159,7 @@ def database_in_use(db_path: str) -> bool:
         os.close(fd)
 
 
-def _open_readonly(path: str) -> sqlite3.Connection:
+def open_readonly(path: str) -> sqlite3.Connection:
     """A read-only connection to C{path} that waits a little for writers."""
     conn = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True,
                            isolation_level=None, timeout=10.0)
@@ -171,7 +171,7 @@ def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress
           before_rename: Optional[Callable[[], None]] = None) -> None:
     """Back C{source} up into C{out_path} via C{out_path.partial}, verified."""
     partial = out_path + ".partial"
-    _remove(partial)
+    remove_if_exists(partial)
     try:
         target = sqlite3.connect(partial, isolation_level=None)
         try:
@@ -197,8 +197,8 @@ def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress
     except OSError as error:
         raise BackupError(f"could not write {out_path}: {error.strerror or error}") from error
     finally:
-        _remove(partial)
-        _remove(partial + "-journal")
+        remove_if_exists(partial)
+        remove_if_exists(partial + "-journal")
 
 
 def _step_reporter(progress: Optional[Progress], page_size: int):
@@ -215,10 +215,10 @@ def _step_reporter(progress: Optional[Progress], page_size: int):
 def _remove_sidecars(db_path: str) -> None:
     """Delete the C{-wal} and C{-shm} files left by the database being replaced."""
     for suffix in ("-wal", "-shm", "-journal"):
-        _remove(db_path + suffix)
+        remove_if_exists(db_path + suffix)
 
 
-def _remove(path: str) -> None:
+def remove_if_exists(path: str) -> None:
     """Delete C{path} if it exists."""
     try:
         os.remove(path)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from fazt.store.backup import BackupError, backup_database
+from fazt.store.backup import BackupError, backup_database, remove_if_exists
 
 _NAME = re.compile(r"^fazt-backup-(\d{8}-\d{6})\.db$")
 _STALE_PARTIAL = re.compile(r"^fazt-backup-\d{8}-\d{6}\.db\.partial(-journal)?$")
@@ -65,11 +65,11 @@ def prune(directory: str, keep: int) -> list[str]:
     removed = []
     backups = list_backups(directory)
     for _, path in backups[: max(0, len(backups) - keep)]:
-        _remove(path)
+        remove_if_exists(path)
         removed.append(path)
     for name in os.listdir(directory):
         if _STALE_PARTIAL.match(name):
-            _remove(os.path.join(directory, name))
+            remove_if_exists(os.path.join(directory, name))
             removed.append(os.path.join(directory, name))
     return removed
 
@@ -89,9 +89,3 @@ def scheduled_backup(db_path: str, directory: str, interval: float, keep: int, n
         size = backup_database(db_path, path)
     return Outcome(path, size, tuple(prune(directory, keep)))
 
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

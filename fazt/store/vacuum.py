@@ -20,7 +20,8 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
-from fazt.store.backup import BackupError, database_in_use, verify_cartridge
+from fazt.store.backup import (BackupError, database_in_use, open_readonly, remove_if_exists,
+                               verify_cartridge)
 from fazt.store.migrate import connect
 
 
@@ -35,7 +36,7 @@ class Compaction:
 
 def free_bytes(path: str) -> int:
     """How many bytes of C{path} are free pages (what a vacuum would give back)."""
-    conn = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True)
+    conn = open_readonly(path)
     try:
         pages = conn.execute("PRAGMA freelist_count").fetchone()[0]
         return pages * conn.execute("PRAGMA page_size").fetchone()[0]
@@ -80,10 +81,9 @@ def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
         raise BackupError("the copy must differ from the database (leave out --into to vacuum in place)")
     verify_cartridge(db_path, check_integrity=False)
     partial = out_path + ".partial"
-    _remove(partial)
+    remove_if_exists(partial)
     before, free = _size(db_path), free_bytes(db_path)
-    source = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True, isolation_level=None,
-                             timeout=10.0)
+    source = open_readonly(db_path)
     try:
         source.execute("VACUUM INTO ?", (partial,))
         verify_cartridge(partial)
@@ -94,12 +94,6 @@ def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
         raise BackupError(f"could not write {out_path}: {error.strerror or error}") from error
     finally:
         source.close()
-        _remove(partial)
+        remove_if_exists(partial)
     return Compaction(before, os.path.getsize(out_path), free)
 
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
