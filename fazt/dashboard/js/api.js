@@ -109,16 +109,3 @@ export function siteUrl(name, fallback) {
   return fallback || '#';
 }
 
-// Whether this server offers an operation (some arrive with optional parts: certificates come
-// with --https support, backups with the operations work). Asked of the OpenAPI document rather
-// than by trying the route, so a missing feature is a quiet state, never a failed request.
-let described = null;
-export async function offers(path, method = 'get') {
-  if (!described) {
-    described = fetch('/api/openapi.json', { credentials: 'same-origin' })
-      .then((r) => (r.ok ? r.json() : { paths: {} }))
-      .catch(() => { described = null; return { paths: {} }; });
-  }
-  const doc = await described;
-  return Boolean(doc.paths && doc.paths['/api' + path] && doc.paths['/api' + path][method]);
-}

@@ -69,6 +69,9 @@ async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a page's cleanup must not block the next page */ } cleanup = null; }
   const path = location.pathname.replace(/\/+$/, '') || '/';
   const match = ROUTES.map(([re, mod, title]) => [path.match(re), mod, title]).find(([m]) => m);
+  // The page's module loads while the session is checked, not after.
+  const loading = match ? import(`./pages/${match[1]}.js`) : null;
+  loading?.catch(() => {}); // reported below, when awaited
   const loggedIn = path === '/login' ? null : await checkSession();
   if (mine !== generation) return;
   if (path !== '/login' && !loggedIn) { navigate(loginPath(), { replace: true }); return; }
@@ -83,7 +86,7 @@ async function route() {
   document.title = title + ' · fazt';
   let page;
   try {
-    page = await import(`./pages/${mod}.js`);
+    page = await loading;
   } catch {
     main.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'This page could not be loaded. Check the connection and reload.'));
     return;

@@ -1,7 +1,7 @@
 // Certificates (SPEC §11): what the ACME client holds, soonest expiry first. A server started
-// without --https has no certificate API; that is a state to explain, not an error.
+// without certificate support answers 404; that is a state to explain, not an error.
 
-import { get, offers } from '../api.js';
+import { get } from '../api.js';
 import { h, table, when, section, badge, text } from '../ui.js';
 
 function statusBadge(c) {
@@ -13,7 +13,6 @@ function statusBadge(c) {
 export async function certificateRows(limit) {
   const unavailable = () => h('p', { class: 'muted' },
     'No certificates: this server does not manage HTTPS certificates (start it with --https to get them automatically).');
-  if (!(await offers('/certificates'))) return unavailable();
   let rows;
   try {
     rows = await get('/certificates', { limit: limit || 100 });

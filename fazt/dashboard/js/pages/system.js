@@ -1,13 +1,19 @@
 // The server: health, cache, database, limits, and a backup of the whole cartridge to download.
 
-import { get, request, offers } from '../api.js';
+import { get, request } from '../api.js';
 import { h, act, section, card, bytes, duration, text, toast } from '../ui.js';
 
 const rows = (pairs) => h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, text(v))]));
 
 async function download(button) {
   await act(button, async () => {
-    const response = await request('/system/backup', { method: 'POST', raw: true });
+    let response;
+    try {
+      response = await request('/system/backup', { method: 'POST', raw: true });
+    } catch (err) {
+      if (err.status === 404) err.message = 'This server cannot stream backups; run `fazt backup OUT` on the server instead.';
+      throw err;
+    }
     const blob = await response.blob();
     const named = /filename="?([^";]+)"?/.exec(response.headers.get('content-disposition') || '');
     const a = h('a', { href: URL.createObjectURL(blob), download: named ? named[1] : `fazt-backup-${new Date().toISOString().slice(0, 10)}.db` });
@@ -43,7 +49,6 @@ export function render(main) {
       ['Deployments kept', l.keep_deployments], ['JS CPU per request', l.js_cpu_ms != null ? l.js_cpu_ms + ' ms' : null], ['CPUs', l.cpu_count], ['RAM', bytes(l.total_ram)]]);
   });
   section(backup, async () => {
-    if (!(await offers('/system/backup', 'post'))) return h('p', { class: 'muted' }, 'This server version cannot stream backups; use `fazt backup OUT` on the server.');
     const button = h('button', { type: 'button', id: 'backup' }, 'Download a backup');
     button.addEventListener('click', () => download(button));
     return [h('p', null, 'A consistent snapshot of data.db: every site, deployment, key, KV value and event. Restore it with `fazt restore`.'), button];
