@@ -7,7 +7,7 @@ schedules them and does the reactor-side work (the responder) in between.
 from __future__ import annotations
 
 import datetime
-import time
+import threading
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -19,7 +19,12 @@ from fazt.acme.pem import load_key
 USER_AGENT = "fazt"
 POLL_FIRST = 0.2
 POLL_MAX = 2.0
+HTTP_TIMEOUT = 20
 ACCOUNT_GONE = "accountDoesNotExist"
+
+
+class Stopped(Exception):
+    """The order was abandoned because fazt is stopping."""
 
 
 class ValidationFailed(Exception):
@@ -51,7 +56,8 @@ def connect(directory_url: str, key_pem: str, registration: Optional[str],
     """
     key = jose.JWKEC(key=load_key(key_pem))
     account = messages.RegistrationResource.json_loads(registration) if registration else None
-    net = client.ClientNetwork(key, account=account, alg=jose.ES256, verify_ssl=verify, user_agent=USER_AGENT)
+    net = client.ClientNetwork(key, account=account, alg=jose.ES256, verify_ssl=verify, user_agent=USER_AGENT,
+                               timeout=HTTP_TIMEOUT)
     directory = client.ClientV2.get_directory(directory_url, net)
     return client.ClientV2(directory, net)
 
@@ -85,15 +91,19 @@ def answer(acme: client.ClientV2, pending: PendingChallenge) -> None:
     acme.answer_challenge(pending.challenge_body, pending.response)
 
 
-def finalize(acme: client.ClientV2, order: messages.OrderResource, timeout: float) -> str:
-    """Wait for validation, finalize the order and return the full chain (leaf first), PEM."""
+def finalize(acme: client.ClientV2, order: messages.OrderResource, timeout: float,
+             stopping: Optional[threading.Event] = None) -> str:
+    """Wait for validation, finalize the order and return the full chain (leaf first), PEM.
+
+    Setting C{stopping} (at shutdown) ends the wait for validation early with L{Stopped}.
+    """
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=timeout)
-    order = wait_for_validation(acme, order, deadline)
+    order = wait_for_validation(acme, order, deadline, stopping or threading.Event())
     return acme.finalize_order(order, deadline).fullchain_pem
 
 
 def wait_for_validation(acme: client.ClientV2, order: messages.OrderResource,
-                        deadline: datetime.datetime) -> messages.OrderResource:
+                        deadline: datetime.datetime, stopping: threading.Event) -> messages.OrderResource:
     """Poll the order's authorizations until none is pending (0.2 s, doubling to 2 s, between polls).
 
     Raises L{ValidationFailed} naming what the server reported when one is not valid.
@@ -107,7 +117,8 @@ def wait_for_validation(acme: client.ClientV2, order: messages.OrderResource,
                 break
             if datetime.datetime.now() >= deadline:
                 raise errors.TimeoutError("the ACME server did not validate in time")
-            time.sleep(delay)
+            if stopping.wait(delay):
+                raise Stopped("fazt is stopping")
             delay = min(delay * 2, POLL_MAX)
         done.append(authzr)
     problems = [

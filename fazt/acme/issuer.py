@@ -6,6 +6,7 @@ copied data.db keeps its account. An account the server has forgotten is registe
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable, Optional, Union
 
@@ -39,6 +40,11 @@ class AcmeIssuer:
         self._clock = clock
         self._account: Optional[tuple[str, str]] = None
         self._account_lock = DeferredLock()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Abandon orders waiting for validation, so that the ACME pool can stop promptly."""
+        self._stopping.set()
 
     def _thread(self, fn, *args):
         return deferToThreadPool(self._reactor, self._pool, fn, *args)
@@ -93,7 +99,7 @@ class AcmeIssuer:
                 self._responder.start_responding(name, challenge.challenge, challenge.validation)
                 started.append(challenge)
                 yield self._thread(acme_client.answer, acme, challenge)
-            fullchain = yield self._thread(acme_client.finalize, acme, order, FINALIZE_TIMEOUT)
+            fullchain = yield self._thread(acme_client.finalize, acme, order, FINALIZE_TIMEOUT, self._stopping)
         finally:
             for challenge in started:
                 self._responder.stop_responding(name, challenge.challenge, challenge.validation)

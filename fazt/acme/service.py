@@ -63,11 +63,17 @@ class CertificateManager(MultiService):
         self.serving_tls = serving_tls
         self._clock = clock
         self._inflight: set[str] = set()
+        self._checked = False
         self.current_check = None  # the Deferred of the timer's check in progress (for tests and logs)
         if issuer is not None:
             timer = TimerService(interval, self._tick)
             timer.clock = clock
             timer.setServiceParent(self)
+
+    def stopService(self):
+        if self.issuer is not None and hasattr(self.issuer, "stop"):
+            self.issuer.stop()
+        return super().stopService()
 
     def _now(self) -> float:
         return self._clock.seconds()
@@ -108,7 +114,9 @@ class CertificateManager(MultiService):
         yield self._ask_ari(names, schedules, certs, now)
         schedules = yield self.store.read(load_schedules, names)
         due = [n for n in names if n not in self._inflight and _due(schedules.get(n), certs.get(n), now)]
-        _log.info("Certificates: {count} names checked, {due} to order", count=len(names), due=len(due))
+        level = _log.info if due or not self._checked else _log.debug
+        self._checked = True
+        level("Certificates: {count} names checked, {due} to order", count=len(names), due=len(due))
         yield DeferredList([self._order(name) for name in due])
         return due
 
