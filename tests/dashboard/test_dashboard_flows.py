@@ -120,6 +120,14 @@ def test_owner_flow(server, browser, helpers):
     page.reload()
     page.wait_for_selector("[data-clicks=docs]:text-is('1')")
 
+    # A backup of the whole cartridge downloads from the System page.
+    page.click("#nav a:has-text('System')")
+    with page.expect_download() as download:
+        page.click("#backup")
+    with open(download.value.path(), "rb") as backup:
+        assert backup.read(16) == b"SQLite format 3\x00"
+    assert download.value.suggested_filename.endswith(".db")
+
     # Log out: back to the login page, and the dashboard's pages need a login again.
     page.click("#logout")
     page.wait_for_selector("input[name=password]")

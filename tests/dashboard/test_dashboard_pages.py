@@ -79,6 +79,8 @@ def visit_all(browser, server, helpers, viewport: dict, label: str) -> list[str]
                 problems.append(f"{label} {path}: {width[0]} px wide on a {width[1]} px screen")
         if path in ("/", "/sites/blog"):
             helpers.screenshot(page, f"{'overview' if path == '/' else 'site-detail'}-{label}")
+        elif label == "desktop":  # the rest too, for review (tests/artifacts/ is not committed)
+            helpers.screenshot(page, "page" + path.replace("/", "-"))
     problems += [f"{label}: {p}" for p in watch.problems]
     context.close()
     return problems

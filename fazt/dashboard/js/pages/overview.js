@@ -19,12 +19,11 @@ export function render(main) {
   });
   section(traffic, async () => {
     const s = await get('/stats');
-    return h('dl', { class: 'kv' },
-      h('dt', null, 'Today'), h('dd', null, h('span', { class: 'stat' }, text(s.total_events_today))),
+    return [h('div', { class: 'stat' }, text(s.total_events_today)), h('p', { class: 'muted small' }, 'visits today (pageviews, beacons, clicks)'), h('dl', { class: 'kv' },
       h('dt', null, 'This week'), h('dd', null, text(s.total_events_week)),
       h('dt', null, 'Visitors today'), h('dd', null, text(s.unique_visitors?.today)),
       h('dt', null, 'Visitors this week'), h('dd', null, text(s.unique_visitors?.week)),
-      h('dt', null, 'Redirect clicks'), h('dd', null, text(s.total_redirect_clicks)));
+      h('dt', null, 'Redirect clicks'), h('dd', null, text(s.total_redirect_clicks)))];
   });
   section(health, async () => {
     const s = await get('/system/health');

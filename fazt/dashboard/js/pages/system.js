@@ -11,7 +11,7 @@ async function download(button) {
     try {
       response = await request('/system/backup', { method: 'POST', raw: true });
     } catch (err) {
-      if (err.status === 404) err.message = 'This server cannot stream backups; run `fazt backup OUT` on the server instead.';
+      if (err.status === 404) err.message = 'This server cannot stream backups; run "fazt backup OUT" on the server instead.';
       throw err;
     }
     const blob = await response.blob();
@@ -51,6 +51,7 @@ export function render(main) {
   section(backup, async () => {
     const button = h('button', { type: 'button', id: 'backup' }, 'Download a backup');
     button.addEventListener('click', () => download(button));
-    return [h('p', null, 'A consistent snapshot of data.db: every site, deployment, key, KV value and event. Restore it with `fazt restore`.'), button];
+    return [h('p', null, 'A consistent snapshot of data.db: every site, deployment, key, KV value and event. Restore it with ',
+      h('code', null, 'fazt restore'), '.'), button];
   });
 }
