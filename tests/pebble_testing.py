@@ -1,11 +1,12 @@
 """A real ACME server for tests: Pebble and pebble-challtestsrv on 127.0.0.1 (apt package C{pebble}).
 
-Pebble's ports are fixed by its design: the ACME directory on 14000, management on 15000, and it
-validates HTTP-01 by connecting to port 5002 of the name, which challtestsrv's DNS (8053, management
-8055) resolves to 127.0.0.1. So whatever answers http-01 in a test listens on 127.0.0.1:5002.
+Pebble validates HTTP-01 by connecting to its C{httpPort} (5002 in its example configuration) of the
+name, which challtestsrv's DNS resolves to 127.0.0.1: whatever answers http-01 in a test listens on
+127.0.0.1:C{pebble.http_port}. Every port here (directory, management, DNS, http-01) is a free one,
+so that two test sessions on one machine never meet.
 
 The package ships no TLS certificate for Pebble's own HTTPS: one is generated here. Both programs
-are stopped by PID; a port already taken fails the test at once instead of talking to a stranger.
+are stopped by PID.
 """
 
 from __future__ import annotations
@@ -30,12 +31,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-DIRECTORY_PORT = 14000
-MANAGEMENT_PORT = 15000
-DNS_PORT = 8053
-CHALLTEST_MANAGEMENT_PORT = 8055
-HTTP01_PORT = 5002
-TLS_PORT = 5001
 READY_TIMEOUT = 20.0
 
 
@@ -47,11 +42,14 @@ class Pebble:
     ca_bundle: str
     workdir: Path
     processes: list
+    http_port: int          # where Pebble validates http-01: the name's port that must answer
+    management_port: int
+    dns_port: int
 
     def root_pem(self) -> str:
         """The root issuing this run's certificates (regenerated at every Pebble start)."""
         context = ssl.create_default_context(cafile=self.ca_bundle)
-        with urllib.request.urlopen(f"https://127.0.0.1:{MANAGEMENT_PORT}/roots/0", context=context,
+        with urllib.request.urlopen(f"https://127.0.0.1:{self.management_port}/roots/0", context=context,
                                     timeout=5) as response:
             return response.read().decode("ascii")
 
@@ -88,14 +86,11 @@ def _tls_files(workdir: Path) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def _port_free(port: int) -> bool:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _wait_ready(pebble: Pebble) -> None:
@@ -109,7 +104,7 @@ def _wait_ready(pebble: Pebble) -> None:
         try:
             with urllib.request.urlopen(pebble.directory, context=context, timeout=2) as response:
                 json.loads(response.read())
-            with socket.create_connection(("127.0.0.1", DNS_PORT), timeout=2):
+            with socket.create_connection(("127.0.0.1", pebble.dns_port), timeout=2):
                 pass
         except OSError as error:  # not listening yet
             last = error
@@ -124,27 +119,26 @@ def start_pebble() -> Pebble:
     for program in ("pebble", "pebble-challtestsrv"):
         if shutil.which(program) is None:
             raise RuntimeError(f"{program} is not installed (apt-get install pebble; make system-deps)")
-    for port in (DIRECTORY_PORT, MANAGEMENT_PORT, DNS_PORT, CHALLTEST_MANAGEMENT_PORT):
-        if not _port_free(port):
-            raise RuntimeError(f"port {port} on 127.0.0.1 is taken: is another Pebble running?")
+    directory, management, dns, challtest, http01, tls = (free_port() for _ in range(6))
     workdir = Path(tempfile.mkdtemp(prefix="fazt-pebble-"))
     cert, key = _tls_files(workdir)
     config = {"pebble": {
-        "listenAddress": f"127.0.0.1:{DIRECTORY_PORT}", "managementListenAddress": f"127.0.0.1:{MANAGEMENT_PORT}",
-        "certificate": cert, "privateKey": key, "httpPort": HTTP01_PORT, "tlsPort": TLS_PORT,
+        "listenAddress": f"127.0.0.1:{directory}", "managementListenAddress": f"127.0.0.1:{management}",
+        "certificate": cert, "privateKey": key, "httpPort": http01, "tlsPort": tls,
         "ocspResponderURL": "", "externalAccountBindingRequired": False}}
     (workdir / "pebble-config.json").write_text(json.dumps(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEBBLE_")}
     env["PEBBLE_VA_NOSLEEP"] = "1"
-    processes = []
-    pebble = Pebble(f"https://127.0.0.1:{DIRECTORY_PORT}/dir", cert, workdir, processes)
+    processes: list = []
+    pebble = Pebble(f"https://127.0.0.1:{directory}/dir", cert, workdir, processes,
+                    http_port=http01, management_port=management, dns_port=dns)
     try:
         for name, command in (
             ("challtestsrv", ["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-                              "-dns01", f"127.0.0.1:{DNS_PORT}", "-http01", "", "-https01", "", "-tlsalpn01", "",
-                              "-management", f"127.0.0.1:{CHALLTEST_MANAGEMENT_PORT}"]),
+                              "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                              "-management", f"127.0.0.1:{challtest}"]),
             ("pebble", ["pebble", "-config", str(workdir / "pebble-config.json"),
-                        "-dnsserver", f"127.0.0.1:{DNS_PORT}", "-strict"]),
+                        "-dnsserver", f"127.0.0.1:{dns}", "-strict"]),
         ):
             with open(workdir / f"{name}.log", "wb") as log:
                 processes.append(subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,

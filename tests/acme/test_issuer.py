@@ -1,4 +1,4 @@
-"""The ACME issuer against a real Pebble, in process: HTTP-01 answered on 127.0.0.1:5002 (fazt.acme.issuer).
+"""The ACME issuer against a real Pebble, in process: HTTP-01 answered on 127.0.0.1 (fazt.acme.issuer).
 
 Covers what the end-to-end test does not: the account reused from the cartridge, an account the
 server forgot registered again, and an unreachable ACME server failing with one clear line.
@@ -20,7 +20,6 @@ from fazt.acme.client import ValidationFailed, describe
 from fazt.acme.issuer import AcmeIssuer
 from fazt.acme.responder import HTTP01Responder
 from fazt.acme.sql import load_account
-from pebble_testing import HTTP01_PORT
 
 
 @pytest.fixture
@@ -32,10 +31,10 @@ def acme_pool():
 
 
 @pytest.fixture
-def responder():
-    """The HTTP-01 responder listening where Pebble validates: 127.0.0.1:5002."""
+def responder(pebble):
+    """The HTTP-01 responder listening where Pebble validates (127.0.0.1, Pebble's http-01 port)."""
     responder = HTTP01Responder()
-    port = reactor.listenTCP(HTTP01_PORT, Site(responder), interface="127.0.0.1")
+    port = reactor.listenTCP(pebble.http_port, Site(responder), interface="127.0.0.1")
     yield responder
     pytest_twisted.blockon(port.stopListening())
 
@@ -102,7 +101,7 @@ async def test_an_unreachable_acme_server_fails_with_one_line(cartridge, acme_po
 
 @pytest_twisted.ensureDeferred
 async def test_a_failed_validation_says_why(pebble, cartridge, acme_pool):
-    # Nothing answers on 127.0.0.1:5002, so Pebble's http-01 validation fails.
+    # Nothing answers on Pebble's http-01 port, so validation fails.
     issuer = AcmeIssuer(reactor, acme_pool, cartridge, HTTP01Responder(), pebble.directory, None, pebble.ca_bundle)
     with pytest.raises(ValidationFailed) as failure:
         await issuer.issue("six.example.test")

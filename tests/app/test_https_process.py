@@ -1,7 +1,7 @@
 """Automatic HTTPS end to end: the real twistd, a real ACME server (Pebble) and real HTTP-01 validation.
 
-Pebble validates http-01 on port 5002 of each name, which its DNS (challtestsrv) resolves to
-127.0.0.1: so the first server's --http listens on 127.0.0.1:5002. Pebble's root is regenerated
+Pebble validates http-01 on its http port of each name, which its DNS (challtestsrv) resolves to
+127.0.0.1: so the first server's --http listens there on 127.0.0.1. Pebble's root is regenerated
 at each start and fetched from its management port; every certificate is checked against it.
 """
 
@@ -15,8 +15,6 @@ import ssl
 import time
 
 import pytest
-
-from pebble_testing import HTTP01_PORT
 
 NAMES = ["404.example.test", "admin.example.test", "blog.example.test", "example.test", "root.example.test"]
 WAIT = 60.0
@@ -89,7 +87,7 @@ def test_certificates_from_pebble_are_served_redirected_to_and_survive_a_restart
     https_port = fz.free_port()
     https = ("--https", f"tcp:{https_port}:interface=127.0.0.1")
     started = time.monotonic()
-    server = twistd.start(port=HTTP01_PORT, args=(*https, "--acme-directory", pebble.directory,
+    server = twistd.start(port=pebble.http_port, args=(*https, "--acme-directory", pebble.directory,
                                                    "--acme-ca-bundle", pebble.ca_bundle,
                                                    "--acme-email", "ops@example.test"))
     token = fz.create_token(cli_env, server.db)
