@@ -153,9 +153,3 @@ def offers_ari(acme: client.ClientV2) -> bool:
 def account_gone(error: BaseException) -> bool:
     """Whether C{error} says the stored account no longer exists on the server."""
     return isinstance(error, messages.Error) and error.code == ACCOUNT_GONE
-
-
-def describe(error: BaseException) -> str:
-    """One line about an ACME failure, for the log and the API."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:500]

@@ -71,3 +71,9 @@ def renewal_due(not_before: float, not_after: float) -> float:
 def retry_delay(failures: int) -> float:
     """Exponential back-off after C{failures} failures in a row (5 min, 10 min, ... up to a day)."""
     return min(RETRY_FIRST * (2.0 ** max(failures - 1, 0)), RETRY_MAX)
+
+
+def describe(error: BaseException) -> str:
+    """One line (at most 500 characters) about a failed order, for the log and the API."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:500]

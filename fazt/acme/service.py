@@ -8,6 +8,7 @@ attempt later (exponential back-off): the certificate in service is never droppe
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -17,12 +18,11 @@ from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succ
 from twisted.logger import Logger
 
 from fazt.acme import pem
-from fazt.acme.certstore import record
-from fazt.acme.client import describe
-from fazt.acme.policy import (ARI_INTERVAL, orderable, renewal_due, retry_delay, site_host,
+from fazt.acme.certstore import SQLiteCertificateStore, record
+from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
-from fazt.acme.sql import (Schedule, StoredCertificate, all_certificates, all_schedules, issued,
+from fazt.acme.sql import (Schedule, StoredCertificate, all_schedules, issued,
                            load_schedules, save_schedule, site_names)
 
 _log = Logger()
@@ -56,6 +56,7 @@ class CertificateManager(MultiService):
         super().__init__()
         self.setName(SERVICE_NAME)
         self.store = store
+        self.cert_store = SQLiteCertificateStore(store, clock.seconds)  # reads; writes go with the schedule
         self.certificates = certificates
         self.domain = domain
         self.issuer = issuer
@@ -110,7 +111,7 @@ class CertificateManager(MultiService):
         sites = yield self.store.read(site_names)
         names = [n for n in wanted_names(self.domain, sites) if self._orderable(n)]
         schedules = yield self.store.read(load_schedules, names)
-        certs = {c.name: c for c in (yield self.store.read(all_certificates))}
+        certs = yield self.cert_store.as_dict()
         yield self._ask_ari(names, schedules, certs, now)
         schedules = yield self.store.read(load_schedules, names)
         due = [n for n in names if n not in self._inflight and _due(schedules.get(n), certs.get(n), now)]
@@ -205,7 +206,7 @@ class CertificateManager(MultiService):
     def statuses(self):
         """Every wanted or stored name with its certificate and the outcome of its last attempt."""
         sites = yield self.store.read(site_names)
-        certs = {c.name: c for c in (yield self.store.read(all_certificates))}
+        certs = yield self.cert_store.as_dict()
         schedules = yield self.store.read(all_schedules)
         wanted = wanted_names(self.domain, sites) if self.serving_tls else []
         now = self._now()
@@ -240,6 +241,4 @@ def _due(schedule: Optional[Schedule], cert: Optional[StoredCertificate], now: f
 
 
 def _iso(ts: float) -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

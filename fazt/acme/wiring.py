@@ -11,7 +11,6 @@ from typing import Any
 
 from twisted.python.threadpool import ThreadPool
 
-from fazt.acme.issuer import AcmeIssuer
 from fazt.acme.policy import is_public_ca
 from fazt.acme.redirect import HttpsRedirect, endpoint_port
 from fazt.acme.responder import HTTP01Responder
@@ -49,6 +48,8 @@ def install(config: Any, reactor: Any, parent, store, root) -> CertificateManage
     certificates.load(_stored(config["db"]))
     issuer = None
     if automatic and not config["no-acme"]:
+        from fazt.acme.issuer import AcmeIssuer  # acme and requests: only loaded when ordering
+
         pool = ThreadPoolService(ThreadPool(1, ACME_THREADS, name="fazt-acme"))
         pool.setServiceParent(parent)
         responder = HTTP01Responder()

@@ -16,7 +16,8 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Site
 
 from fazt.acme import pem
-from fazt.acme.client import ValidationFailed, describe
+from fazt.acme.client import ValidationFailed
+from fazt.acme.policy import describe
 from fazt.acme.issuer import AcmeIssuer
 from fazt.acme.responder import HTTP01Responder
 from fazt.acme.sql import load_account
