@@ -171,6 +171,7 @@ class PageWatch:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
         page.on("requestfailed", self._failed)
+        page.on("request", self._request)
         page.on("response", self._response)
         # A CSP violation is also a console error; the event makes the cause unmistakable.
         page.add_init_script("document.addEventListener('securitypolicyviolation', e =>"
@@ -179,6 +180,11 @@ class PageWatch:
     def _console(self, message) -> None:
         if message.type == "error":
             self.problems.append(f"console: {message.text}")
+
+    def _request(self, request) -> None:
+        host = urlsplit(request.url).hostname or ""
+        if request.url.split(":", 1)[0] in ("http", "https") and host != "localhost" and not host.endswith(".localhost"):
+            self.problems.append(f"third-party request: {request.url}")
 
     def _failed(self, request) -> None:
         # An event stream closed by leaving the page is aborted by design.
@@ -192,19 +198,22 @@ class PageWatch:
 
 
 def new_page(browser, width: int = 1280, height: int = 860, **kwargs):
+    kwargs.setdefault("color_scheme", "light")
     context = browser.new_context(viewport={"width": width, "height": height}, **kwargs)
     context.set_default_timeout(10_000)
     return context, context.new_page()
 
 
-def login(page, server: Server, remember: bool = False) -> None:
-    page.goto(server.base + "/login")
+def login(page, server: Server, remember: bool = False, expect: str = "Overview") -> None:
+    """Log in through the form (from the login page the app is on, or a fresh one)."""
+    if "/login" not in page.url:
+        page.goto(server.base + "/login")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", PASSWORD)
     if remember:
         page.check("input[name=remember_me]")
     page.click("form button[type=submit]")
-    page.wait_for_selector("h1:has-text('Overview')")
+    page.wait_for_selector(f"h1:has-text('{expect}')")
 
 
 def screenshot(page, name: str) -> Path:

@@ -62,11 +62,17 @@ def settled(page) -> None:
         page.wait_for_selector("text=Live")
 
 
+BACKGROUND = {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}
+
+
 def visit_all(browser, server, helpers, viewport: dict, label: str) -> list[str]:
     context, page = helpers.new_page(browser, **viewport)
     watch = helpers.PageWatch(page)
     helpers.login(page, server)
     problems = []
+    # The theme follows the system's: the phone run asks for dark, the desktop one for light.
+    scheme = viewport.get("color_scheme", "light")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == BACKGROUND[scheme]
     for path, heading in PAGES:
         page.goto(server.base + path)
         settled(page)
@@ -87,12 +93,13 @@ def visit_all(browser, server, helpers, viewport: dict, label: str) -> list[str]
 
 
 def test_every_page_desktop(server, browser, helpers, seeded):
-    assert visit_all(browser, server, helpers, {"width": 1280, "height": 860}, "desktop") == []
+    assert visit_all(browser, server, helpers, {"width": 1280, "height": 860, "color_scheme": "light"}, "desktop") == []
     assert (helpers.ARTIFACTS / "overview-desktop.png").stat().st_size > 10_000
 
 
 def test_every_page_phone(server, browser, helpers, seeded):
-    assert visit_all(browser, server, helpers, {**PHONE, "is_mobile": True, "has_touch": True}, "phone") == []
+    assert visit_all(browser, server, helpers, {**PHONE, "is_mobile": True, "has_touch": True, "color_scheme": "dark"},
+                     "phone") == []
     assert (helpers.ARTIFACTS / "site-detail-phone.png").exists()
 
 

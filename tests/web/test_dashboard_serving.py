@@ -4,6 +4,7 @@ strict CSP, and nothing inline for that CSP to have to allow."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from html.parser import HTMLParser
 
@@ -52,6 +53,19 @@ async def test_assets_follow_site_caching_rules(server):
     assert since.code == 304
     manifest = await server.get("/manifest.webmanifest")
     assert manifest.header("content-type").startswith("application/manifest+json")
+
+
+@pytest_twisted.ensureDeferred
+async def test_installable_app_manifest(server):
+    """The PWA manifest the shell links to: a name, a start URL in scope, standalone, an icon."""
+    shell = (await server.get("/")).body.decode()
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in shell
+    manifest = json.loads((await server.get("/manifest.webmanifest")).body)
+    assert manifest["name"] and manifest["short_name"]
+    assert (manifest["start_url"], manifest["scope"], manifest["display"]) == ("/", "/", "standalone")
+    for icon in manifest["icons"]:
+        found = await server.get(icon["src"])
+        assert (found.code, found.header("content-type")) == (200, "image/svg+xml; charset=utf-8")
 
 
 @pytest_twisted.ensureDeferred
