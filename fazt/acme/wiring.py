@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
-from fazt.acme.policy import is_public_ca
+from fazt.acme.policy import base_names, is_public_ca, orderable
 from fazt.acme.redirect import HttpsRedirect, endpoint_port
 from fazt.acme.responder import HTTP01Responder
 from fazt.acme.service import SERVICE_NAME, CertificateManager
@@ -20,6 +21,7 @@ from fazt.acme.sql import all_certificates
 from fazt.app.threads import ThreadPoolService
 from fazt.store.migrate import connect
 
+_log = Logger()
 ACME_THREADS = 4
 
 
@@ -57,8 +59,12 @@ def install(config: Any, reactor: Any, parent, store, root) -> CertificateManage
         verify = config["acme-ca-bundle"] or True
         issuer = AcmeIssuer(reactor, pool.pool, store, responder, config["acme-directory"],
                             config["acme-email"], verify, clock=reactor.seconds)
+    public_ca = is_public_ca(config["acme-directory"])
+    if issuer is not None and not any(orderable(n, public_ca) for n in base_names(domain)):
+        _log.info("No certificate can be ordered for {domain} from {directory}: TLS uses a self-signed one",
+                  domain=domain, directory=config["acme-directory"])
     manager = CertificateManager(store, certificates, domain, reactor, issuer,
-                                 public_ca=is_public_ca(config["acme-directory"]), serving_tls=bool(automatic))
+                                 public_ca=public_ca, serving_tls=bool(automatic))
     manager.setServiceParent(parent)
     if automatic:
         root.https_redirect = HttpsRedirect(certificates, reactor, endpoint_port(automatic[0]))

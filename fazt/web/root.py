@@ -84,7 +84,8 @@ class RootResource(Resource):
         elif self.https_redirect is not None:
             location = self.https_redirect(request)
             if location is not None:
-                request.setResponseCode(301)
+                # 308 keeps the method and body of a POST or PUT; a GET gets the classic 301.
+                request.setResponseCode(301 if request.method in (b"GET", b"HEAD") else 308)
                 request.setHeader(b"location", location)
                 request.setHeader(b"content-type", b"text/plain; charset=utf-8")
                 return b"Moved to HTTPS\n"

@@ -75,6 +75,14 @@ def test_a_host_with_a_certificate_is_redirected_keeping_path_and_query():
     assert response.headers.getRawHeaders(b"location") == [b"https://blog.example.com:8443/notes/a%20b?x=1&y=2"]
 
 
+def test_other_methods_are_redirected_with_308_which_keeps_them():
+    stub, _, _ = make_client()
+    for method, code in (("HEAD", 301), ("POST", 308), ("PUT", 308), ("DELETE", 308)):
+        response, _ = answer(stub, "http://blog.example.com/api/thing", method=method)
+        assert response.code == code, method
+        assert response.headers.getRawHeaders(b"location") == [b"https://blog.example.com:8443/api/thing"]
+
+
 def test_port_443_is_left_out_and_the_request_port_is_ignored():
     stub, _, _ = make_client(https_port=443)
     response, _ = answer(stub, "http://blog.example.com:8080/")
