@@ -126,7 +126,8 @@ class CertificateManager(MultiService):
         """Move renewals into the CA's suggested window (ARI), at most every L{ARI_INTERVAL} per name."""
         for name in names:
             schedule, cert = schedules.get(name), certs.get(name)
-            if cert is None or schedule is None or schedule.next_ari is None or schedule.next_ari > now:
+            if cert is None or schedule is None or schedule.next_ari is None or schedule.next_ari > now \
+                    or name in self._inflight:
                 continue
             try:
                 renew_at, ask_again = yield self.issuer.renewal_info(cert.cert_pem)
