@@ -237,7 +237,10 @@ def _due(schedule: Optional[Schedule], cert: Optional[StoredCertificate], now: f
         return schedule.next_attempt <= now
     if cert is None:
         return True
-    about = pem.facts(cert.cert_pem)
+    try:
+        about = pem.facts(cert.cert_pem)
+    except ValueError:  # an unreadable stored certificate is replaced
+        return True
     return renewal_due(about.not_before, about.not_after) <= now
 
 

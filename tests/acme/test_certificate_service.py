@@ -238,3 +238,15 @@ async def test_a_restart_serves_stored_certificates_without_ordering(cartridge, 
     await restarted.stopService()
     assert again.orders == [] and again.ari_calls == 0
     assert all(certificates[name] is not certificates.fallback for name in BASE)
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unreadable_stored_certificate_is_replaced(cartridge, clock):
+    from fazt.acme.sql import StoredCertificate, save_certificate
+
+    await cartridge.write(save_certificate, StoredCertificate("example.com", "garbage", "garbage", START + DAY, "?"),
+                          START)
+    ca = FakeCA(clock)
+    manager = make_manager(cartridge, clock, ca)
+    assert sorted(await manager.check()) == sorted(BASE)
+    assert (await certificates_in(cartridge))["example.com"].issuer == CA_NAME
