@@ -90,7 +90,8 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     deployed_id(page)
     assert site_text(server, APP) == "200 FOO=unset"
     page.click("button[role=tab]:has-text('Files')")
-    page.wait_for_selector("text=lib/notes.txt")
+    page.click("button.mono:text-is('lib/')")
+    page.wait_for_selector("button.mono:text-is('notes.txt')")
     assert ".env" not in page.inner_text("[role=tabpanel]")
     page.click("button[role=tab]:has-text('Env vars')")
     page.fill("input[name=name]", "FOO")

@@ -144,7 +144,9 @@ def test_keyboard_only(server, browser, helpers, seeded):
     assert page.evaluate("document.activeElement.textContent") == "Files"
     page.keyboard.press("Enter")
     page.wait_for_url("**/sites/blog/files")
-    page.wait_for_selector("button.mono:has-text('notes/readme.txt')").focus()
+    page.wait_for_selector("button.mono:text-is('notes/')").focus()
+    page.keyboard.press("Enter")  # into the folder
+    page.wait_for_selector("button.mono:text-is('readme.txt')").focus()
     page.keyboard.press("Enter")
     assert page.wait_for_selector("pre.viewer").inner_text() == "plain text"
     context.close()
