@@ -32,7 +32,8 @@ def api_status(server, path: str, token: str) -> int:
 
 def test_owner_flow(server, browser, helpers, tmp_path):
     context, page = helpers.new_page(browser)
-    watch = helpers.PageWatch(page, ignore_status={(401, "/api/auth/status"), (401, "/api/login"), (401, "/api/audit")})
+    provoked = {(401, "/api/auth/status"), (401, "/api/login"), (401, "/api/audit"), (400, "/api/redirects")}
+    watch = helpers.PageWatch(page, ignore_status=provoked)
 
     # Log in: a wrong password is explained beside the form; remember-me gives a 7-day cookie.
     page.goto(server.base + "/sites")
@@ -118,16 +119,32 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     page.wait_for_selector("tr:has-text('ci-deploys')", state="detached")
     assert api_status(server, f"/api/sites/{SITE}", token) == 401
 
-    # A redirect: created here, followed once, its click counted.
+    # A redirect: created here, followed once, its click counted. The server's refusal of a bad
+    # destination is shown beside that field.
     page.click("#nav a:has-text('Redirects')")
     page.fill("input[name=slug]", "docs")
+    page.fill("input[name=destination]", "ftp://example.com/docs")
+    page.click("form button[type=submit]")
+    refusal = page.wait_for_selector("label:has(input[name=destination]) + .error[role=alert]")
+    assert refusal.inner_text() == "destination must be an http or https URL"
+    assert page.get_attribute("input[name=destination]", "aria-invalid") == "true"
     page.fill("input[name=destination]", "https://example.com/docs")
     page.click("form button[type=submit]")
+    page.wait_for_selector(".error", state="detached")
     page.wait_for_selector("[data-clicks=docs]:text-is('0')")
     answer = context.request.get(server.base + "/r/docs", max_redirects=0)
     assert (answer.status, answer.headers["location"]) == (302, "https://example.com/docs")
     page.reload()
     page.wait_for_selector("[data-clicks=docs]:text-is('1')")
+
+    # Deleting a site asks first, then the site is gone from the list and from its host.
+    page.goto(server.base + f"/sites/{SITE}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Delete site')")
+    page.wait_for_url("**/sites")
+    page.wait_for_selector("a[href='/sites/counter']")
+    assert page.query_selector(f"a[href='/sites/{SITE}']") is None
+    assert site_text(server, SITE).startswith("404")
 
     # A backup of the whole cartridge downloads from the System page.
     page.click("#nav a:has-text('System')")
@@ -149,8 +166,8 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     page.wait_for_selector("input[name=password]")
     page.goto(server.base + "/keys")
     page.wait_for_url("**/login?next=%2Fkeys")
-    # Only the 401s provoked above: each is also a console line ("Failed to load resource").
-    assert all("401" in p for p in watch.problems), watch.problems
+    # Only the errors provoked above: each is also a console line ("Failed to load resource").
+    assert all(re.search(r"status of (401|400)", p) for p in watch.problems), watch.problems
     context.close()
 
 
