@@ -11,10 +11,12 @@ are stopped by PID.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 READY_TIMEOUT = 20.0
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -84,6 +87,15 @@ def _tls_files(workdir: Path) -> tuple[str, str]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return str(cert_path), str(key_path)
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM if the test process dies without tearing down (SIGKILL,
+    pytest-timeout's os._exit), so that no Pebble outlives its session (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port() -> int:
@@ -142,7 +154,8 @@ def start_pebble() -> Pebble:
         ):
             with open(workdir / f"{name}.log", "wb") as log:
                 processes.append(subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                                  stdout=log, stderr=subprocess.STDOUT))
+                                                  stdout=log, stderr=subprocess.STDOUT,
+                                                  preexec_fn=_die_with_parent))
         _wait_ready(pebble)
     except BaseException:
         pebble.stop()
