@@ -167,7 +167,7 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     page.goto(server.base + "/keys")
     page.wait_for_url("**/login?next=%2Fkeys")
     # Only the errors provoked above: each is also a console line ("Failed to load resource").
-    assert all(re.search(r"status of (401|400)", p) for p in watch.problems), watch.problems
+    assert all(re.search(r"\b(401|400)\b", p) for p in watch.problems), watch.problems
     context.close()
 
 

@@ -1,7 +1,7 @@
 // The shell: a history-API router that loads one module per page on demand (so the first load
-// carries only what the first page needs), the navigation bar, and the session gate.
+// carries only what the first page needs), the navigation bar, and logging out.
 
-import { get, post, onUnauthorized } from './api.js';
+import { post, onUnauthorized } from './api.js';
 import { h, act } from './ui.js';
 
 const NAV = [
@@ -26,7 +26,6 @@ const ROUTES = [
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 let cleanup = null;
-let session = null; // what /api/auth/status said, once logged in
 let generation = 0; // a newer navigation wins over a slower older one
 
 export function navigate(path, { replace = false } = {}) {
@@ -41,20 +40,8 @@ function loginPath() {
 }
 
 onUnauthorized(() => {
-  session = null;
   if (!location.pathname.startsWith('/login')) navigate(loginPath(), { replace: true });
 });
-
-async function checkSession() {
-  if (session) return session;
-  try {
-    session = await get('/auth/status', null, { keep401: true });
-    if (!session || !session.authenticated) session = null;
-  } catch {
-    session = null;
-  }
-  return session;
-}
 
 function renderNav(path) {
   const nav = document.getElementById('nav');
@@ -69,12 +56,8 @@ async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a page's cleanup must not block the next page */ } cleanup = null; }
   const path = location.pathname.replace(/\/+$/, '') || '/';
   const match = ROUTES.map(([re, mod, title]) => [path.match(re), mod, title]).find(([m]) => m);
-  // The page's module loads while the session is checked, not after.
-  const loading = match ? import(`./pages/${match[1]}.js`) : null;
-  loading?.catch(() => {}); // reported below, when awaited
-  const loggedIn = path === '/login' ? null : await checkSession();
-  if (mine !== generation) return;
-  if (path !== '/login' && !loggedIn) { navigate(loginPath(), { replace: true }); return; }
+  // No separate "am I logged in?" round trip before drawing: the page's own API calls answer
+  // 401 when the session is gone, and that leads to the login page (onUnauthorized above).
   header.hidden = path === '/login';
   renderNav(path);
   if (!match) {
@@ -86,14 +69,14 @@ async function route() {
   document.title = title + ' · fazt';
   let page;
   try {
-    page = await loading;
+    page = await import(`./pages/${mod}.js`);
   } catch {
     main.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'This page could not be loaded. Check the connection and reload.'));
     return;
   }
   if (mine !== generation) return;
   main.replaceChildren();
-  cleanup = page.render(main, m.slice(1), { navigate, session, setSession: (s) => { session = s; } }) || null;
+  cleanup = page.render(main, m.slice(1), { navigate }) || null;
   if (typeof cleanup !== 'function') cleanup = null;
   if (document.activeElement === document.body || !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
@@ -113,7 +96,6 @@ window.addEventListener('popstate', route);
 
 document.getElementById('logout').addEventListener('click', (e) => act(e.currentTarget, async () => {
   await post('/logout', {});
-  session = null;
   navigate('/login', { replace: true });
 }));
 

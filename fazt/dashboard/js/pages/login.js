@@ -1,7 +1,7 @@
 // Log in: user name, password and "remember me" (a 7-day session instead of 24 h). Wrong
 // passwords and the lockout after repeated failures are shown under the form as the server words them.
 
-import { post, get } from '../api.js';
+import { post } from '../api.js';
 import { h, act, field } from '../ui.js';
 
 export function render(main, _params, ctx) {
@@ -15,7 +15,6 @@ export function render(main, _params, ctx) {
     e.preventDefault();
     act(submit, async () => {
       await post('/login', { username: username.value, password: password.value, remember_me: remember.checked }, { keep401: true });
-      ctx.setSession(await get('/auth/status', null, { keep401: true }));
       const next = new URLSearchParams(location.search).get('next');
       ctx.navigate(next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/', { replace: true });
     });
