@@ -14,6 +14,7 @@ from fazt.acme import wiring as acme_wiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.options import Options
 from fazt.app.threads import ThreadPoolService
+from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
 from fazt.ops import wiring as ops_wiring
@@ -96,6 +97,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                          wall_seconds=config["js-wall-seconds"])
     workers.setServiceParent(top)
     apps = AppRenderer(workers, store, writer, index, live=live)
+    CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
     auth = Authenticator(store)
     api = ApiRouter()
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterator, Optional
 
 import brotli
 
+from fazt.cron.config import CONFIG_FILE, ConfigError, check_deploy
 from fazt.deploy.archive import ArchiveError, Entry, Limits, inspect_archive, open_archive, read_entry
 from fazt.deploy.multipart import FileWindow, MultipartError, boundary_from_content_type, parse_multipart
 from fazt.errors import ApiError, missing_field, validation_failed
@@ -93,6 +94,11 @@ def prepare_deploy(body: BinaryIO, content_type: Optional[bytes], domain: str, l
         hashed = [
             (entry, hashlib.sha256(read_entry(archive, entry, limits)).hexdigest()) for entry in entries
         ]
+        config = next((entry for entry in entries if entry.path == CONFIG_FILE), None)
+        if config is not None:
+            check_deploy(read_entry(archive, config, limits), any(entry.path == "main.js" for entry in entries))
     except ArchiveError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
+    except ConfigError as exc:
+        raise validation_failed(CONFIG_FILE, str(exc)) from exc
     return PreparedDeploy(site_name, archive, hashed, limits)

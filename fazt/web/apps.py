@@ -75,6 +75,8 @@ class AppRenderer:
         # Decoded main.js by content hash: decoding on every request was wasted work on the reactor.
         self._sources: dict[str, str] = {}
         self._env_generation: dict[str, int] = {}
+        # Script runs by (site, outcome): "ok" or a RunResult failure kind ("timeout", "memory"...).
+        self.runs: dict[tuple[str, str], int] = {}
 
     def invalidate_env(self, site: str) -> None:
         """Forget a site's cached environment variables (they changed)."""
@@ -86,6 +88,21 @@ class AppRenderer:
         body = request.content.read(MAX_JS_BODY + 1) if request.content is not None else b""
         if len(body) > MAX_JS_BODY:
             return _page(request, 413, "Payload Too Large", "The request body is larger than 1 MiB.")
+        peer = request.getClientAddress()
+        js_request = script_request(request.method, request.uri, list(request.requestHeaders.getAllRawHeaders()),
+                                    body, getattr(peer, "host", ""), split_host(request.getHeader(b"host")))
+        result: RunResult = yield self.run(state, js_request)
+        if result.failure is not None:
+            status = _FAILURE_STATUS.get(result.failure, 500)
+            return _page(request, status, "App Error", _FAILURE_TEXT.get(result.failure, "The app failed to answer."))
+        return _apply(request, result.response or {})
+
+    @inlineCallbacks
+    def run(self, state: SiteState, js_request: dict) -> Deferred[RunResult]:
+        """Run an app site's script for C{js_request} (see L{script_request}); logs are recorded.
+
+        Also the entry point of scheduled runs (L{fazt.cron.service}); counted in C{self.runs}.
+        """
         script = state.files["main.js"]
         source = self._sources.get(script.blob_hash)
         if source is None:
@@ -101,16 +118,16 @@ class AppRenderer:
             # A change made while we read would be lost if this older answer were cached.
             if self._env_generation.get(state.name, 0) == generation:
                 self._env[state.name] = env
-        peer = request.getClientAddress()
-        js_request = script_request(request.method, request.uri, list(request.requestHeaders.getAllRawHeaders()),
-                                    body, getattr(peer, "host", ""), split_host(request.getHeader(b"host")))
         result: RunResult = yield self._pool.run(state.name, script.blob_hash, source,
                                                  js_request, env)
+        outcome = (state.name, result.failure or "ok")
+        self.runs[outcome] = self.runs.get(outcome, 0) + 1
         self._record_logs(state.name, result)
-        if result.failure is not None:
-            status = _FAILURE_STATUS.get(result.failure, 500)
-            return _page(request, status, "App Error", _FAILURE_TEXT.get(result.failure, "The app failed to answer."))
-        return _apply(request, result.response or {})
+        return result
+
+    def record(self, site: str, level: str, message: str) -> None:
+        """Add one line to a site's log (as console.* lines are): stored and streamed live."""
+        self._record_logs(site, RunResult(None, [(level, message)]))
 
     def _record_logs(self, site: str, result: RunResult) -> None:
         now = self._clock()
