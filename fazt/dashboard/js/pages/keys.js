@@ -6,8 +6,8 @@ import { h, act, paged, table, when, field, toast } from '../ui.js';
 export function render(main) {
   const name = h('input', { name: 'name', placeholder: 'laptop', autocomplete: 'off', required: true });
   const scope = h('select', { name: 'scopes' }, h('option', { value: 'admin' }, 'Admin: the whole API'),
-    h('option', { value: 'deploy' }, 'Deploy one site only'));
-  const site = h('input', { name: 'site', placeholder: 'site name', autocomplete: 'off', hidden: true, 'aria-label': 'Site the key may deploy' });
+    h('option', { value: 'deploy' }, 'Deploy named sites only'));
+  const site = h('input', { name: 'site', placeholder: 'blog, docs', autocomplete: 'off', hidden: true, 'aria-label': 'Sites the key may deploy (comma separated)' });
   scope.addEventListener('change', () => { site.hidden = scope.value !== 'deploy'; });
   const submit = h('button', { type: 'submit' }, 'Create key');
   const shown = h('div', { 'aria-live': 'polite' });
@@ -25,7 +25,8 @@ export function render(main) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     act(submit, async () => {
-      const scopes = scope.value === 'deploy' ? [`deploy:${site.value.trim()}`] : ['admin'];
+      const sites = site.value.split(/[\s,]+/).filter(Boolean);
+      const scopes = scope.value === 'deploy' ? (sites.length ? sites.map((s) => `deploy:${s}`) : ['deploy:']) : ['admin'];
       const key = await post('/keys', { name: name.value.trim(), scopes });
       const token = h('code', { id: 'new-token' }, key.token);
       const copy = h('button', { type: 'button', class: 'ghost', onclick: () => navigator.clipboard?.writeText(key.token).then(() => toast('Copied'), () => toast('Select the token and copy it')) }, 'Copy');
