@@ -81,6 +81,8 @@ class Options(usage.Options):
         ["ws-max-total", None, 10000, "WebSocket connections in all.", _whole_number("ws-max-total")],
         ["ws-ping-seconds", None, 30.0, "WebSocket ping interval; 0 turns pings off.", _ping_seconds],
         ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
+        ["metrics-token", None, None, "A bearer token that may read /metrics (besides admin keys)."],
+        ["grace-seconds", None, 10.0, "On stop, how long in-flight requests may take to finish.", _seconds("grace-seconds")],
         *OPS_PARAMETERS,
         ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
         ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],

@@ -1,16 +1,23 @@
 """C{GET /metrics} on the admin host (SPEC §12): Prometheus text exposition format 0.0.4.
 
-Written by hand (no client library at runtime). Admin only: an admin bearer key or an admin
-session; 401/403 in the envelope otherwise. Per-site series are labelled C{site="NAME"}.
+Written by hand (no client library at runtime). Readable with an admin bearer key or session,
+or with the token given by C{--metrics-token} (compared in constant time), so that a scraper
+needs no admin key; 401/403 in the envelope otherwise. Per-site series are labelled
+C{site="NAME"}.
 
-Requests are counted per site by a site hook that only increments a dict entry: the static
-fast path pays a dict lookup and nothing more (no Deferred, no timing, so no status or latency
-series).
+Requests to site hosts are measured by two hooks that only touch dicts: the root's site hook
+notes the site and the start time on the request, and the web site's finish hook (called as
+each response ends) counts it by site and status code and files its latency in a histogram.
+Labels stay bounded: past C{MAX_SITES} names (any Host names a "site"), requests count under
+C{_other}; status codes are integers from 100 to 599.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+from bisect import bisect_left
+from time import perf_counter
 from typing import Any, Iterable, Optional
 
 from klein import Klein
@@ -18,12 +25,14 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.web.api.common import add_error_handlers
-from fazt.web.auth import require
+from fazt.web.auth import bearer_token, require
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 # Any Host header names a "site"; beyond this many names, requests are counted under OTHER.
-MAX_SITES = 10000
+MAX_SITES = 1000
 OTHER = "_other"
+# Upper bounds of the latency histogram's buckets, in seconds (then +Inf).
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 def escape_label(value: str) -> str:
@@ -58,11 +67,18 @@ def family(name: str, kind: str, help_text: str,
 
 
 class RequestCounter:
-    """Requests to site hosts, per site name; C{hook} is a root site hook."""
+    """Requests to site hosts by site, by site and status, and their latency by site.
 
-    def __init__(self, max_sites: int = MAX_SITES) -> None:
+    C{hook} is a root site hook (the request starts); C{finished} a web site finish hook.
+    """
+
+    def __init__(self, max_sites: int = MAX_SITES, clock=perf_counter) -> None:
         self.counts: dict[str, int] = {}
+        self.statuses: dict[tuple[str, int], int] = {}
+        # Per site: one count per bucket (not cumulative; the last is +Inf), then the sum.
+        self.latency: dict[str, list] = {}
         self._max = max_sites
+        self._clock = clock
 
     def hook(self, request: Request, site: str) -> None:
         counts = self.counts
@@ -72,6 +88,46 @@ class RequestCounter:
             if len(counts) >= self._max:
                 site = OTHER
             counts[site] = counts.get(site, 0) + 1
+        if request is not None:
+            request.fazt_metrics = (site, self._clock())
+
+    def finished(self, request: Request) -> None:
+        started = getattr(request, "fazt_metrics", None)
+        if started is None:
+            return  # not a site request
+        site, t0 = started
+        elapsed = self._clock() - t0
+        key = (site, request.code)
+        try:
+            self.statuses[key] += 1
+        except KeyError:
+            self.statuses[key] = 1
+        histogram = self.latency.get(site)
+        if histogram is None:
+            histogram = self.latency[site] = [0] * (len(BUCKETS) + 1) + [0.0]
+        histogram[bisect_left(BUCKETS, elapsed)] += 1
+        histogram[-1] += elapsed
+
+    def histogram_samples(self) -> list[tuple[str, dict, float]]:
+        """C{(suffix, labels, value)} of the latency histogram, cumulative as the format wants."""
+        samples: list[tuple[str, dict, float]] = []
+        for site, histogram in sorted(self.latency.items()):
+            running = 0
+            for bound, count in zip(BUCKETS + (float("inf"),), histogram):
+                running += count
+                samples.append(("_bucket", {"site": site, "le": "+Inf" if bound == float("inf") else repr(bound)},
+                                running))
+            samples.append(("_sum", {"site": site}, histogram[-1]))
+            samples.append(("_count", {"site": site}, running))
+        return samples
+
+
+def histogram_family(name: str, help_text: str, samples: list[tuple[str, dict, float]]) -> list[str]:
+    """The lines of a histogram family from L{RequestCounter.histogram_samples}."""
+    lines = family(name, "histogram", help_text, [])
+    for suffix, labels, value in samples:
+        lines += family(name + suffix, "histogram", "", [(labels, value)])[2:]
+    return lines
 
 
 def _file_size(path: str) -> int:
@@ -86,6 +142,9 @@ def _db_figures(conn, path: str) -> dict:
     return {
         "db_size": _file_size(path) + _file_size(path + "-wal"),
         "deployments": conn.execute("SELECT COUNT(*) FROM deployments").fetchone()[0],
+        # AUTOINCREMENT ids never go back, even when old deployments are pruned: every deploy made.
+        "deploys": (conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deployments'").fetchone()
+                    or (0,))[0],
         "sites": conn.execute("SELECT COUNT(*) FROM sites").fetchone()[0],
         "certificates": conn.execute("SELECT name, not_after FROM certificates ORDER BY name").fetchall(),
     }
@@ -96,9 +155,10 @@ class MetricsEndpoint:
 
     app = Klein()
 
-    def __init__(self, services: Any, counter: RequestCounter) -> None:
+    def __init__(self, services: Any, counter: RequestCounter, token: Optional[str] = None) -> None:
         self.services = services
         self.counter = counter
+        self._token = token.encode("utf-8") if token else None
 
     def _sockets(self):
         return self.services.extras.get("sockets")
@@ -106,13 +166,21 @@ class MetricsEndpoint:
     @app.route("/metrics", methods=["GET"])
     @inlineCallbacks
     def metrics(self, request: Request):
-        principal = yield self.services.auth.api_key(request)
-        require(principal)
+        if not self._scraper(request):
+            principal = yield self.services.auth.api_key(request)
+            require(principal)
         store = self.services.store
         db = yield store.read(_db_figures, store.path)
         request.setHeader(b"content-type", CONTENT_TYPE)
         request.setHeader(b"cache-control", b"no-store")
         return self.render_text(db).encode("utf-8")
+
+    def _scraper(self, request: Request) -> bool:
+        """Whether the request carries the configured metrics token (constant-time compare)."""
+        if self._token is None:
+            return False
+        token = bearer_token(request)
+        return token is not None and hmac.compare_digest(token.encode("utf-8"), self._token)
 
     def render_text(self, db: dict) -> str:
         blobs = self.services.index.blobs
@@ -122,10 +190,18 @@ class MetricsEndpoint:
         lines: list[str] = []
         lines += family("fazt_site_requests_total", "counter", "Requests to site hosts, by site.",
                         [({"site": s}, n) for s, n in sorted(self.counter.counts.items())])
+        lines += family("fazt_site_responses_total", "counter", "Responses from site hosts, by site and status.",
+                        [({"site": s, "code": c}, n) for (s, c), n in sorted(self.counter.statuses.items())])
+        lines += histogram_family("fazt_site_request_duration_seconds",
+                                  "Time from dispatch to the end of the response, by site.",
+                                  self.counter.histogram_samples())
+        lines += self._js_lines()
         lines += family("fazt_js_workers", "gauge", "JS worker processes in the pool.", [(None, workers.size)])
         lines += family("fazt_js_worker_restarts_total", "counter", "JS worker processes restarted.",
                         [(None, workers.restarts)])
-        lines += family("fazt_deployments_total", "counter", "Deployments recorded in the database.",
+        lines += family("fazt_deployments_total", "counter", "Deploys ever made to this cartridge.",
+                        [(None, db["deploys"])])
+        lines += family("fazt_deployments_stored", "gauge", "Deployments kept in the database (after pruning).",
                         [(None, db["deployments"])])
         lines += family("fazt_db_size_bytes", "gauge", "Database file plus write-ahead log, in bytes.",
                         [(None, db["db_size"])])
@@ -142,6 +218,21 @@ class MetricsEndpoint:
                         [({"name": name}, float(not_after)) for name, not_after in db["certificates"]])
         return "\n".join(lines) + "\n"
 
+    def _js_lines(self) -> list[str]:
+        runs = sorted(getattr(self.services.apps, "runs", {}).items())
+        lines = family("fazt_js_runs_total", "counter",
+                       "Script runs by site and outcome (ok, exception, timeout, memory, crash, busy...).",
+                       [({"site": s, "outcome": o}, n) for (s, o), n in runs])
+        for kind, name, what in (("timeout", "fazt_js_timeouts_total", "ran out of CPU or wall time"),
+                                 ("memory", "fazt_js_memory_failures_total", "ran out of memory")):
+            lines += family(name, "counter", f"Script runs that {what}, by site.",
+                            [({"site": s}, n) for (s, o), n in runs if o == kind])
+        cron = self.services.parent.namedServices.get("cron")
+        if cron is not None:
+            lines += family("fazt_cron_runs_total", "counter", "Scheduled runs by outcome (ok, failed, skipped).",
+                            [({"outcome": o}, n) for o, n in sorted(cron.counts.items())])
+        return lines
+
 
 add_error_handlers(MetricsEndpoint.app)
 
@@ -151,4 +242,6 @@ def mount(services) -> None:
     counter = RequestCounter()
     services.extras["request_counter"] = counter
     services.root.add_site_hook(counter.hook)
-    services.root.mount_public("metrics", MetricsEndpoint(services, counter).app.resource())
+    services.root.add_finish_hook(counter.finished)
+    token = services.config.get("metrics-token") if hasattr(services.config, "get") else None
+    services.root.mount_public("metrics", MetricsEndpoint(services, counter, token).app.resource())

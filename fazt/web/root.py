@@ -8,6 +8,7 @@ Klein resource with the path re-based.
 from __future__ import annotations
 
 from typing import Callable, Optional
+from weakref import WeakSet
 
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
@@ -62,6 +63,8 @@ class RootResource(Resource):
         self.health = HealthResource()
         self._public: dict[bytes, IResource] = {}
         self._site_hooks: list[Callable[[Request, str], None]] = []
+        # Called as each response ends (by FaztSite.log), e.g. to count statuses and latency.
+        self.finish_hooks: list[Callable[[Request], None]] = []
         # Set by fazt.acme.wiring: the HTTP-01 responder, and plain HTTP -> HTTPS for certified hosts.
         self.acme_challenge: Optional[IResource] = None
         self.https_redirect: Optional[Callable[[Request], Optional[bytes]]] = None
@@ -73,6 +76,10 @@ class RootResource(Resource):
     def add_site_hook(self, hook: Callable[[Request, str], None]) -> None:
         """Call C{hook(request, site_name)} for every request to a site host (e.g. analytics)."""
         self._site_hooks.append(hook)
+
+    def add_finish_hook(self, hook: Callable[[Request], None]) -> None:
+        """Call C{hook(request)} as every response ends (site hooks ran first for site requests)."""
+        self.finish_hooks.append(hook)
 
     def render(self, request: Request):
         if request.path == b"/health":
@@ -131,6 +138,14 @@ class FaztSite(Site):
         self._deploy_limit = deploy_limit
         self._default_limit = body_limit
         self._access_log = access_log
+        self._finish_hooks = getattr(resource, "finish_hooks", [])
+        # Open HTTP connections, so that a graceful stop can wait for them (fazt.app.shutdown).
+        self.channels: WeakSet = WeakSet()
+
+    def buildProtocol(self, addr):
+        channel = super().buildProtocol(addr)
+        self.channels.add(channel)
+        return channel
 
     def body_limit(self, path: bytes) -> int:
         """The largest request body accepted for C{path}."""
@@ -139,6 +154,8 @@ class FaztSite(Site):
         return self._default_limit
 
     def log(self, request: Request) -> None:
+        for hook in self._finish_hooks:
+            hook(request)
         # Access logging costs about a third of static throughput; it is opt-in.
         if self._access_log:
             super().log(request)

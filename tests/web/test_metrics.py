@@ -9,11 +9,18 @@ import pytest_twisted
 from prometheus_client.parser import text_string_to_metric_families
 
 from fazt.cli.operator import create_key
-from fazt.web.metrics import RequestCounter, escape_label, family
+from fazt.web.metrics import RequestCounter, escape_label, family, histogram_family
 from fazt_testing import assert_error, start_server, stop_server
 
 SERIES = {
     "fazt_site_requests": "counter",
+    "fazt_site_responses": "counter",
+    "fazt_site_request_duration_seconds": "histogram",
+    "fazt_js_runs": "counter",
+    "fazt_js_timeouts": "counter",
+    "fazt_js_memory_failures": "counter",
+    "fazt_cron_runs": "counter",
+    "fazt_deployments_stored": "gauge",
     "fazt_js_workers": "gauge",
     "fazt_js_worker_restarts": "counter",
     "fazt_deployments": "counter",
@@ -27,9 +34,12 @@ SERIES = {
 }
 
 
+SCRAPE_TOKEN = "scrape-me-0123456789"
+
+
 @pytest.fixture
 def server(tmp_path):
-    live = start_server(str(tmp_path / "data.db"))
+    live = start_server(str(tmp_path / "data.db"), extra_args=("--metrics-token", SCRAPE_TOKEN, "--js-workers", "1"))
     yield live
     stop_server(live)
 
@@ -56,6 +66,11 @@ async def test_metrics_carry_the_series(server):
     conn.close()
     for _ in range(2):
         assert (await server.get("/", "blog.example.test")).code == 200
+    assert (await server.get("/missing", "blog.example.test")).code == 404
+    response = await server.deploy("app", {"main.js": 'if (req.path === "/spin") { while (true) {} } res.send("ok")'})
+    assert response.code == 200, response.body
+    assert (await server.get("/", "app.example.test")).code == 200
+    assert (await server.get("/spin", "app.example.test")).code == 500
 
     response = await server.get("/metrics", Authorization=f"Bearer {server.admin_token}")
     assert response.code == 200, response.body
@@ -76,6 +91,28 @@ async def test_metrics_carry_the_series(server):
     assert hits + misses >= 1
     assert value(families, "fazt_cache_bytes") >= 0
     assert value(families, "fazt_certificate_expiry_timestamp_seconds", name="blog.example.test") == 1900000000
+    responses = "fazt_site_responses_total"
+    assert value(families, "fazt_site_responses", responses, site="blog", code="200") == 2
+    assert value(families, "fazt_site_responses", responses, site="blog", code="404") == 1
+    assert value(families, "fazt_site_responses", responses, site="app", code="500") == 1
+    latency = "fazt_site_request_duration_seconds"
+    assert value(families, latency, latency + "_count", site="blog") == 3
+    assert value(families, latency, latency + "_bucket", site="blog", le="+Inf") == 3
+    assert value(families, latency, latency + "_sum", site="blog") > 0
+    assert value(families, "fazt_js_runs", "fazt_js_runs_total", site="app", outcome="ok") == 1
+    assert value(families, "fazt_js_runs", "fazt_js_runs_total", site="app", outcome="timeout") == 1
+    assert value(families, "fazt_js_timeouts", "fazt_js_timeouts_total", site="app") == 1
+    assert value(families, "fazt_cron_runs", "fazt_cron_runs_total", outcome="skipped") == 0
+    assert value(families, "fazt_deployments_stored") >= 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_metrics_token_reads_metrics_and_nothing_else(server):
+    response = await server.get("/metrics", Authorization=f"Bearer {SCRAPE_TOKEN}")
+    assert response.code == 200, response.body
+    assert "fazt_site_requests" in parse(response.body)
+    assert_error(await server.get("/metrics", Authorization=f"Bearer {SCRAPE_TOKEN}x"), 401, "INVALID_API_KEY")
+    assert_error(await server.get("/api/sites", Authorization=f"Bearer {SCRAPE_TOKEN}"), 401, "INVALID_API_KEY")
 
 
 @pytest_twisted.ensureDeferred
@@ -98,8 +135,33 @@ def test_label_values_are_escaped_and_parse_back():
     assert parsed.samples[0].value == 3
 
 
+class FakeRequest:
+    code = 200
+
+
 def test_request_counter_caps_distinct_sites():
     counter = RequestCounter(max_sites=2)
     for name in ("a", "a", "b", "c", "d"):
-        counter.hook(None, name)
+        request = FakeRequest()
+        counter.hook(request, name)
+        counter.finished(request)
     assert counter.counts == {"a": 2, "b": 1, "_other": 2}
+    assert counter.statuses == {("a", 200): 2, ("b", 200): 1, ("_other", 200): 2}
+    assert sorted(counter.latency) == ["_other", "a", "b"]
+
+
+def test_latency_histogram_is_cumulative_and_parses():
+    now = [0.0]
+    counter = RequestCounter(clock=lambda: now[0])
+    for elapsed in (0.0002, 0.003, 0.003, 20.0):
+        request = FakeRequest()
+        counter.hook(request, "s")
+        now[0] += elapsed
+        counter.finished(request)
+    counter.finished(FakeRequest())  # an admin request: never hooked, not counted
+    text = "\n".join(histogram_family("lat_seconds", "help", counter.histogram_samples())) + "\n"
+    (parsed,) = text_string_to_metric_families(text)
+    buckets = {s.labels["le"]: s.value for s in parsed.samples if s.name == "lat_seconds_bucket"}
+    assert (buckets["0.0005"], buckets["0.0025"], buckets["0.005"], buckets["10.0"], buckets["+Inf"]) == (1, 1, 3, 3, 4)
+    assert [s.value for s in parsed.samples if s.name == "lat_seconds_count"] == [4]
+    assert [s.value for s in parsed.samples if s.name == "lat_seconds_sum"] == [pytest.approx(20.0062)]
