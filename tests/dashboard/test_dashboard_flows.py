@@ -7,6 +7,8 @@ the action.
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import time
 
@@ -15,9 +17,13 @@ APP = "counter"
 APP_JS = 'console.log("visit " + req.path); res.send("FOO=" + (process.env.FOO || "unset"));'
 
 
-def deployed_id(page) -> int:
-    status = page.wait_for_selector("text=/Deployed .*: deployment #\\d+/")
-    return int(re.search(r"#(\d+)", status.inner_text()).group(1))
+def deployed_id(page, where: str = "#toast") -> int:
+    """The id a deploy reports: in the toast (the Sites page moves on to the new site at once) or
+    in the deploy box's own status line (where a toast may still show an earlier deploy)."""
+    found = page.wait_for_function(
+        "where => { const el = document.querySelector(where);"
+        " const m = el && /Deployed .*: deployment #(\\d+)/.exec(el.textContent); return m && m[1]; }", arg=where)
+    return int(found.json_value())
 
 
 def site_text(server, name: str, path: str = "/") -> str:
@@ -62,18 +68,23 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     assert tab.inner_text("h1") == "v1"
     tab.close()
 
-    # A second version dropped on the page (a zip in a drag-and-drop DataTransfer), then rolled back.
-    archive = helpers.make_zip({"index.html": "<h1>v2</h1>", "extra.txt": "more"})
+    # A second version dropped on the page (a zip in a drag-and-drop DataTransfer), its upload
+    # progress shown on the way, then rolled back.
+    archive = helpers.make_zip({"index.html": "<h1>v2</h1>", "blob.bin": os.urandom(1 << 20)})
     transfer = page.evaluate_handle(
-        "bytes => { const dt = new DataTransfer();"
-        " dt.items.add(new File([new Uint8Array(bytes)], 'shop-v2.zip', {type: 'application/zip'})); return dt; }",
-        list(archive))
+        "b64 => { const dt = new DataTransfer(); const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));"
+        " dt.items.add(new File([bytes], 'shop-v2.zip', {type: 'application/zip'})); return dt; }",
+        base64.b64encode(archive).decode())
+    page.evaluate("() => { const bar = document.querySelector('.drop progress'); window.progressSeen = [];"
+                  " new MutationObserver(() => progressSeen.push(bar.value)).observe(bar, {attributes: true}); }")
     page.dispatch_event("main h1", "drop", {"dataTransfer": transfer})  # anywhere on the page
-    second = deployed_id(page)
+    second = deployed_id(page, ".drop [aria-live]")
+    assert page.evaluate("Math.max(...progressSeen)") == 1
     assert second > first
     assert "v2" in site_text(server, SITE)
     page.wait_for_selector(f"button[data-rollback='{first}']")
     assert "+1" in page.inner_text(f"tr:has-text('#{second}')")  # v2 has one file more than v1
+    assert "+1.0 MiB" in page.inner_text(f"tr:has-text('#{second}')")
     page.click(f"button[data-rollback='{first}']")
     page.wait_for_selector(f"tr:has-text('#{first}') .badge:has-text('live')")
     assert site_text(server, SITE) == "200 <h1>v1</h1>"
