@@ -112,7 +112,7 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     page.wait_for_selector("button[data-unset=FOO]")
     assert site_text(server, APP) == "200 FOO=from-the-dashboard"
     page.click("button[role=tab]:has-text('Live logs')")
-    page.wait_for_selector("text=Live")
+    page.wait_for_selector("#stream-state:text-is('Live')")
     site_text(server, APP, "/streamed-line")
     page.wait_for_selector("ol.log li:has-text('visit /streamed-line')")
 

@@ -59,7 +59,7 @@ def settled(page) -> None:
     page.wait_for_function("() => document.querySelector('main h1') &&"
                            " !document.querySelector('main').innerText.includes('Loading…')")
     if page.query_selector("ol.log"):
-        page.wait_for_selector("text=Live")
+        page.wait_for_selector("#stream-state:text-is('Live')")
 
 
 BACKGROUND = {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}

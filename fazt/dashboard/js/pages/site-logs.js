@@ -15,7 +15,7 @@ export function render(panel, name) {
     h('option', { value: '' }, 'All levels'), LEVELS.map((l) => h('option', { value: l }, l + ' and above')));
   const pause = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false' }, 'Pause');
   const clear = h('button', { type: 'button', class: 'ghost' }, 'Clear');
-  const state = h('span', { class: 'muted small', 'aria-live': 'polite' }, 'Connecting…');
+  const state = h('span', { class: 'muted small', 'aria-live': 'polite', id: 'stream-state' }, 'Connecting…');
   const out = h('ol', { class: 'log', role: 'log', 'aria-label': `Log of ${name}`, tabindex: '0' });
 
   const visible = (line) => !level.value || LEVELS.indexOf(line.level) >= LEVELS.indexOf(level.value);
