@@ -150,3 +150,22 @@ def test_keyboard_only(server, browser, helpers, seeded):
     page.keyboard.press("Enter")
     assert page.wait_for_selector("pre.viewer").inner_text() == "plain text"
     context.close()
+
+
+def test_kv_browser(server, browser, helpers, seeded, token):
+    """Keys listed by prefix, one value viewed whole, one key deleted."""
+    context, page = helpers.new_page(browser)
+    helpers.login(page, server)
+    page.goto(server.base + "/sites/app/kv")
+    settled(page)
+    assert len(page.query_selector_all("button[data-delete]")) == 4  # hits:/, hits:/a, hits:/b/c, last
+    page.fill("input[name=prefix]", "hits:/")
+    page.click("button[type=submit]:has-text('List')")
+    page.wait_for_function("() => document.querySelectorAll('button[data-delete]').length === 3")
+    page.click("button.mono:text-is('hits:/a')")
+    assert page.wait_for_selector("pre.viewer").inner_text() == "3"
+    page.click("button[data-delete='hits:/a']")
+    page.wait_for_selector("button[data-delete='hits:/a']", state="detached")
+    status, _ = helpers.api(server, "GET", "/api/sites/app/kv/hits:/a", token)
+    assert status == 404
+    context.close()
