@@ -169,3 +169,18 @@ def test_kv_browser(server, browser, helpers, seeded, token):
     status, _ = helpers.api(server, "GET", "/api/sites/app/kv/hits:/a", token)
     assert status == 404
     context.close()
+
+
+def test_site_analytics(server, browser, helpers, seeded):
+    """Views per day as SVG bars (one per day of the period), top paths and referrers."""
+    context, page = helpers.new_page(browser)
+    helpers.login(page, server)
+    page.goto(server.base + "/sites/blog/analytics")
+    settled(page)
+    assert len(page.query_selector_all("svg.chart rect.views")) == 30
+    assert page.inner_text(".card:has(h2:text-is('Views')) .stat") == "3"
+    assert "/about" in page.inner_text(".card:has(h2:text-is('Top paths'))")
+    assert "https://news.example/" in page.inner_text(".card:has(h2:text-is('Top referrers'))")
+    page.select_option("select[name=days]", "7")
+    page.wait_for_function("() => document.querySelectorAll('svg.chart rect.views').length === 7")
+    context.close()
