@@ -4,10 +4,12 @@
 import { get } from '../api.js';
 import { h, table, when, section, badge, text } from '../ui.js';
 
+const KIND = { valid: 'ok', pending: 'warn', 'self-signed': 'warn', failed: 'bad', expired: 'bad' };
+
 function statusBadge(c) {
   const days = c.not_after ? (new Date(c.not_after) - Date.now()) / 86400000 : NaN;
   if (c.status === 'valid' && days < 14) return badge(`expires in ${Math.max(0, Math.floor(days))} d`, 'warn');
-  return badge(text(c.status), c.status === 'valid' ? 'ok' : c.status === 'pending' ? 'warn' : 'bad');
+  return badge(text(c.status), KIND[c.status] || '');
 }
 
 export async function certificateRows(limit) {
@@ -27,6 +29,7 @@ export async function certificateRows(limit) {
     { label: 'Expires', cell: (c) => when(c.not_after) },
     { label: 'Issuer', cell: (c) => c.issuer, cls: 'hide-phone' },
     { label: 'Last error', cell: (c) => c.last_error, cls: 'hide-phone' },
+    { label: 'Next attempt', cell: (c) => when(c.next_attempt), cls: 'hide-phone' },
   ], rows, 'No certificates yet: they are requested when the server starts with --https.');
 }
 
