@@ -147,6 +147,11 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     assert (answer.status, answer.headers["location"]) == (302, "https://example.com/docs")
     page.reload()
     page.wait_for_selector("[data-clicks=docs]:text-is('1')")
+    page.click("button[data-edit=docs]")
+    page.fill("input[name=destination]", "https://example.com/moved")
+    page.click("form button[type=submit]:has-text('Save /r/docs')")
+    page.wait_for_selector("tr:has-text('/r/docs') code:text-is('https://example.com/moved')")
+    assert context.request.get(server.base + "/r/docs", max_redirects=0).headers["location"] == "https://example.com/moved"
 
     # Deleting a site asks first, then the site is gone from the list and from its host.
     page.goto(server.base + f"/sites/{SITE}")
