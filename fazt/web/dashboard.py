@@ -10,6 +10,7 @@ C{Accept-Encoding}. Paths that name no file and have no extension are the app's 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import time
@@ -34,6 +35,9 @@ SHELL = "index.html"
 PACKAGE = "fazt.dashboard"
 # Below this size compression saves less than the header it costs.
 MIN_COMPRESS = 256
+# Brotli quality 5: about 8 % larger than 11 on these files, and 15 times faster (about 10 ms
+# for the whole app instead of 170), which every start of a server pays.
+BROTLI_QUALITY = 5
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,17 @@ def _asset(path: str, data: bytes) -> Asset:
     if is_compressible(content_type) and len(data) >= MIN_COMPRESS:
         bodies["gzip"] = gzip.compress(data, 9, mtime=0)
         if brotli is not None:
-            bodies["br"] = brotli.compress(data, quality=11)
+            bodies["br"] = brotli.compress(data, quality=BROTLI_QUALITY)
     return Asset(path, content_type, hashlib.sha256(data).hexdigest(), bodies)
 
 
+@functools.lru_cache(maxsize=4)
 def load_assets(package: str = PACKAGE) -> dict[str, Asset]:
-    """Every file of the app by its URL path (without the leading slash)."""
+    """Every file of the app by its URL path (without the leading slash).
+
+    Read once per process: the package's files do not change while it runs, and a process may
+    build several sites (tests do). Callers must not modify the answer.
+    """
     assets: dict[str, Asset] = {}
 
     def walk(node, prefix: str) -> None:
