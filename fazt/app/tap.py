@@ -13,6 +13,7 @@ from twisted.python.threadpool import ThreadPool
 from fazt.acme import wiring as acme_wiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.options import Options
+from fazt.app.shutdown import OrderlyService
 from fazt.app.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -67,7 +68,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     """The service tree without listeners, and the web site to listen with."""
     prepare_cartridge(config["db"])
 
-    top = MultiService()
+    top = OrderlyService(reactor, config["grace-seconds"])  # stops gracefully (fazt.app.shutdown)
     store = Store(config["db"], reactor)
     store.setServiceParent(top)
     ops_wiring.install(config, reactor, top, store)
@@ -108,6 +109,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                                                                "certificates": certificates}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
+    top.site, top.writer = site, writer
     return top, site
 
 

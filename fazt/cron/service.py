@@ -21,7 +21,7 @@ import time
 from typing import Any, Optional
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
 from twisted.logger import Logger
 
 from fazt.cron.config import ConfigError, CronEntry, parse_config
@@ -47,6 +47,7 @@ class CronService(Service):
     """Runs scheduled requests against app sites; C{clock} provides C{seconds} and C{callLater}."""
 
     name = "cron"
+    stop_first = True  # before connections drain and the workers stop (fazt.app.shutdown)
 
     def __init__(self, clock: Any, store: Any, index: Any, apps: Any, domain: str) -> None:
         self._clock = clock
@@ -74,7 +75,9 @@ class CronService(Service):
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
-        return self.idle()
+        # A check still reading starts nothing now (see _start); only runs are waited for.
+        runs = list(self._running.values())
+        return DeferredList(runs) if runs else succeed(None)
 
     @inlineCallbacks
     def idle(self):
@@ -112,7 +115,7 @@ class CronService(Service):
                     self._configs.clear()
                 self._configs[blob_hash] = entries
             for entry in entries:
-                if entry.schedule.matches(minute) and self.running:
+                if entry.schedule.matches(minute):
                     self._start(site, entry, minute)
 
     def _parse(self, site: str, data: bytes) -> list[CronEntry]:
@@ -124,6 +127,8 @@ class CronService(Service):
             return []
 
     def _start(self, site: str, entry: CronEntry, minute: int) -> None:
+        if not self.running:
+            return
         key = (site, entry.key)
         if key in self._running:
             self.counts["skipped"] += 1
