@@ -8,25 +8,11 @@ import os
 from twisted.python import usage
 
 from fazt.acme.policy import LETS_ENCRYPT
+from fazt.app.converters import whole_number as _whole_number
 from fazt.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 
 DEFAULT_HTTP = "tcp:4698"
-
-
-def _whole_number(name: str, minimum: int = 1):
-    """A converter for an integer option of at least C{minimum}."""
-
-    def convert(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise usage.UsageError(f"--{name} must be a whole number, not {value!r}") from None
-        if number < minimum:
-            raise usage.UsageError(f"--{name} must be at least {minimum}")
-        return number
-
-    return convert
 
 
 def _seconds(name: str):

@@ -11,6 +11,7 @@ from typing import Callable
 
 from twisted.python import usage
 
+from fazt.app.converters import whole_number as count
 from fazt.ops.durations import parse_duration
 
 DAY = 86400.0
@@ -27,21 +28,6 @@ def duration(name: str, minimum: float = 1.0) -> Callable[[str], float]:
         if seconds < minimum:
             raise usage.UsageError(f"--{name} must be at least {minimum:g} seconds")
         return seconds
-
-    return convert
-
-
-def count(name: str, minimum: int = 0) -> Callable[[str], int]:
-    """A converter for a whole number option of at least C{minimum}."""
-
-    def convert(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise usage.UsageError(f"--{name} must be a whole number, not {value!r}") from None
-        if number < minimum:
-            raise usage.UsageError(f"--{name} must be at least {minimum}")
-        return number
 
     return convert
 
