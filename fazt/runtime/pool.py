@@ -12,87 +12,31 @@ from __future__ import annotations
 import os
 import sys
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.protocol import ProcessProtocol
-from twisted.logger import Logger
 
 import fazt
-from fazt.runtime.protocol import FrameDecoder, ProtocolError, encode_frame
+from fazt.runtime.workerproc import Job, RunResult, WorkerProcess
 
-_log = Logger()
+__all__ = ["RunResult", "WorkerPool"]
+
 _FAZT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(fazt.__file__)))
 
 
-@dataclass
-class RunResult:
-    """What one run of a script came to: a response, or a failure kind and message."""
-
-    response: Optional[dict]
-    logs: list
-    failure: Optional[str] = None  # "exception" | "timeout" | "memory" | "crash" | "busy" | "protocol"
-    message: str = ""
-    stack: Optional[str] = None
-
-
-@dataclass
-class _Job:
-    site: str
-    script_hash: str
-    src: str
-    request: dict
-    env: dict
-    result: Deferred
-    id: int = 0
-    budget: dict = field(default_factory=dict)
-
-
-class _Worker(ProcessProtocol):
-    def __init__(self, pool: "WorkerPool") -> None:
-        self.pool = pool
-        self.decoder = FrameDecoder()
-        self.ready = False
-        self.job: Optional[_Job] = None
-        self.scripts: set[tuple[str, str]] = set()
-        self.deadline = None
-        self.ended: Deferred = Deferred()
-        self.pid: Optional[int] = None
-
-    def outReceived(self, data: bytes) -> None:
-        try:
-            messages = self.decoder.feed(data)
-        except ProtocolError as exc:
-            _log.warn("JS worker {pid} broke the protocol: {err}", pid=self.pid, err=exc)
-            self.kill()
-            return
-        for message in messages:
-            self.pool._on_message(self, message)
-
-    def errReceived(self, data: bytes) -> None:
-        _log.info("JS worker {pid}: {text}", pid=self.pid, text=data.decode("utf-8", "replace").rstrip())
-
-    def processEnded(self, reason) -> None:
-        self.pool._on_exit(self)
-        self.ended.callback(None)
-
-    def send(self, message: dict) -> None:
-        self.transport.write(encode_frame(message))
-
-    def kill(self) -> None:
-        try:
-            self.transport.signalProcess("KILL")
-        except Exception:  # already gone
-            pass
-
-
 class WorkerPool(Service):
-    """Runs site scripts on C{size} worker processes."""
+    """Runs site scripts on C{size} worker processes.
+
+    A worker busy with a site's run may be sent that site's next run as well (up to C{depth}
+    runs in its pipe), so it never sits idle while the parent turns a finished run into a
+    response; this happens only when no other site's run is waiting for a worker, so it never
+    lets one site's backlog delay another's.
+    """
 
     def __init__(self, reactor: Any, host: Any, size: Optional[int] = None, cpu_ms: int = 100,
-                 wall_seconds: float = 10.0, max_queue: int = 1000, per_site: Optional[int] = None) -> None:
+                 wall_seconds: float = 10.0, max_queue: int = 1000, per_site: Optional[int] = None,
+                 depth: int = 2) -> None:
         self._reactor = reactor
         self._host = host
         self.size = size or os.cpu_count() or 1
@@ -100,11 +44,12 @@ class WorkerPool(Service):
         self.wall_seconds = wall_seconds
         self.max_queue = max_queue
         self.per_site = per_site or max(1, self.size - 1)
-        self._workers: list[_Worker] = []
-        self._idle: deque[_Worker] = deque()
-        self._pending: OrderedDict[str, deque[_Job]] = OrderedDict()
+        self.depth = max(1, depth)
+        self._workers: list[WorkerProcess] = []
+        self._idle: deque[WorkerProcess] = deque()
+        self._pending: OrderedDict[str, deque[Job]] = OrderedDict()
         self._queued = 0
-        self._busy_by_site: dict[str, int] = {}
+        self._busy_by_site: dict[str, int] = {}  # site -> workers holding its runs
         self._next_id = 0
         self._spawned = False
         self.restarts = 0
@@ -131,7 +76,7 @@ class WorkerPool(Service):
         return DeferredList(ended)
 
     def _spawn(self) -> None:
-        worker = _Worker(self)
+        worker = WorkerProcess(self)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": _FAZT_PATH, "PYTHONDONTWRITEBYTECODE": "1"}
         transport = self._reactor.spawnProcess(
             worker, sys.executable, [sys.executable, "-m", "fazt.runtime.worker"], env=env,
@@ -149,7 +94,10 @@ class WorkerPool(Service):
             result.callback(RunResult(None, [], "busy", "too many scripts waiting to run"))
             return result
         self._ensure_workers()
-        self._pending.setdefault(site, deque()).append(_Job(site, script_hash, src, request, env, result))
+        queue = self._pending.get(site)
+        if queue is None:
+            queue = self._pending[site] = deque()
+        queue.append(Job(site, script_hash, src, request, env, result))
         self._queued += 1
         self._dispatch()
         return result
@@ -158,11 +106,14 @@ class WorkerPool(Service):
         while self._idle and self._queued:
             job = self._next_job()
             if job is None:
-                return
+                break
             worker = self._idle.popleft()
-            self._start(worker, job)
+            self._busy_by_site[job.site] = self._busy_by_site.get(job.site, 0) + 1
+            self._send_job(worker, job)
+        if self._queued and self.depth > 1:
+            self._send_ahead()
 
-    def _next_job(self) -> Optional[_Job]:
+    def _next_job(self) -> Optional[Job]:
         for site in list(self._pending):
             if self._busy_by_site.get(site, 0) >= self.per_site:
                 continue
@@ -174,88 +125,148 @@ class WorkerPool(Service):
             return job
         return None
 
-    def _start(self, worker: _Worker, job: _Job) -> None:
+    def _send_ahead(self) -> None:
+        """Give busy workers their site's next run, unless another site waits for a worker."""
+        busy = self._busy_by_site
+        for site in self._pending:
+            if busy.get(site, 0) < self.per_site:
+                return  # that site gets the next worker to become idle, without a detour
+        for worker in self._workers:
+            jobs = worker.jobs
+            if not jobs or len(jobs) >= self.depth:
+                continue
+            site = jobs[0].site  # a worker only ever holds one site's runs
+            queue = self._pending.get(site)
+            if queue:
+                job = queue.popleft()
+                if not queue:
+                    del self._pending[site]
+                self._queued -= 1
+                self._send_job(worker, job)
+                if not self._queued:
+                    return
+
+    def _send_job(self, worker: WorkerProcess, job: Job) -> None:
         self._next_id += 1
         job.id = self._next_id
-        worker.job = job
-        self._busy_by_site[job.site] = self._busy_by_site.get(job.site, 0) + 1
-        worker.deadline = self._reactor.callLater(self.wall_seconds, self._overtime, worker, job)
+        worker.jobs.append(job)
+        if len(worker.jobs) == 1:
+            self._started(worker)
         self._send_run(worker, job, with_source=(job.site, job.script_hash) not in worker.scripts)
 
-    def _send_run(self, worker: _Worker, job: _Job, with_source: bool) -> None:
+    def _send_run(self, worker: WorkerProcess, job: Job, with_source: bool) -> None:
         if with_source:
             worker.scripts.add((job.site, job.script_hash))
         worker.send({"t": "run", "id": job.id, "site": job.site, "hash": job.script_hash,
                      "src": job.src if with_source else None, "req": job.request, "env": job.env,
                      "cpu_ms": self.cpu_ms})
 
-    def _finish(self, worker: _Worker, result: RunResult) -> None:
-        job, worker.job = worker.job, None
-        if worker.deadline is not None and worker.deadline.active():
-            worker.deadline.cancel()
+    def _started(self, worker: WorkerProcess) -> None:
+        """The worker's first job is now running: its wall-clock deadline counts from now."""
+        worker.started = self._reactor.seconds()
+        # One timer per worker, re-armed only when it fires early: no callLater per run.
+        if worker.deadline is None:
+            worker.deadline = self._reactor.callLater(self.wall_seconds, self._overtime, worker)
+
+    def _overtime(self, worker: WorkerProcess) -> None:
         worker.deadline = None
-        self._busy_by_site[job.site] -= 1
-        if not self._busy_by_site[job.site]:
-            del self._busy_by_site[job.site]
+        if worker.job is None or worker not in self._workers:
+            return
+        left = worker.started + self.wall_seconds - self._reactor.seconds()
+        if left > 0:
+            worker.deadline = self._reactor.callLater(left, self._overtime, worker)
+            return
+        self._drop_jobs(worker, RunResult(None, [], "timeout", f"script ran longer than {self.wall_seconds:g} s"))
+        worker.kill()
+
+    def _complete(self, worker: WorkerProcess, job: Job, result: RunResult) -> None:
+        """A run finished: the worker goes on with its next job or becomes idle."""
+        head = worker.jobs[0] is job
+        worker.jobs.remove(job)
+        if worker.jobs:
+            if head:
+                self._started(worker)
+        else:
+            self._release(worker, job.site)
+            self._idle.append(worker)
+        self._dispatch()  # first, so the worker is busy again while the response is written
         job.result.callback(result)
 
-    def _overtime(self, worker: _Worker, job: _Job) -> None:
-        if worker.job is job:
-            worker.deadline = None
-            self._finish(worker, RunResult(None, [], "timeout", f"script ran longer than {self.wall_seconds:g} s"))
-            worker.kill()
+    def _release(self, worker: WorkerProcess, site: str) -> None:
+        self._busy_by_site[site] -= 1
+        if not self._busy_by_site[site]:
+            del self._busy_by_site[site]
+
+    def _drop_jobs(self, worker: WorkerProcess, result: RunResult) -> None:
+        """Fail the worker's running job with C{result}; its other jobs never started: requeue them."""
+        if not worker.jobs:
+            return
+        running, *waiting = worker.jobs
+        worker.jobs.clear()
+        self._release(worker, running.site)
+        if waiting:
+            queue = self._pending.get(running.site)
+            if queue is None:
+                queue = self._pending[running.site] = deque()
+            queue.extendleft(reversed(waiting))
+            self._queued += len(waiting)
+        self._dispatch()
+        running.result.callback(result)
 
     # -- messages from workers ----------------------------------------------------------
 
-    def _on_message(self, worker: _Worker, message: dict) -> None:
+    def _on_message(self, worker: WorkerProcess, message: dict) -> None:
         kind = message.get("t")
         if kind == "ready":
             worker.ready = True
             self._idle.append(worker)
             self._dispatch()
             return
-        job = worker.job
-        if job is None:
-            return  # a late answer for a run already given up on
         if kind == "call":
-            if message.get("run") == job.id:
+            job = worker.find(message.get("run"))
+            if job is not None:
                 self._host_call(worker, job, message)
             return
-        if message.get("id") != job.id:
-            return
+        job = worker.find(message.get("id"))
+        if job is None:
+            return  # a late answer for a run already given up on
         if kind == "done":
-            self._finish(worker, RunResult(message.get("response"), message.get("logs") or []))
-            self._idle.append(worker)
-            self._dispatch()
+            self._complete(worker, job, RunResult(message.get("response"), message.get("logs") or []))
         elif kind == "failed":
-            self._finish(worker, RunResult(None, message.get("logs") or [], message.get("kind", "exception"),
-                                           str(message.get("message", "")), message.get("stack")))
-            self._idle.append(worker)
-            self._dispatch()
+            self._complete(worker, job, RunResult(None, message.get("logs") or [], message.get("kind", "exception"),
+                                                  str(message.get("message", "")), message.get("stack")))
         elif kind == "need_src":
+            # The worker goes on with the runs already in its pipe first: this one is now last.
+            head = worker.jobs[0] is job
+            worker.jobs.remove(job)
+            worker.jobs.append(job)
+            if head and worker.jobs[0] is not job:
+                self._started(worker)
             self._send_run(worker, job, with_source=True)
 
-    def _host_call(self, worker: _Worker, job: _Job, message: dict) -> None:
+    def _host_call(self, worker: WorkerProcess, job: Job, message: dict) -> None:
         call_id = message.get("id")
         d = self._host.call(job.site, str(message.get("fn")), message.get("args") or [], job.budget)
 
         def reply(value):
-            if worker.job is job:
+            if job in worker.jobs:
                 worker.send({"t": "reply", "id": call_id, "ok": True, "value": value})
 
         def refused(failure):
-            if worker.job is job:
+            if job in worker.jobs:
                 worker.send({"t": "reply", "id": call_id, "ok": False, "error": str(failure.value)})
 
         d.addCallbacks(reply, refused)
 
-    def _on_exit(self, worker: _Worker) -> None:
+    def _on_exit(self, worker: WorkerProcess) -> None:
+        if worker.deadline is not None and worker.deadline.active():
+            worker.deadline.cancel()
+        worker.deadline = None
         if worker in self._workers:
             self._workers.remove(worker)
         if worker in self._idle:
             self._idle.remove(worker)
-        if worker.job is not None:
-            self._finish(worker, RunResult(None, [], "crash", "the script's worker process died"))
+        self._drop_jobs(worker, RunResult(None, [], "crash", "the script's worker process died"))
         if self.running:
             self.restarts += 1
             # A worker that dies before it is ready would otherwise respawn in a tight loop.

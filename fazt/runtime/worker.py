@@ -25,6 +25,7 @@ RUNTIMES_PER_WORKER = 32
 MEMORY_CHECK_EVERY = 32  # runs between resident-memory checks
 MEMORY_HIGH_WATER = 1024 * 1024 * 1024  # above it, idle site runtimes are dropped
 _READ_SIZE = 1 << 16
+MAX_WAITING_RUNS = 8  # runs kept while a host call waits (the parent sends at most a few ahead)
 
 
 def log(text):
@@ -103,6 +104,7 @@ class Worker:
         self.guard = CpuGuard()
         self._decoder = FrameDecoder()
         self._inbox = deque()
+        self._later = deque()  # runs that arrived during a host call, in order
         self._current_run = None
         self._call_ids = 0
         self._runs = 0
@@ -111,7 +113,7 @@ class Worker:
         """Announce readiness, then handle frames until stdin closes."""
         self.send({"t": "ready", "pid": os.getpid()})
         while True:
-            self.dispatch(self.receive())
+            self.dispatch(self._later.popleft() if self._later else self.receive())
 
     # -- pipe I/O ----------------------------------------------------------------------
 
@@ -241,6 +243,8 @@ class Worker:
                 return message
             if kind == "ping":
                 self.send({"t": "pong"})
+            elif kind == "run" and len(self._later) < MAX_WAITING_RUNS:
+                self._later.append(message)  # sent ahead by the parent: run after this one
             elif kind == "run" and isinstance(message.get("id"), int):
                 self.send({"id": message["id"], **protocol.failed("protocol", "the worker is busy", None, [])})
             elif kind != "reply":

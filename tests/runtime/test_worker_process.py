@@ -196,6 +196,25 @@ def test_ping_during_a_host_call(worker):
     assert outcome["t"] == "failed" and outcome["message"] == "Error: db unavailable"
 
 
+def test_a_run_sent_ahead_during_a_host_call_runs_next(worker):
+    first = worker.run_message('res.send("first " + db.get("k"))')
+    second = worker.run_message('res.send("second")')
+    worker.send(first)
+    call = worker.receive()
+    assert call["t"] == "call" and call["run"] == first["id"]
+    worker.send(second)  # the parent sends a site's next run before this one is over
+    worker.send({"t": "reply", "id": call["id"], "ok": True, "value": "v"})
+    assert (worker.receive()["id"], worker.receive()["id"]) == (first["id"], second["id"])
+
+
+def test_runs_sent_ahead_wait_their_turn(worker):
+    source = 'res.send(req.path)'
+    messages = [worker.run_message(source, with_source=n == 0) for n in range(3)]
+    for message in messages:
+        worker.send(message)
+    assert [body_of(worker.receive()) for _ in messages] == ["/"] * 3
+
+
 def test_deep_recursion_fails_and_the_worker_survives(worker):
     outcome = worker.run("function down(n) { return down(n + 1) + 1 }\ndown(0)")
     assert outcome["t"] == "failed" and outcome["kind"] in ("exception", "memory")
