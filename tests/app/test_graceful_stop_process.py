@@ -30,14 +30,14 @@ def sql(db: str, query: str, *args) -> list:
         conn.close()
 
 
-def wait_for(check, timeout: float = 30.0, what: str = "condition"):
+def wait_for(check, timeout: float = 60.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 class Download:
@@ -64,7 +64,7 @@ def refused(port: int) -> bool:
 
 
 def test_sigterm_finishes_in_flight_requests_and_flushes_analytics(twistd, cli_env, fz):
-    server = twistd.start(args=("--analytics-flush-seconds", "3600", "--js-workers", "2", "--js-cpu-ms", "5000",
+    server = twistd.start(args=("--analytics-flush-seconds", "3600", "--js-workers", "3", "--js-cpu-ms", "5000",
                                 "--grace-seconds", "60"))
     token = fz.create_token(cli_env, server.db)
     for site, files in (("files", {"index.html": b"<h1>hi</h1>", "big.html": BIG}), ("slow", {"main.js": SLOW_APP})):
@@ -88,8 +88,9 @@ def test_sigterm_finishes_in_flight_requests_and_flushes_analytics(twistd, cli_e
     threads = [threading.Thread(target=slow_request) for _ in range(2)]
     for thread in threads:
         thread.start()
+    # Three workers let one site run two scripts at once (a site may use all workers but one).
     wait_for(lambda: sql(server.db, "SELECT value FROM kv WHERE site_name = 'slow' AND key = 'started'") == [("2",)],
-             what="both scripts to start")
+             what=lambda: f"both scripts to start; results {results}; log:\n{server.log()}")
     downloads = [Download(server.port, "files.example.test", "/big.html") for _ in range(3)]
 
     server.proc.send_signal(signal.SIGTERM)
