@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import parse_qsl, unquote
 
 from twisted.internet.defer import Deferred, inlineCallbacks
@@ -22,6 +23,7 @@ MAX_JS_BODY = 1024 * 1024
 # Framing and hop-by-hop headers are the server's business, never the script's.
 _RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                                "te", "trailer", "proxy-connection", "date", "server"})
+_UNSAFE = re.compile("[\r\n\x00]")
 _FAILURE_STATUS = {"busy": 503}
 _FAILURE_TEXT = {
     "timeout": "The app took too long to answer.",
@@ -30,7 +32,7 @@ _FAILURE_TEXT = {
 }
 
 
-def script_request(method: bytes, uri: bytes, headers: list[tuple[bytes, list[bytes]]], body: bytes,
+def script_request(method: bytes, uri: bytes, headers: Iterable[tuple[bytes, list[bytes]]], body: bytes,
                    ip: str, host: str) -> dict:
     """The C{req} object a script sees, built from the raw request (pure)."""
     path, _, query = uri.decode("latin-1").partition("?")
@@ -40,16 +42,18 @@ def script_request(method: bytes, uri: bytes, headers: list[tuple[bytes, list[by
         text = ", ".join(v.decode("latin-1") for v in values)
         lowered[key] = f"{lowered[key]}, {text}" if key in lowered else text
     params: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        params.setdefault(key, value)
+    if query:
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            params.setdefault(key, value)
     cookies: dict[str, str] = {}
-    for pair in lowered.get("cookie", "").split(";"):
-        name, sep, value = pair.strip().partition("=")
-        if sep and name:
-            cookies.setdefault(name, value)
+    if "cookie" in lowered:
+        for pair in lowered["cookie"].split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if sep and name:
+                cookies.setdefault(name, value)
     return {
         "method": method.decode("latin-1").upper(),
-        "path": unquote(path),
+        "path": unquote(path) if "%" in path else path,
         "query": query,
         "params": params,
         "headers": lowered,
@@ -83,26 +87,32 @@ class AppRenderer:
         self._env.pop(site, None)
         self._env_generation[site] = self._env_generation.get(site, 0) + 1
 
-    @inlineCallbacks
-    def render(self, request: Request, state: SiteState) -> Deferred[bytes]:
+    def render(self, request: Request, state: SiteState) -> bytes | Deferred[bytes]:
+        """Answer C{request} by running the site's script: bytes at once (413), or a Deferred."""
         body = request.content.read(MAX_JS_BODY + 1) if request.content is not None else b""
         if len(body) > MAX_JS_BODY:
             return _page(request, 413, "Payload Too Large", "The request body is larger than 1 MiB.")
         peer = request.getClientAddress()
-        js_request = script_request(request.method, request.uri, list(request.requestHeaders.getAllRawHeaders()),
+        js_request = script_request(request.method, request.uri, request.requestHeaders.getAllRawHeaders(),
                                     body, getattr(peer, "host", ""), split_host(request.getHeader(b"host")))
-        result: RunResult = yield self.run(state, js_request)
-        if result.failure is not None:
-            status = _FAILURE_STATUS.get(result.failure, 500)
-            return _page(request, status, "App Error", _FAILURE_TEXT.get(result.failure, "The app failed to answer."))
-        return _apply(request, result.response or {})
+        return self.run(state, js_request).addCallback(_respond, request)
 
-    @inlineCallbacks
     def run(self, state: SiteState, js_request: dict) -> Deferred[RunResult]:
         """Run an app site's script for C{js_request} (see L{script_request}); logs are recorded.
 
         Also the entry point of scheduled runs (L{fazt.cron.service}); counted in C{self.runs}.
+        A warm site (source decoded, env loaded) goes straight to the pool: no generator, no extra
+        Deferred on the way.
         """
+        script_hash = state.files["main.js"].blob_hash
+        source = self._sources.get(script_hash)
+        env = self._env.get(state.name)
+        if source is None or env is None:
+            return self._load_then_run(state, js_request)
+        return self._pool.run(state.name, script_hash, source, js_request, env).addCallback(self._ran, state.name)
+
+    @inlineCallbacks
+    def _load_then_run(self, state: SiteState, js_request: dict) -> Deferred[RunResult]:
         script = state.files["main.js"]
         source = self._sources.get(script.blob_hash)
         if source is None:
@@ -118,11 +128,14 @@ class AppRenderer:
             # A change made while we read would be lost if this older answer were cached.
             if self._env_generation.get(state.name, 0) == generation:
                 self._env[state.name] = env
-        result: RunResult = yield self._pool.run(state.name, script.blob_hash, source,
-                                                 js_request, env)
-        outcome = (state.name, result.failure or "ok")
+        result = yield self._pool.run(state.name, script.blob_hash, source, js_request, env)
+        return self._ran(result, state.name)
+
+    def _ran(self, result: RunResult, site: str) -> RunResult:
+        outcome = (site, result.failure or "ok")
         self.runs[outcome] = self.runs.get(outcome, 0) + 1
-        self._record_logs(state.name, result)
+        if result.logs or result.failure is not None:
+            self._record_logs(site, result)
         return result
 
     def record(self, site: str, level: str, message: str) -> None:
@@ -146,6 +159,13 @@ class AppRenderer:
                                                                                  time.gmtime(created))})
 
 
+def _respond(result: RunResult, request: Request) -> bytes:
+    if result.failure is not None:
+        status = _FAILURE_STATUS.get(result.failure, 500)
+        return _page(request, status, "App Error", _FAILURE_TEXT.get(result.failure, "The app failed to answer."))
+    return _apply(request, result.response or {})
+
+
 def _apply(request: Request, response: dict) -> bytes:
     status = response.get("status", 200)
     if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
@@ -156,9 +176,10 @@ def _apply(request: Request, response: dict) -> bytes:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             continue
         name, value = str(pair[0]), str(pair[1])
-        if name.lower() in _RESERVED_HEADERS or any(c in name + value for c in "\r\n\x00") or not name:
+        lowered = name.lower()
+        if lowered in _RESERVED_HEADERS or not name or _UNSAFE.search(name) or _UNSAFE.search(value):
             continue
-        has_type = has_type or name.lower() == "content-type"
+        has_type = has_type or lowered == "content-type"
         request.responseHeaders.addRawHeader(name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
     if not has_type:
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
