@@ -290,8 +290,11 @@ async def test_pageviews_of_pages_only(live):
     assert_no_raw_ip(live.db)
 
 
-def test_pageview_hook_is_cheap():
-    """The hook runs on the static fast path: it must cost a few microseconds."""
+def test_pageview_hook_counts_pages_and_skips_assets():
+    """The hook runs on the static fast path: it only hands an event to the buffer, for pages only.
+
+    Its cost is measured by bench/static.sh (timings do not belong in tests).
+    """
 
     class Request:
         method = b"GET"
@@ -316,14 +319,10 @@ def test_pageview_hook_is_cheap():
     hook = pageview_hook(sink)
     request, asset = Request(), Request()
     asset.path = b"/app.js"
-    rounds = 20000
-    begin = time.perf_counter()
-    for _ in range(rounds):
+    for _ in range(3):
         hook(request, "blog")
         hook(asset, "blog")
-    per_call = (time.perf_counter() - begin) / (2 * rounds)
-    assert len(sink.events) == rounds and sink.events[0].ip == "127.0.0.1"
-    assert per_call < 20e-6, per_call
+    assert len(sink.events) == 3 and sink.events[0].ip == "127.0.0.1"
 
 
 # -- the end of a clean stop -------------------------------------------------------------------
