@@ -167,7 +167,8 @@ def test_cpu_timeout_then_the_next_run_succeeds(worker, source):
     assert outcome["t"] == "failed" and outcome["kind"] == "timeout", outcome
     assert cpu_used < 0.5
     if source in PURE_JS_LOOPS:
-        assert elapsed < 1.0
+        # Stopped by its CPU budget, long before the parent's 10 s wall deadline would kill it.
+        assert elapsed < 5.0
     assert ["info", "before"] in outcome["logs"] or outcome["logs"] == []
     if source == "while (true) {}":
         assert outcome["logs"] == [["info", "before"]]
