@@ -9,7 +9,8 @@ in order instead:
     L{StreamServerEndpointService}): nothing new is accepted or started;
  2. open HTTP connections drain, for at most C{grace} seconds: an idle keep-alive connection is
     closed at once, a busy one as soon as its response has been written out (closing flushes
-    what is buffered first); WebSocket connections are not waited for;
+    what is buffered first); event streams (live logs) are closed at once, and WebSocket
+    connections are not waited for;
  3. the batch writer's queued writes (KV, console lines) are committed;
  4. everything else, at once: the analytics buffer queues its last batch on the store's writer
     thread, which runs it before the store closes its connections.
@@ -52,9 +53,19 @@ def channel_state(channel: Any) -> str:
         return "gone"  # closed, or taken over by a WebSocket
     if getattr(_bottom(transport), "disconnected", False):
         return "gone"
-    if getattr(inner, "requests", None) or getattr(inner, "streams", None):
+    requests = getattr(inner, "requests", None)
+    if requests and all(_is_event_stream(r) for r in requests):
+        return "stream"
+    if requests or getattr(inner, "streams", None):
         return "busy"
     return "idle"
+
+
+def _is_event_stream(request: Any) -> bool:
+    """A Server-Sent Events response (live logs): it never ends by itself."""
+    headers = getattr(request, "responseHeaders", None)
+    types = headers.getRawHeaders(b"content-type") if headers is not None else None
+    return bool(types) and types[0].startswith(b"text/event-stream")
 
 
 class Drain:
@@ -80,15 +91,16 @@ class Drain:
                 waiting += 1
                 if state == "busy":
                     busy += 1
-                elif id(channel) not in closing:
+                elif id(channel) not in closing:  # idle, or an event stream (its client reconnects)
                     closing.add(id(channel))
-                    getattr(channel, "_channel", channel).transport.loseConnection()
+                    # The channel's own loseConnection: it unregisters itself as the transport's
+                    # producer first, else a transport that had paused it would never close.
+                    getattr(channel, "_channel", channel).loseConnection()
             if not waiting:
                 return 0
             if self._clock.seconds() >= deadline:
-                if busy:
-                    _log.warn("Stopping with {busy} requests still in progress after {grace} s",
-                              busy=busy, grace=self._grace)
+                _log.warn("Stopping with {busy} requests in progress and {closing} connections still "
+                          "closing after {grace} s", busy=busy, closing=waiting - busy, grace=self._grace)
                 return busy
             yield deferLater(self._clock, POLL_SECONDS, lambda: None)
 

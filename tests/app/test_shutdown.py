@@ -23,6 +23,9 @@ class FakeChannel:
         self.transport = FakeTransport()
         self.requests = ["r"] if busy else []
 
+    def loseConnection(self) -> None:
+        self.transport.loseConnection()
+
 
 def test_channel_states():
     channel = FakeChannel(busy=True)
@@ -33,6 +36,25 @@ def test_channel_states():
     assert channel_state(channel) == "gone"
     channel.transport = None  # a WebSocket took the connection over
     assert channel_state(channel) == "gone"
+
+
+class FakeRequest:
+    def __init__(self, content_type: bytes) -> None:
+        from twisted.web.http_headers import Headers
+
+        self.responseHeaders = Headers({b"content-type": [content_type]})
+
+
+def test_an_event_stream_is_closed_not_waited_for():
+    clock = Clock()
+    stream = FakeChannel()
+    stream.requests = [FakeRequest(b"text/event-stream; charset=utf-8")]
+    assert channel_state(stream) == "stream"
+    stream.requests.append(FakeRequest(b"text/html"))
+    assert channel_state(stream) == "busy"
+    stream.requests.pop()
+    Drain(clock, [stream], grace=10).run()
+    assert stream.transport.closing
 
 
 def test_drain_closes_idle_connections_and_waits_for_busy_ones():
