@@ -106,14 +106,13 @@ class CronService(Service):
     @inlineCallbacks
     def check(self, minute: int):
         """Start every entry due in C{minute} (Unix seconds // 60); fires once they have started."""
+        if len(self._configs) >= MAX_CACHED_CONFIGS:
+            self._configs.clear()
         rows = yield self._store.read(cron_configs, frozenset(self._configs))
         for site, blob_hash, data in rows:
             entries = self._configs.get(blob_hash)
             if entries is None:
-                entries = self._parse(site, data or b"")
-                if len(self._configs) >= MAX_CACHED_CONFIGS:
-                    self._configs.clear()
-                self._configs[blob_hash] = entries
+                entries = self._configs[blob_hash] = self._parse(site, data or b"")
             for entry in entries:
                 if entry.schedule.matches(minute):
                     self._start(site, entry, minute)
