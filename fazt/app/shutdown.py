@@ -10,7 +10,7 @@ in order instead:
  2. open HTTP connections drain, for at most C{grace} seconds: an idle keep-alive connection is
     closed at once, a busy one as soon as its response has been written out (closing flushes
     what is buffered first); event streams (live logs) are closed at once, and WebSocket
-    connections are not waited for;
+    clients are sent a close frame (1001, going away) but not waited for;
  3. the batch writer's queued writes (KV, console lines) are committed;
  4. everything else, at once: the analytics buffer queues its last batch on the store's writer
     thread, which runs it before the store closes its connections.
@@ -118,6 +118,7 @@ class OrderlyService(MultiService):
         self.grace = grace
         self.site: Optional[Any] = None
         self.writer: Optional[Any] = None
+        self.sockets: Optional[Any] = None  # fazt.ws.hub.HubRegistry: told to close its clients
 
     def stopService(self):
         Service.stopService(self)
@@ -129,6 +130,9 @@ class OrderlyService(MultiService):
         children.reverse()
         started = self._clock.seconds()
         yield DeferredList([maybeDeferred(s.stopService) for s in children if stops_first(s)])
+        if self.sockets is not None:
+            # A close frame (1001) tells browsers the server is going away, unlike a dropped TCP connection.
+            self.sockets.close_all()
         if self.site is not None:
             remaining = max(0.0, self.grace - (self._clock.seconds() - started))
             yield Drain(self._clock, self.site.channels, remaining).run()

@@ -109,7 +109,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                                                                "certificates": certificates}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
-    top.site, top.writer = site, writer
+    top.site, top.writer, top.sockets = site, writer, hubs
     return top, site
 
 

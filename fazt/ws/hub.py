@@ -17,6 +17,8 @@ _log = Logger()
 MIB = 1024 * 1024
 # Close code for a client dropped by policy (here: it stopped reading).
 POLICY_VIOLATION = 1008
+# Close code for a server going away: browsers' WebSocket clients may reconnect on it.
+GOING_AWAY = 1001
 
 
 def pending_bytes(transport: Any) -> int:
@@ -77,6 +79,14 @@ class HubRegistry:
         if not hub:
             del self._hubs[site]
 
+    def close_all(self, reason: str = "server shutting down") -> int:
+        """Send every client of every site a close (1001) and forget them; returns how many."""
+        clients = [(site, client) for site, hub in self._hubs.items() for client in hub]
+        for site, client in clients:
+            self.leave(site, client)
+            _close(client, GOING_AWAY, reason)
+        return len(clients)
+
     def sites(self) -> list[str]:
         """Names of the sites that have a hub (at least one client) right now."""
         return sorted(self._hubs)
@@ -122,11 +132,20 @@ class HubRegistry:
     def _drop_slow(self, site: str, client: Any, backlog: int) -> None:
         _log.info("Dropping a WebSocket client of {site}: {backlog} bytes unsent", site=site, backlog=backlog)
         self.leave(site, client)
-        try:
-            # The close frame may never be read; Autobahn's close-handshake timeout then drops the TCP connection.
-            client.sendClose(code=POLICY_VIOLATION, reason="too slow: output backlog exceeded")
-        except Exception:
-            _abort(client)
+        # The close frame may never be read; Autobahn's close-handshake timeout then drops the TCP connection.
+        _close(client, POLICY_VIOLATION, "too slow: output backlog exceeded")
+
+
+def _close(client: Any, code: int, reason: str) -> None:
+    """Start the closing handshake with C{code}, or cut the connection if that cannot be done.
+
+    Autobahn's public C{sendClose} accepts only 1000 and 3000-4999; the protocol codes a server
+    needs (1001 going away, 1008 policy) go through the frame-level call it uses itself.
+    """
+    try:
+        client.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8")[:120], isReply=False)
+    except Exception:
+        _abort(client)
 
 
 def _abort(client: Any) -> None:

@@ -139,3 +139,24 @@ async def test_total_connection_limit_refuses_another_site_with_503(total_server
     again = await join(total_server.port, host(total_server, "second"))
     await close_all([again])
     assert registry.total() == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_the_server_closes_clients_with_going_away(tmp_path):
+    server = start_server(str(tmp_path / "data.db"), extra_args=("--js-workers", "1", "--ws-ping-seconds", "0"))
+    stopped = False
+    try:
+        await deploy(server, "chat", {"index.html": "x"})
+        clients = [await join(server.port, host(server, "chat")) for _ in range(2)]
+        await server.services.stopService()
+        stopped = True
+        for client in clients:
+            code, reason = await client.closed
+            assert code == 1001, (code, reason)
+        assert hubs(server).total() == 0
+    finally:
+        if not stopped:
+            stop_server(server)
+        else:
+            await server.listener.stopListening()
+            await server.pool.closeCachedConnections()
