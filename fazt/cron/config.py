@@ -52,6 +52,8 @@ def parse_config(data: bytes) -> list[CronEntry]:
         config = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{CONFIG_FILE} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{CONFIG_FILE} is not valid JSON: nested too deeply") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{CONFIG_FILE} must hold a JSON object")
     entries = config.get("cron", [])

@@ -73,7 +73,8 @@ def _number(token: str, names: dict, field: str, low: int, high: int) -> int:
     lowered = token.lower()
     if lowered in names:
         return names[lowered]
-    if not token.isdigit():
+    # isascii: str.isdigit() accepts digits such as "\u00b2" that int() refuses.
+    if not (token.isascii() and token.isdigit()):
         raise ScheduleError(f"{field}: {token!r} is not a number" + (" or a name" if names else ""))
     value = int(token)
     if not low <= value <= high:
@@ -85,7 +86,7 @@ def _parse_item(item: str, field: str, low: int, high: int, names: dict) -> set[
     base, slash, step_text = item.partition("/")
     step = 1
     if slash:
-        if not step_text.isdigit() or int(step_text) < 1:
+        if not (step_text.isascii() and step_text.isdigit()) or int(step_text) < 1:
             raise ScheduleError(f"{field}: the step in {item!r} must be a whole number of at least 1")
         step = int(step_text)
     if base == "*":

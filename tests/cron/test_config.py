@@ -44,6 +44,27 @@ def test_bad_configs_are_refused_with_a_reason(data, words):
     assert words in str(caught.value)
 
 
+@pytest.mark.parametrize("data, words", [
+    (b"[" * 60000, "not valid JSON"),
+    (b'{"cron": ' + b"[" * 30000 + b"]" * 30000 + b"}", "not valid JSON"),
+    (config([{"schedule": "\u00b2 * * * *", "path": "/x"}]), "cron[0]: invalid schedule: minute"),
+    (config([{"schedule": "*/\u00b2 * * * *", "path": "/x"}]), "cron[0]: invalid schedule: minute"),
+    (config([{"schedule": "1-\u0663 * * * *", "path": "/x"}]), "cron[0]: invalid schedule: minute"),
+])
+def test_hostile_configs_are_refused_not_crashed_on(data, words):
+    # Deep nesting (RecursionError) and non-ASCII digits ("\u00b2".isdigit() is True, int() refuses
+    # it) once escaped as a 500 at deploy time, and stopped every site's cron checks.
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert words in str(caught.value)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deploy_with_a_deeply_nested_config_is_refused(server):
+    files = {"main.js": "res.send('x')", "fazt.json": b"[" * 60000}
+    assert_error(await server.deploy("jobs", files), 400, "VALIDATION_FAILED", "fazt.json")
+
+
 def test_cron_needs_an_app():
     with pytest.raises(ConfigError, match="main.js"):
         check_deploy(config([{"schedule": "@hourly", "path": "/"}]), is_app=False)
