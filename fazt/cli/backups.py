@@ -148,7 +148,10 @@ class _Sink:
 
     def __enter__(self) -> "_Sink":
         try:
-            self._file = open(self.path, "wb")
+            # A backup holds key digests and TLS private keys: readable by its owner only.
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+            self._file = os.fdopen(descriptor, "wb")
         except OSError as error:
             raise CliError(f"could not write {self.path}: {error.strerror or error}") from error
         return self

@@ -17,6 +17,8 @@ import struct
 import tempfile
 from typing import BinaryIO, Callable, Optional
 
+from fazt.store.migrate import create_private
+
 # Pages copied per step of the backup API; progress is reported between steps.
 STEP_PAGES = 256
 # The "dead man switch" byte of SQLite's unix VFS in a -shm file: every
@@ -173,6 +175,7 @@ def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress
     partial = out_path + ".partial"
     remove_if_exists(partial)
     try:
+        create_private(partial)  # the copy holds key digests and TLS keys: 0600 from the start
         target = sqlite3.connect(partial, isolation_level=None)
         try:
             # One read transaction: every step sees the same snapshot, so

@@ -6,6 +6,7 @@ thread owns the connection.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from importlib import resources
@@ -17,12 +18,27 @@ class MigrationError(Exception):
     """The database cannot be brought to this version of fazt's schema."""
 
 
+def create_private(path: str) -> None:
+    """Create C{path} as an empty file only its owner may read (0600) unless it exists already.
+
+    SQLite creates a database file with mode 0644 (less the umask) and gives its C{-wal},
+    C{-shm} and journal files the mode of the database; a cartridge, or any copy of one, holds
+    key digests and TLS private keys, so it is created private before SQLite opens it.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass  # it exists, or cannot be created: then SQLite reports the problem as it always did
+
+
 def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     """Open C{path} with fazt's pragmas: WAL, foreign keys, a busy timeout.
 
     The connection is in autocommit mode (C{isolation_level=None}) so that callers state their
-    transactions explicitly with C{BEGIN IMMEDIATE}/C{COMMIT}.
+    transactions explicitly with C{BEGIN IMMEDIATE}/C{COMMIT}. A new file is created 0600.
     """
+    if not readonly and path != ":memory:" and not path.startswith("file:"):
+        create_private(path)
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=10.0
     )

@@ -91,3 +91,15 @@ def test_no_token_is_a_clear_error(fake_server, tmp_path, capsys):
     assert main(["backup", str(tmp_path / "b.db"), "--server", fake_server.url]) == 1
     assert capsys.readouterr().err.startswith("error: ")
     assert fake_server.requests == []
+
+
+def test_the_downloaded_backup_is_private(fake_server, tmp_path, capsys):
+    # It holds key and session digests and TLS private keys: 0600 whatever the umask.
+    fake_server.answer("POST", PATH, raw_body=cartridge_bytes(tmp_path), content_type="application/vnd.sqlite3")
+    out = tmp_path / "b.db"
+    old = os.umask(0o022)
+    try:
+        assert backup(fake_server, out) == 0
+    finally:
+        os.umask(old)
+    assert os.stat(out).st_mode & 0o777 == 0o600
