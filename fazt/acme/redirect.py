@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 from twisted.web.server import Request
 
@@ -38,5 +39,11 @@ class HttpsRedirect:
         host = split_host(request.getHeader(b"host"))
         if not host or not self._certificates.has_valid(host, self._clock.seconds()):
             return None
-        target = request.uri if request.uri.startswith(b"/") else request.path
+        target = request.uri
+        if not target.startswith(b"/"):
+            # Absolute-form (what clients send to proxies) or junk: keep only its path and query,
+            # so nothing of it is glued onto our host ("https://blog.D" + ".evil.com/x").
+            parts = urlsplit(target)
+            target = (parts.path if parts.path.startswith(b"/") else b"/") + \
+                (b"?" + parts.query if parts.query else b"")
         return f"https://{host}{self._suffix}".encode("ascii", "replace") + target

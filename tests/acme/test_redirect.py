@@ -7,6 +7,7 @@ a stand-in that names the site it was asked for. The real process is in tests/ap
 from __future__ import annotations
 
 import pytest
+import pytest_twisted
 from acme import challenges
 from treq.testing import StubTreq
 from twisted.internet.task import Clock
@@ -138,3 +139,53 @@ def test_tls_requests_get_hsts_and_no_redirect():
 ])
 def test_endpoint_port(endpoint, port):
     assert endpoint_port(endpoint) == port
+
+
+async def raw_response_head(root, request_bytes: bytes) -> bytes:
+    """Send C{request_bytes} as-is to C{root} behind a real listener on 127.0.0.1; the response head."""
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+    from twisted.internet.protocol import ClientFactory, Protocol
+    from twisted.web.server import Site
+
+    listener = reactor.listenTCP(0, Site(root), interface="127.0.0.1")
+    done: Deferred = Deferred()
+
+    class Raw(Protocol):
+        def connectionMade(self):
+            self.data = b""
+            self.transport.write(request_bytes)
+
+        def dataReceived(self, data):
+            self.data += data
+            if b"\r\n\r\n" in self.data and not done.called:
+                done.callback(self.data.split(b"\r\n\r\n", 1)[0])
+                self.transport.loseConnection()
+
+    factory = ClientFactory.forProtocol(Raw)
+    reactor.connectTCP("127.0.0.1", listener.getHost().port, factory)
+    try:
+        return await done
+    finally:
+        await listener.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize("target, location", [
+    # absolute-form (what a client sends to a proxy): the URL's host is not glued onto ours
+    (b".evil.com/x", b"https://blog.example.com/"),
+    (b"http://evil.com/x?y=1", b"https://blog.example.com/x?y=1"),
+    (b"http://blog.example.com@evil.com/", b"https://blog.example.com/"),
+    (b"//evil.com/x", b"https://blog.example.com//evil.com/x"),   # a path on our host
+])
+async def test_the_location_always_names_our_host_whatever_the_request_target(target, location):
+    clock = Clock()
+    clock.advance(NOW)
+    certificates = CertificateMap(fallback_options("example.com", NOW))
+    certificates.put(stored("blog.example.com"))
+    root = RootResource("example.com", NamedSites(), Resource())
+    root.https_redirect = HttpsRedirect(certificates, clock, 443)
+    head = await raw_response_head(root, b"GET " + target + b" HTTP/1.1\r\nHost: blog.example.com\r\n\r\n")
+    assert head.split(b"\r\n")[0].startswith(b"HTTP/1.1 301"), head
+    assert [line for line in head.split(b"\r\n") if line.lower().startswith(b"location:")] == \
+        [b"Location: " + location]
