@@ -233,7 +233,9 @@ chmod 750 "$ROOT$DATA_DIR"
 if [ ! -e "$ROOT$DB" ]; then
     password=$ADMIN_PASSWORD
     [ -n "$password" ] || password=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(18))')
-    "$VENV/bin/fazt" init --db "$ROOT$DB" --domain "$DOMAIN" --username "$ADMIN_USER" --password "$password" >/dev/null
+    # On stdin (printf is a builtin): a command line is readable by every local user.
+    printf '%s\n' "$password" \
+        | "$VENV/bin/fazt" init --db "$ROOT$DB" --domain "$DOMAIN" --username "$ADMIN_USER" --password - >/dev/null
     chown -R "$SERVICE_USER:$SERVICE_USER" "$ROOT$DATA_DIR"
     say "created $DB"
     if [ -z "$ADMIN_PASSWORD" ]; then
@@ -245,6 +247,10 @@ if [ ! -e "$ROOT$DB" ]; then
 elif [ -n "$ADMIN_PASSWORD" ]; then
     say "$DB exists: the admin password was left as it is"
 fi
+# Key digests and TLS private keys: the owner's alone (an older fazt created the file 0644).
+for file in "$ROOT$DB" "$ROOT$DB-wal" "$ROOT$DB-shm"; do
+    [ ! -e "$file" ] || chmod 600 "$file"
+done
 
 # --- the unit --------------------------------------------------------------------------------
 

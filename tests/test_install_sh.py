@@ -56,7 +56,7 @@ for src; do :; done
 cp "\\$src/fazt/__init__.py" "$dir/site/fazt/__init__.py"
 EOF
 printf '#!/bin/sh\\nexec %s "$@"\\n' "$REAL_BIN/python" > "$dir/bin/python"
-printf '#!/bin/sh\\nexec %s "$@"\\n' "$REAL_BIN/fazt" > "$dir/bin/fazt"
+printf '#!/bin/sh\\necho "fazt $*" >> "$STUB_LOG"\\nexec %s "$@"\\n' "$REAL_BIN/fazt" > "$dir/bin/fazt"
 printf '#!/bin/sh\\nexec %s "$@"\\n' "$REAL_BIN/twistd" > "$dir/bin/twistd"
 chmod +x "$dir/bin/"*
 """,
@@ -157,6 +157,11 @@ def test_install_twice_then_upgrade_then_change_flags_then_uninstall(box):
     assert first.returncode == 0, first.stderr
     password = re.search(r"Admin login: user 'admin', password '([^']+)'", first.stdout).group(1)
     db = box.root / "var/lib/fazt/data.db"
+    # The password never reaches a command line (any local user can read those in /proc) ...
+    assert not any(password in call for call in box.calls())
+    # ... and the cartridge (key digests, TLS private keys) is its owner's alone.
+    assert db.stat().st_mode & 0o777 == 0o600
+    assert (box.root / "var/lib/fazt").stat().st_mode & 0o777 == 0o750
     verify_cartridge(str(db))
     conn = sqlite3.connect(db)
     (stored,) = conn.execute("SELECT password_hash FROM users WHERE username = 'admin'").fetchone()
@@ -170,6 +175,7 @@ def test_install_twice_then_upgrade_then_change_flags_then_uninstall(box):
         "--system --user-group --home-dir /var/lib/fazt --no-create-home --shell /usr/sbin/nologin"
         " --comment fazt personal PaaS fazt")
     assert [c.split()[0] for c in calls[1:3]] == ["venv", "pip"]
+    calls = [c for c in calls if not c.startswith("fazt ")]
     assert "chown -R fazt:fazt " + str(box.root / "var/lib/fazt") in calls
     assert calls[-4:] == ["systemctl daemon-reload", "systemctl is-enabled --quiet fazt", "systemctl enable fazt",
                           "systemctl restart fazt"]
@@ -185,6 +191,7 @@ def test_install_twice_then_upgrade_then_change_flags_then_uninstall(box):
     assert box.files() == before
 
     # A newer checkout: upgraded in place and restarted; the unit and the data are untouched.
+    db.chmod(0o644)  # as an older fazt made it
     with open(box.source / "fazt" / "__init__.py", "a") as f:
         f.write("# a newer checkout\n")
     third = box.run()
@@ -196,6 +203,7 @@ def test_install_twice_then_upgrade_then_change_flags_then_uninstall(box):
     assert installed.read_text().endswith("# a newer checkout\n")
     after = box.files()
     assert after["var/lib/fazt/data.db"] == before["var/lib/fazt/data.db"]
+    assert db.stat().st_mode & 0o777 == 0o600
     assert after["etc/systemd/system/fazt.service"] == before["etc/systemd/system/fazt.service"]
 
     # Changed flags: a new unit, reloaded and restarted, nothing reinstalled.
@@ -218,6 +226,7 @@ def test_install_twice_then_upgrade_then_change_flags_then_uninstall(box):
 def test_a_given_password_is_used_and_never_printed(box):
     done = box.run("--domain", "example.com", "--admin-user", "ops", "--admin-password", "a long password")
     assert done.returncode == 0, done.stderr
+    assert not any("a long password" in call for call in box.calls())  # not in fazt init's argv
     assert "a long password" not in done.stdout + done.stderr
     conn = sqlite3.connect(box.root / "var/lib/fazt/data.db")
     (stored,) = conn.execute("SELECT password_hash FROM users WHERE username = 'ops'").fetchone()

@@ -29,8 +29,10 @@ DEFAULT_KEY_SCOPES = ("admin",)
 def init_database(args: argparse.Namespace) -> int:
     """C{fazt init}: create a database with its admin user."""
     operator = _operator_module()
+    # '-' (too short to be a password) reads it from stdin, where `ps` cannot see it.
+    password = sys.stdin.readline().rstrip("\r\n") if args.password == "-" else args.password
     try:
-        operator.init_database(args.db, args.domain, args.username, args.password)
+        operator.init_database(args.db, args.domain, args.username, password)
     except operator.OperatorError as error:
         raise CliError(str(error)) from error
     print(f"Created database {args.db} for {args.domain} with admin user {args.username}")

@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--db", required=True, metavar="PATH", help="the database file to create")
     init.add_argument("--domain", required=True, help="the domain the server answers for")
     init.add_argument("--username", required=True, metavar="NAME", help="the admin's user name")
-    init.add_argument("--password", required=True, metavar="PW", help="the admin's password")
+    init.add_argument("--password", required=True, metavar="PW",
+                      help="the admin's password ('-': read the first line of stdin, out of the process list)")
     init.set_defaults(run=commands.init_database)
 
     key = subcommands.add_parser("key", help="manage API keys")

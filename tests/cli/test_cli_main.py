@@ -56,6 +56,15 @@ def test_init_creates_a_database(operator_calls, capsys):
     assert "Created database new.db" in capsys.readouterr().out
 
 
+def test_init_reads_the_password_from_stdin_when_it_is_a_dash(operator_calls, capsys, monkeypatch):
+    # install.sh passes the generated password this way: never in an argv that `ps` shows.
+    import io
+    monkeypatch.setattr(sys, "stdin", io.StringIO("from stdin\nignored\n"))
+    argv = ["init", "--db", "new.db", "--domain", "example.com", "--username", "admin", "--password", "-"]
+    assert main(argv) == 0
+    assert operator_calls == [("init_database", "new.db", "example.com", "admin", "from stdin")]
+
+
 def test_init_refuses_an_existing_database(operator_calls, capsys):
     argv = ["init", "--db", "exists.db", "--domain", "d", "--username", "u", "--password", "p"]
     assert main(argv) == 1
