@@ -99,6 +99,8 @@ class SiteRenderer:
             request.setResponseCode(503)
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return html_page(503, "Service Unavailable", "This server does not run JavaScript apps.")
+        # Only the scheduler (fazt.cron.service) may say a run is a cron run; never a visitor.
+        request.requestHeaders.removeHeader(b"x-fazt-cron")
         return self.apps.render(request, state)
 
     def _resolve(self, state: SiteState, path: str) -> Optional[str]:
