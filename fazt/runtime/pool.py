@@ -204,7 +204,10 @@ class WorkerPool(Service):
         running, *waiting = worker.jobs
         worker.jobs.clear()
         self._release(worker, running.site)
-        if waiting:
+        if waiting and not self.running:  # stopping: no worker will ever take them
+            for job in waiting:
+                job.result.callback(RunResult(None, [], "crash", "the JS worker pool stopped"))
+        elif waiting:
             queue = self._pending.get(running.site)
             if queue is None:
                 queue = self._pending[running.site] = deque()

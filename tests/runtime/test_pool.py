@@ -199,3 +199,17 @@ def test_host_calls_are_answered_for_a_job_of_the_worker():
     pool._on_message(worker, {"t": "call", "id": 8, "run": 999, "fn": "db.get", "args": ["k"]})
     replies = [f for f in worker.transport.frames if f["t"] == "reply"]
     assert replies == [{"t": "reply", "id": 7, "ok": True, "value": 1}]
+
+
+def test_runs_sent_ahead_fail_when_the_pool_stops():
+    pool, reactor = make_pool(size=1)
+    results: list = []
+    start(pool, "a", results)
+    start(pool, "a", results)
+    worker = reactor.spawned[0]
+    ready(pool, worker)
+    pool.stopService()
+    assert worker.transport.signals == ["KILL"]
+    pool._on_exit(worker)
+    assert [r.failure for r in results] == ["crash", "crash"]
+    assert not reactor.getDelayedCalls()  # no deadline left behind, no respawn
