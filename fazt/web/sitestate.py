@@ -23,6 +23,8 @@ _MAX_RULES_FILE = 256 * 1024
 
 # Bounds the memory a site's prepared responses can take (paths times encodings).
 MAX_PREPARED = 4096
+# Names known to have no site: any Host NAME.D asks, so they are forgotten past this many.
+MAX_ABSENT = 10000
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class SiteIndex:
         self._store = store
         self.blobs = blob_cache
         self._states: dict[str, Optional[SiteState]] = {}
+        self._absent = 0  # how many of _states are None
         self._loading: dict[str, list[Deferred]] = {}
         self._generation: dict[str, int] = {}
 
@@ -112,6 +115,10 @@ class SiteIndex:
             # A switch that happened while we read makes this result stale: keep it for the
             # requests that asked, but do not remember it.
             if self._generation.get(name, 0) == generation:
+                if state is None:
+                    if self._absent >= MAX_ABSENT:
+                        self._forget_absent()
+                    self._absent += 1
                 self._states[name] = state
             for d in self._loading.pop(name):
                 d.callback(state)
@@ -123,9 +130,14 @@ class SiteIndex:
         self._store.read(_load_state, name).addCallbacks(loaded, failed)
         return waiting
 
+    def _forget_absent(self) -> None:
+        self._states = {name: state for name, state in self._states.items() if state is not None}
+        self._absent = 0
+
     def invalidate(self, name: str) -> None:
         """Forget a site's state: its active deployment has changed."""
-        self._states.pop(name, None)
+        if name in self._states and self._states.pop(name) is None:
+            self._absent -= 1
         self._generation[name] = self._generation.get(name, 0) + 1
 
     def blob(self, blob_hash: str) -> Deferred[Optional[BlobContent]]:
