@@ -15,6 +15,9 @@ MAX_FRAME = 8 * 1024 * 1024
 """Largest allowed frame payload in bytes (the 4-byte header is not counted)."""
 
 _HEADER = struct.Struct(">I")
+# Built once: json.dumps with non-default options constructs a new encoder on every call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
 class ProtocolError(Exception):
@@ -31,9 +34,9 @@ def encode_frame(obj):
     if not isinstance(obj, dict):
         raise ProtocolError("a frame must hold a JSON object")
     try:
-        payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        payload = _COMPACT(obj).encode("utf-8")
     except UnicodeEncodeError:
-        payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        payload = _COMPACT_ASCII(obj).encode("ascii")
     except (TypeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"frame is not JSON-serializable: {exc}") from None
     if len(payload) > MAX_FRAME:
