@@ -148,9 +148,11 @@ class _Sink:
 
     def __enter__(self) -> "_Sink":
         try:
-            # A backup holds key digests and TLS private keys: readable by its owner only.
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(descriptor, 0o600)
+            # A backup holds key digests and TLS private keys: readable by its owner only, and
+            # a new file (O_EXCL), never one a link left at this path leads to.
+            if os.path.lexists(self.path):
+                os.remove(self.path)
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             self._file = os.fdopen(descriptor, "wb")
         except OSError as error:
             raise CliError(f"could not write {self.path}: {error.strerror or error}") from error

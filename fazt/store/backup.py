@@ -17,8 +17,6 @@ import struct
 import tempfile
 from typing import BinaryIO, Callable, Optional
 
-from fazt.store.migrate import create_private
-
 # Pages copied per step of the backup API; progress is reported between steps.
 STEP_PAGES = 256
 # The "dead man switch" byte of SQLite's unix VFS in a -shm file: every
@@ -175,7 +173,7 @@ def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress
     partial = out_path + ".partial"
     remove_if_exists(partial)
     try:
-        create_private(partial)  # the copy holds key digests and TLS keys: 0600 from the start
+        create_new_private(partial)
         target = sqlite3.connect(partial, isolation_level=None)
         try:
             # One read transaction: every step sees the same snapshot, so
@@ -219,6 +217,11 @@ def _remove_sidecars(db_path: str) -> None:
     """Delete the C{-wal} and C{-shm} files left by the database being replaced."""
     for suffix in ("-wal", "-shm", "-journal"):
         remove_if_exists(db_path + suffix)
+
+
+def create_new_private(path: str) -> None:
+    """Create C{path} empty and 0600 (a copy holds key digests and TLS keys); never through a link."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def remove_if_exists(path: str) -> None:

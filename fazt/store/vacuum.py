@@ -20,9 +20,9 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
-from fazt.store.backup import (BackupError, database_in_use, open_readonly, remove_if_exists,
-                               verify_cartridge)
-from fazt.store.migrate import connect, create_private
+from fazt.store.backup import (BackupError, create_new_private, database_in_use, open_readonly,
+                               remove_if_exists, verify_cartridge)
+from fazt.store.migrate import connect
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
     before, free = _size(db_path), free_bytes(db_path)
     source = open_readonly(db_path)
     try:
-        create_private(partial)  # VACUUM INTO takes an empty file, and keeps its mode (0600)
+        create_new_private(partial)  # VACUUM INTO takes an empty file, and keeps its mode
         source.execute("VACUUM INTO ?", (partial,))
         verify_cartridge(partial)
         os.replace(partial, out_path)

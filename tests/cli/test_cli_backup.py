@@ -103,3 +103,15 @@ def test_the_downloaded_backup_is_private(fake_server, tmp_path, capsys):
     finally:
         os.umask(old)
     assert os.stat(out).st_mode & 0o777 == 0o600
+
+
+def test_a_planted_partial_symlink_is_not_followed(fake_server, tmp_path, capsys):
+    # OUT.partial in a shared directory may be a link another user put there: replaced, not written through.
+    fake_server.answer("POST", PATH, raw_body=cartridge_bytes(tmp_path), content_type="application/vnd.sqlite3")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "b.db"
+    os.symlink(victim, str(out) + ".partial")
+    assert backup(fake_server, out) == 0
+    assert victim.read_text() == "precious"
+    assert not os.path.islink(out) and os.stat(out).st_mode & 0o777 == 0o600
