@@ -18,7 +18,7 @@ import hmac
 import os
 from bisect import bisect_left
 from time import perf_counter
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
@@ -70,26 +70,22 @@ class RequestCounter:
     """Requests to site hosts by site, by site and status, and their latency by site.
 
     C{hook} is a root site hook (the request starts); C{finished} a web site finish hook.
+    Requests are counted as they end, when C{absent(name)} (if given) can tell that a host named
+    no site: those count under OTHER and never take one of the C{max_sites} label slots.
     """
 
-    def __init__(self, max_sites: int = MAX_SITES, clock=perf_counter) -> None:
+    def __init__(self, max_sites: int = MAX_SITES, clock=perf_counter,
+                 absent: Optional[Callable[[str], bool]] = None) -> None:
         self.counts: dict[str, int] = {}
         self.statuses: dict[tuple[str, int], int] = {}
         # Per site: one count per bucket (not cumulative; the last is +Inf), then the sum.
         self.latency: dict[str, list] = {}
         self._max = max_sites
         self._clock = clock
+        self._absent = absent
 
     def hook(self, request: Request, site: str) -> None:
-        counts = self.counts
-        try:
-            counts[site] += 1
-        except KeyError:
-            if len(counts) >= self._max:
-                site = OTHER
-            counts[site] = counts.get(site, 0) + 1
-        if request is not None:
-            request.fazt_metrics = (site, self._clock())
+        request.fazt_metrics = (site, self._clock())
 
     def finished(self, request: Request) -> None:
         started = getattr(request, "fazt_metrics", None)
@@ -97,6 +93,13 @@ class RequestCounter:
             return  # not a site request
         site, t0 = started
         elapsed = self._clock() - t0
+        counts = self.counts
+        try:
+            counts[site] += 1
+        except KeyError:
+            if len(counts) >= self._max or (self._absent is not None and self._absent(site)):
+                site = OTHER
+            counts[site] = counts.get(site, 0) + 1
         key = (site, request.code)
         try:
             self.statuses[key] += 1
@@ -239,7 +242,13 @@ add_error_handlers(MetricsEndpoint.app)
 
 def mount(services) -> None:
     """Serve C{/metrics} on the admin host and count requests to hosted sites."""
-    counter = RequestCounter()
+    index = services.index
+
+    def absent(name: str) -> bool:
+        known, state = index.cached(name)
+        return known and state is None
+
+    counter = RequestCounter(absent=absent)
     services.extras["request_counter"] = counter
     services.root.add_site_hook(counter.hook)
     services.root.add_finish_hook(counter.finished)

@@ -165,3 +165,19 @@ def test_latency_histogram_is_cumulative_and_parses():
     assert (buckets["0.0005"], buckets["0.0025"], buckets["0.005"], buckets["10.0"], buckets["+Inf"]) == (1, 1, 3, 3, 4)
     assert [s.value for s in parsed.samples if s.name == "lat_seconds_count"] == [4]
     assert [s.value for s in parsed.samples if s.name == "lat_seconds_sum"] == [pytest.approx(20.0062)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_hosts_that_name_no_site_cannot_take_the_label_slots(server):
+    # Any Host NAME.D reaches the site hook; names that are no site must not use up the bounded
+    # site labels, or anyone could push the real sites into "_other" with a few requests.
+    counter = next(hook.__self__ for hook in server.listener.factory.resource.finish_hooks
+                   if isinstance(getattr(hook, "__self__", None), RequestCounter))
+    counter._max = 3
+    for i in range(5):
+        assert (await server.get("/", f"nosuch{i}.example.test")).code == 404
+    assert (await server.deploy("real", {"index.html": "hi"})).code == 200
+    assert (await server.get("/", "real.example.test")).code == 200
+    text = (await server.get("/metrics", Authorization=f"Bearer {server.admin_token}")).body.decode()
+    assert 'fazt_site_requests_total{site="real"} 1' in text
+    assert "nosuch" not in text
