@@ -153,6 +153,8 @@ if [ -n "$EMAIL" ] && ! [[ "$EMAIL" =~ ^[^[:space:]@]+@[^[:space:]@]+$ ]]; then
     die "--email $EMAIL is not an e-mail address"
 fi
 [[ "$ADMIN_USER" =~ ^[A-Za-z0-9._-]+$ ]] || die "--admin-user must be letters, digits, '.', '_' or '-'"
+# It reaches fazt init as one line of stdin.
+[[ "$ADMIN_PASSWORD" != *$'\n'* ]] || die "--admin-password must be one line"
 
 # write_if_changed PATH MODE: replace PATH with stdin unless it already holds exactly that.
 # Exit status 0 when the file was written, 1 when it was already up to date.

@@ -240,6 +240,7 @@ def test_a_given_password_is_used_and_never_printed(box):
     (("--domain", "example.com", "--email", "nobody"), "is not an e-mail address"),
     (("--domain",), "--domain needs a value"),
     (("--frobnicate",), "unknown option --frobnicate"),
+    (("--domain", "example.com", "--admin-password", "first line\nsecond line"), "--admin-password must be one line"),
 ])
 def test_bad_flags_are_refused_before_anything_is_written(box, args, message):
     before = box.files()
