@@ -14,8 +14,13 @@ time; the hub relays each to every client (the sender included), and every clien
 delay. All traffic stays on 127.0.0.1; the whole run is bounded in time and the server is
 stopped by its PID.
 
-Note: the clients run in one Python process on the same machine, so the latencies include the
-client side's own work of receiving N messages per broadcast.
+The clients run in one Python process on the same machine as fazt. So that the figures describe
+the server and not that process, only --probes of them (50 by default) are full Autobahn clients
+that decode every message and record its delay; the others are sinks: a real WebSocket handshake,
+then every byte read and counted, never decoded (as browsers on other machines would cost fazt the
+same and this machine nothing). Deliveries to sinks are checked by byte count. `--probes` equal to
+`--clients` decodes everywhere (the earlier method: its latencies include the client process's own
+work of decoding N messages per broadcast). Server pings are off for the run (sinks do not answer).
 
 Targets: 1,000 clients with broadcast latency p99 < 50 ms; < 50 KiB RSS per idle connection.
 """
@@ -71,6 +76,13 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time used so far by process C{pid}."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raise_nofile() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY:
@@ -92,7 +104,7 @@ def start_server(scratch: str, port: int, max_per_site: int):
     log = open(os.path.join(scratch, "twistd.log"), "wb")
     server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", "fazt", "--domain", DOMAIN,
                                "--db", db, "--http", f"tcp:{port}:interface=127.0.0.1",
-                               "--ws-max-per-site", str(max_per_site)],
+                               "--ws-max-per-site", str(max_per_site), "--ws-ping-seconds", "0"],
                               stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
     for _ in range(150):
         if server.poll() is not None:
@@ -114,15 +126,47 @@ def start_server(scratch: str, port: int, max_per_site: int):
     return server, log
 
 
-def run_clients(pid: int, port: int, count: int, duration: float, rate: float) -> dict:
+def run_clients(pid: int, port: int, count: int, duration: float, rate: float, probes: int) -> dict:
     """Connect, measure, broadcast; runs the Twisted reactor until done. Returns the figures."""
+    import base64
+
     from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
     from twisted.internet import reactor, task
     from twisted.internet.defer import Deferred, DeferredSemaphore, ensureDeferred
+    from twisted.internet.protocol import ClientFactory, Protocol
 
     host = f"{SITE}.{DOMAIN}:{port}"
     latencies: list[float] = []
-    state = {"received": 0, "measuring": False, "open": 0, "failed": 0}
+    state = {"received": 0, "measuring": False, "open": 0, "failed": 0, "sink_bytes": 0}
+
+    class Sink(Protocol):
+        """A WebSocket client that reads and counts bytes after the handshake, decoding nothing."""
+
+        def connectionMade(self):
+            self.head = b""
+            key = base64.b64encode(os.urandom(16)).decode()
+            self.transport.write((f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+
+        def dataReceived(self, data):
+            if self.head is None:
+                if state["measuring"]:
+                    state["sink_bytes"] += len(data)
+                return
+            self.head += data
+            if b"\r\n\r\n" in self.head:
+                status, _, rest = self.head.partition(b"\r\n\r\n")
+                self.head = None
+                if b" 101 " in status.split(b"\r\n")[0]:
+                    state["open"] += 1
+                    self.factory.ready.callback(self)
+                else:
+                    state["failed"] += 1
+                    self.factory.ready.errback(ConnectionError(status[:80].decode("latin-1")))
+
+        def sendClose(self):
+            self.transport.loseConnection()
 
     class Client(WebSocketClientProtocol):
         def onOpen(self):
@@ -141,10 +185,14 @@ def run_clients(pid: int, port: int, count: int, duration: float, rate: float) -
                 state["failed"] += 1
                 self.factory.ready.errback(ConnectionError(str(reason)))
 
-    def open_one() -> Deferred:
-        factory = WebSocketClientFactory(f"ws://{host}/ws")
-        factory.protocol = Client
-        factory.setProtocolOptions(autoPingInterval=0, openHandshakeTimeout=30)
+    def open_one(probe: bool) -> Deferred:
+        if probe:
+            factory = WebSocketClientFactory(f"ws://{host}/ws")
+            factory.protocol = Client
+            factory.setProtocolOptions(autoPingInterval=0, openHandshakeTimeout=30)
+        else:
+            factory = ClientFactory()
+            factory.protocol = Sink
         factory.ready = Deferred()
         reactor.connectTCP("127.0.0.1", port, factory, timeout=30)
         return factory.ready
@@ -153,7 +201,7 @@ def run_clients(pid: int, port: int, count: int, duration: float, rate: float) -
         rss_before = rss_kib(pid)
         semaphore = DeferredSemaphore(50)  # handshakes in flight at once
         started = time.perf_counter()
-        opened = [semaphore.run(open_one) for _ in range(count)]
+        opened = [semaphore.run(open_one, n < probes) for n in range(count)]
         clients = []
         for d in opened:
             try:
@@ -169,27 +217,39 @@ def run_clients(pid: int, port: int, count: int, duration: float, rate: float) -
         state["measuring"] = True
         interval = 1.0 / rate
         sent = 0
+        frame_bytes = 0  # one broadcast's frame as every sink receives it (unmasked, short)
+        cpu_before, own_before = cpu_seconds(pid), cpu_seconds(os.getpid())
         begin = time.perf_counter()
         while time.perf_counter() - begin < duration:
             target = begin + sent * interval
             delay = target - time.perf_counter()
             if delay > 0:
                 await task.deferLater(reactor, delay, lambda: None)
-            sender.sendMessage(json.dumps({"t": time.perf_counter(), "i": sent}).encode())
+            payload = json.dumps({"t": time.perf_counter(), "i": sent}).encode()
+            frame_bytes += 2 + len(payload) + (2 if len(payload) > 125 else 0)
+            sender.sendMessage(payload)
             sent += 1
         # Let the last broadcasts arrive (bounded).
+        probing = min(probes, len(clients))
         expected = sent * len(clients)
+
+        def delivered() -> int:
+            return state["received"] + (state["sink_bytes"] * sent // frame_bytes if frame_bytes else 0)
+
         wait_until = time.perf_counter() + 5.0
-        while state["received"] < expected and time.perf_counter() < wait_until:
+        while delivered() < expected and time.perf_counter() < wait_until:
             await task.deferLater(reactor, 0.05, lambda: None)
         elapsed = time.perf_counter() - begin
+        server_cpu = cpu_seconds(pid) - cpu_before
+        client_cpu = cpu_seconds(os.getpid()) - own_before
         state["measuring"] = False
         for client in clients:
             client.sendClose()
         await task.deferLater(reactor, 1.0, lambda: None)
         return dict(clients=len(clients), failed=state["failed"], connect_seconds=connect_seconds,
                     rss_before=rss_before, rss_after=rss_after, sent=sent, expected=expected,
-                    received=state["received"], elapsed=elapsed, latencies=latencies)
+                    received=delivered(), elapsed=elapsed, latencies=latencies, probes=probing,
+                    server_cpu=server_cpu, client_cpu=client_cpu)
 
     result: dict = {}
 
@@ -215,6 +275,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of broadcasting")
     parser.add_argument("--rate", type=float, default=20.0, help="broadcasts per second")
+    parser.add_argument("--probes", type=int, default=50, help="clients that decode and time every message")
     args = parser.parse_args()
     if args.duration > 120 or args.clients > 20000:
         parser.error("--duration at most 120 s and --clients at most 20000")
@@ -229,7 +290,7 @@ def main() -> int:
     server = log = None
     try:
         server, log = start_server(scratch, port, max(args.clients + 10, 5000))
-        r = run_clients(server.pid, port, args.clients, args.duration, args.rate)
+        r = run_clients(server.pid, port, args.clients, args.duration, args.rate, args.probes)
         lat = [x * 1000 for x in r["latencies"]]
         per_conn = (r["rss_after"] - r["rss_before"]) / r["clients"]
         print(f"fazt WebSockets, {r['clients']} clients on one site ({r['failed']} failed to connect), "
@@ -240,6 +301,11 @@ def main() -> int:
               f" -> {per_conn:.1f} KiB per connection, {per_conn * 1000 / 1024:.1f} MiB per 1,000 connections")
         print(f"broadcasts sent {r['sent']}, deliveries {r['received']}/{r['expected']} "
               f"({r['received'] / r['elapsed']:.0f} delivered messages/s over {r['elapsed']:.1f} s)")
+        print(f"fazt CPU while broadcasting: {r['server_cpu']:.2f} s in {r['elapsed']:.1f} s "
+              f"({r['server_cpu'] / max(r['sent'], 1) * 1000:.1f} ms per broadcast to {r['clients']} clients, "
+              f"{r['server_cpu'] / max(r['received'], 1) * 1e6:.1f} us per delivery); "
+              f"the clients' process: {r['client_cpu']:.2f} s")
+        print(f"latency measured on {r['probes']} decoding clients, the others counting bytes:")
         print(f"latency p50 {percentile(lat, .50):.1f} ms, p95 {percentile(lat, .95):.1f} ms, "
               f"p99 {percentile(lat, .99):.1f} ms, max {max(lat) if lat else float('nan'):.1f} ms")
         print("targets: 1,000 clients with broadcast p99 < 50 ms; < 50 KiB RSS per idle connection")

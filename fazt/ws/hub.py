@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from autobahn.websocket.protocol import PreparedMessage
+from autobahn.websocket.protocol import PreparedMessage, WebSocketProtocol
 from twisted.logger import Logger
 
 _log = Logger()
@@ -17,6 +17,7 @@ _log = Logger()
 MIB = 1024 * 1024
 # Close code for a client dropped by policy (here: it stopped reading).
 POLICY_VIOLATION = 1008
+STATE_OPEN = WebSocketProtocol.STATE_OPEN
 # Close code for a server going away: browsers' WebSocket clients may reconnect on it.
 GOING_AWAY = 1001
 
@@ -121,7 +122,7 @@ class HubRegistry:
             self._drop_slow(site, client, backlog)
             return False
         try:
-            client.sendPreparedMessage(prepared)
+            _deliver(client, prepared)
         except Exception:
             _log.failure("Sending to a WebSocket client of {site} failed; dropping it", site=site)
             self.leave(site, client)
@@ -134,6 +135,20 @@ class HubRegistry:
         self.leave(site, client)
         # The close frame may never be read; Autobahn's close-handshake timeout then drops the TCP connection.
         _close(client, POLICY_VIOLATION, "too slow: output backlog exceeded")
+
+
+def _deliver(client: Any, prepared: PreparedMessage) -> None:
+    """Send a prepared frame to one client.
+
+    Autobahn's C{sendPreparedMessage} formats a debug log line (disabled or not) for every
+    send, a fifth of a broadcast's CPU with a thousand clients. An open connection with nothing
+    queued and no compression takes the frame's bytes straight; anything else goes through Autobahn.
+    """
+    if (getattr(client, "state", None) == STATE_OPEN and getattr(client, "_perMessageCompress", True) is None
+            and not getattr(client, "send_queue", True)):
+        client.transport.write(prepared.payloadHybi)
+    else:
+        client.sendPreparedMessage(prepared)
 
 
 def _close(client: Any, code: int, reason: str) -> None:
