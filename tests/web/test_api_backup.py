@@ -78,3 +78,27 @@ async def test_a_session_cookie_works_with_the_csrf_rule(server, tmp_path):
     saved(tmp_path, posted.body)
     linked = await server.request("GET", PATH, headers={"Cookie": cookie})
     assert linked.code == 200 and linked.body[:16] == b"SQLite format 3\x00"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_hosted_site_cannot_make_the_admins_browser_take_backups(server):
+    # Every hosted site NAME.D is *same-site* with admin.D, so SameSite=Strict still sends the
+    # cookie with an <img src=".../api/system/backup"> there: each one copied the whole database
+    # and wrote an audit line. The browser says where a request comes from (Sec-Fetch-Site).
+    set_admin_password(server.db, PASSWORD)
+    login = await server.request("POST", "/api/login", headers={"Content-Type": "application/json"},
+                                 body=json.dumps({"username": "admin", "password": PASSWORD}).encode())
+    cookie = next(h.split(";")[0] for h in login.headers["set-cookie"] if h.startswith("fazt_session="))
+    for where in ("same-site", "cross-site"):
+        for method in ("GET", "HEAD"):
+            refused = await server.request(method, PATH, headers={"Cookie": cookie, "Sec-Fetch-Site": where})
+            assert refused.code == 403, (where, method)
+    assert_error(await server.request("GET", PATH, headers={"Cookie": cookie, "Sec-Fetch-Site": "same-site"}),
+                 403, "FORBIDDEN")
+    for where in ("same-origin", "none"):  # the dashboard's own link; a typed URL or a bookmark
+        allowed = await server.request("GET", PATH, headers={"Cookie": cookie, "Sec-Fetch-Site": where})
+        assert allowed.code == 200, where
+    # An API key is not a browser's ambient credential: no such rule.
+    keyed = await server.request("GET", PATH, headers={"Authorization": f"Bearer {server.admin_token}",
+                                                       "Sec-Fetch-Site": "cross-site"})
+    assert keyed.code == 200

@@ -5,7 +5,8 @@ reactor thread, never the store's writer), verified with C{integrity_check}, and
 from an already unlinked temporary file next to the database, so an interrupted download leaves
 nothing behind. Admins only: an C{admin} API key, or an admin's session cookie (a cookie-
 authenticated POST also needs C{X-Fazt-CSRF} or a JSON content type, like every other write).
-GET is offered as well because a backup changes nothing and a dashboard link is a GET.
+GET is offered as well because a backup changes nothing and a dashboard link is a GET; with a
+session cookie, only from the admin origin itself (C{Sec-Fetch-Site}: hosted sites are same-site).
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ def download_name(now: float) -> str:
     return time.strftime("fazt-backup-%Y%m%d-%H%M%S.db", time.gmtime(now))
 
 
+def check_fetch_site(request: Request) -> None:
+    """Refuse a cookie-authenticated GET that a browser says another site started.
+
+    Hosted sites (C{NAME.D}) are same-site with the admin host, so SameSite=Strict still sends
+    the cookie with their C{<img src>} or links; each such GET would copy the whole database.
+    The dashboard's own link is same-origin; a typed URL or a bookmark is "none".
+    """
+    origin = request.getHeader(b"sec-fetch-site")
+    if origin is not None and origin.strip().lower() not in (b"same-origin", b"none"):
+        raise ApiError(403, "FORBIDDEN", "a backup is downloaded from the dashboard itself, or with POST")
+
+
 class BackupDownloads:
     """Makes snapshots of C{db_path} on C{pool} and streams them to admins."""
 
@@ -53,6 +66,8 @@ class BackupDownloads:
         """Answer C{request} with the snapshot; errors are raised as L{ApiError}s."""
         principal = yield self._auth.api_key(request)
         require(principal)
+        if principal.method == "session" and request.method in (b"GET", b"HEAD"):
+            check_fetch_site(request)
         if self.in_flight >= MAX_IN_FLIGHT:
             raise ApiError(429, "RATE_LIMIT_EXCEEDED",
                            f"{MAX_IN_FLIGHT} backups are already being made or downloaded; try again soon")
