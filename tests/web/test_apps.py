@@ -10,6 +10,7 @@ import time
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from fazt_testing import start_server, stop_server
@@ -179,16 +180,19 @@ async def test_hostile_scripts_fail_alone(app_server, kind):
 async def test_other_site_keeps_answering_while_a_loop_runs(app_server):
     await deploy(app_server, "hostile", {"main.js": HOSTILE["loop"]})
     await deploy(app_server, "calm", {"main.js": 'res.send("calm")'})
-    hostile = [app_server.get("/", "hostile.example.test") for _ in range(6)]
-    latencies = []
+    finished = []
+    hostile = []
+    for _ in range(6):
+        pending = Deferred.fromCoroutine(app_server.get("/", "hostile.example.test"))
+        pending.addCallback(lambda response: finished.append(response.code) or response)
+        hostile.append(pending)
     for _ in range(10):
-        started = time.monotonic()
         assert (await app_server.get("/", "calm.example.test")).body == b"calm"
-        latencies.append(time.monotonic() - started)
+    # Each hostile run stops at 100 ms of CPU; the calm site must never queue behind all of them:
+    # its ten answers come while hostile runs are still waiting (an order, not a timing).
+    assert len(finished) < 6, finished
     for pending in hostile:
         assert (await pending).code == 500
-    # Each hostile run stops at 100 ms of CPU; the calm site must never queue behind all of them.
-    assert max(latencies) < 0.5, latencies
 
 
 @pytest.fixture
