@@ -23,6 +23,8 @@ from fazt.cli.formatting import render_table
 from fazt.cli.settings import SettingsError, config_file_path, load_config_file, resolve_settings
 
 SESSION_COOKIE = "fazt_session"
+# Under TLS the server names it with the __Host- prefix, which no other host of the domain can set.
+SESSION_COOKIES = (SESSION_COOKIE, "__Host-" + SESSION_COOKIE)
 KEY_NAME_LIMIT = 100
 
 
@@ -123,7 +125,7 @@ def _key_name(username: str) -> str:
 
 
 def _log_in(client: ApiClient, username: str, password: str) -> str:
-    """Log in; returns the session token the server set as a cookie."""
+    """Log in; returns the session cookie the server set, as C{name=value} for a C{Cookie} header."""
     body = json.dumps({"username": username, "password": password, "remember_me": False}).encode("utf-8")
     response = client.request("POST", "/api/login", body, {"Content-Type": "application/json"})
     client.envelope(response)
@@ -134,7 +136,7 @@ def _log_in(client: ApiClient, username: str, password: str) -> str:
 
 
 def _session_cookie(response: RawResponse) -> Optional[str]:
-    """The session token in the response's C{Set-Cookie}, if any."""
+    """The session cookie in the response's C{Set-Cookie} as C{name=value}, if any."""
     for name, value in response.headers.items():
         if name.lower() != "set-cookie":
             continue
@@ -142,21 +144,22 @@ def _session_cookie(response: RawResponse) -> Optional[str]:
             cookie = SimpleCookie(value)
         except CookieError:
             continue
-        if SESSION_COOKIE in cookie and cookie[SESSION_COOKIE].value:
-            return cookie[SESSION_COOKIE].value
+        for cookie_name in SESSION_COOKIES:
+            if cookie_name in cookie and cookie[cookie_name].value:
+                return f"{cookie_name}={cookie[cookie_name].value}"
     return None
 
 
 def _create_key(client: ApiClient, session: str, name: str) -> dict:
     """Create an admin API key, authenticated by the session."""
     body = json.dumps({"name": name, "scopes": ["admin"]}).encode("utf-8")
-    headers = {"Content-Type": "application/json", "Cookie": f"{SESSION_COOKIE}={session}"}
+    headers = {"Content-Type": "application/json", "Cookie": session}
     return _data_object(client.envelope(client.request("POST", "/api/keys", body, headers)))
 
 
 def _log_out(client: ApiClient, session: str) -> None:
     """End the session (best effort: the key is what matters)."""
-    headers = {"Cookie": f"{SESSION_COOKIE}={session}", "X-Fazt-CSRF": "1"}
+    headers = {"Cookie": session, "X-Fazt-CSRF": "1"}
     try:
         client.request("POST", "/api/logout", b"", headers)
     except ClientError:

@@ -24,6 +24,9 @@ from fazt.store.sessions import extend_session, find_session
 
 ADMIN_SCOPE = "admin"
 SESSION_COOKIE = b"fazt_session"
+# Under TLS the cookie carries the __Host- prefix: browsers accept it only from this very host,
+# Secure and without a Domain, so a hosted site (NAME.D) cannot plant or overwrite the admin's session.
+SECURE_SESSION_COOKIE = b"__Host-" + SESSION_COOKIE
 CSRF_HEADER = b"x-fazt-csrf"
 SAFE_METHODS = frozenset((b"GET", b"HEAD", b"OPTIONS"))
 # last_used_at and a session's sliding expiry are refreshed at most this often, so that reads
@@ -60,23 +63,32 @@ def bearer_token(request: Request) -> Optional[str]:
     return token.strip()
 
 
+def session_cookie_name(request: Request) -> bytes:
+    """The session cookie's name for this request: the C{__Host-} form under TLS."""
+    return SECURE_SESSION_COOKIE if request.isSecure() else SESSION_COOKIE
+
+
 def session_token(request: Request) -> Optional[str]:
-    """The session token the request's cookie carries, or None."""
-    raw = request.getCookie(SESSION_COOKIE)
+    """The session token the request's cookie carries, or None.
+
+    Under TLS only the C{__Host-} cookie counts: a plain C{fazt_session} there may have been set
+    by another host of the domain.
+    """
+    raw = request.getCookie(session_cookie_name(request))
     if not raw:
         return None
     return raw.decode("latin-1")
 
 
 def set_session_cookie(request: Request, token: str, max_age: int) -> None:
-    """Send the session cookie: HttpOnly, SameSite=Strict, host-only, Secure under TLS."""
-    request.addCookie(SESSION_COOKIE, token.encode("ascii"), path=b"/", max_age=str(max_age).encode(),
+    """Send the session cookie: HttpOnly, SameSite=Strict, host-only; Secure and C{__Host-} under TLS."""
+    request.addCookie(session_cookie_name(request), token.encode("ascii"), path=b"/", max_age=str(max_age).encode(),
                       httpOnly=True, secure=request.isSecure(), sameSite="strict")
 
 
 def clear_session_cookie(request: Request) -> None:
     """Tell the browser to forget the session cookie."""
-    request.addCookie(SESSION_COOKIE, b"", path=b"/", max_age=b"0",
+    request.addCookie(session_cookie_name(request), b"", path=b"/", max_age=b"0",
                       expires=b"Thu, 01 Jan 1970 00:00:00 GMT",
                       httpOnly=True, secure=request.isSecure(), sameSite="strict")
 

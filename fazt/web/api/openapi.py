@@ -106,7 +106,8 @@ _COMPONENTS = {
     "securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "description": "An API key: Authorization: Bearer fzt_..."},
         "session": {"type": "apiKey", "in": "cookie", "name": "fazt_session",
-                    "description": "The admin session cookie set by POST /api/login."},
+                    "description": "The admin session cookie set by POST /api/login "
+                                   "(named __Host-fazt_session under TLS)."},
     },
     "schemas": {
         "Error": {
