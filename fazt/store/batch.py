@@ -1,8 +1,10 @@
-"""Group commit: small writes queued while a transaction runs share the next one.
+"""Group commit: small writes waiting together share one transaction.
 
 One write transaction per KV operation would cap a counter app at the writer thread's commit
 rate; batching keeps every operation atomic on its own (each runs in a savepoint) while paying
-for one commit per batch.
+for one commit per batch. The batching itself happens on the store's writer thread
+(L{fazt.store.db.Store.submit}): whatever small writes it finds queued when it picks up one go
+in the same transaction, so an operation never waits on the reactor for a batch to close.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from typing import Any, Callable
 
 from twisted.internet.defer import Deferred
 
-from fazt.store.db import Store
+from fazt.store.db import MAX_BATCH, Store
 
-MAX_BATCH = 500
+__all__ = ["BatchWriter", "MAX_BATCH"]
 
 
 class BatchWriter:
@@ -21,54 +23,12 @@ class BatchWriter:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._queue: list[tuple[Callable, tuple, Deferred]] = []
-        self._running = False
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Deferred:
         """Run C{fn(conn, *args)} in the next batch; fires with its result or its error."""
-        d: Deferred = Deferred()
-        self._queue.append((fn, args, d))
-        if not self._running:
-            self._flush()
-        return d
-
-    def _flush(self) -> None:
-        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-        self._running = True
-        self._store.write(_run_batch, [(fn, args) for fn, args, _ in batch]).addCallbacks(
-            lambda outcomes: self._done(batch, outcomes), lambda failure: self._failed(batch, failure)
-        )
-
-    def _done(self, batch, outcomes) -> None:
-        self._running = False
-        if self._queue:
-            self._flush()
-        for (_, _, d), (ok, value) in zip(batch, outcomes):
-            if ok:
-                d.callback(value)
-            else:
-                d.errback(value)
-
-    def _failed(self, batch, failure) -> None:
-        self._running = False
-        if self._queue:
-            self._flush()
-        for _, _, d in batch:
-            d.errback(failure)
+        return self._store.submit(fn, *args)
 
     @property
     def idle(self) -> bool:
-        return not self._running and not self._queue
-
-
-def _run_batch(conn, operations) -> list[tuple[bool, Any]]:
-    outcomes = []
-    for fn, args in operations:
-        conn.execute("SAVEPOINT op")
-        try:
-            outcomes.append((True, fn(conn, *args)))
-        except Exception as exc:  # one bad operation must not undo its neighbours
-            conn.execute("ROLLBACK TO op")
-            outcomes.append((False, exc))
-        conn.execute("RELEASE op")
-    return outcomes
+        """No submitted operation is still waiting for its transaction (or its result)."""
+        return self._store.pending_small == 0

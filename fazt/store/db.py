@@ -7,6 +7,7 @@ they can be tested directly and scheduled here.
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from typing import Any, Callable, TypeVar
@@ -14,11 +15,16 @@ from typing import Any, Callable, TypeVar
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from fazt.store.migrate import connect, migrate
 
 T = TypeVar("T")
+
+# Small writes committed together at most; bounds how long one transaction holds the WAL.
+MAX_BATCH = 500
+_STOP = object()
 
 
 def open_cartridge(path: str) -> list[int]:
@@ -39,16 +45,24 @@ class Store(Service):
     Writes are serialised on one thread and one connection (SQLite has one writer anyway, and
     this way no write ever waits on a lock); reads go to a small pool, each thread with its own
     connection, so a slow read never delays a write.
+
+    The writer is a plain thread fed by a L{queue.SimpleQueue} rather than a Twisted thread
+    pool: a job costs one queue put, and the results of all the jobs it finds waiting come back
+    to the reactor in one C{callFromThread}. Small writes (L{submit}) found waiting together
+    share one transaction (group commit), each in its own savepoint.
     """
 
     def __init__(self, path: str, reactor: Any, reader_threads: int = 4) -> None:
         self.path = path
         self._reactor = reactor
-        self._writer = ThreadPool(1, 1, name="fazt-db-writer")
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="fazt-db-writer", daemon=True)
         self._readers = ThreadPool(1, reader_threads, name="fazt-db-reader")
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        #: small writes submitted whose results have not reached the reactor yet
+        self.pending_small = 0
 
     def startService(self) -> None:
         super().startService()
@@ -60,9 +74,11 @@ class Store(Service):
 
     def stopService(self) -> None:
         super().stopService()
-        # Joining waits for at most the transaction in flight; at shutdown that is what we want:
+        # The writer runs every job queued before this one, then ends; joining waits for them:
         # nothing acknowledged to a client may be lost.
-        self._writer.stop()
+        if self._writer.is_alive():
+            self._jobs.put(_STOP)
+            self._writer.join()
         self._readers.stop()
         with self._connections_lock:
             for conn in self._connections:
@@ -79,10 +95,21 @@ class Store(Service):
         return conn
 
     def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
-        """Run C{fn(conn, *args, **kwargs)} in one write transaction on the writer thread."""
-        return deferToThreadPool(
-            self._reactor, self._writer, self._in_transaction, fn, args, kwargs
-        )
+        """Run C{fn(conn, *args, **kwargs)} in a write transaction of its own on the writer thread."""
+        d: Deferred = Deferred()
+        self._jobs.put((False, fn, args, kwargs, d))
+        return d
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Deferred[T]:
+        """Run a small write C{fn(conn, *args)}, atomically, in a transaction it may share.
+
+        Other small writes waiting at the same time go in the same transaction, each in a
+        savepoint, so one that fails undoes only itself. Fires with C{fn}'s result or error.
+        """
+        d: Deferred = Deferred()
+        self.pending_small += 1
+        self._jobs.put((True, fn, args, None, d))
+        return d
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
         """Run C{fn(conn, *args, **kwargs)} on a reader thread (a consistent snapshot)."""
@@ -90,16 +117,95 @@ class Store(Service):
             self._reactor, self._readers, self._in_read, fn, args, kwargs
         )
 
-    def _in_transaction(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
-        conn = self._connection(readonly=False)
-        conn.execute("BEGIN IMMEDIATE")
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        jobs = self._jobs
+        while True:
+            job = jobs.get()
+            if job is _STOP:
+                return
+            batch = [job]
+            stopping = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    stopping = True
+                    break
+                batch.append(job)
+            self._run_jobs(batch)
+            if stopping:
+                return
+
+    def _run_jobs(self, batch: list) -> None:
+        """Run jobs in order: each plain write alone, each run of small writes together."""
+        start = 0
+        while start < len(batch):
+            end = start + 1
+            if batch[start][0]:
+                while end < len(batch) and batch[end][0]:
+                    end += 1
+                outcomes = self._run_small(batch[start:end])
+            else:
+                outcomes = [self._run_one(batch[start])]
+            self._reactor.callFromThread(self._deliver, outcomes)
+            start = end
+
+    def _run_one(self, job: tuple) -> tuple:
+        _, fn, args, kwargs, d = job
         try:
-            result = fn(conn, *args, **kwargs)
+            conn = self._connection(readonly=False)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn, *args, **kwargs)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
+            return (False, d, False, Failure())
+        return (False, d, True, result)
+
+    def _run_small(self, jobs: list) -> list:
+        alone = len(jobs) == 1  # then the transaction itself is the operation's savepoint
+        outcomes = []
+        try:
+            conn = self._connection(readonly=False)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for _, fn, args, _, d in jobs:
+                    if not alone:
+                        conn.execute("SAVEPOINT op")
+                    try:
+                        outcomes.append((True, d, True, fn(conn, *args)))
+                    except Exception:  # one bad operation must not undo its neighbours
+                        outcomes.append((True, d, False, Failure()))
+                        conn.execute("ROLLBACK" if alone else "ROLLBACK TO op")
+                        if alone:
+                            return outcomes
+                    if not alone:
+                        conn.execute("RELEASE op")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except BaseException:
+            failure = Failure()
+            return [(True, d, False, failure) for _, _, _, _, d in jobs]
+        return outcomes
+
+    def _deliver(self, outcomes: list) -> None:
+        """On the reactor: fire the Deferreds of one transaction's jobs."""
+        for small, d, ok, value in outcomes:
+            if small:
+                self.pending_small -= 1
+            if ok:
+                d.callback(value)
+            else:
+                d.errback(value)
 
     def _in_read(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
         conn = self._connection(readonly=True)
@@ -108,7 +214,6 @@ class Store(Service):
             return fn(conn, *args, **kwargs)
         finally:
             conn.execute("COMMIT")
-
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
