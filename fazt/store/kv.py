@@ -81,23 +81,49 @@ def kv_list(conn: sqlite3.Connection, site: str, prefix: str, now: float) -> lis
     return [{"key": k, "value": decode_value(v)} for k, v in rows]
 
 
+# The whole of an integer increment in one statement: insert the key, or add to a live value
+# that is an integer as written by JSON (canonical text, so "007" or "1e3" never qualify), or
+# restart an expired one. Anything else leaves the row alone and returns no row, and the caller
+# takes the general path. Both terms under 2**62 in size keep the sum inside SQLite's 64 bits.
+_INCR_INTEGER = (
+    "INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?1, ?2, ?3, NULL, ?4)"
+    " ON CONFLICT(site_name, key) DO UPDATE SET"
+    " value = CASE WHEN expires_at <= ?4 THEN ?3 ELSE CAST(CAST(value AS INTEGER) + ?5 AS TEXT) END,"
+    " expires_at = CASE WHEN expires_at <= ?4 THEN NULL ELSE expires_at END,"
+    " updated_at = ?4"
+    " WHERE expires_at <= ?4 OR (value = CAST(CAST(value AS INTEGER) AS TEXT)"
+    " AND CAST(value AS INTEGER) BETWEEN -?6 AND ?6)"
+    " RETURNING value"
+)
+_INCR_BOUND = 2 ** 62 - 1
+
+
 def kv_incr(conn: sqlite3.Connection, site: str, key: str, by: Any, now: float) -> float | int:
-    """Add C{by} to a numeric value (missing counts as 0) atomically; returns the new value."""
+    """Add C{by} to a numeric value (missing counts as 0) atomically; returns the new value.
+
+    A live value keeps its expiry; an expired one counts as missing and loses it.
+    """
     if isinstance(by, bool) or not isinstance(by, (int, float)):
         raise KVError("incr amount must be a number")
-    current = kv_get(conn, site, key, now)
+    _check_key(key)
+    if isinstance(by, int) and -_INCR_BOUND <= by <= _INCR_BOUND:
+        rows = conn.execute(_INCR_INTEGER, (site, key, str(by), now, by, _INCR_BOUND)).fetchall()
+        if rows:
+            return int(rows[0][0])
+    # Floats, very large integers and values that are not plain integers.
+    row = conn.execute("SELECT value, expires_at FROM kv WHERE site_name = ? AND key = ?", (site, key)).fetchone()
+    live = row is not None and (row[1] is None or row[1] > now)
+    current = decode_value(row[0]) if live else None
     if current is None:
         current = 0
     if isinstance(current, bool) or not isinstance(current, (int, float)):
         raise KVError(f"value of {key!r} is not a number")
     total = current + by
-    row = conn.execute("SELECT expires_at FROM kv WHERE site_name = ? AND key = ?", (site, key)).fetchone()
-    keep_expiry = row[0] if row is not None and (row[0] is None or row[0] > now) else None
     conn.execute(
         "INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT(site_name, key) DO UPDATE SET value = excluded.value,"
         " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-        (site, key, json.dumps(total), keep_expiry, now),
+        (site, key, json.dumps(total), row[1] if live else None, now),
     )
     return total
 
