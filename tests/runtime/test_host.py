@@ -1,0 +1,67 @@
+"""The host side of db.* calls against a real cartridge: atomic increments, site scoping, errors."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import gatherResults
+
+from fazt.runtime.host import HostApi, HostCallError
+from fazt.store.batch import BatchWriter
+from fazt.store.db import Store, open_cartridge
+from fazt.store.kv import KVError
+
+NOW = 1_000_000.0
+
+
+class NoFetch:
+    def fetch(self, url, method="GET", headers=None, body=None):
+        raise AssertionError("no fetch expected")
+
+
+@pytest.fixture
+def host(tmp_path):
+    path = str(tmp_path / "data.db")
+    open_cartridge(path)
+    store = Store(path, reactor)
+    store.startService()
+    clock = [NOW]
+    api = HostApi(store, BatchWriter(store), NoFetch(), clock=lambda: clock[0])
+    api.clock = clock
+    yield api
+    store.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrent_increments_never_lose_an_update(host):
+    calls = [host.call(site, "db.incr", ["hits"], {}) for _ in range(400) for site in ("a", "b")]
+    calls += [host.call("a", "db.incr", ["hits", 10], {}) for _ in range(50)]
+    results = await gatherResults(calls)
+    assert await host.call("a", "db.get", ["hits"], {}) == 400 + 500
+    assert await host.call("b", "db.get", ["hits"], {}) == 400
+    # Each increment saw its own total: b's answers are exactly 1..400, in some order.
+    assert sorted(results[1:800:2]) == list(range(1, 401))
+    assert len(set(results[0:800:2] + results[800:])) == 450
+
+
+@pytest_twisted.ensureDeferred
+async def test_incr_keeps_a_ttl_until_it_expires(host):
+    await host.call("a", "db.set", ["n", 5, 30], {})
+    assert await host.call("a", "db.incr", ["n"], {}) == 6
+    host.clock[0] = NOW + 30
+    assert await host.call("a", "db.get", ["n"], {}) is None
+    assert await host.call("a", "db.incr", ["n", 2], {}) == 2
+    host.clock[0] = NOW + 1000
+    assert await host.call("a", "db.get", ["n"], {}) == 2  # no longer expires
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_calls_are_refused_and_leave_the_counter_alone(host):
+    assert await host.call("a", "db.incr", ["n"], {}) == 1
+    await host.call("a", "db.set", ["word", "hello"], {})
+    for args in (["word"], ["n", "1"], ["n", True], ["", 1], ["n", 1, 2]):
+        with pytest.raises((HostCallError, KVError)):  # KVError when found on the writer thread
+            await host.call("a", "db.incr", args, {})
+    assert await host.call("a", "db.incr", ["n", 0.5], {}) == 1.5
+    assert await host.call("a", "db.list", [""], {}) == [{"key": "n", "value": 1.5}, {"key": "word", "value": "hello"}]
