@@ -21,6 +21,7 @@ POLL_FIRST = 0.2
 POLL_MAX = 2.0
 HTTP_TIMEOUT = 20
 ACCOUNT_GONE = "accountDoesNotExist"
+BAD_NONCE = "badNonce"
 
 
 class Stopped(Exception):
@@ -153,3 +154,12 @@ def offers_ari(acme: client.ClientV2) -> bool:
 def account_gone(error: BaseException) -> bool:
     """Whether C{error} says the stored account no longer exists on the server."""
     return isinstance(error, messages.Error) and error.code == ACCOUNT_GONE
+
+
+def bad_nonce(error: BaseException) -> bool:
+    """Whether C{error} is the server refusing a request's anti-replay nonce.
+
+    RFC 8555 §6.5 makes it the client's to retry; the acme library retries a request once, and a
+    second refusal (servers refuse some on purpose, Pebble 5 %) surfaces here.
+    """
+    return isinstance(error, messages.Error) and error.code == BAD_NONCE

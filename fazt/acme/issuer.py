@@ -22,6 +22,7 @@ from fazt.acme.sql import load_account, save_account
 
 _log = Logger()
 FINALIZE_TIMEOUT = 90.0
+NONCE_ATTEMPTS = 3
 
 
 class AcmeIssuer:
@@ -77,7 +78,22 @@ class AcmeIssuer:
 
     @inlineCallbacks
     def issue(self, name: str):
-        """Order, validate and download a certificate for C{name} with a new key."""
+        """Order, validate and download a certificate for C{name} with a new key.
+
+        A refused nonce is retried at once with a new order (up to L{NONCE_ATTEMPTS} in all),
+        not left to the back-off of a failed issuance.
+        """
+        for attempt in range(1, NONCE_ATTEMPTS + 1):
+            try:
+                result = yield self._issue_once(name)
+                return result
+            except Exception as error:
+                if not acme_client.bad_nonce(error) or attempt == NONCE_ATTEMPTS:
+                    raise
+                _log.info("The ACME server refused a nonce while ordering {name}; ordering again", name=name)
+
+    @inlineCallbacks
+    def _issue_once(self, name: str):
         try:
             result = yield self._issue(name)
         except Exception as error:

@@ -108,3 +108,38 @@ async def test_a_failed_validation_says_why(pebble, cartridge, acme_pool):
         await issuer.issue("six.example.test")
     message = describe(failure.value)
     assert message.startswith("validation failed: six.example.test: ") and "\n" not in message
+
+
+class RefusedNonces(AcmeIssuer):
+    """An issuer whose first C{refusals} orders meet a refused nonce, as ACME servers do at random."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__(reactor, None, None, HTTP01Responder(), "https://acme.invalid/dir")
+        self.refusals = refusals
+        self.orders = 0
+
+    def _issue(self, name):
+        from acme import messages
+        from twisted.internet.defer import fail, succeed
+
+        self.orders += 1
+        if self.orders <= self.refusals:
+            return fail(messages.Error.with_code("badNonce", detail="JWS has an invalid anti-replay nonce"))
+        return succeed(("chain", "key"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_refused_nonce_orders_again_at_once():
+    issuer = RefusedNonces(refusals=2)
+    assert await issuer.issue("six.example.test") == ("chain", "key")
+    assert issuer.orders == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_nonces_refused_again_and_again_fail_the_issuance():
+    from acme import messages
+
+    issuer = RefusedNonces(refusals=10)
+    with pytest.raises(messages.Error, match="nonce"):
+        await issuer.issue("seven.example.test")
+    assert issuer.orders == 3
