@@ -10,6 +10,12 @@ mkdir -p demo
 DB=demo/data.db
 SERVER="http://localhost:$PORT"
 
+# A fresh cartridge gets an admin with a password kept in demo/admin-password, for the dashboard.
+if [ ! -e "$DB" ]; then
+  (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(15))' > demo/admin-password)
+  "$BIN/fazt" init --db "$DB" --domain localhost --username admin --password - < demo/admin-password
+fi
+
 "$BIN/twistd" -n --pidfile= fazt --domain localhost --db "$DB" --http "tcp:$PORT:interface=127.0.0.1" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT INT TERM
@@ -37,6 +43,7 @@ cat <<TXT
 fazt is running (cartridge: $DB). Open:
   http://hello.localhost:$PORT/    the demo site you just deployed
   http://root.localhost:$PORT/     the default root site
+  http://localhost:$PORT/          the dashboard (user admin, password in demo/admin-password)
   http://localhost:$PORT/api/sites the admin API (token in demo/token)
 Deploy your own folder:  $BIN/fazt deploy DIR --site NAME --server $SERVER --token \$(cat demo/token)
 Ctrl-C stops the server.
