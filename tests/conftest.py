@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+from twisted.internet import reactor
+
+from fazt.store.db import Store, open_cartridge
 from fazt_testing import REPO, start_server, stop_server
 from pebble_testing import pebble  # noqa: F401  (session fixture: a real ACME server, started on first use)
 
@@ -16,6 +19,18 @@ def server(tmp_path):
     live = start_server(str(tmp_path / "data.db"))
     yield live
     stop_server(live)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A started L{Store} on a new, migrated cartridge file (no sites, no admin)."""
+    path = str(tmp_path / "data.db")
+    open_cartridge(path)
+    started = Store(path, reactor)
+    started.startService()
+    yield started
+    if started.running:
+        started.stopService()
 
 
 @pytest.fixture

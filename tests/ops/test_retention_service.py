@@ -6,14 +6,13 @@ import sqlite3
 
 import pytest
 import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import fail
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 
 from fazt.app.options import Options
 from fazt.ops.retention import FIRST_DELAY, INTERVAL, RetentionService, policy_from
-from fazt.store.db import Store, open_cartridge
+from fazt.store.db import Store
 from fazt.store.retention import DAY, RetentionPolicy
 
 NOW = 1_800_000_000.0
@@ -45,15 +44,6 @@ class CountingStore:
         self.writes += 1
         return self.store.write(fn, *args, **kwargs)
 
-
-@pytest.fixture
-def store(tmp_path):
-    db = str(tmp_path / "data.db")
-    open_cartridge(db)
-    real = Store(db, reactor)
-    real.startService()
-    yield real
-    real.stopService()
 
 
 def test_options_and_policy():

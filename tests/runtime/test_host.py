@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
 
 from fazt.runtime.host import HostApi, HostCallError
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store, open_cartridge
 from fazt.store.kv import KVError
 
 NOW = 1_000_000.0
@@ -21,16 +19,11 @@ class NoFetch:
 
 
 @pytest.fixture
-def host(tmp_path):
-    path = str(tmp_path / "data.db")
-    open_cartridge(path)
-    store = Store(path, reactor)
-    store.startService()
+def host(store):
     clock = [NOW]
     api = HostApi(store, BatchWriter(store), NoFetch(), clock=lambda: clock[0])
     api.clock = clock
-    yield api
-    store.stopService()
+    return api
 
 
 @pytest_twisted.ensureDeferred

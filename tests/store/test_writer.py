@@ -7,22 +7,9 @@ import threading
 
 import pytest
 import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
 
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store, open_cartridge
-
-
-@pytest.fixture
-def store(tmp_path):
-    path = str(tmp_path / "data.db")
-    open_cartridge(path)
-    store = Store(path, reactor)
-    store.startService()
-    yield store
-    if store.running:
-        store.stopService()
 
 
 def note(conn, value):
