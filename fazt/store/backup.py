@@ -35,6 +35,21 @@ class BackupError(Exception):
         return str(self.args[0]) if self.args else self.__class__.__name__
 
 
+def check_copy(src_path: str, out_path: str, force: bool, same_file: str) -> None:
+    """Refuse a copy of the cartridge C{src_path} to C{out_path} that cannot or must not be made.
+
+    A missing source, an existing target without C{force}, the source itself as the target
+    (C{same_file} says why), or a source that is not a fazt cartridge: each a L{BackupError}.
+    """
+    if not os.path.isfile(src_path):
+        raise BackupError(f"no database at {src_path}")
+    if os.path.exists(out_path) and not force:
+        raise BackupError(f"{out_path} already exists (use --force to overwrite it)")
+    if os.path.abspath(src_path) == os.path.abspath(out_path):
+        raise BackupError(same_file)
+    verify_cartridge(src_path, check_integrity=False)
+
+
 def backup_database(src_path: str, out_path: str, progress: Optional[Progress] = None,
                     force: bool = False) -> int:
     """
@@ -44,13 +59,7 @@ def backup_database(src_path: str, out_path: str, progress: Optional[Progress] =
     existing C{out_path} is refused unless C{force}. The copy is verified
     before it gets its final name.
     """
-    if not os.path.isfile(src_path):
-        raise BackupError(f"no database at {src_path}")
-    if os.path.exists(out_path) and not force:
-        raise BackupError(f"{out_path} already exists (use --force to overwrite it)")
-    if os.path.abspath(src_path) == os.path.abspath(out_path):
-        raise BackupError("the backup file must differ from the database")
-    verify_cartridge(src_path, check_integrity=False)
+    check_copy(src_path, out_path, force, "the backup file must differ from the database")
     source = open_readonly(src_path)
     try:
         _copy(source, out_path, progress)

@@ -20,7 +20,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
-from fazt.store.backup import (BackupError, create_new_private, database_in_use, open_readonly,
+from fazt.store.backup import (BackupError, check_copy, create_new_private, database_in_use, open_readonly,
                                remove_if_exists, verify_cartridge)
 from fazt.store.migrate import connect
 
@@ -73,13 +73,8 @@ def vacuum_in_place(db_path: str) -> Compaction:
 
 def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
     """Write a compacted copy of C{db_path} to C{out_path} (safe while a server runs), verified."""
-    if not os.path.isfile(db_path):
-        raise BackupError(f"no database at {db_path}")
-    if os.path.exists(out_path) and not force:
-        raise BackupError(f"{out_path} already exists (use --force to overwrite it)")
-    if os.path.abspath(db_path) == os.path.abspath(out_path):
-        raise BackupError("the copy must differ from the database (leave out --into to vacuum in place)")
-    verify_cartridge(db_path, check_integrity=False)
+    check_copy(db_path, out_path, force,
+               "the copy must differ from the database (leave out --into to vacuum in place)")
     partial = out_path + ".partial"
     remove_if_exists(partial)
     before, free = _size(db_path), free_bytes(db_path)
