@@ -19,10 +19,8 @@ from fazt.store.db import Store
 from fazt.store.envvars import (EnvVar, EnvVarError, check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
                                 list_env_vars, replace_env_vars, set_env_var)
-from fazt.store.sites import site_exists
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.sites import (check_site_name, exact_paths_app, mount_site_segment, query_int, required_site,
-                                site_not_found)
+from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_int, require_site, required_site
 from fazt.web.auth import Authenticator, require
 
 MAX_VARS_PER_REQUEST = 200
@@ -65,16 +63,9 @@ class EnvApi:
         self.invalidate_env = invalidate_env
         self.clock = clock
 
-    @inlineCallbacks
     def _site(self, request: Request, site: str, key=None):
         """Check the caller may manage C{site}'s variables and that the site exists."""
-        if key is None:
-            key = yield self.auth.api_key(request)
-        check_site_name(site)
-        require(key, site)
-        exists = yield self.store.read(site_exists, site)
-        if not exists:
-            raise site_not_found(site)
+        return require_site(self.auth, self.store, request, site, key)
 
     @inlineCallbacks
     def _list(self, request: Request, site: str, key=None):

@@ -18,10 +18,8 @@ from twisted.web.server import Request
 
 from fazt.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, decode_value
-from fazt.store.sites import site_exists
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, query_text, site_not_found
-from fazt.web.auth import require
+from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
 
 PREVIEW_CHARS = 200
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -77,14 +75,8 @@ class KvApi:
         self.auth = auth
         self.clock = clock
 
-    @inlineCallbacks
     def _site(self, request: Request, name: str):
-        key = yield self.auth.api_key(request)
-        check_site_name(name)
-        require(key, name)
-        exists = yield self.store.read(site_exists, name)
-        if not exists:
-            raise site_not_found(name)
+        return require_site(self.auth, self.store, request, name)
 
     @staticmethod
     def _key(raw_key: str) -> str:

@@ -19,7 +19,7 @@ from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.names import SITE_NAME, split_host
 from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
-                              get_active_deployment, list_all_deployments, list_deployments, list_sites)
+                              get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
 from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
 from fazt.web.auth import ADMIN_SCOPE, Authenticator, require
 
@@ -76,6 +76,19 @@ def check_site_name(name: str) -> None:
 
 def site_not_found(name: str) -> ApiError:
     return ApiError(404, "SITE_NOT_FOUND", f"site '{name}' does not exist")
+
+
+@inlineCallbacks
+def require_site(auth: Authenticator, store: Store, request: Request, name: str, key=None):
+    """The caller's key (C{key}, or the request's), once it may manage site C{name} and that site exists."""
+    if key is None:
+        key = yield auth.api_key(request)
+    check_site_name(name)
+    require(key, name)
+    exists = yield store.read(site_exists, name)
+    if not exists:
+        raise site_not_found(name)
+    return key
 
 
 def deploy_scoped_sites(key) -> Optional[list[str]]:
