@@ -7,6 +7,7 @@ from twisted.web.server import Request
 from zope.interface import implementer
 
 from fazt.acme.interfaces import IResponder
+from fazt.web.responses import METHOD_NOT_ALLOWED, plain_text_get
 
 PREFIX = b"/.well-known/acme-challenge/"
 
@@ -29,12 +30,8 @@ class HTTP01Responder(Resource):
         self._answers.pop(challenge.encode("token").encode("ascii"), None)
 
     def render(self, request: Request) -> bytes:
-        request.setHeader(b"cache-control", b"no-store")
-        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-        if request.method not in (b"GET", b"HEAD"):
-            request.setResponseCode(405)
-            request.setHeader(b"allow", b"GET, HEAD")
-            return b"Method Not Allowed"
+        if not plain_text_get(request):
+            return METHOD_NOT_ALLOWED
         token = request.path[len(PREFIX):] if request.path.startswith(PREFIX) else b""
         answer = self._answers.get(token)
         if answer is None:

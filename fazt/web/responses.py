@@ -23,6 +23,24 @@ def html_page(status: int, title: str, text: str) -> bytes:
     return ERROR_PAGE.format(status=status, title=title, text=text).encode("utf-8")
 
 
+def plain_text_get(request: Request) -> bool:
+    """Prepare an uncached plain-text answer that only GET and HEAD may have.
+
+    Any other method is answered 405 with C{Allow}; returns whether the method was allowed
+    (if not, the caller returns L{METHOD_NOT_ALLOWED} as the body).
+    """
+    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+    request.setHeader(b"cache-control", b"no-store")
+    if request.method in (b"GET", b"HEAD"):
+        return True
+    request.setResponseCode(405)
+    request.setHeader(b"allow", b"GET, HEAD")
+    return False
+
+
+METHOD_NOT_ALLOWED = b"Method Not Allowed"
+
+
 def json_body(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

@@ -15,6 +15,7 @@ from twisted.web.server import Request, Site
 
 from fazt.names import ADMIN, route_host, split_host
 from fazt.web.request import FaztRequest
+from fazt.web.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.sitefiles import SiteRenderer
 
 # The dashboard is the admin host's only page: its own scripts, styles, icons and API, nothing
@@ -39,12 +40,8 @@ class HealthResource(Resource):
     isLeaf = True
 
     def render(self, request: Request) -> bytes:
-        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-        request.setHeader(b"cache-control", b"no-store")
-        if request.method not in (b"GET", b"HEAD"):
-            request.setResponseCode(405)
-            request.setHeader(b"allow", b"GET, HEAD")
-            return b"Method Not Allowed"
+        if not plain_text_get(request):
+            return METHOD_NOT_ALLOWED
         return b"OK"
 
 
