@@ -1,4 +1,22 @@
+import os
+
 from setuptools import find_packages, setup
+
+
+def package_files(package: str) -> list[str]:
+    """Every non-Python file under C{package}, relative to it: what the code reads at run time ships.
+
+    Listing patterns by hand left C{runtime/prelude.js} out of the wheel once (every JS app died on a
+    normal install); tests/test_wheel.py checks the built wheel against the tree.
+    """
+    found = []
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if not name.endswith((".py", ".pyc")):
+                found.append(os.path.relpath(os.path.join(folder, name), package))
+    return sorted(found)
+
 
 setup(
     name="fazt",
@@ -6,11 +24,7 @@ setup(
     description="A personal PaaS in one process and one SQLite file",
     python_requires=">=3.11",
     packages=find_packages(include=["fazt", "fazt.*"]) + ["twisted.plugins"],
-    package_data={
-        "fazt.store": ["schema/*.sql"],
-        "fazt": ["defaults/*/*"],
-        "fazt.dashboard": ["*.html", "*.css", "*.svg", "*.webmanifest", "js/*.js", "js/pages/*.js"],
-    },
+    package_data={"fazt": package_files("fazt")},
     install_requires=[
         "twisted[tls]>=26.10,<27",
         "klein>=24.8",
