@@ -26,4 +26,4 @@ test: setup system-deps
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) demo *.egg-info
+	rm -rf $(VENV) .venv-dist demo *.egg-info

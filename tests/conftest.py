@@ -9,8 +9,19 @@ import pytest
 from twisted.internet import reactor
 
 from fazt.store.db import Store, open_cartridge
+import installed as installed_fazt
 from fazt_testing import REPO, start_server, stop_server
 from pebble_testing import pebble  # noqa: F401  (session fixture: a real ACME server, started on first use)
+
+
+@pytest.fixture(scope="session")
+def installed():
+    """The bin folder of fazt installed from this tree's wheel (see tests/installed.py)."""
+    bin_dir = installed_fazt.ensure_installed()
+    location = installed_fazt.installed_location()
+    # A test that ran the source tree by mistake would prove nothing about what users install.
+    assert location.startswith(str(installed_fazt.VENV)), location
+    return bin_dir
 
 
 @pytest.fixture

@@ -27,10 +27,9 @@ from typing import Optional
 
 import pytest
 
+from installed import FAZT, TWISTD, program_env
+
 REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / ".venv" / "bin"
-TWISTD = str(BIN / "twistd")
-FAZT = str(BIN / "fazt")
 DOMAIN = "example.test"
 ADMIN_PASSWORD_LINE = "Created the admin user"
 START_TIMEOUT = 10.0
@@ -46,15 +45,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def subprocess_env(home: Path, **extra: str) -> dict:
-    """The environment for fazt's commands: no FAZT_* or proxy settings, a private HOME."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("FAZT_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), PYTHONUNBUFFERED="1", NO_PROXY="*", no_proxy="*")
-    env.pop("XDG_CONFIG_HOME", None)
-    env.update(extra)
-    return env
+# The environment for fazt's commands: no FAZT_*, proxy or source-tree settings, a private HOME.
+subprocess_env = program_env
 
 
 def http_get(port: int, path: str = "/", host: str = DOMAIN, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -245,6 +237,6 @@ HELPERS = SimpleNamespace(
 
 
 @pytest.fixture(scope="session")
-def fz() -> SimpleNamespace:
-    """This file's helpers and constants (see the module docstring)."""
+def fz(installed) -> SimpleNamespace:
+    """This file's helpers and constants (see the module docstring); fazt is installed from the wheel."""
     return HELPERS

@@ -17,9 +17,8 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.threads import deferToThread
 
 from fazt.cli.main import main
-from fazt_testing import REPO, start_server, stop_server
-
-FAZT = os.path.join(REPO, ".venv", "bin", "fazt")
+from fazt_testing import start_server, stop_server
+from installed import FAZT, program_env
 
 
 def run(fake_server, *argv, token="tok"):
@@ -170,10 +169,9 @@ async def test_logs_shows_the_newest_lines(live, capsys):
 
 
 @pytest_twisted.ensureDeferred
-async def test_logs_follow_prints_new_lines_until_interrupted(live, tmp_path):
+async def test_logs_follow_prints_new_lines_until_interrupted(live, tmp_path, installed):
     write_logs(live.db, "before 1", "before 2")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZT_")}
-    env.update(HOME=str(tmp_path), PYTHONUNBUFFERED="1")
+    env = program_env(tmp_path)
     proc = subprocess.Popen([FAZT, "logs", "blog", "--follow", "--limit", "1", "--server", live.url,
                              "--token", live.admin_token], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, env=env, text=True)

@@ -16,8 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / ".venv" / "bin"
+from installed import BIN, program_env as clean_env
 PASSWORD = "correct horse battery"
 DOMAIN = "example.test"
 
@@ -27,14 +26,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
-
-def clean_env(home: Path) -> dict:
-    """fazt's environment: a private HOME, no FAZT_* settings, no proxies."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("FAZT_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.pop("XDG_CONFIG_HOME", None)
-    env.update(HOME=str(home), NO_PROXY="*", no_proxy="*", PYTHONUNBUFFERED="1")
-    return env
 
 
 def fazt(env: dict, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -52,7 +43,7 @@ def healthy(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(tmp_path_factory, installed):
     """A C{twistd fazt} process on a database made by C{fazt init} with a known admin password."""
     workdir = tmp_path_factory.mktemp("login-server")
     env = clean_env(workdir / "server-home")

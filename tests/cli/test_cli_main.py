@@ -14,7 +14,7 @@ import fazt
 from fazt.cli import commands
 from fazt.cli.main import main
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from installed import PYTHON, clean_env
 
 
 class FakeOperatorError(Exception):
@@ -144,15 +144,15 @@ def test_unexpected_failure_is_one_line_without_traceback(monkeypatch, capsys):
 
 def run_module(*argv, home):
     """Run C{python -m fazt ARGV} in a fresh interpreter."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("FAZT_")}
+    environment = {key: value for key, value in clean_env().items() if not key.startswith("FAZT_")}
     environment["HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-m", "fazt", *argv],
-        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60,
+        [PYTHON, "-m", "fazt", *argv],
+        cwd=home, env=environment, capture_output=True, text=True, timeout=60,
     )
 
 
-def test_python_dash_m_fazt(isolated_environment, tmp_path):
+def test_python_dash_m_fazt(isolated_environment, tmp_path, installed):
     version = run_module("--version", home=isolated_environment)
     assert (version.returncode, version.stdout) == (0, f"fazt {fazt.__version__}\n")
 

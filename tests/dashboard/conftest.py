@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from installed import BIN, program_env as _env
+
 REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / ".venv" / "bin"
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 DOMAIN = "example.test"
@@ -74,16 +75,9 @@ class Server:
                 return error.code, dict(error.headers), error.read()
 
 
-def _env(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("FAZT_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), PYTHONUNBUFFERED="1", NO_PROXY="*", no_proxy="*")
-    return env
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, installed):
     """One C{twistd -n fazt} for the module, with admin password L{PASSWORD}."""
     work = tmp_path_factory.mktemp("dashboard")
     env = _env(work / "home")

@@ -12,7 +12,7 @@ import pytest
 from fazt.runtime.protocol import FrameDecoder, encode_frame
 from fazt.runtime.sandbox import script_hash_of
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from installed import PYTHON
 REQUEST = {"method": "GET", "path": "/", "query": "", "params": {}, "headers": {"host": "s.example.test"},
            "body": "", "ip": "127.0.0.1", "host": "s.example.test", "cookies": {}}
 
@@ -23,8 +23,8 @@ class WorkerProcess:
     def __init__(self, stderr_path):
         self._stderr = open(stderr_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fazt.runtime.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": REPO}, cwd="/")
+            [PYTHON, "-m", "fazt.runtime.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._stderr, env={"PATH": "/usr/bin:/bin"}, cwd="/")
         self._decoder = FrameDecoder()
         self._inbox = []
         self._run_ids = 0
@@ -97,7 +97,7 @@ def answer(kv, fn, args):
 
 
 @pytest.fixture
-def worker(tmp_path):
+def worker(tmp_path, installed):
     process = WorkerProcess(tmp_path / "worker.stderr")
     yield process
     process.close()
@@ -257,7 +257,7 @@ export default async () => {
 """
 
 
-def test_host_environment_is_invisible(tmp_path, monkeypatch):
+def test_host_environment_is_invisible(tmp_path, monkeypatch, installed):
     monkeypatch.setenv("FAZT_TEST_SECRET", "s3cr3t-value-from-the-parent")
     process = WorkerProcess(tmp_path / "worker.stderr")
     try:
