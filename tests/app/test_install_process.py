@@ -2,8 +2,7 @@
 
 A real venv and a real C{pip install} of this checkout (pip's own index settings and cache apply;
 about 25 s). Only C{systemctl}, C{useradd} and C{chown} are stubs on C{PATH}: no systemd runs here,
-and the C{fazt} user exists only in the throwaway root's C{/etc/passwd}, which the host's C{chown}
-does not read. The server is the unit's C{ExecStart} with its C{Environment} and
+and making a user or giving files away needs root, which these tests do not assume. The server is the unit's C{ExecStart} with its C{Environment} and
 C{WorkingDirectory}, each path moved into the root and C{tcp:80} made a free loopback port.
 """
 
