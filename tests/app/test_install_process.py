@@ -17,6 +17,8 @@ import pytest_twisted
 from ws.wsclient import close_all, join
 
 STUB = '#!/bin/sh\necho "$(basename "$0") $*" >> "$STUB_LOG"\n'
+# useradd --root DIR ... NAME: the user appears in DIR/etc/passwd, as with the real one.
+USERADD = STUB + 'for name; do :; done\necho "$name:x:999:999::/var/lib/fazt:/usr/sbin/nologin" >> "$2/etc/passwd"\n'
 COUNTER = 'let n = (db.get("count") || 0) + 1; db.set("count", n); res.send(`<h1>${n}</h1>`);'
 
 
@@ -26,8 +28,8 @@ def install(tmp_path: Path, fz) -> Path:
     (root / "etc").mkdir(parents=True)
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
     stubs.mkdir()
-    for name in ("systemctl", "useradd", "chown"):
-        (stubs / name).write_text(STUB)
+    for name, text in (("systemctl", STUB), ("useradd", USERADD), ("chown", STUB)):
+        (stubs / name).write_text(text)
         (stubs / name).chmod(0o755)
     env = fz.subprocess_env(tmp_path / "home", STUB_LOG=str(tmp_path / "calls.log"))
     env["PATH"] = f"{stubs}:{env['PATH']}"
@@ -37,7 +39,8 @@ def install(tmp_path: Path, fz) -> Path:
                            "--http-only", "--admin-password", "a long password"],
                           env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "systemctl restart fazt" in (tmp_path / "calls.log").read_text()
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert f"chown -R 999:999 {root}/var/lib/fazt" in calls and calls[-1] == "systemctl restart fazt"
     return root
 
 
