@@ -34,6 +34,9 @@ from typing import Optional
 
 import pytest
 import pytest_twisted
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 from twisted.internet.ssl import Certificate, CertificateOptions, optionsForClientTLS
 
 from tls_testing import make_certificate
@@ -137,6 +140,16 @@ class Production:
         return optionsForClientTLS(host, trustRoot=Certificate.loadPEM(self.trust_pem))
 
 
+def shown_certificate(port: int, name: str) -> bytes:
+    """The certificate (DER) a TLS server on 127.0.0.1:C{port} shows for SNI C{name}, unverified."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
 def _start(name: str, request, workdir: Path, fz) -> Production:
     env = fz.subprocess_env(workdir / "home")
     db = str(workdir / "data.db")
@@ -162,19 +175,15 @@ def _start(name: str, request, workdir: Path, fz) -> Production:
     server = launcher.start(db=db, port=http_port, args=args)
     if name == "http":
         return Production(name, server, server.port, None, env, None, workdir / "sites", fz)
-    if trust is not None:
-        context = ssl.create_default_context(cadata=trust.decode("ascii"))
-    else:
-        context = ssl.create_default_context()
+    context = ssl.create_default_context(cadata=trust.decode("ascii") if trust else None)
+    if trust is None:  # a client that accepts whatever it is shown
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     production = Production(name, server, https_port, context, env, trust, workdir / "sites", fz)
     production.wait_reachable(ADMIN)
     # The CLI trusts what a verifying client trusts; with the fallback, the certificate it is shown
     # (pinned, as a user of a fresh server would after checking its fingerprint).
-    with socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=ADMIN) as tls:
-            shown = ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True)).encode("ascii")
+    shown = ssl.DER_cert_to_PEM_cert(shown_certificate(https_port, ADMIN)).encode("ascii")
     bundle = workdir / "trusted.pem"
     bundle.write_bytes(trust or shown)
     env["SSL_CERT_FILE"] = str(bundle)
@@ -191,6 +200,22 @@ def prod(request, tmp_path_factory, fz) -> Production:
     production.workdir.mkdir()
     production.token = fz.create_token(production.cli_env, production.server.db, "prod")
     return production
+
+
+def test_the_certificate_shown_is_the_configured_one(prod):
+    if not prod.tls:  # no certificate: the port speaks plain HTTP
+        assert prod.request(ADMIN, "/health")[::2] == (200, b"OK")
+        return
+    cert = x509.load_der_x509_certificate(shown_certificate(prod.port, ADMIN))
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName)
+    issuer = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    if prod.name == "pebble":
+        assert issuer.startswith("Pebble Intermediate CA") and names == [ADMIN]
+    elif prod.name == "self-signed":
+        assert cert.issuer == cert.subject and names == [DOMAIN, f"*.{DOMAIN}"]
+    else:
+        assert cert.public_bytes(serialization.Encoding.PEM) == prod.trust_pem
 
 
 def test_static_site(prod):
