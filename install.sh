@@ -238,7 +238,13 @@ if [ ! -e "$ROOT$DB" ]; then
     # On stdin (printf is a builtin): a command line is readable by every local user.
     printf '%s\n' "$password" \
         | "$VENV/bin/fazt" init --db "$ROOT$DB" --domain "$DOMAIN" --username "$ADMIN_USER" --password - >/dev/null
-    chown -R "$SERVICE_USER:$SERVICE_USER" "$ROOT$DATA_DIR"
+    # Under --root the user exists in DIR/etc/passwd, which chown does not read: give its ids.
+    owner="$SERVICE_USER:$SERVICE_USER"
+    if [ -n "$ROOT" ]; then
+        owner=$(awk -F: -v user="$SERVICE_USER" '$1 == user { print $3 ":" $4 }' "$ROOT/etc/passwd")
+        [ -n "$owner" ] || die "no user $SERVICE_USER in $ROOT/etc/passwd"
+    fi
+    chown -R "$owner" "$ROOT$DATA_DIR"
     say "created $DB"
     if [ -z "$ADMIN_PASSWORD" ]; then
         echo

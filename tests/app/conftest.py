@@ -232,7 +232,7 @@ HELPERS = SimpleNamespace(
     REPO=REPO, TWISTD=TWISTD, FAZT=FAZT, DOMAIN=DOMAIN, ADMIN_PASSWORD_LINE=ADMIN_PASSWORD_LINE,
     free_port=free_port, subprocess_env=subprocess_env, http_get=http_get, make_zip=make_zip,
     upload_zip=upload_zip, run_fazt=run_fazt, create_token=create_token, cli_deploy=cli_deploy,
-    write_tree=write_tree,
+    write_tree=write_tree, Twistd=Twistd, TwistdLauncher=TwistdLauncher,
 )
 
 
