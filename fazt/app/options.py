@@ -13,6 +13,7 @@ from fazt.app.listeners import LISTEN_BACKLOG
 from fazt.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
+from fazt.web.ratelimit import API_BURST, API_RATE, LOGIN_BURST, LOGIN_RATE
 
 DEFAULT_HTTP = "tcp:4698"
 
@@ -35,6 +36,11 @@ def _number(name: str, what: str, low: float, high: float):
 def _seconds(name: str):
     """A converter for a positive duration in seconds."""
     return _number(name, "seconds", 0.001, 3600)
+
+
+def _rate(name: str):
+    """A converter for a rate in requests per second: 0 (no limit) or a positive number."""
+    return _number(name, "requests per second", 0, 1_000_000)
 
 
 def _ping_seconds(value: str) -> float:
@@ -81,6 +87,14 @@ class Options(usage.Options):
          _whole_number("max-connections-per-address")],
         ["listen-backlog", None, LISTEN_BACKLOG,
          "The listen backlog of tcp: and ssl: listeners that set none.", _whole_number("listen-backlog")],
+        ["api-rate-limit", None, API_RATE,
+         "Admin API requests per second per client address, sustained; 0: no limit.", _rate("api-rate-limit")],
+        ["api-rate-burst", None, API_BURST, "Admin API requests one client address may make at once.",
+         _whole_number("api-rate-burst")],
+        ["login-rate-limit", None, LOGIN_RATE,
+         "Sign-in attempts per second per client address, sustained; 0: no limit.", _rate("login-rate-limit")],
+        ["login-rate-burst", None, LOGIN_BURST, "Sign-in attempts one client address may make at once.",
+         _whole_number("login-rate-burst")],
         ["metrics-token", None, None, "A bearer token that may read /metrics (besides admin keys)."],
         ["grace-seconds", None, 10.0, "On stop, how long in-flight requests may take to finish.", _seconds("grace-seconds")],
         *OPS_PARAMETERS,

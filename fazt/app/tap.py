@@ -34,6 +34,8 @@ from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
 from fazt.web.frontdoor import ConnectionLimits
+from fazt.web.lockout import parse_networks
+from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
@@ -107,10 +109,15 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                         admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root)
     connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"])
+    root.api_guard = rate_limit = ApiRateLimit(
+        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
+        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds),
+        parse_networks(config["trusted-proxy"]))
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,
                                                                "certificates": certificates,
-                                                               "connections": connections}))
+                                                               "connections": connections,
+                                                               "rate_limit": rate_limit}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
     top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections

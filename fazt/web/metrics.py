@@ -223,7 +223,7 @@ class MetricsEndpoint:
         return "\n".join(lines) + "\n"
 
     def _front_door_lines(self) -> list[str]:
-        """The connection caps (SPEC §18), when the wiring set them up."""
+        """The connection caps and request rate limits (SPEC §18), when the wiring set them up."""
         lines: list[str] = []
         connections = self.services.extras.get("connections")
         if connections is not None:
@@ -232,6 +232,11 @@ class MetricsEndpoint:
             lines += family("fazt_connections_refused_total", "counter",
                             "Connections closed at accept by a cap, by reason (per_address, total).",
                             [({"reason": r}, n) for r, n in sorted(connections.refused.items())])
+        rate_limit = self.services.extras.get("rate_limit")
+        if rate_limit is not None:
+            lines += family("fazt_rate_limited_total", "counter",
+                            "Admin API requests answered 429 by the per-address rate limit, by bucket (api, login).",
+                            [({"bucket": b}, n) for b, n in sorted(rate_limit.limited.items())])
         return lines
 
     def _js_lines(self) -> list[str]:

@@ -86,6 +86,6 @@ def test_the_options_are_read_from_the_environment():
     from fazt.app.envconfig import options_from_environment
 
     options = options_from_environment({"FAZT_MAX_CONNECTIONS": "100", "FAZT_MAX_CONNECTIONS_PER_ADDRESS": "10",
-                                        "FAZT_LISTEN_BACKLOG": "1024"})
-    assert (options["max-connections"], options["max-connections-per-address"], options["listen-backlog"]) == (
-        100, 10, 1024)
+                                        "FAZT_LISTEN_BACKLOG": "1024", "FAZT_API_RATE_LIMIT": "0"})
+    assert (options["max-connections"], options["max-connections-per-address"], options["listen-backlog"],
+            options["api-rate-limit"]) == (100, 10, 1024, 0.0)
