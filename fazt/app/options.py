@@ -125,7 +125,8 @@ class Options(usage.Options):
         self["https"].append(endpoint)
 
     def opt_trusted_proxy(self, network: str) -> None:
-        """A proxy network (CIDR) whose X-Forwarded-For is believed for the login lockout (repeatable)."""
+        """A proxy network (CIDR) whose X-Forwarded-For is believed for the login lockout and rate
+        limits, and which is held to --max-connections only, not the per-address cap (repeatable)."""
         try:
             ipaddress.ip_network(network.strip(), strict=False)
         except ValueError:

@@ -108,11 +108,11 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
                         admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root)
-    connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"])
+    proxies = parse_networks(config["trusted-proxy"])
+    connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
     root.api_guard = rate_limit = ApiRateLimit(
         buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
-        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds),
-        parse_networks(config["trusted-proxy"]))
+        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds), proxies)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,
                                                                "certificates": certificates,

@@ -7,7 +7,8 @@ is reached, C{buildProtocol} answers C{None}: Twisted's port then closes the new
 before anything is read from it, and the refusal is counted by reason.
 
 The address is the TCP peer's (nothing else is known at accept time); IPv6 peers count per /64,
-the block one subscriber usually holds, as for the login lockout.
+the block one subscriber usually holds, as for the login lockout. A trusted proxy (C{--trusted-proxy})
+carries many clients' connections, so it is held to the total cap only.
 
 The wrapper stays out of the way of what it wraps: the wrapped protocol is connected to the
 real transport (so writes, C{getPeer}, producers and the WebSocket hub's direct socket writes
@@ -20,14 +21,14 @@ layer, the upgrade would swap the TLS layer's protocol and the wrapper would nev
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from twisted.internet.interfaces import IAddress
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import directlyProvides, providedBy
 
-from fazt.web.lockout import lockout_key, parse_address
+from fazt.web.lockout import Network, lockout_key, parse_address
 
 MAX_CONNECTIONS = 20_000
 MAX_PER_ADDRESS = 256
@@ -50,9 +51,11 @@ class ConnectionLimits:
     Shared by every listener of a process, so the caps hold across HTTP and HTTPS together.
     """
 
-    def __init__(self, max_total: int = MAX_CONNECTIONS, max_per_address: int = MAX_PER_ADDRESS) -> None:
+    def __init__(self, max_total: int = MAX_CONNECTIONS, max_per_address: int = MAX_PER_ADDRESS,
+                 unlimited: Sequence[Network] = ()) -> None:
         self.max_total = max_total
         self.max_per_address = max_per_address
+        self._unlimited = tuple(unlimited)
         self.open = 0
         self.refused = {PER_ADDRESS: 0, TOTAL: 0}
         # Only addresses with an open connection are kept: at most max_total entries.
@@ -63,7 +66,7 @@ class ConnectionLimits:
         held = self._by_address.get(key, 0)
         if self.open >= self.max_total:
             reason = TOTAL
-        elif held >= self.max_per_address:
+        elif held >= self.max_per_address and not self._is_unlimited(key):
             reason = PER_ADDRESS
         else:
             self.open += 1
@@ -71,6 +74,12 @@ class ConnectionLimits:
             return None
         self.refused[reason] += 1
         return reason
+
+    def _is_unlimited(self, key: str) -> bool:
+        # Only asked at the cap, so ordinary connections never pay for the address parsing.
+        address = parse_address(key.split("/", 1)[0])
+        return address is not None and any(
+            address.version == net.version and address in net for net in self._unlimited)
 
     def release(self, key: str) -> None:
         """Forget one connection from C{key} (it closed)."""
@@ -127,10 +136,14 @@ class LimitedFactory(WrappingFactory):
         if self.limits.admit(key) is not None:
             return None  # the port closes the socket unread
         try:
-            protocol = super().buildProtocol(addr)
+            wrapped = self.wrappedFactory.buildProtocol(addr)
         except BaseException:
             self.limits.release(key)
             raise
+        if wrapped is None:
+            self.limits.release(key)
+            return None
+        protocol = self.protocol(self, wrapped)
         protocol.key = key
         return protocol
 

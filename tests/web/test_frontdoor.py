@@ -78,6 +78,19 @@ def test_the_caps_count_per_address_and_in_all():
     assert limits.open == 0 and [limits.held_by(k) for k in ("10.0.0.1", "10.0.0.2", "10.0.0.3")] == [0, 0, 0]
 
 
+def test_a_trusted_proxy_is_held_to_the_total_cap_only():
+    from fazt.web.lockout import parse_networks
+
+    limits = ConnectionLimits(max_total=5, max_per_address=1, unlimited=parse_networks(["10.0.0.0/8", "fd00::/8"]))
+    assert [limits.admit("10.1.2.3") for _ in range(3)] == [None, None, None]
+    assert [limits.admit("fd00:1:2:3::/64") for _ in range(2)] == [None, None]
+    assert limits.admit("10.1.2.3") == TOTAL
+    for _ in range(3):
+        limits.release("10.1.2.3")
+    assert limits.admit("192.0.2.1") is None
+    assert limits.admit("192.0.2.1") == PER_ADDRESS
+
+
 def test_an_ipv6_subscriber_counts_as_one_address():
     from twisted.internet.address import IPv4Address, IPv6Address
 
