@@ -104,7 +104,9 @@ def start_server(scratch: str, port: int, max_per_site: int):
     log = open(os.path.join(scratch, "twistd.log"), "wb")
     server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", "fazt", "--domain", DOMAIN,
                                "--db", db, "--http", f"tcp:{port}:interface=127.0.0.1",
-                               "--ws-max-per-site", str(max_per_site), "--ws-ping-seconds", "0"],
+                               "--ws-max-per-site", str(max_per_site), "--ws-ping-seconds", "0",
+                               # Every client comes from 127.0.0.1: lift the per-address connection cap.
+                               "--max-connections-per-address", str(max_per_site + 100)],
                               stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
     for _ in range(150):
         if server.poll() is not None:

@@ -9,25 +9,38 @@ from twisted.python import usage
 
 from fazt.acme.policy import LETS_ENCRYPT
 from fazt.app.converters import whole_number as _whole_number
+from fazt.app.listeners import LISTEN_BACKLOG
 from fazt.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
+from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
+from fazt.web.ratelimit import API_BURST, API_RATE, LOGIN_BURST, LOGIN_RATE
 
 DEFAULT_HTTP = "tcp:4698"
 
 
-def _seconds(name: str):
-    """A converter for a positive duration in seconds (fractions allowed)."""
+def _number(name: str, what: str, low: float, high: float):
+    """A converter for a number of C{what} from C{low} to C{high} (fractions allowed)."""
 
     def convert(value: str) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise usage.UsageError(f"--{name} must be a number of seconds, not {value!r}") from None
-        if not 0.001 <= number <= 3600:
-            raise usage.UsageError(f"--{name} must be between 0.001 and 3600")
+            raise usage.UsageError(f"--{name} must be a number of {what}, not {value!r}") from None
+        if not low <= number <= high:
+            raise usage.UsageError(f"--{name} must be between {low} and {high}")
         return number
 
     return convert
+
+
+def _seconds(name: str):
+    """A converter for a positive duration in seconds."""
+    return _number(name, "seconds", 0.001, 3600)
+
+
+def _rate(name: str):
+    """A converter for a rate in requests per second: 0 (no limit) or a positive number."""
+    return _number(name, "requests per second", 0, 1_000_000)
 
 
 def _ping_seconds(value: str) -> float:
@@ -67,6 +80,21 @@ class Options(usage.Options):
         ["ws-max-total", None, 10000, "WebSocket connections in all.", _whole_number("ws-max-total")],
         ["ws-ping-seconds", None, 30.0, "WebSocket ping interval; 0 turns pings off.", _ping_seconds],
         ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
+        ["max-connections", None, MAX_CONNECTIONS, "Open connections in all; more are refused at once.",
+         _whole_number("max-connections")],
+        ["max-connections-per-address", None, MAX_PER_ADDRESS,
+         "Open connections from one client address (IPv6: one /64); more are refused at once.",
+         _whole_number("max-connections-per-address")],
+        ["listen-backlog", None, LISTEN_BACKLOG,
+         "The listen backlog of tcp: and ssl: listeners that set none.", _whole_number("listen-backlog")],
+        ["api-rate-limit", None, API_RATE,
+         "Admin API requests per second per client address, sustained; 0: no limit.", _rate("api-rate-limit")],
+        ["api-rate-burst", None, API_BURST, "Admin API requests one client address may make at once.",
+         _whole_number("api-rate-burst")],
+        ["login-rate-limit", None, LOGIN_RATE,
+         "Sign-in attempts per second per client address, sustained; 0: no limit.", _rate("login-rate-limit")],
+        ["login-rate-burst", None, LOGIN_BURST, "Sign-in attempts one client address may make at once.",
+         _whole_number("login-rate-burst")],
         ["metrics-token", None, None, "A bearer token that may read /metrics (besides admin keys)."],
         ["grace-seconds", None, 10.0, "On stop, how long in-flight requests may take to finish.", _seconds("grace-seconds")],
         *OPS_PARAMETERS,
@@ -97,7 +125,8 @@ class Options(usage.Options):
         self["https"].append(endpoint)
 
     def opt_trusted_proxy(self, network: str) -> None:
-        """A proxy network (CIDR) whose X-Forwarded-For is believed for the login lockout (repeatable)."""
+        """A proxy network (CIDR) whose X-Forwarded-For is believed for the login lockout and rate
+        limits, and which is held to --max-connections only, not the per-address cap (repeatable)."""
         try:
             ipaddress.ip_network(network.strip(), strict=False)
         except ValueError:

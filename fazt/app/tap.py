@@ -12,6 +12,7 @@ from twisted.python.threadpool import ThreadPool
 
 from fazt.acme import wiring as acme_wiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
+from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
 from fazt.app.threads import ThreadPoolService
@@ -32,6 +33,9 @@ from fazt.web.livelog import LiveLog
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
+from fazt.web.frontdoor import ConnectionLimits
+from fazt.web.lockout import parse_networks
+from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
@@ -104,12 +108,19 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
                         admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root)
+    proxies = parse_networks(config["trusted-proxy"])
+    connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
+    root.api_guard = rate_limit = ApiRateLimit(
+        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
+        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds), proxies)
     mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,
-                                                               "certificates": certificates}))
+                                                               "certificates": certificates,
+                                                               "connections": connections,
+                                                               "rate_limit": rate_limit}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], reactor=reactor)
-    top.site, top.writer, top.sockets = site, writer, hubs
+    top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections
     return top, site
 
 
@@ -118,9 +129,13 @@ def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
     if reactor is None:
         from twisted.internet import reactor
     top, site = build(config, reactor)
+    # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
+    top.connections.max_total = connection_cap(config["max-connections"])
+    listening = top.connections.listening(reactor)
+    backlog = config["listen-backlog"]
     for endpoint in config["http"]:
-        strports.service(endpoint, site, reactor=reactor).setServiceParent(top)
+        strports.service(with_backlog(endpoint, backlog), site, reactor=listening).setServiceParent(top)
     for endpoint in config["https"]:
         factory = acme_wiring.https_factory(top, endpoint, site)
-        strports.service(endpoint, factory, reactor=reactor).setServiceParent(top)
+        strports.service(with_backlog(endpoint, backlog), factory, reactor=listening).setServiceParent(top)
     return top

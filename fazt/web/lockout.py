@@ -73,6 +73,13 @@ def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Ne
     return str(current)
 
 
+def request_client_address(request, trusted: Sequence[Network]) -> str:
+    """L{client_address} of a twisted.web request: its peer and its C{X-Forwarded-For} headers."""
+    peer = getattr(request.getClientAddress(), "host", None) or "unknown"
+    forwarded = request.requestHeaders.getRawHeaders(b"x-forwarded-for") or []
+    return client_address(peer, [v.decode("latin-1") for v in forwarded], trusted)
+
+
 def lockout_key(address: str) -> str:
     """What failures are counted under: the address, or its /64 for IPv6."""
     parsed = parse_address(address)

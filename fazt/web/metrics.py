@@ -199,6 +199,7 @@ class MetricsEndpoint:
                                   "Time from dispatch to the end of the response, by site.",
                                   self.counter.histogram_samples())
         lines += self._js_lines()
+        lines += self._front_door_lines()
         lines += family("fazt_js_workers", "gauge", "JS worker processes in the pool.", [(None, workers.size)])
         lines += family("fazt_js_worker_restarts_total", "counter", "JS worker processes restarted.",
                         [(None, workers.restarts)])
@@ -220,6 +221,23 @@ class MetricsEndpoint:
                         "When each stored TLS certificate expires (Unix time).",
                         [({"name": name}, float(not_after)) for name, not_after in db["certificates"]])
         return "\n".join(lines) + "\n"
+
+    def _front_door_lines(self) -> list[str]:
+        """The connection caps and request rate limits (SPEC §18), when the wiring set them up."""
+        lines: list[str] = []
+        connections = self.services.extras.get("connections")
+        if connections is not None:
+            lines += family("fazt_open_connections", "gauge", "Open client connections, every listener together.",
+                            [(None, connections.open)])
+            lines += family("fazt_connections_refused_total", "counter",
+                            "Connections closed at accept by a cap, by reason (per_address, total).",
+                            [({"reason": r}, n) for r, n in sorted(connections.refused.items())])
+        rate_limit = self.services.extras.get("rate_limit")
+        if rate_limit is not None:
+            lines += family("fazt_rate_limited_total", "counter",
+                            "Admin API requests answered 429 by the per-address rate limit, by bucket (api, login).",
+                            [({"bucket": b}, n) for b, n in sorted(rate_limit.limited.items())])
+        return lines
 
     def _js_lines(self) -> list[str]:
         runs = sorted(getattr(self.services.apps, "runs", {}).items())

@@ -65,6 +65,9 @@ class RootResource(Resource):
         # Set by fazt.acme.wiring: the HTTP-01 responder, and plain HTTP -> HTTPS for certified hosts.
         self.acme_challenge: Optional[IResource] = None
         self.https_redirect: Optional[Callable[[Request], Optional[bytes]]] = None
+        # Set by the wiring: runs before every admin /api request with its area (the segment after
+        # /api/); a body (e.g. a 429 of the rate limit, fazt.web.ratelimit) answers it instead.
+        self.api_guard: Optional[Callable[[Request, bytes], Optional[bytes]]] = None
 
     def mount_public(self, segment: str, resource: IResource) -> None:
         """Serve C{/SEGMENT...} on the admin host without auth (e.g. /track, /r/, /webhook/)."""
@@ -108,6 +111,10 @@ class RootResource(Resource):
         if request.isSecure():
             request.setHeader(b"strict-transport-security", HSTS)
         if segments and segments[0] == b"api":
+            if self.api_guard is not None:
+                refusal = self.api_guard(request, segments[1] if len(segments) > 1 else b"")
+                if refusal is not None:
+                    return refusal
             request.prepath = [b"api"]
             request.postpath = segments[1:]
             return self.admin_api.render(request)

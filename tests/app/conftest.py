@@ -60,6 +60,20 @@ def http_get(port: int, path: str = "/", host: str = DOMAIN, timeout: float = 5.
             return error.code, error.read()
 
 
+def wait_for(predicate, what: str, server: "Twistd", timeout: float = 60.0):
+    """Poll C{predicate} until it returns something true (returned); fail with C{server}'s log
+    if C{timeout} passes or the server exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if server.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout} s:\n{server.log()}")
+
+
 def make_zip(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression) as archive:
@@ -232,7 +246,7 @@ HELPERS = SimpleNamespace(
     REPO=REPO, TWISTD=TWISTD, FAZT=FAZT, DOMAIN=DOMAIN, ADMIN_PASSWORD_LINE=ADMIN_PASSWORD_LINE,
     free_port=free_port, subprocess_env=subprocess_env, http_get=http_get, make_zip=make_zip,
     upload_zip=upload_zip, run_fazt=run_fazt, create_token=create_token, cli_deploy=cli_deploy,
-    write_tree=write_tree, Twistd=Twistd, TwistdLauncher=TwistdLauncher,
+    write_tree=write_tree, wait_for=wait_for, Twistd=Twistd, TwistdLauncher=TwistdLauncher,
 )
 
 

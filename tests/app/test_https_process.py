@@ -42,18 +42,6 @@ def plain_get(port: int, path: str, host: str):
         conn.close()
 
 
-def wait_for(predicate, what: str, server, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if server.proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s:\n{server.log()}")
-
-
 def handshake(port: int, name: str, root_pem: str, request: bytes = b"") -> tuple[bytes, bytes]:
     """A verified TLS handshake (chain to C{root_pem}, hostname C{name}); the leaf DER and any reply."""
     context = ssl.create_default_context(cadata=root_pem)
@@ -100,7 +88,7 @@ def test_certificates_from_pebble_are_served_redirected_to_and_survive_a_restart
         return entries if [e["name"] for e in entries] == NAMES and \
             all(e["status"] == "valid" for e in entries) else None
 
-    entries = wait_for(all_valid, "five valid certificates", server)
+    entries = fz.wait_for(all_valid, "five valid certificates", server, WAIT)
     issued_in = time.monotonic() - started
     assert all(e["issuer"].startswith("Pebble Intermediate CA") and e["last_error"] is None for e in entries)
     print(f"start + deploy + 5 certificates from Pebble: {issued_in:.1f} s")
@@ -135,7 +123,8 @@ def test_certificates_from_pebble_are_served_redirected_to_and_survive_a_restart
         try:
             again = twistd.start(db=db, args=(*https, "--acme-directory",
                                               f"https://127.0.0.1:{acme.getsockname()[1]}/dir"))
-            wait_for(lambda: "Certificates: 5 names checked, 0 to order" in again.log(), "the start-up check", again)
+            fz.wait_for(lambda: "Certificates: 5 names checked, 0 to order" in again.log(), "the start-up check",
+                        again, WAIT)
             assert handshake(https_port, "blog.example.test", root)[0] == der
             assert_untouched(acme)
             again.terminate()

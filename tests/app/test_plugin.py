@@ -63,7 +63,9 @@ def test_make_service_listens_once_per_endpoint(tmp_path):
     service.startService()
     try:
         assert [(p, i) for p, _, _, i in reactor.tcpServers] == [(8081, "127.0.0.1"), (8082, "")]
-        factories = {id(f) for _, f, _, _ in reactor.tcpServers}
-        assert len(factories) == 1  # one site, several listeners
+        # One site, several listeners, each behind the same connection caps; nginx's backlog.
+        assert len({id(f.wrappedFactory) for _, f, _, _ in reactor.tcpServers}) == 1
+        assert len({id(f.limits) for _, f, _, _ in reactor.tcpServers}) == 1
+        assert [b for _, _, b, _ in reactor.tcpServers] == [511, 511]
     finally:
         service.stopService()

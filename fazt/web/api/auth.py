@@ -28,7 +28,7 @@ from fazt.store.sessions import User, create_session, delete_session, find_user,
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok
 from fazt.web.api.keys import is_utf8
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
-from fazt.web.lockout import LoginLockout, client_address, parse_networks
+from fazt.web.lockout import LoginLockout, parse_networks, request_client_address
 
 MAX_USERNAME = 256
 MAX_PASSWORD = 1024
@@ -98,9 +98,7 @@ class AuthApi:
 
     def client_address(self, request: Request) -> str:
         """The address a login is counted against (the peer, or behind trusted proxies the client)."""
-        peer = getattr(request.getClientAddress(), "host", None) or "unknown"
-        forwarded = request.requestHeaders.getRawHeaders(b"x-forwarded-for") or []
-        return client_address(peer, [v.decode("latin-1") for v in forwarded], self.trusted_proxies)
+        return request_client_address(request, self.trusted_proxies)
 
     @inlineCallbacks
     def _check_password(self, password: str, user: Optional[User]):
