@@ -10,7 +10,7 @@ from zope.interface import implementer
 
 from fazt.acme import pem
 from fazt.acme.interfaces import ICertificateStore
-from fazt.acme.sql import StoredCertificate, all_certificates, load_certificate, save_certificate
+from fazt.store.certificates import StoredCertificate, all_certificates, load_certificate, save_certificate
 
 
 def record(server_name: str, cert_pem: str, key_pem: str) -> StoredCertificate:

@@ -18,7 +18,7 @@ from twisted.python.threadpool import ThreadPool
 from fazt.acme import client as acme_client
 from fazt.acme.interfaces import IResponder
 from fazt.acme.pem import new_key_pem
-from fazt.acme.sql import load_account, save_account
+from fazt.store.certificates import load_account, save_account
 
 _log = Logger()
 FINALIZE_TIMEOUT = 90.0

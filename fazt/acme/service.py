@@ -22,7 +22,7 @@ from fazt.acme.certstore import SQLiteCertificateStore, record
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
-from fazt.acme.sql import (Schedule, StoredCertificate, all_schedules, issued,
+from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued,
                            load_schedules, save_schedule, site_names)
 
 _log = Logger()

@@ -17,7 +17,7 @@ from fazt.acme.redirect import HttpsRedirect, endpoint_port
 from fazt.acme.responder import HTTP01Responder
 from fazt.acme.service import SERVICE_NAME, CertificateManager
 from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
-from fazt.acme.sql import all_certificates
+from fazt.store.certificates import all_certificates
 from fazt.app.threads import ThreadPoolService
 from fazt.store.migrate import connect
 

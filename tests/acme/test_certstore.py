@@ -1,4 +1,4 @@
-"""Certificates, schedules and the ACME account in the cartridge (fazt.acme.certstore, fazt.acme.sql)."""
+"""Certificates, schedules and the ACME account in the cartridge (fazt.acme.certstore, fazt.store.certificates)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fazt.acme import pem
 from fazt.acme.certstore import SQLiteCertificateStore
 from fazt.acme.interfaces import ICertificateStore, IResponder
 from fazt.acme.responder import HTTP01Responder
-from fazt.acme.sql import Schedule, all_schedules, load_account, save_account, save_schedule, site_names
+from fazt.store.certificates import Schedule, all_schedules, load_account, save_account, save_schedule, site_names
 
 from acme_testing import deploy_site
 
