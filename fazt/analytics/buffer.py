@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred, DeferredList, fail, succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from fazt.analytics.events import PendingEvent
+from fazt.store.eventrows import PendingEvent
 from fazt.store.events import insert_events
 
 _log = Logger()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
-from fazt.analytics.events import split_tags
+from fazt.store.eventrows import split_tags
 
 _COLUMNS = "id, slug, destination, tags, click_count, created_at"
 
