@@ -76,7 +76,7 @@ class WorkerPool(Service):
         return DeferredList(ended)
 
     def _spawn(self) -> None:
-        worker = WorkerProcess(self)
+        worker = WorkerProcess(self._on_message, self._on_exit)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": _FAZT_PATH, "PYTHONDONTWRITEBYTECODE": "1"}
         transport = self._reactor.spawnProcess(
             worker, sys.executable, [sys.executable, "-m", "fazt.runtime.worker"], env=env,
