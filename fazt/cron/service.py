@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.cron.config import CONFIG_FILE, ConfigError, CronEntry, parse_config
@@ -49,7 +50,7 @@ class CronService(Service):
     name = "cron"
     stop_first = True  # before connections drain and the workers stop (fazt.app.shutdown)
 
-    def __init__(self, clock: Any, store: Any, index: Any, apps: Any, domain: str) -> None:
+    def __init__(self, clock: IReactorTime, store: Any, index: Any, apps: Any, domain: str) -> None:
         self._clock = clock
         self._store = store
         self._index = index
@@ -168,4 +169,4 @@ class CronService(Service):
             self.counts["failed"] += 1
             self._apps.record(site, "error", f"cron {entry.key}: failed ({result.failure}) "
                                              f"after {elapsed_ms} ms: {result.message}")
-        yield self._store.write(record_outcome, site, entry.key, minute, outcome, time.time())
+        yield self._store.write(record_outcome, site, entry.key, minute, outcome, self._clock.seconds())

@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
@@ -65,7 +66,7 @@ class Store(Service):
     share one transaction (group commit), each in its own savepoint.
     """
 
-    def __init__(self, path: str, reactor: Any, reader_threads: int = 4) -> None:
+    def __init__(self, path: str, reactor: IReactorFromThreads, reader_threads: int = 4) -> None:
         self.path = path
         self._reactor = reactor
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import pytest_twisted
+from twisted.internet.task import Clock
 from zope.interface.verify import verifyObject
 
 from fazt.acme import pem
@@ -17,19 +18,25 @@ from acme_testing import deploy_site
 NOW = 1_800_000_000.0
 
 
+def clock_at(now: float) -> Clock:
+    clock = Clock()
+    clock.advance(now)
+    return clock
+
+
 def make_pem(name: str) -> tuple[str, str]:
     key = pem.new_key_pem()
     return pem.self_signed([name], key, NOW), key
 
 
 def test_the_interfaces_are_provided():
-    verifyObject(ICertificateStore, SQLiteCertificateStore(store=None))
+    verifyObject(ICertificateStore, SQLiteCertificateStore(store=None, clock=Clock()))
     verifyObject(IResponder, HTTP01Responder())
 
 
 @pytest_twisted.ensureDeferred
 async def test_store_get_replace_and_as_dict(cartridge):
-    certs = SQLiteCertificateStore(cartridge, clock=lambda: NOW)
+    certs = SQLiteCertificateStore(cartridge, clock=clock_at(NOW))
     with pytest.raises(KeyError):
         await certs.get("blog.example.com")
     first = make_pem("blog.example.com")
@@ -48,7 +55,7 @@ async def test_store_get_replace_and_as_dict(cartridge):
 
 @pytest_twisted.ensureDeferred
 async def test_a_failure_is_noted_on_the_certificate_row_too(cartridge):
-    certs = SQLiteCertificateStore(cartridge, clock=lambda: NOW)
+    certs = SQLiteCertificateStore(cartridge, clock=clock_at(NOW))
     await certs.store("example.com", *make_pem("example.com"))
     await cartridge.write(save_schedule, Schedule("example.com", 2, NOW + 600, None, NOW, "boom"))
     rows = await cartridge.read(lambda conn: conn.execute(
