@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from fazt.acme.sni import CertificateMap
-from fazt.names import split_host
+from fazt.base.names import split_host
 
 _PORT = re.compile(r"^(?:tcp6?|ssl):(?:port=)?(\d+)(?::|$)")
 _PORT_ARG = re.compile(r"(?:^|:)port=(\d+)(?::|$)")

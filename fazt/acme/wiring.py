@@ -19,7 +19,7 @@ from fazt.acme.responder import HTTP01Responder
 from fazt.acme.service import SERVICE_NAME, CertificateManager
 from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
 from fazt.store.certificates import all_certificates
-from fazt.app.threads import ThreadPoolService
+from fazt.base.threads import ThreadPoolService
 from fazt.store.migrate import connect
 
 _log = Logger()

@@ -10,7 +10,7 @@ import os
 import time
 
 from fazt.app.bootstrap import create_admin, seed_default_sites
-from fazt.names import InvalidSiteName, normalise_site_name
+from fazt.base.names import InvalidSiteName, normalise_site_name
 from fazt.store.accounts import create_api_key, set_config
 from fazt.store.db import open_cartridge
 from fazt.store.migrate import MigrationError, connect

@@ -11,7 +11,7 @@ from twisted.python.threadpool import ThreadPool
 
 from fazt.deploy.archive import Limits
 from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import Deployment, activate, commit_deployment, get_active_deployment, get_deployment, list_deployments
 

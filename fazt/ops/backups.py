@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from fazt.app.threads import ThreadPoolService
+from fazt.base.threads import ThreadPoolService
 from fazt.ops.durations import describe
 from fazt.store.backup import BackupError
 from fazt.store.snapshots import Outcome, scheduled_backup
