@@ -9,26 +9,34 @@ L{transaction}.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
-from typing import Iterator
 
 #: The handle every query function takes. Outside the store it is opaque: pass it on, never
 #: execute SQL on it.
 Connection = sqlite3.Connection
 
 
-@contextmanager
-def transaction(conn: Connection, write: bool = True) -> Iterator[Connection]:
-    """Run the block in one transaction: committed when it ends, rolled back when it raises.
+class transaction:
+    """C{with transaction(conn):} runs the block in one transaction: committed when it ends,
+    rolled back when it raises. The C{with} gives C{conn}.
 
     A write transaction takes the write lock at once (C{BEGIN IMMEDIATE}), so it never fails
-    half-way for want of it; a read one (C{write=False}) is a consistent snapshot.
+    half-way for want of it; a read one (C{write=False}) is a consistent snapshot. (A class,
+    not a generator: every store read and write goes through it; this adds under a microsecond
+    to a hand-written BEGIN/COMMIT, a generator about four.)
     """
-    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+
+    __slots__ = ("_conn", "_begin")
+
+    def __init__(self, conn: Connection, write: bool = True) -> None:
+        self._conn = conn
+        self._begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+    def __enter__(self) -> Connection:
+        self._conn.execute(self._begin)
+        return self._conn
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self._conn.execute("COMMIT")
+        elif self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
