@@ -2,7 +2,7 @@
 
 import pytest
 
-from fazt.names import InvalidSiteName, normalise_site_name, route_host, split_host
+from fazt.base.names import InvalidSiteName, normalise_site_name, route_host, split_host
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from typing import Callable
-
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from fazt.acme import pem
 from fazt.acme.interfaces import ICertificateStore
-from fazt.acme.sql import StoredCertificate, all_certificates, load_certificate, save_certificate
+from fazt.store.certificates import StoredCertificate, all_certificates, load_certificate, save_certificate
 
 
 def record(server_name: str, cert_pem: str, key_pem: str) -> StoredCertificate:
@@ -23,7 +21,7 @@ def record(server_name: str, cert_pem: str, key_pem: str) -> StoredCertificate:
 class SQLiteCertificateStore:
     """Certificates in the C{certificates} table, through a L{fazt.store.db.Store}."""
 
-    def __init__(self, store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store, clock: IReactorTime) -> None:
         self._store = store
         self._clock = clock
 
@@ -36,7 +34,7 @@ class SQLiteCertificateStore:
         return self._store.read(load_certificate, server_name).addCallback(found)
 
     def store(self, server_name: str, cert_pem: str, key_pem: str) -> Deferred:
-        return self._store.write(save_certificate, record(server_name, cert_pem, key_pem), self._clock())
+        return self._store.write(save_certificate, record(server_name, cert_pem, key_pem), self._clock.seconds())
 
     def as_dict(self) -> Deferred:
         return self._store.read(all_certificates).addCallback(lambda certs: {c.name: c for c in certs})

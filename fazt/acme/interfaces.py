@@ -13,7 +13,7 @@ class ICertificateStore(Interface):
     """Issued certificates by server name."""
 
     def get(server_name):
-        """A Deferred firing with the L{fazt.acme.sql.StoredCertificate} of C{server_name};
+        """A Deferred firing with the L{fazt.store.certificates.StoredCertificate} of C{server_name};
         it fails with C{KeyError} when there is none."""
 
     def store(server_name, cert_pem, key_pem):

@@ -7,10 +7,10 @@ copied data.db keeps its account. An account the server has forgotten is registe
 from __future__ import annotations
 
 import threading
-import time
-from typing import Any, Callable, Optional, Union
+from typing import Optional, Union
 
 from twisted.internet.defer import DeferredLock, inlineCallbacks
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
@@ -18,7 +18,7 @@ from twisted.python.threadpool import ThreadPool
 from fazt.acme import client as acme_client
 from fazt.acme.interfaces import IResponder
 from fazt.acme.pem import new_key_pem
-from fazt.acme.sql import load_account, save_account
+from fazt.store.certificates import load_account, save_account
 
 _log = Logger()
 FINALIZE_TIMEOUT = 90.0
@@ -28,9 +28,8 @@ NONCE_ATTEMPTS = 3
 class AcmeIssuer:
     """C{issue(name)} fires with C{(fullchain_pem, key_pem)}; C{renewal_info(cert_pem)} asks ARI."""
 
-    def __init__(self, reactor: Any, pool: ThreadPool, store, responder: IResponder, directory_url: str,
-                 email: Optional[str] = None, verify: Union[bool, str] = True,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, reactor: IReactorTime, pool: ThreadPool, store, responder: IResponder, directory_url: str,
+                 email: Optional[str] = None, verify: Union[bool, str] = True) -> None:
         self._reactor = reactor
         self._pool = pool
         self._store = store
@@ -38,7 +37,6 @@ class AcmeIssuer:
         self.directory_url = directory_url
         self._email = email
         self._verify = verify
-        self._clock = clock
         self._account: Optional[tuple[str, str]] = None
         self._account_lock = DeferredLock()
         self._stopping = threading.Event()
@@ -63,7 +61,7 @@ class AcmeIssuer:
                 key_pem = yield self._thread(new_key_pem)
                 acme = yield self._thread(acme_client.connect, self.directory_url, key_pem, None, self._verify)
                 registration = yield self._thread(acme_client.register, acme, self._email)
-                yield self._store.write(save_account, self.directory_url, key_pem, registration, self._clock())
+                yield self._store.write(save_account, self.directory_url, key_pem, registration, self._reactor.seconds())
                 _log.info("Registered an ACME account with {directory}", directory=self.directory_url)
                 self._account = (key_pem, registration)
             return self._account

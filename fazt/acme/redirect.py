@@ -7,13 +7,14 @@ and HTTP-01 validation of its name is never redirected.
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import urlsplit
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from fazt.acme.sni import CertificateMap
-from fazt.names import split_host
+from fazt.base.names import split_host
 
 _PORT = re.compile(r"^(?:tcp6?|ssl):(?:port=)?(\d+)(?::|$)")
 _PORT_ARG = re.compile(r"(?:^|:)port=(\d+)(?::|$)")
@@ -28,7 +29,7 @@ def endpoint_port(endpoint: str) -> Optional[int]:
 class HttpsRedirect:
     """C{redirect(request)}: the HTTPS URL to send a plain-HTTP request to, or None."""
 
-    def __init__(self, certificates: CertificateMap, clock: Any, https_port: Optional[int] = None) -> None:
+    def __init__(self, certificates: CertificateMap, clock: IReactorTime, https_port: Optional[int] = None) -> None:
         self._certificates = certificates
         self._clock = clock
         self._suffix = "" if https_port in (None, 443) else f":{https_port}"

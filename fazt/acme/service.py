@@ -15,6 +15,7 @@ from typing import Any, Optional
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.acme import pem
@@ -22,7 +23,7 @@ from fazt.acme.certstore import SQLiteCertificateStore, record
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
-from fazt.acme.sql import (Schedule, StoredCertificate, all_schedules, issued,
+from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued,
                            load_schedules, save_schedule, site_names)
 
 _log = Logger()
@@ -50,13 +51,13 @@ class CertificateManager(MultiService):
     one): stored certificates are still served, and every other name gets the fallback.
     """
 
-    def __init__(self, store, certificates: CertificateMap, domain: str, clock: Any,
+    def __init__(self, store, certificates: CertificateMap, domain: str, clock: IReactorTime,
                  issuer: Optional[Any] = None, public_ca: bool = False, serving_tls: bool = True,
                  interval: float = CHECK_INTERVAL) -> None:
         super().__init__()
         self.setName(SERVICE_NAME)
         self.store = store
-        self.cert_store = SQLiteCertificateStore(store, clock.seconds)  # reads; writes go with the schedule
+        self.cert_store = SQLiteCertificateStore(store, clock)  # reads; writes go with the schedule
         self.certificates = certificates
         self.domain = domain
         self.issuer = issuer

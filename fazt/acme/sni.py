@@ -15,7 +15,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from txsni.snimap import SNIMap
 
 from fazt.acme import pem
-from fazt.acme.sql import StoredCertificate
+from fazt.store.certificates import StoredCertificate
 
 _log = Logger()
 DEFAULT = "DEFAULT"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
@@ -17,8 +18,8 @@ from fazt.acme.redirect import HttpsRedirect, endpoint_port
 from fazt.acme.responder import HTTP01Responder
 from fazt.acme.service import SERVICE_NAME, CertificateManager
 from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
-from fazt.acme.sql import all_certificates
-from fazt.app.threads import ThreadPoolService
+from fazt.store.certificates import all_certificates
+from fazt.base.threads import ThreadPoolService
 from fazt.store.migrate import connect
 
 _log = Logger()
@@ -38,7 +39,7 @@ def _stored(path: str):
         conn.close()
 
 
-def install(config: Any, reactor: Any, parent, store, root) -> CertificateManager:
+def install(config: Any, reactor: IReactorTime, parent, store, root) -> CertificateManager:
     """Add the certificate service (and, if ordering, the ACME pool and responder) to C{parent}.
 
     Stored certificates are loaded before the reactor runs, so the first handshake after a start
@@ -58,7 +59,7 @@ def install(config: Any, reactor: Any, parent, store, root) -> CertificateManage
         root.acme_challenge = responder
         verify = config["acme-ca-bundle"] or True
         issuer = AcmeIssuer(reactor, pool.pool, store, responder, config["acme-directory"],
-                            config["acme-email"], verify, clock=reactor.seconds)
+                            config["acme-email"], verify)
     public_ca = is_public_ca(config["acme-directory"])
     if issuer is not None and not any(orderable(n, public_ca) for n in base_names(domain)):
         _log.info("No certificate can be ordered for {domain} from {directory}: TLS uses a self-signed one",

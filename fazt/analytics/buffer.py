@@ -14,10 +14,11 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from fazt.analytics.events import PendingEvent
+from fazt.store.eventrows import PendingEvent
 from fazt.store.events import insert_events
 
 _log = Logger()
@@ -32,7 +33,7 @@ class EventBuffer(Service):
 
     name = "analytics-events"
 
-    def __init__(self, store: Any, clock: Any, interval: float = DEFAULT_INTERVAL,
+    def __init__(self, store: Any, clock: IReactorTime, interval: float = DEFAULT_INTERVAL,
                  batch_size: int = DEFAULT_BATCH, capacity: int = DEFAULT_CAPACITY) -> None:
         if interval <= 0 or batch_size < 1 or capacity < batch_size:
             raise ValueError("need interval > 0 and 1 <= batch_size <= capacity")

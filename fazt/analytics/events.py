@@ -1,23 +1,22 @@
 """Building analytics events (pure functions; no I/O).
 
-An event is queued as a L{PendingEvent}: a small tuple that may still hold raw bytes from the
-request (decoding is left to the flush, off the hot path) and the client's address, which is
-only ever used to compute the visitor hash when the event is written (see L{event_row}).
+An event is queued as a L{PendingEvent} (defined in L{fazt.store.eventrows}, since the store
+writes it): a small tuple that may still hold raw bytes from the request (decoding is left to
+the flush, off the hot path) and the client's address, which is only ever used to compute the
+visitor hash when the event is written.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
-Text = Union[str, bytes, None]
+# The queued record belongs to the store, which writes it; the HTTP face imports it from here.
+from fazt.store.eventrows import EVENT_TYPE_LIMIT, TEXT_LIMIT, PendingEvent, Text, text
 
-TEXT_LIMIT = 500              # domain, path, referrer, user agent (as the original: 500 characters)
-EVENT_TYPE_LIMIT = 100
 TAG_LIMIT = 64
 MAX_TAGS = 20
-QUERY_LIMIT = 1024 * 1024     # a sanity bound: the payloads themselves are bounded by body limits
 
 SOURCE_HOSTING = "hosting"
 SOURCE_WEB = "web"
@@ -26,38 +25,12 @@ SOURCE_REDIRECT = "redirect"
 SOURCE_WEBHOOK = "webhook"
 
 
-class PendingEvent(NamedTuple):
-    """An event waiting in the buffer. C{ip} is never written: it becomes the visitor hash."""
-
-    created_at: float
-    domain: Text
-    source_type: str
-    event_type: Text
-    path: Text = None
-    referrer: Text = None
-    user_agent: Text = None
-    ip: Optional[str] = None
-    tags: str = ""
-    query_params: Optional[str] = None
-
-
 class InvalidEvent(ValueError):
     """A client sent an event field of the wrong type; C{field} names it."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def text(value: Text, limit: int = TEXT_LIMIT) -> Optional[str]:
-    """C{value} as trimmed text of at most C{limit} characters (bytes are read as UTF-8)."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    # Lone surrogates (from JSON "\\ud800") cannot be stored as UTF-8; replace them.
-    value = value.encode("utf-8", "replace").decode("utf-8").strip()
-    return value[:limit]
 
 
 def clean_tags(values: Any, field: str = "tags") -> list[str]:
@@ -82,11 +55,6 @@ def clean_tags(values: Any, field: str = "tags") -> list[str]:
     if len(tags) > MAX_TAGS:
         raise InvalidEvent(field, f"at most {MAX_TAGS} {field}")
     return tags
-
-
-def split_tags(joined: Optional[str]) -> list[str]:
-    """Stored tags (comma-joined) as a list; an empty string is no tags."""
-    return [t for t in (part.strip() for part in (joined or "").split(",")) if t]
 
 
 def join_tags(tags: list[str]) -> str:
@@ -185,19 +153,3 @@ def webhook_event(endpoint: str, payload: dict, user_agent: Text, ip: Optional[s
     return PendingEvent(now, endpoint, SOURCE_WEBHOOK, text(event_type, EVENT_TYPE_LIMIT),
                         f"/webhook/{endpoint}", None, user_agent, ip, "",
                         json.dumps(payload, ensure_ascii=False))
-
-
-def event_row(event: PendingEvent, visitor: Optional[str]) -> tuple:
-    """The C{events} row of C{event}: text decoded and cut, the address replaced by C{visitor}."""
-    return (
-        text(event.domain) or "unknown",
-        event.tags[:TEXT_LIMIT * 2],
-        event.source_type,
-        text(event.event_type, EVENT_TYPE_LIMIT) or event.source_type,
-        text(event.path),
-        text(event.referrer),
-        text(event.user_agent),
-        visitor,
-        text(event.query_params, QUERY_LIMIT),
-        event.created_at,
-    )

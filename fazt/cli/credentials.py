@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import sqlite3
 import sys
 import time
 from typing import Optional
@@ -38,8 +37,9 @@ def add_credentials_command(subcommands) -> None:
 def set_credentials(db_path: str, password: str, username: Optional[str] = None) -> str:
     """Give the admin C{password} (and the name C{username}); return the user name. Raises L{CliError}."""
     from fazt.app.bootstrap import hash_password
-    from fazt.store.accounts import create_user
-    from fazt.store.migrate import connect
+    from fazt.store.accounts import set_credentials as store_credentials
+    from fazt.store.db import open_file
+    from fazt.store.errors import NotFound, StoreError
 
     if not os.path.isfile(db_path):
         raise CliError(f"no database at {db_path}")
@@ -49,29 +49,14 @@ def set_credentials(db_path: str, password: str, username: Optional[str] = None)
         raise CliError("--username must not be empty")
     digest = hash_password(password)  # slow (bcrypt): before the transaction, not inside it
     try:
-        conn = connect(db_path)
-    except sqlite3.Error as error:
+        conn = open_file(db_path)
+    except StoreError as error:
         raise CliError(f"cannot open {db_path}: {error}") from error
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        users = conn.execute("SELECT id, username FROM users ORDER BY id").fetchall()
-        named = [row for row in users if username is not None and row[1] == username.strip()]
-        if named:
-            user_id, name = named[0]
-        elif len(users) == 1:
-            user_id, name = users[0][0], (username or users[0][1]).strip()
-        elif not users:
-            name = (username or "admin").strip()
-            user_id = create_user(conn, name, digest, int(time.time()))
-        else:
-            conn.execute("ROLLBACK")
-            raise CliError("there are several users: say whose password this is with --username")
-        conn.execute("UPDATE users SET username = ?, password_hash = ? WHERE id = ?", (name, digest, user_id))
-        conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-        conn.execute("COMMIT")
-    except sqlite3.Error as error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        name = store_credentials(conn, digest, username, int(time.time()))
+    except NotFound:
+        raise CliError("there are several users: say whose password this is with --username") from None
+    except StoreError as error:
         raise CliError(f"cannot update {db_path}: {error}") from error
     finally:
         conn.close()

@@ -10,10 +10,11 @@ import os
 import time
 
 from fazt.app.bootstrap import create_admin, seed_default_sites
-from fazt.names import InvalidSiteName, normalise_site_name
+from fazt.base.names import InvalidSiteName, normalise_site_name
 from fazt.store.accounts import create_api_key, set_config
 from fazt.store.db import open_cartridge
 from fazt.store.migrate import MigrationError, connect
+from fazt.store.transaction import transaction
 
 
 class OperatorError(Exception):
@@ -36,9 +37,8 @@ def init_database(db_path: str, domain: str, username: str, password: str) -> No
         conn = connect(db_path)
         try:
             create_admin(conn, username.strip(), password)
-            conn.execute("BEGIN IMMEDIATE")
-            set_config(conn, "domain", domain.strip().lower(), int(time.time()))
-            conn.execute("COMMIT")
+            with transaction(conn):
+                set_config(conn, "domain", domain.strip().lower(), int(time.time()))
             seed_default_sites(conn)
         finally:
             conn.close()
@@ -69,9 +69,8 @@ def create_key(db_path: str, name: str, scopes: list[str]) -> str:
         open_cartridge(db_path)
         conn = connect(db_path)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            _, token = create_api_key(conn, name.strip(), checked, int(time.time()))
-            conn.execute("COMMIT")
+            with transaction(conn):
+                _, token = create_api_key(conn, name.strip(), checked, int(time.time()))
         finally:
             conn.close()
     except (MigrationError, OSError, Exception) as exc:

@@ -6,7 +6,7 @@ entry due in that minute:
 
 - skips it, with a warning in the site's log, if the entry's previous run is still going
   (a run never overlaps itself);
-- claims the minute in SQLite (L{fazt.cron.runs.claim_run}), so a restart, or a second process
+- claims the minute in SQLite (L{fazt.store.cron.claim_run}), so a restart, or a second process
   on the same cartridge, never runs the same minute twice; the minute in which the service starts
   is checked too, so a restart across a minute boundary does not miss it;
 - runs the site's handler with a synthetic C{GET PATH} (header C{X-Fazt-Cron: 1}, the site's
@@ -22,10 +22,11 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from fazt.cron.config import ConfigError, CronEntry, parse_config
-from fazt.cron.runs import claim_run, cron_configs, record_outcome
+from fazt.cron.config import CONFIG_FILE, ConfigError, CronEntry, parse_config
+from fazt.store.cron import claim_run, cron_configs, record_outcome
 from fazt.web.apps import script_request
 
 _log = Logger()
@@ -49,7 +50,7 @@ class CronService(Service):
     name = "cron"
     stop_first = True  # before connections drain and the workers stop (fazt.app.shutdown)
 
-    def __init__(self, clock: Any, store: Any, index: Any, apps: Any, domain: str) -> None:
+    def __init__(self, clock: IReactorTime, store: Any, index: Any, apps: Any, domain: str) -> None:
         self._clock = clock
         self._store = store
         self._index = index
@@ -108,7 +109,7 @@ class CronService(Service):
         """Start every entry due in C{minute} (Unix seconds // 60); fires once they have started."""
         if len(self._configs) >= MAX_CACHED_CONFIGS:
             self._configs.clear()
-        rows = yield self._store.read(cron_configs, frozenset(self._configs))
+        rows = yield self._store.read(cron_configs, CONFIG_FILE, frozenset(self._configs))
         for site, blob_hash, data in rows:
             entries = self._configs.get(blob_hash)
             if entries is None:
@@ -168,4 +169,4 @@ class CronService(Service):
             self.counts["failed"] += 1
             self._apps.record(site, "error", f"cron {entry.key}: failed ({result.failure}) "
                                              f"after {elapsed_ms} ms: {result.message}")
-        yield self._store.write(record_outcome, site, entry.key, minute, outcome, time.time())
+        yield self._store.write(record_outcome, site, entry.key, minute, outcome, self._clock.seconds())

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, BinaryIO, Callable, Optional
 
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from fazt.deploy.archive import Limits
 from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import Deployment, activate, commit_deployment, get_active_deployment, get_deployment, list_deployments
 
@@ -40,14 +40,13 @@ class Deployer:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorTime,
         store: Store,
         pool: ThreadPool,
         domain: str,
         on_switch: Callable[[str], None],
         limits: Limits = Limits(),
         keep: int = DEFAULT_KEEP,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._reactor = reactor
         self._store = store
@@ -56,7 +55,6 @@ class Deployer:
         self._on_switch = on_switch
         self.limits = limits
         self.keep = keep
-        self._clock = clock
 
     def prepare(self, body: BinaryIO, content_type: Optional[bytes]) -> Deferred[PreparedDeploy]:
         """Validate an upload on the deploy pool (raises L{ApiError})."""
@@ -68,7 +66,7 @@ class Deployer:
     def commit(self, prepared: PreparedDeploy, deployed_by: str):
         """Store a prepared deploy and switch the site to it; fires with (deployment, new blobs)."""
         result = yield self._store.write(
-            commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._clock(), self.keep
+            commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._reactor.seconds(), self.keep
         )
         self._on_switch(prepared.site_name)
         return result
@@ -76,6 +74,6 @@ class Deployer:
     @inlineCallbacks
     def rollback(self, site_name: str, deployment_id: Optional[int] = None):
         """Switch a site to an earlier deployment (default: the one before the active one)."""
-        target = yield self._store.write(_rollback, site_name, deployment_id, self._clock())
+        target = yield self._store.write(_rollback, site_name, deployment_id, self._reactor.seconds())
         self._on_switch(site_name)
         return target

@@ -9,17 +9,18 @@ timer nor the server.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from fazt.app.threads import ThreadPoolService
+from fazt.base.threads import ThreadPoolService
 from fazt.ops.durations import describe
 from fazt.store.backup import BackupError
 from fazt.store.snapshots import Outcome, scheduled_backup
@@ -32,8 +33,8 @@ CHECK_SECONDS = 60.0
 class ScheduledBackups(MultiService):
     """Backs C{db_path} up into C{directory} every C{interval} seconds, keeping C{keep} files."""
 
-    def __init__(self, db_path: str, directory: str, interval: float, keep: int, reactor: Any,
-                 clock: Optional[Any] = None, pool: Optional[ThreadPool] = None,
+    def __init__(self, db_path: str, directory: str, interval: float, keep: int, reactor: IReactorTime,
+                 clock: Optional[IReactorTime] = None, pool: Optional[ThreadPool] = None,
                  run: Callable[..., Outcome] = scheduled_backup) -> None:
         super().__init__()
         self.db_path = db_path

@@ -11,7 +11,7 @@ from typing import Callable
 
 from twisted.python import usage
 
-from fazt.app.converters import whole_number as count
+from fazt.base.converters import number, whole_number as count
 from fazt.ops.durations import parse_duration
 
 DAY = 86400.0
@@ -34,17 +34,7 @@ def duration(name: str, minimum: float = 1.0) -> Callable[[str], float]:
 
 def days(name: str) -> Callable[[str], float]:
     """A converter for an age in days (fractions allowed); 0 means for ever."""
-
-    def convert(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise usage.UsageError(f"--{name} must be a number of days, not {value!r}") from None
-        if not 0 <= number <= 100 * 365:
-            raise usage.UsageError(f"--{name} must be between 0 (keep for ever) and 36500 days")
-        return number
-
-    return convert
+    return number(name, float, "a number of days", 0.0, 100 * 365.0, "between 0 (keep for ever) and 36500 days")
 
 
 OPS_PARAMETERS = [

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
@@ -29,7 +30,7 @@ MAX_BATCHES = 1000
 class RetentionService(Service):
     """Applies C{policy} to the cartridge behind C{store} every C{interval} seconds of C{clock}."""
 
-    def __init__(self, store: Any, policy: RetentionPolicy, clock: Any, interval: float = INTERVAL,
+    def __init__(self, store: Any, policy: RetentionPolicy, clock: IReactorTime, interval: float = INTERVAL,
                  batch: int = BATCH, max_batches: int = MAX_BATCHES, first_delay: float = FIRST_DELAY) -> None:
         self.store = store
         self.policy = policy

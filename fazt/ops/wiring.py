@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.application.service import MultiService
+from twisted.internet.interfaces import IReactorTime
 
 from fazt.ops.backups import ScheduledBackups
 from fazt.ops.retention import RetentionService, policy_from
 
 
-def install(config: Any, reactor: Any, parent: MultiService, store: Any) -> dict:
+def install(config: Any, reactor: IReactorTime, parent: MultiService, store: Any) -> dict:
     """Attach what C{config} asks for under C{parent}; the services added, by name."""
     added: dict = {}
     if config["backup-dir"]:

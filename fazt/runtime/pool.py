@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.interfaces import IReactorProcess
 
 import fazt
 from fazt.runtime.workerproc import Job, RunResult, WorkerProcess
@@ -31,10 +32,11 @@ class WorkerPool(Service):
     A worker busy with a site's run may be sent that site's next run as well (up to C{depth}
     runs in its pipe), so it never sits idle while the parent turns a finished run into a
     response; this happens only when no other site's run is waiting for a worker, so it never
-    lets one site's backlog delay another's.
+    lets one site's backlog delay another's. C{reactor} spawns the workers and times their runs
+    (it provides C{IReactorTime} too).
     """
 
-    def __init__(self, reactor: Any, host: Any, size: Optional[int] = None, cpu_ms: int = 100,
+    def __init__(self, reactor: IReactorProcess, host: Any, size: Optional[int] = None, cpu_ms: int = 100,
                  wall_seconds: float = 10.0, max_queue: int = 1000, per_site: Optional[int] = None,
                  depth: int = 2) -> None:
         self._reactor = reactor
@@ -76,7 +78,7 @@ class WorkerPool(Service):
         return DeferredList(ended)
 
     def _spawn(self) -> None:
-        worker = WorkerProcess(self)
+        worker = WorkerProcess(self._on_message, self._on_exit)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": _FAZT_PATH, "PYTHONDONTWRITEBYTECODE": "1"}
         transport = self._reactor.spawnProcess(
             worker, sys.executable, [sys.executable, "-m", "fazt.runtime.worker"], env=env,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
@@ -42,14 +42,18 @@ class Job:
 
 
 class WorkerProcess(ProcessProtocol):
-    """One worker: the jobs sent to it, in the order it will run them (at most C{pool.depth}).
+    """One worker: the jobs sent to it, in the order it will run them (at most the pool's depth).
 
     The first job is the one running; the others are already in the worker's pipe, so it starts
     the next one without waiting for the parent (the parent reads the finished one meanwhile).
+    What the worker says goes to C{on_message(worker, message)}, one call per frame; when its
+    process has ended, C{on_exit(worker)} is called, then L{ended} fires.
     """
 
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
+    def __init__(self, on_message: Callable[[WorkerProcess, dict], None],
+                 on_exit: Callable[[WorkerProcess], None]) -> None:
+        self._on_message = on_message
+        self._on_exit = on_exit
         self.decoder = FrameDecoder()
         self.ready = False
         self.jobs: deque[Job] = deque()
@@ -79,13 +83,13 @@ class WorkerProcess(ProcessProtocol):
             self.kill()
             return
         for message in messages:
-            self.pool._on_message(self, message)
+            self._on_message(self, message)
 
     def errReceived(self, data: bytes) -> None:
         _log.info("JS worker {pid}: {text}", pid=self.pid, text=data.decode("utf-8", "replace").rstrip())
 
     def processEnded(self, reason) -> None:
-        self.pool._on_exit(self)
+        self._on_exit(self)
         self.ended.callback(None)
 
     def send(self, message: dict) -> None:

@@ -12,6 +12,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Optional
 
+from fazt.store.errors import NotFound, StoreError
+from fazt.store.transaction import transaction
+
 TOKEN_PREFIX = "fazt_"
 
 
@@ -91,6 +94,35 @@ def create_user(conn: sqlite3.Connection, username: str, password_hash: str, now
         (username, password_hash, now),
     )
     return cursor.lastrowid
+
+
+def set_credentials(conn: sqlite3.Connection, password_hash: str, username: Optional[str], now: int) -> str:
+    """Give the admin C{password_hash} (and the name C{username}) and end their sessions, in one transaction.
+
+    The admin is the user named C{username}, else the only user (renamed to C{username} if
+    given), else a new one (C{username} or C{admin}). Returns the user name. Raises L{NotFound}
+    when there are several users and none is named C{username}, L{StoreError} when the file
+    cannot be written.
+    """
+    try:
+        with transaction(conn):
+            users = conn.execute("SELECT id, username FROM users ORDER BY id").fetchall()
+            named = [row for row in users if username is not None and row[1] == username.strip()]
+            if named:
+                user_id, name = named[0]
+            elif len(users) == 1:
+                user_id, name = users[0][0], (username or users[0][1]).strip()
+            elif not users:
+                name = (username or "admin").strip()
+                user_id = create_user(conn, name, password_hash, now)
+            else:
+                raise NotFound("there are several users and none has that name")
+            conn.execute("UPDATE users SET username = ?, password_hash = ? WHERE id = ?",
+                         (name, password_hash, user_id))
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    except sqlite3.Error as error:
+        raise StoreError(str(error)) from error
+    return name
 
 
 def count_users(conn: sqlite3.Connection) -> int:

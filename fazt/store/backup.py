@@ -15,7 +15,11 @@ import os
 import sqlite3
 import struct
 import tempfile
-from typing import BinaryIO, Callable, Optional
+from contextlib import contextmanager
+from typing import BinaryIO, Callable, Iterator, Optional
+
+from fazt.store.errors import StoreError
+from fazt.store.transaction import transaction
 
 # Pages copied per step of the backup API; progress is reported between steps.
 STEP_PAGES = 256
@@ -26,7 +30,7 @@ _SHM_DMS_OFFSET = 128
 Progress = Callable[[int, int], None]
 
 
-class BackupError(Exception):
+class BackupError(StoreError):
     """A backup or restore could not be made; the message says why."""
 
     @property
@@ -179,22 +183,16 @@ def open_readonly(path: str) -> sqlite3.Connection:
 def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress],
           before_rename: Optional[Callable[[], None]] = None) -> None:
     """Back C{source} up into C{out_path} via C{out_path.partial}, verified."""
-    partial = out_path + ".partial"
-    remove_if_exists(partial)
-    try:
-        create_new_private(partial)
+    with partial_file(out_path) as partial:
         target = sqlite3.connect(partial, isolation_level=None)
         try:
             # One read transaction: every step sees the same snapshot, so
             # concurrent writers can neither tear the copy nor restart it.
-            source.execute("BEGIN")
-            source.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            try:
+            with transaction(source, write=False):
+                source.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 page_size = source.execute("PRAGMA page_size").fetchone()[0]
                 source.backup(target, pages=STEP_PAGES,
                               progress=_step_reporter(progress, page_size))
-            finally:
-                source.execute("ROLLBACK")
             target.execute("PRAGMA journal_mode = DELETE")
         finally:
             target.close()
@@ -202,6 +200,20 @@ def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress
         if before_rename is not None:
             before_rename()
         os.replace(partial, out_path)
+
+
+@contextmanager
+def partial_file(out_path: str) -> Iterator[str]:
+    """A new private file C{out_path.partial} to write a copy into, gone when the block ends.
+
+    The block moves it to C{out_path} when the copy is complete. Database and file errors
+    become L{BackupError} naming C{out_path}.
+    """
+    partial = out_path + ".partial"
+    remove_if_exists(partial)
+    try:
+        create_new_private(partial)
+        yield partial
     except sqlite3.Error as error:
         raise BackupError(f"could not write {out_path}: {error}") from error
     except OSError as error:

@@ -14,11 +14,14 @@ from typing import Any, Callable, TypeVar
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from fazt.store.errors import StoreError
 from fazt.store.migrate import connect, migrate
+from fazt.store.transaction import transaction
 
 T = TypeVar("T")
 
@@ -39,6 +42,17 @@ def open_cartridge(path: str) -> list[int]:
         conn.close()
 
 
+def open_file(path: str) -> sqlite3.Connection:
+    """A connection to the cartridge at C{path}, for work on the file without a L{Store}.
+
+    Raises L{StoreError} when it cannot be opened. The caller closes it.
+    """
+    try:
+        return connect(path)
+    except sqlite3.Error as error:
+        raise StoreError(str(error)) from error
+
+
 class Store(Service):
     """Runs SQL against the cartridge off the reactor thread.
 
@@ -52,7 +66,7 @@ class Store(Service):
     share one transaction (group commit), each in its own savepoint.
     """
 
-    def __init__(self, path: str, reactor: Any, reader_threads: int = 4) -> None:
+    def __init__(self, path: str, reactor: IReactorFromThreads, reader_threads: int = 4) -> None:
         self.path = path
         self._reactor = reactor
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -154,44 +168,29 @@ class Store(Service):
             self._reactor.callFromThread(self._deliver, outcomes)
             start = end
 
-    def _run_one(self, job: tuple) -> tuple:
+    def _run_one(self, job: tuple, small: bool = False) -> tuple:
         _, fn, args, kwargs, d = job
         try:
-            conn = self._connection(readonly=False)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn, *args, **kwargs)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            with transaction(self._connection(readonly=False)) as conn:
+                result = fn(conn, *args, **(kwargs or {}))
         except BaseException:
-            return (False, d, False, Failure())
-        return (False, d, True, result)
+            return (small, d, False, Failure())
+        return (small, d, True, result)
 
     def _run_small(self, jobs: list) -> list:
-        alone = len(jobs) == 1  # then the transaction itself is the operation's savepoint
+        if len(jobs) == 1:  # then the transaction itself is the operation's savepoint
+            return [self._run_one(jobs[0], small=True)]
         outcomes = []
         try:
-            conn = self._connection(readonly=False)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._connection(readonly=False)) as conn:
                 for _, fn, args, _, d in jobs:
-                    if not alone:
-                        conn.execute("SAVEPOINT op")
+                    conn.execute("SAVEPOINT op")
                     try:
                         outcomes.append((True, d, True, fn(conn, *args)))
                     except Exception:  # one bad operation must not undo its neighbours
                         outcomes.append((True, d, False, Failure()))
-                        conn.execute("ROLLBACK" if alone else "ROLLBACK TO op")
-                        if alone:
-                            return outcomes
-                    if not alone:
-                        conn.execute("RELEASE op")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                        conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
         except BaseException:
             failure = Failure()
             return [(True, d, False, failure) for _, _, _, _, d in jobs]
@@ -208,12 +207,8 @@ class Store(Service):
                 d.errback(value)
 
     def _in_read(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
-        conn = self._connection(readonly=True)
-        conn.execute("BEGIN")
-        try:
+        with transaction(self._connection(readonly=True), write=False) as conn:
             return fn(conn, *args, **kwargs)
-        finally:
-            conn.execute("COMMIT")
 
 
 def _nothing(conn: sqlite3.Connection) -> None:

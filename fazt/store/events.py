@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from fazt.analytics.events import PendingEvent, event_row, split_tags, text
-from fazt.analytics.visitors import rotate_salt, utc_day, visitor_hash
+from fazt.store.eventrows import PendingEvent, event_row, split_tags, text
+from fazt.store.visitors import rotate_salt, utc_day, visitor_hash
 from fazt.store.accounts import get_config, set_config
 
 SALT_KEY = "analytics.visitor_salt"

@@ -91,6 +91,8 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
         if version <= current:
             continue
         try:
+            # Not store.transaction: executescript commits any open transaction before it runs,
+            # so the migration's own script must hold its BEGIN and COMMIT to be atomic.
             conn.executescript(
                 f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
             )

@@ -9,30 +9,30 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
-from fazt.analytics.events import split_tags
-
-_COLUMNS = "id, slug, destination, tags, click_count, created_at"
-
+from fazt.store.eventrows import split_tags
+from fazt.store.rows import RowTable, as_given
 
 def _redirect(row) -> dict:
     return {"id": row[0], "slug": row[1], "destination": row[2], "tags": split_tags(row[3]),
             "click_count": row[4], "created_at": row[5]}
 
 
+REDIRECTS = RowTable("redirects", "id, slug, destination, tags, click_count, created_at",
+                     "click_count DESC, id", _redirect,
+                     {"slug": as_given, "destination": as_given, "tags": ",".join})
+
+
 def list_redirects(conn: sqlite3.Connection, limit: int, offset: int) -> list[dict]:
     """A page of redirects, most clicked first."""
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM redirects ORDER BY click_count DESC, id LIMIT ? OFFSET ?",
-                        (limit, offset)).fetchall()
-    return [_redirect(r) for r in rows]
+    return REDIRECTS.page(conn, limit, offset)
 
 
 def count_redirects(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT COUNT(*) FROM redirects").fetchone()[0]
+    return REDIRECTS.count(conn)
 
 
 def get_redirect(conn: sqlite3.Connection, redirect_id: int) -> Optional[dict]:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM redirects WHERE id = ?", (redirect_id,)).fetchone()
-    return _redirect(row) if row else None
+    return REDIRECTS.get(conn, redirect_id)
 
 
 def find_redirect(conn: sqlite3.Connection, slug: str) -> Optional[tuple[int, str, str]]:
@@ -42,27 +42,17 @@ def find_redirect(conn: sqlite3.Connection, slug: str) -> Optional[tuple[int, st
 
 def create_redirect(conn: sqlite3.Connection, slug: str, destination: str, tags: list[str], now: int) -> dict:
     """Insert a redirect and return it; raises IntegrityError when the slug is taken."""
-    cursor = conn.execute(
-        "INSERT INTO redirects (slug, destination, tags, click_count, created_at) VALUES (?, ?, ?, 0, ?)",
-        (slug, destination, ",".join(tags), now),
-    )
-    return get_redirect(conn, cursor.lastrowid)
+    return REDIRECTS.insert(conn, {"slug": slug, "destination": destination, "tags": ",".join(tags),
+                                   "click_count": 0, "created_at": now})
 
 
 def update_redirect(conn: sqlite3.Connection, redirect_id: int, changes: dict) -> Optional[dict]:
     """Apply C{changes} (slug, destination, tags) in one UPDATE; None if there is no such redirect."""
-    values = {k: (",".join(v) if k == "tags" else v) for k, v in changes.items()
-              if k in ("slug", "destination", "tags")}
-    if values:
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        cursor = conn.execute(f"UPDATE redirects SET {assignments} WHERE id = ?", (*values.values(), redirect_id))
-        if cursor.rowcount == 0:
-            return None
-    return get_redirect(conn, redirect_id)
+    return REDIRECTS.update(conn, redirect_id, changes)
 
 
 def delete_redirect(conn: sqlite3.Connection, redirect_id: int) -> bool:
-    return conn.execute("DELETE FROM redirects WHERE id = ?", (redirect_id,)).rowcount > 0
+    return REDIRECTS.delete(conn, redirect_id)
 
 
 def count_click(conn: sqlite3.Connection, redirect_id: int) -> None:

@@ -20,8 +20,8 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
-from fazt.store.backup import (BackupError, check_copy, create_new_private, database_in_use, open_readonly,
-                               remove_if_exists, verify_cartridge)
+from fazt.store.backup import (BackupError, check_copy, database_in_use, open_readonly, partial_file,
+                               verify_cartridge)
 from fazt.store.migrate import connect
 
 
@@ -75,21 +75,14 @@ def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
     """Write a compacted copy of C{db_path} to C{out_path} (safe while a server runs), verified."""
     check_copy(db_path, out_path, force,
                "the copy must differ from the database (leave out --into to vacuum in place)")
-    partial = out_path + ".partial"
-    remove_if_exists(partial)
     before, free = _size(db_path), free_bytes(db_path)
     source = open_readonly(db_path)
     try:
-        create_new_private(partial)  # VACUUM INTO takes an empty file, and keeps its mode
-        source.execute("VACUUM INTO ?", (partial,))
-        verify_cartridge(partial)
-        os.replace(partial, out_path)
-    except sqlite3.Error as error:
-        raise BackupError(f"could not write {out_path}: {error}") from error
-    except OSError as error:
-        raise BackupError(f"could not write {out_path}: {error.strerror or error}") from error
+        with partial_file(out_path) as partial:  # VACUUM INTO takes an empty file, and keeps its mode
+            source.execute("VACUUM INTO ?", (partial,))
+            verify_cartridge(partial)
+            os.replace(partial, out_path)
     finally:
         source.close()
-        remove_if_exists(partial)
     return Compaction(before, os.path.getsize(out_path), free)
 

@@ -9,28 +9,33 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
-_COLUMNS = "id, name, endpoint, secret IS NOT NULL AND secret != '', is_active, created_at"
-
+from fazt.store.rows import RowTable, as_given
 
 def _webhook(row) -> dict:
     return {"id": row[0], "name": row[1], "endpoint": row[2], "has_secret": bool(row[3]),
             "is_active": bool(row[4]), "created_at": row[5]}
 
 
+def _secret(value: Optional[str]) -> Optional[str]:
+    return value or None  # an empty secret is no secret
+
+
+WEBHOOKS = RowTable("webhooks", "id, name, endpoint, secret IS NOT NULL AND secret != '', is_active, created_at",
+                    "id DESC", _webhook,
+                    {"name": as_given, "endpoint": as_given, "secret": _secret, "is_active": int})
+
+
 def list_webhooks(conn: sqlite3.Connection, limit: int, offset: int) -> list[dict]:
     """A page of webhooks, newest first."""
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM webhooks ORDER BY id DESC LIMIT ? OFFSET ?",
-                        (limit, offset)).fetchall()
-    return [_webhook(r) for r in rows]
+    return WEBHOOKS.page(conn, limit, offset)
 
 
 def count_webhooks(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT COUNT(*) FROM webhooks").fetchone()[0]
+    return WEBHOOKS.count(conn)
 
 
 def get_webhook(conn: sqlite3.Connection, webhook_id: int) -> Optional[dict]:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
-    return _webhook(row) if row else None
+    return WEBHOOKS.get(conn, webhook_id)
 
 
 def find_receiver(conn: sqlite3.Connection, endpoint: str) -> Optional[tuple[str, Optional[str], bool]]:
@@ -42,27 +47,14 @@ def find_receiver(conn: sqlite3.Connection, endpoint: str) -> Optional[tuple[str
 def create_webhook(conn: sqlite3.Connection, name: str, endpoint: str, secret: Optional[str],
                    is_active: bool, now: int) -> dict:
     """Insert a receiver and return it; raises IntegrityError when the endpoint is taken."""
-    cursor = conn.execute(
-        "INSERT INTO webhooks (name, endpoint, secret, is_active, created_at) VALUES (?, ?, ?, ?, ?)",
-        (name, endpoint, secret or None, int(is_active), now),
-    )
-    return get_webhook(conn, cursor.lastrowid)
+    return WEBHOOKS.insert(conn, {"name": name, "endpoint": endpoint, "secret": _secret(secret),
+                                  "is_active": int(is_active), "created_at": now})
 
 
 def update_webhook(conn: sqlite3.Connection, webhook_id: int, changes: dict) -> Optional[dict]:
     """Apply C{changes} (name, endpoint, secret, is_active) in one UPDATE; None if unknown."""
-    values = {}
-    for column in ("name", "endpoint", "secret", "is_active"):
-        if column in changes:
-            value = changes[column]
-            values[column] = int(value) if column == "is_active" else (value or None if column == "secret" else value)
-    if values:
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        cursor = conn.execute(f"UPDATE webhooks SET {assignments} WHERE id = ?", (*values.values(), webhook_id))
-        if cursor.rowcount == 0:
-            return None
-    return get_webhook(conn, webhook_id)
+    return WEBHOOKS.update(conn, webhook_id, changes)
 
 
 def delete_webhook(conn: sqlite3.Connection, webhook_id: int) -> bool:
-    return conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,)).rowcount > 0
+    return WEBHOOKS.delete(conn, webhook_id)

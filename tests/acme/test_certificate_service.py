@@ -12,7 +12,7 @@ from twisted.internet.task import Clock
 
 from fazt.acme.service import CertificateManager
 from fazt.acme.sni import CertificateMap, fallback_options
-from fazt.acme.sql import all_certificates, all_schedules
+from fazt.store.certificates import all_certificates, all_schedules
 
 from acme_testing import CA_NAME, DAY, START, FakeCA, deploy_site
 
@@ -242,7 +242,7 @@ async def test_a_restart_serves_stored_certificates_without_ordering(cartridge, 
 
 @pytest_twisted.ensureDeferred
 async def test_an_unreadable_stored_certificate_is_replaced(cartridge, clock):
-    from fazt.acme.sql import StoredCertificate, save_certificate
+    from fazt.store.certificates import StoredCertificate, save_certificate
 
     await cartridge.write(save_certificate, StoredCertificate("example.com", "garbage", "garbage", START + DAY, "?"),
                           START)

@@ -1,20 +1,27 @@
-"""Certificates, schedules and the ACME account in the cartridge (fazt.acme.certstore, fazt.acme.sql)."""
+"""Certificates, schedules and the ACME account in the cartridge (fazt.acme.certstore, fazt.store.certificates)."""
 
 from __future__ import annotations
 
 import pytest
 import pytest_twisted
+from twisted.internet.task import Clock
 from zope.interface.verify import verifyObject
 
 from fazt.acme import pem
 from fazt.acme.certstore import SQLiteCertificateStore
 from fazt.acme.interfaces import ICertificateStore, IResponder
 from fazt.acme.responder import HTTP01Responder
-from fazt.acme.sql import Schedule, all_schedules, load_account, save_account, save_schedule, site_names
+from fazt.store.certificates import Schedule, all_schedules, load_account, save_account, save_schedule, site_names
 
 from acme_testing import deploy_site
 
 NOW = 1_800_000_000.0
+
+
+def clock_at(now: float) -> Clock:
+    clock = Clock()
+    clock.advance(now)
+    return clock
 
 
 def make_pem(name: str) -> tuple[str, str]:
@@ -23,13 +30,13 @@ def make_pem(name: str) -> tuple[str, str]:
 
 
 def test_the_interfaces_are_provided():
-    verifyObject(ICertificateStore, SQLiteCertificateStore(store=None))
+    verifyObject(ICertificateStore, SQLiteCertificateStore(store=None, clock=Clock()))
     verifyObject(IResponder, HTTP01Responder())
 
 
 @pytest_twisted.ensureDeferred
 async def test_store_get_replace_and_as_dict(cartridge):
-    certs = SQLiteCertificateStore(cartridge, clock=lambda: NOW)
+    certs = SQLiteCertificateStore(cartridge, clock=clock_at(NOW))
     with pytest.raises(KeyError):
         await certs.get("blog.example.com")
     first = make_pem("blog.example.com")
@@ -48,7 +55,7 @@ async def test_store_get_replace_and_as_dict(cartridge):
 
 @pytest_twisted.ensureDeferred
 async def test_a_failure_is_noted_on_the_certificate_row_too(cartridge):
-    certs = SQLiteCertificateStore(cartridge, clock=lambda: NOW)
+    certs = SQLiteCertificateStore(cartridge, clock=clock_at(NOW))
     await certs.store("example.com", *make_pem("example.com"))
     await cartridge.write(save_schedule, Schedule("example.com", 2, NOW + 600, None, NOW, "boom"))
     rows = await cartridge.read(lambda conn: conn.execute(

@@ -20,7 +20,7 @@ from fazt.acme.client import ValidationFailed
 from fazt.acme.policy import describe
 from fazt.acme.issuer import AcmeIssuer
 from fazt.acme.responder import HTTP01Responder
-from fazt.acme.sql import load_account
+from fazt.store.certificates import load_account
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from fazt.analytics.events import PendingEvent
-from fazt.analytics.visitors import HASH_LENGTH, encode_salt, new_salt, rotate_salt, utc_day, visitor_hash
+from fazt.store.visitors import HASH_LENGTH, encode_salt, new_salt, rotate_salt, utc_day, visitor_hash
 from fazt.store.events import SALT_KEY, insert_events
 from fazt.store.migrate import migrate
 

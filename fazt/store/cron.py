@@ -1,15 +1,14 @@
-"""SQL of scheduled runs (synchronous, connection first; scheduled by L{fazt.store.db.Store})."""
+"""Scheduled runs: which app sites have a cron config, and who ran which minute (connection first)."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Optional
 
-from fazt.cron.config import CONFIG_FILE
 
-
-def cron_configs(conn: sqlite3.Connection, known: frozenset) -> list[tuple[str, str, Optional[bytes]]]:
-    """C{(site, blob hash, bytes)} of every app site's active C{fazt.json}.
+def cron_configs(conn: sqlite3.Connection, config_file: str,
+                 known: frozenset) -> list[tuple[str, str, Optional[bytes]]]:
+    """C{(site, blob hash, bytes)} of the file C{config_file} (C{fazt.json}) of every app site.
 
     The bytes are left out (None) for hashes in C{known}: the caller has them parsed already.
     """
@@ -19,7 +18,7 @@ def cron_configs(conn: sqlite3.Connection, known: frozenset) -> list[tuple[str, 
         " WHERE EXISTS (SELECT 1 FROM manifests a WHERE a.deployment_id = s.active_deployment_id"
         "               AND a.path = 'main.js')"
         " ORDER BY s.name",
-        (CONFIG_FILE,),
+        (config_file,),
     ).fetchall()
     found = []
     for site, blob_hash in rows:

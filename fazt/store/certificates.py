@@ -1,4 +1,4 @@
-"""SQL for certificates, their schedule and the ACME account (synchronous, connection first)."""
+"""Certificates, their renewal schedule and the ACME account (synchronous, connection first)."""
 
 from __future__ import annotations
 

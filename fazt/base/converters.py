@@ -1,0 +1,34 @@
+"""Converters for C{twistd fazt} option values: each refuses a bad value with a clear UsageError."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, TypeVar
+
+from twisted.python import usage
+
+N = TypeVar("N", int, float)
+
+
+def number(name: str, parse: Callable[[str], N], kind: str, low: N, high: Optional[N],
+           bounds: str) -> Callable[[str], N]:
+    """A converter for option C{--NAME}: C{parse(value)} between C{low} and C{high} (None: no top).
+
+    C{kind} names what a value must be (C{"a whole number"}), C{bounds} the range
+    (C{"at least 1"}); both appear in the error. NaN is refused, as it is in no range.
+    """
+
+    def convert(value: str) -> N:
+        try:
+            result = parse(value)
+        except ValueError:
+            raise usage.UsageError(f"--{name} must be {kind}, not {value!r}") from None
+        if not (low <= result and (high is None or result <= high)):
+            raise usage.UsageError(f"--{name} must be {bounds}")
+        return result
+
+    return convert
+
+
+def whole_number(name: str, minimum: int = 1) -> Callable[[str], int]:
+    """A converter for a whole-number option C{--NAME} of at least C{minimum}."""
+    return number(name, int, "a whole number", minimum, None, f"at least {minimum}")
