@@ -54,6 +54,7 @@ KNOWN_UPWARD = {
     ("fazt/web/api/backup.py", "fazt.app.threads", "moves in issue 12 step 2"),
     # The sites' side borrows the API's envelope helpers and its redirect/webhook lookups.
     ("fazt/web/metrics.py", "fazt.web.api.common", "moves in issue 12 step 2"),
+    ("fazt/web/ratelimit.py", "fazt.web.api.common", "moves in issue 12 step 2"),
     ("fazt/web/public.py", "fazt.web.api.common", "moves in issue 12 step 2"),
     ("fazt/web/public.py", "fazt.web.api.redirects", "moves in issue 12 step 2"),
     ("fazt/web/public.py", "fazt.web.api.webhooks", "moves in issue 12 step 2"),
