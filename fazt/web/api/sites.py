@@ -21,7 +21,7 @@ from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
 from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
-from fazt.web.auth import ADMIN_SCOPE, Authenticator, require
+from fazt.web.auth import Authenticator, require_site_scope
 
 def exact_paths_app() -> Klein:
     """A Klein app whose routes match paths as sent: werkzeug would answer C{//} in a path with
@@ -80,22 +80,14 @@ def site_not_found(name: str) -> ApiError:
 
 @inlineCallbacks
 def require_site(auth: Authenticator, store: Store, request: Request, name: str, key=None):
-    """The caller's key (C{key}, or the request's), once it may manage site C{name} and that site exists."""
+    """The caller's key (C{key}, or the request's, which must be an admin's), once site C{name} exists."""
     if key is None:
         key = yield auth.api_key(request)
     check_site_name(name)
-    require(key, name)
     exists = yield store.read(site_exists, name)
     if not exists:
         raise site_not_found(name)
     return key
-
-
-def deploy_scoped_sites(key) -> Optional[list[str]]:
-    """The sites a key may see (None: all of them, it is an admin key)."""
-    if ADMIN_SCOPE in key.scopes:
-        return None
-    return sorted({s[len("deploy:"):] for s in key.scopes if s.startswith("deploy:") and len(s) > 7})
 
 
 def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
@@ -138,9 +130,10 @@ class SitesApi:
     @app.route("/deploy", methods=["POST"])
     @inlineCallbacks
     def deploy(self, request: Request):
-        key = yield self.auth.api_key(request)
+        # The one route a deploy:NAME key may use, for its own site.
+        key = yield self.auth.api_key(request, deploy_scope=True)
         prepared = yield self.deployer.prepare(request.content, request.getHeader(b"content-type"))
-        require(key, prepared.site_name)
+        require_site_scope(key, prepared.site_name)
         deployment, new_blobs = yield self.deployer.commit(prepared, key.name)
         self.auth.audit_request(request, "deploy", deployment.site_name, details=f"deployment {deployment.id}")
         return ok(request, {
@@ -158,12 +151,11 @@ class SitesApi:
     @app.route("/sites", methods=["GET"])
     @inlineCallbacks
     def sites(self, request: Request):
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         limit, offset = page_args(request)
         rows = yield self.store.read(list_sites)
-        visible = [r for r in rows if "admin" in key.scopes or f"deploy:{r[0]}" in key.scopes]
-        data = [self._site_json(request, name, d, updated) for name, d, updated in visible[offset:offset + limit]]
-        return ok(request, data, meta={"total": len(visible), "limit": limit, "offset": offset})
+        data = [self._site_json(request, name, d, updated) for name, d, updated in rows[offset:offset + limit]]
+        return ok(request, data, meta={"total": len(rows), "limit": limit, "offset": offset})
 
     def _site_json(self, request: Request, name: str, d: Optional[Deployment], updated: float) -> dict:
         return {
@@ -177,9 +169,8 @@ class SitesApi:
 
     @inlineCallbacks
     def _existing_site(self, request: Request, name: str):
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         check_site_name(name)
-        require(key, name)
         active = yield self.store.read(get_active_deployment, name)
         if active is None:
             raise site_not_found(name)
@@ -229,8 +220,7 @@ class SitesApi:
 
     @inlineCallbacks
     def _delete(self, request: Request, name: Optional[str]):
-        key = yield self.auth.api_key(request)
-        require(key)
+        yield self.auth.api_key(request)
         if name is None:
             name = required_site(request)
         check_site_name(name)
@@ -249,15 +239,14 @@ class SitesApi:
     @app.route("/deployments", methods=["GET"])
     @inlineCallbacks
     def all_deployments(self, request: Request):
-        """Every deployment the key may see, newest first; C{?site_id=} narrows to one site."""
-        key = yield self.auth.api_key(request)
+        """Every deployment, newest first; C{?site_id=} narrows to one site."""
+        yield self.auth.api_key(request)
         limit, offset = page_args(request)
-        sites = deploy_scoped_sites(key)
+        sites = None
         site = query_text(request, "site_id")
         if site is not None:
             site = site.strip()
             check_site_name(site)
-            require(key, site)
             sites = [site]
         rows = yield self.store.read(list_all_deployments, sites, limit, offset)
         total = yield self.store.read(count_all_deployments, sites)
