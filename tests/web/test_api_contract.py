@@ -19,7 +19,7 @@ SITE = "blog"
 # Every route that answers a paged list (SPEC §9), with the query it needs besides paging.
 LIST_ROUTES = (
     "/api/sites", "/api/deployments", "/api/keys", "/api/audit", "/api/events", "/api/domains", "/api/tags",
-    "/api/redirects", "/api/webhooks", f"/api/envvars?site_id={SITE}", f"/api/sites/{SITE}/env",
+    "/api/redirects", "/api/webhooks", "/api/certificates", f"/api/envvars?site_id={SITE}", f"/api/sites/{SITE}/env",
     f"/api/sites/{SITE}/files", f"/api/sites/{SITE}/kv", f"/api/logs?site_id={SITE}", f"/api/sites/{SITE}/logs",
     f"/api/sites/{SITE}/deployments",
 )

@@ -20,6 +20,7 @@ from fazt.store.audit import AuditEntry, count_entries, list_entries, record
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
+from fazt.web.api.spec import takes
 from fazt.web.auth import Authenticator
 
 _log = Logger()
@@ -66,6 +67,7 @@ class AuditApi:
         self.auth = auth
 
     @app.route("/audit", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def entries(self, request: Request):
         """The audit log, newest first."""

@@ -27,6 +27,7 @@ from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok
 from fazt.web.api.keys import is_utf8
+from fazt.web.api.spec import nullable, obj, takes
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.lockout import LoginLockout, client_address, parse_networks
 
@@ -38,6 +39,9 @@ BCRYPT_MAX_BYTES = 72
 DUMMY_HASH = b"$2b$12$9C5wkhb/9jEBY8LL0qNJnuVsNAktZBCfdSiVKeYliQpQaC18wlnYe"
 # Password checks queued at once; more means a flood, answered 429 without queueing bcrypt work.
 MAX_PENDING_CHECKS = 32
+LOGIN_BODY = obj({"username": {"type": "string", "minLength": 1, "maxLength": MAX_USERNAME},
+                  "password": {"type": "string", "minLength": 1, "maxLength": MAX_PASSWORD},
+                  "remember_me": nullable({"type": "boolean"})}, required=("username", "password"))
 
 
 def password_matches(password: str, stored_hash: Optional[str]) -> bool:
@@ -136,6 +140,7 @@ class AuthApi:
         return user, remember_me
 
     @app.route("/login", methods=["POST"])
+    @takes(body=LOGIN_BODY, body_required=True, errors=(401, 429))
     @inlineCallbacks
     def login(self, request: Request):
         """Log in with {username, password, remember_me}; sets the session cookie."""

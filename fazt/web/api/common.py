@@ -11,17 +11,11 @@ from twisted.logger import Logger
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from fazt.errors import ApiError, validation_failed
+from fazt.errors import ApiError
+from fazt.web.api.spec import LIMIT, MAX_SQL_INT, OFFSET, query  # noqa: F401  (MAX_SQL_INT is imported from here)
 from fazt.web.responses import json_body
 
 _log = Logger()
-# The largest integer SQLite binds; anything above it raises OverflowError (a 500) in the query.
-MAX_SQL_INT = 2**63 - 1
-# Every list route pages alike: the original's range for limit (1-1000, default 50), offset from 0.
-# The OpenAPI document describes these same declarations (fazt.web.api.openapi).
-PAGE_LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
-PAGE_OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_SQL_INT, "default": 0}
-PAGE_PARAMETERS = (("limit", PAGE_LIMIT), ("offset", PAGE_OFFSET))
 
 
 def ok(request: Request, data: Any, status: int = 200, meta: Optional[dict] = None) -> bytes:
@@ -39,24 +33,9 @@ def fail(request: Request, error: ApiError) -> bytes:
     return json_body(error.envelope())
 
 
-def int_arg(request: Request, name: str, schema: dict) -> int:
-    """The integer query parameter C{name}, within C{schema}'s bounds (its default when absent)."""
-    raw = request.args.get(name.encode())
-    if raw is None:
-        return schema["default"]
-    try:
-        value = int(raw[0])
-    except ValueError:
-        raise validation_failed(name, f"{name} must be a whole number") from None
-    if not schema["minimum"] <= value <= schema["maximum"]:
-        raise validation_failed(name, f"{name} must be from {schema['minimum']} to {schema['maximum']}")
-    return value
-
-
 def page_args(request: Request) -> tuple[int, int]:
-    """C{limit} and C{offset} from the query, validated against L{PAGE_PARAMETERS}."""
-    limit, offset = (int_arg(request, name, schema) for name, schema in PAGE_PARAMETERS)
-    return limit, offset
+    """C{limit} and C{offset} from the query, checked against their declarations (L{LIMIT}, L{OFFSET})."""
+    return query(request, LIMIT), query(request, OFFSET)
 
 
 def json_object(request: Request) -> dict:

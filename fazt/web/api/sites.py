@@ -21,6 +21,7 @@ from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
 from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
+from fazt.web.api.spec import ID_SCHEMA, SITE_SCHEMA, Param, nullable, obj, query, takes
 from fazt.web.auth import Authenticator, require_site_scope
 
 def exact_paths_app() -> Klein:
@@ -33,6 +34,15 @@ def exact_paths_app() -> Klein:
 
 # The built-in sites: redeploying them is how they change; deleting them is refused (409).
 PROTECTED_SITES = frozenset({"root", "404"})
+SITE_ID = Param("site_id", SITE_SCHEMA, description="The site's name.")
+REQUIRED_SITE_ID = Param("site_id", SITE_SCHEMA, required=True, description="The site's name.")
+DEPLOY_BODY = {
+    "type": "object", "required": ["site_name", "file"],
+    "properties": {"site_name": {"type": "string", "minLength": 1},
+                   "file": {"type": "string", "contentMediaType": "application/zip",
+                            "description": "A ZIP archive of the site's files."}},
+}
+ROLLBACK_BODY = obj({"deployment_id": nullable(ID_SCHEMA)})
 
 
 def query_text(request: Request, name: str) -> Optional[str]:
@@ -48,16 +58,7 @@ def query_text(request: Request, name: str) -> Optional[str]:
 
 def query_int(request: Request, name: str) -> Optional[int]:
     """A query parameter as a non-negative integer SQLite can bind (None when absent)."""
-    text = query_text(request, name)
-    if text is None or not text.strip():
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise validation_failed(name, f"{name} must be a whole number") from None
-    if not 0 <= value <= MAX_SQL_INT:
-        raise validation_failed(name, f"{name} is out of range")
-    return value
+    return query(request, Param(name, ID_SCHEMA))
 
 
 def required_site(request: Request, field: str = "site_id") -> str:
@@ -128,6 +129,9 @@ class SitesApi:
     # -- deploys -------------------------------------------------------------------------
 
     @app.route("/deploy", methods=["POST"])
+    @takes(body=DEPLOY_BODY, body_media="multipart/form-data", body_required=True, errors=(415,),
+           summary="Deploy a ZIP as a site (multipart: site_name, file); admin or deploy:SITE keys.",
+           links={"site": {"operationId": "get_api_sites_name", "parameters": {"name": "$response.body#/data/site"}}})
     @inlineCallbacks
     def deploy(self, request: Request):
         # The one route a deploy:NAME key may use, for its own site.
@@ -149,6 +153,7 @@ class SitesApi:
     # -- sites ---------------------------------------------------------------------------
 
     @app.route("/sites", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def sites(self, request: Request):
         yield self.auth.api_key(request)
@@ -183,6 +188,7 @@ class SitesApi:
         return ok(request, self._site_json(request, name, active, active.created_at))
 
     @app.route("/sites/<name>/deployments", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def deployments(self, request: Request, name: str):
         active = yield self._existing_site(request, name)
@@ -193,6 +199,7 @@ class SitesApi:
                   meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/rollback", methods=["POST"])
+    @takes(body=ROLLBACK_BODY, errors=(409,))
     @inlineCallbacks
     def rollback(self, request: Request, name: str):
         yield self._existing_site(request, name)
@@ -210,10 +217,12 @@ class SitesApi:
     # -- deleting ------------------------------------------------------------------------
 
     @app.route("/sites/<name>", methods=["DELETE"])
+    @takes(errors=(409,))
     def delete(self, request: Request, name: str):
         return self._delete(request, name)
 
     @app.route("/sites", methods=["DELETE"])
+    @takes(params=(REQUIRED_SITE_ID,), errors=(404, 409))
     def delete_legacy(self, request: Request):
         """The original's C{DELETE /api/sites?site_id=NAME}."""
         return self._delete(request, None)
@@ -237,6 +246,7 @@ class SitesApi:
     # -- deployments of every site ------------------------------------------------------
 
     @app.route("/deployments", methods=["GET"])
+    @takes(params=(SITE_ID,), paged=True, errors=(404,))
     @inlineCallbacks
     def all_deployments(self, request: Request):
         """Every deployment, newest first; C{?site_id=} narrows to one site."""
