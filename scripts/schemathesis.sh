@@ -40,7 +40,10 @@ ST_SEED=${ST_SEED:-20261206}
 DOMAIN=example.test
 ADMIN_HOST=admin.$DOMAIN
 
-[ -x "$FAZT_BIN/twistd" ] && [ -x "$FAZT_BIN/fazt" ] || { echo "no fazt in $FAZT_BIN: run 'make setup' first" >&2; exit 2; }
+if [ ! -x "$FAZT_BIN/twistd" ] || [ ! -x "$FAZT_BIN/fazt" ]; then
+  echo "no fazt in $FAZT_BIN: run 'make setup' first" >&2
+  exit 2
+fi
 
 if [ ! -x "$ST_VENV/bin/schemathesis" ] || ! "$ST_VENV/bin/schemathesis" --version | grep -q "$SCHEMATHESIS_VERSION"; then
   python3 -m venv "$ST_VENV"
@@ -52,6 +55,7 @@ DB=$SCRATCH/data.db
 PORT=$("$ST_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
 pid=
+# shellcheck disable=SC2317  # called by the trap below
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   if [ -z "${ST_KEEP:-}" ]; then rm -rf "$SCRATCH"; else echo "kept $SCRATCH"; fi
@@ -67,8 +71,9 @@ EXTRA=()
 if "$FAZT_BIN/twistd" fazt --help 2>/dev/null | grep -q -- '--api-rate-limit'; then
   EXTRA+=(--api-rate-limit 0)
 fi
+# --access-log: the summary at the end counts the statuses the server itself sent.
 "$FAZT_BIN/twistd" -n --pidfile= fazt --domain "$DOMAIN" --db "$DB" --http "tcp:$PORT:interface=127.0.0.1" \
-  "${EXTRA[@]}" >"$SCRATCH/server.log" 2>&1 &
+  --access-log "${EXTRA[@]}" >"$SCRATCH/server.log" 2>&1 &
 pid=$!
 
 "$ST_VENV/bin/python" - "$PORT" <<'PY'
@@ -128,6 +133,11 @@ echo "== run 2: key revocation (session cookie, which no revocation ends)"
   --include-name 'DELETE /api/keys/{key_id}' --include-name 'DELETE /api/keys' \
   --phases examples,coverage,fuzzing || status=1
 
+echo "== answers the server sent, by status (its access log)"
+grep -oE '" [1-5][0-9][0-9] ' "$SCRATCH/server.log" | tr -d '" ' | sort | uniq -c | sort -k2 | awk '{printf "  %s: %s\n", $2, $1}'
+server_errors=$(grep -cE '" 5[0-9][0-9] ' "$SCRATCH/server.log" || true)
+echo "  5xx in all: $server_errors"
+[ "$server_errors" = 0 ] || status=1
 if grep -q Traceback "$SCRATCH/server.log"; then
   echo "the server logged a traceback:" >&2
   grep -B2 -A20 Traceback "$SCRATCH/server.log" | head -80 >&2

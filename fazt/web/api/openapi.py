@@ -17,7 +17,7 @@ from klein import Klein
 from twisted.web.server import Request
 
 from fazt.web.api.common import add_error_handlers
-from fazt.web.api.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of
+from fazt.web.api.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of, takes
 from fazt.web.responses import json_body
 
 _PARAM = re.compile(r"<(?:([a-zA-Z_][a-zA-Z0-9_]*)(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
@@ -97,7 +97,7 @@ def _summary(view, fallback: str) -> str:
 def _path_params(rule: str, declared: Takes) -> list[dict]:
     typed = {p.name: p for p in declared.params if p.where == "path"}
     params = []
-    for converter, name in _PARAM.findall(rule):
+    for _converter, name in _PARAM.findall(rule):
         param = typed.get(name) or Param(name, _PATH_SCHEMAS.get(name, _TEXT_SEGMENT), where="path")
         params.append(param.openapi())
     return params
@@ -174,13 +174,13 @@ _COMPONENTS = {
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
             }},
         },
-        "Data": {"type": "object", "required": ["data"], "properties": {"data": {}}},
+        "Data": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": {}}},
         "Page": {
-            "type": "object", "required": ["data", "meta"],
+            "type": "object", "required": ["data", "meta"], "additionalProperties": False,
             "properties": {"data": {"type": "array"}, "meta": {
-                "type": "object", "required": ["total", "limit", "offset"],
-                "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
-                               "offset": {"type": "integer"}},
+                "type": "object", "required": ["total", "limit", "offset"], "additionalProperties": False,
+                "properties": {"total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1},
+                               "offset": {"type": "integer", "minimum": 0}},
             }},
         },
     },
@@ -229,6 +229,7 @@ class OpenApiDocument:
         self._document = None
 
     @app.route("/openapi.json", methods=["GET"])
+    @takes(answer_schema={"type": "object", "required": ["openapi", "info", "paths"]})
     def document(self, request: Request):
         """The OpenAPI 3.1 document of this API."""
         if self._document is None:
