@@ -20,16 +20,17 @@ from fazt.errors import missing_field, validation_failed
 from fazt.names import SITE_NAME
 
 JSON = "application/json"
+# The largest integer SQLite binds; anything above it raises OverflowError (a 500) in the query.
 MAX_SQL_INT = 2**63 - 1
 # A site's name as a path or query parameter (a name no site can have is answered 404).
 SITE_SCHEMA = {"type": "string", "pattern": SITE_NAME.pattern, "maxLength": 63}
 ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_SQL_INT}
-# One line of text that is not blank: what names of keys and webhooks are.
 _CONTROL = "\\x00-\\x1f\\x7f"
 
 
 def line_of_text(max_length: int) -> dict:
-    """A string of 1-C{max_length} characters, no control characters, not only spaces."""
+    """A string of 1-C{max_length} characters, no control characters, not only spaces (what the
+    names of keys and webhooks are)."""
     return {"type": "string", "minLength": 1, "maxLength": max_length,
             "pattern": f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"}
 
@@ -58,6 +59,7 @@ class Param:
     description: str = ""
 
     def openapi(self) -> dict:
+        """The parameter as an OpenAPI parameter object."""
         item = {"name": self.name, "in": self.where, "required": self.required or self.where == "path",
                 "schema": self.schema}
         if self.description:
