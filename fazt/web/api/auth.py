@@ -107,8 +107,9 @@ class AuthApi:
         return client_address(peer, [v.decode("latin-1") for v in forwarded], self.trusted_proxies)
 
     @inlineCallbacks
-    def _check_password(self, password: str, user: Optional[User]):
+    def _check_password(self, request: Request, password: str, user: Optional[User]):
         if self._pending_checks >= MAX_PENDING_CHECKS:
+            request.setHeader(b"retry-after", b"1")  # a check takes a fraction of a second
             raise ApiError(429, "RATE_LIMIT_EXCEEDED", "too many logins in progress; try again shortly")
         self._pending_checks += 1
         try:
@@ -130,7 +131,7 @@ class AuthApi:
         if not isinstance(remember_me, bool):
             raise validation_failed("remember_me", "remember_me must be true or false")
         user = yield self.store.read(find_user, username)
-        matched = yield self._check_password(password, user)
+        matched = yield self._check_password(request, password, user)
         if not matched:
             locked = self.lockout.record_failure(address)
             details = f"address={address}" + (" (now locked out)" if locked else "")

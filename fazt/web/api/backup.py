@@ -29,6 +29,8 @@ _log = Logger()
 CONTENT_TYPE = b"application/vnd.sqlite3"
 # Snapshots made or being streamed at once; each holds a copy of the database on disk.
 MAX_IN_FLIGHT = 4
+# Told to a client refused because MAX_IN_FLIGHT backups are under way (every 429 says when to retry).
+RETRY_SECONDS = b"5"
 
 
 def download_name(now: float) -> str:
@@ -67,6 +69,7 @@ class BackupDownloads:
         if principal.method == "session" and request.method in (b"GET", b"HEAD"):
             check_fetch_site(request)
         if self.in_flight >= MAX_IN_FLIGHT:
+            request.setHeader(b"retry-after", RETRY_SECONDS)
             raise ApiError(429, "RATE_LIMIT_EXCEEDED",
                            f"{MAX_IN_FLIGHT} backups are already being made or downloaded; try again soon")
         self.in_flight += 1

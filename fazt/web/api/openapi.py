@@ -39,8 +39,8 @@ _DESCRIPTIONS = {
     413: "Body too large", 415: "Unsupported media type", 429: "Too many requests (see Retry-After)",
     500: "The operation failed on the server (e.g. a backup could not be made)",
 }
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
-                                "schema": {"type": "string"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
 
 def openapi_path(rule: str, prefix: str = "/api") -> str:
