@@ -41,7 +41,8 @@ DUMMY_HASH = b"$2b$12$9C5wkhb/9jEBY8LL0qNJnuVsNAktZBCfdSiVKeYliQpQaC18wlnYe"
 MAX_PENDING_CHECKS = 32
 LOGIN_BODY = obj({"username": {"type": "string", "minLength": 1, "maxLength": MAX_USERNAME},
                   "password": {"type": "string", "minLength": 1, "maxLength": MAX_PASSWORD},
-                  "remember_me": nullable({"type": "boolean"})}, required=("username", "password"))
+                  "remember_me": nullable({"type": "boolean"})}, required=("username", "password"),
+                 example={"username": "admin", "password": "correct horse battery staple", "remember_me": False})
 
 
 def password_matches(password: str, stored_hash: Optional[str]) -> bool:

@@ -108,7 +108,9 @@ class EnvApi:
 
     @app.route("/envvars", methods=["POST"])
     @takes(body=obj({"site_id": {"type": "string"}, "name": ENV_NAME_SCHEMA, "value": ENV_VALUE_SCHEMA},
-                    required=("site_id", "name", "value")), body_required=True, errors=(404,))
+                    required=("site_id", "name", "value"),
+                    example={"site_id": "blog", "name": "API_URL", "value": "https://api.example.com"}),
+           body_required=True, errors=(404,))
     @inlineCallbacks
     def set_envvar(self, request: Request):
         """C{{site_id, name, value}}: create or replace one variable."""
@@ -180,7 +182,8 @@ class EnvApi:
         return ok(request, env_var_json(var, with_site=True))
 
     @app.route("/sites/<site>/env/<raw_name>", methods=["PUT"])
-    @takes(body=obj({"value": ENV_VALUE_SCHEMA}, required=("value",)), body_required=True)
+    @takes(body=obj({"value": ENV_VALUE_SCHEMA}, required=("value",), example={"value": "https://api.example.com"}),
+           body_required=True)
     @inlineCallbacks
     def set_site_env_var(self, request: Request, site: str, raw_name: str):
         """C{{"value": "..."}}: create or replace one variable."""

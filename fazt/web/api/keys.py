@@ -37,7 +37,7 @@ CREATE_BODY = obj({
         {"type": "string", "pattern": rf"^[\s,]*{_SCOPE}(?:[\s,]+{_SCOPE}){{0,{MAX_SCOPES - 1}}}[\s,]*$"},
         {"type": "array", "minItems": 1, "maxItems": MAX_SCOPES, "items": {"type": "string", "pattern": f"^{_SCOPE}$"}},
     ]}),
-}, required=("name",))
+}, required=("name",), example={"name": "ci-blog", "scopes": ["deploy:blog"]})
 
 
 def is_utf8(text: str) -> bool:

@@ -123,7 +123,9 @@ class RedirectsApi(AdminRoutes):
         return ok(request, [redirect_json(r) for r in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/redirects", methods=["POST"])
-    @takes(body=obj(REDIRECT_FIELDS, required=("slug", "destination")), body_required=True, status=201,
+    @takes(body=obj(REDIRECT_FIELDS, required=("slug", "destination"),
+                    example={"slug": "launch", "destination": "https://example.com/launch", "tags": ["news"]}),
+           body_required=True, status=201,
            errors=(409,), links=REDIRECT_LINKS)
     @inlineCallbacks
     def create(self, request: Request):

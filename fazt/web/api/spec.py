@@ -40,11 +40,13 @@ def nullable(schema: dict) -> dict:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def obj(properties: dict, required: tuple = ()) -> dict:
-    """A JSON object schema (other properties are allowed: handlers ignore them)."""
+def obj(properties: dict, required: tuple = (), example: Optional[dict] = None) -> dict:
+    """A JSON object schema (other properties are allowed: handlers ignore them), with an example."""
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = list(required)
+    if example is not None:
+        schema["examples"] = [example]
     return schema
 
 

@@ -91,7 +91,8 @@ class WebhooksApi(AdminRoutes):
         return ok(request, [webhook_json(w) for w in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/webhooks", methods=["POST"])
-    @takes(body=obj(WEBHOOK_FIELDS, required=("name", "endpoint")), body_required=True, status=201, errors=(409,),
+    @takes(body=obj(WEBHOOK_FIELDS, required=("name", "endpoint"), example={"name": "GitHub", "endpoint": "github"}),
+           body_required=True, status=201, errors=(409,),
            links=WEBHOOK_LINKS)
     @inlineCallbacks
     def create(self, request: Request):
