@@ -12,7 +12,7 @@ from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from fazt.errors import ApiError
-from fazt.web.api.spec import LIMIT, MAX_SQL_INT, OFFSET, query  # noqa: F401  (MAX_SQL_INT is imported from here)
+from fazt.web.api.spec import LIMIT, OFFSET, query
 from fazt.web.responses import json_body
 
 _log = Logger()

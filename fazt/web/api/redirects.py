@@ -15,12 +15,11 @@ from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.analytics.events import InvalidEvent, clean_tags
+from fazt.analytics.events import MAX_TAGS, TAG_LIMIT, InvalidEvent, clean_tags
 from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.store import redirects as sql
-from fazt.web.api.common import AdminRoutes, MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.spec import nullable, obj, takes
-from fazt.analytics.events import MAX_TAGS, TAG_LIMIT
+from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.spec import MAX_SQL_INT, nullable, obj, takes
 
 SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DESTINATION = 2048

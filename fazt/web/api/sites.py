@@ -20,8 +20,8 @@ from fazt.names import SITE_NAME, split_host
 from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
-from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
-from fazt.web.api.spec import ID_SCHEMA, SITE_SCHEMA, Param, nullable, obj, query, takes
+from fazt.web.api.common import add_error_handlers, fail, iso, json_object, ok, page_args
+from fazt.web.api.spec import ID_SCHEMA, MAX_SQL_INT, SITE_SCHEMA, Param, nullable, obj, query, takes
 from fazt.web.auth import Authenticator, require_site_scope
 
 def exact_paths_app() -> Klein:
