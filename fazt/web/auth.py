@@ -1,7 +1,9 @@
 """Who is calling the admin API, and what they may do (SPEC §9).
 
 Two ways in: an C{Authorization: Bearer} API key (scoped), or the C{fazt_session} cookie of an
-admin login (scope C{admin}). A bearer header is decisive: a bad one is refused even when a good
+admin login (scope C{admin}). Scopes are checked in one place, L{Authenticator.api_key}, and deny
+by default: only an C{admin} principal passes, unless the route says it accepts a C{deploy:NAME}
+key (only C{POST /api/deploy} does), and then it checks the site with L{require_site_scope}. A bearer header is decisive: a bad one is refused even when a good
 cookie comes with it. Cookie-authenticated writes must also prove they are not a cross-site form
 post: C{Content-Type: application/json}, or an C{X-Fazt-CSRF} header, which a plain HTML form
 cannot send.
@@ -106,18 +108,21 @@ def check_csrf(request: Request) -> None:
                                      " or an 'X-Fazt-CSRF' header")
 
 
-def may(key, site: Optional[str] = None) -> bool:
-    """Whether C{key} (anything with C{.scopes}) may act on C{site} (None: on the whole platform)."""
-    if ADMIN_SCOPE in key.scopes:
-        return True
-    return site is not None and f"deploy:{site}" in key.scopes
+def is_admin(key) -> bool:
+    """Whether C{key} (anything with C{.scopes}) may do everything."""
+    return ADMIN_SCOPE in key.scopes
 
 
-def require(key, site: Optional[str] = None) -> None:
-    """Raise 403 FORBIDDEN unless C{key} may act on C{site} (None: admin only)."""
-    if not may(key, site):
-        target = f"site '{site}'" if site else "this resource"
-        raise ApiError(403, "FORBIDDEN", f"this API key may not act on {target}")
+def require_admin(key) -> None:
+    """Raise 403 FORBIDDEN unless C{key} is an admin's."""
+    if not is_admin(key):
+        raise ApiError(403, "FORBIDDEN", "this API key may only deploy its site; this route needs an admin key")
+
+
+def require_site_scope(key, site: str) -> None:
+    """Raise 403 FORBIDDEN unless C{key} may deploy C{site} (scope C{admin} or C{deploy:SITE})."""
+    if not (is_admin(key) or f"deploy:{site}" in key.scopes):
+        raise ApiError(403, "FORBIDDEN", f"this API key may not deploy site '{site}'")
 
 
 def _no_audit(actor: str, action: str, resource: str, result: str = "ok", details: str = "") -> Deferred:
@@ -138,14 +143,21 @@ class Authenticator:
         self.audit: Callable[..., Deferred] = _no_audit
 
     @inlineCallbacks
-    def api_key(self, request: Request) -> Deferred[Principal]:
-        """The principal of C{request} (bearer key first, else session cookie), or raise 401/403."""
+    def api_key(self, request: Request, deploy_scope: bool = False) -> Deferred[Principal]:
+        """The principal of C{request} (bearer key first, else session cookie), or raise 401/403.
+
+        Deny by default: a key without the C{admin} scope is refused (403) unless the route passes
+        C{deploy_scope=True}, saying it accepts C{deploy:NAME} keys; it must then check the site
+        with L{require_site_scope}.
+        """
         token = bearer_token(request)
         if token is not None:
             principal = yield self._key(token)
         else:
             principal = yield self.session(request)
         request.fazt_principal = principal
+        if not deploy_scope:
+            require_admin(principal)
         return principal
 
     def audit_request(self, request: Request, action: str, resource: str, result: str = "ok",

@@ -25,7 +25,8 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.web.api.common import add_error_handlers
-from fazt.web.auth import bearer_token, require
+from fazt.web.api.spec import takes
+from fazt.web.auth import bearer_token
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 # Any Host header names a "site"; beyond this many names, requests are counted under OTHER.
@@ -167,11 +168,12 @@ class MetricsEndpoint:
         return self.services.extras.get("sockets")
 
     @app.route("/metrics", methods=["GET"])
+    @takes(secured=True, answer_media="text/plain", answer_schema={"type": "string"},
+           summary="Prometheus metrics (text format 0.0.4); an admin key, a session, or the --metrics-token.")
     @inlineCallbacks
     def metrics(self, request: Request):
         if not self._scraper(request):
-            principal = yield self.services.auth.api_key(request)
-            require(principal)
+            yield self.services.auth.api_key(request)
         store = self.services.store
         db = yield store.read(_db_figures, store.path)
         request.setHeader(b"content-type", CONTENT_TYPE)

@@ -34,6 +34,8 @@ from fazt.store.redirects import count_click, find_redirect
 from fazt.store.webhooks import find_receiver
 from fazt.web.api.common import add_error_handlers, ok
 from fazt.web.api.redirects import SLUG
+from fazt.web.api.redirects import TAGS_SCHEMA
+from fazt.web.api.spec import Param, nullable, obj, takes
 from fazt.web.api.webhooks import ENDPOINT
 
 TRACK_LIMIT = 10 * 1024
@@ -45,6 +47,11 @@ TRANSPARENT_GIF = (
     b"!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
+_TEXT = nullable({"type": "string"})
+TRACK_BODY = obj({"h": _TEXT, "d": _TEXT, "p": _TEXT, "e": _TEXT, "ref": _TEXT, "t": nullable(TAGS_SCHEMA),
+                  "q": nullable({"type": "object", "additionalProperties": {"type": "string"}})})
+PIXEL_QUERY = tuple(Param(name, {"type": "string"}, description=text) for name, text in (
+    ("domain", "The site the hit counts for."), ("tags", "Comma-separated tags."), ("source", "The event type.")))
 NO_CACHE = ((b"cache-control", b"no-cache, no-store, must-revalidate"), (b"pragma", b"no-cache"), (b"expires", b"0"))
 
 
@@ -84,6 +91,8 @@ class PublicEndpoints:
         self._clock = clock
 
     @app.route("/track", methods=["POST"])
+    @takes(body=TRACK_BODY, body_required=True, status=204, errors=(400, 413),
+           summary="Record an analytics event sent by a hosted page.")
     def track(self, request: Request):
         body = read_body(request, TRACK_LIMIT)
         try:
@@ -103,6 +112,7 @@ class PublicEndpoints:
         return b""
 
     @app.route("/track", methods=["OPTIONS"])
+    @takes(status=204, summary="CORS preflight for /track.")
     def track_preflight(self, request: Request):
         _allow_any_origin(request)
         request.setHeader(b"access-control-allow-methods", b"POST")
@@ -112,6 +122,8 @@ class PublicEndpoints:
         return b""
 
     @app.route("/pixel.gif", methods=["GET"])
+    @takes(params=PIXEL_QUERY, answer_media="image/gif", answer_schema={"type": "string", "format": "binary"},
+           summary="Record an event and answer a 1x1 GIF.")
     def pixel(self, request: Request):
         if request.method == b"GET":
             args = request.args
@@ -126,10 +138,14 @@ class PublicEndpoints:
 
     @app.route("/r", methods=["GET"])
     @app.route("/r/", methods=["GET"])
+    @takes(documented=False)
     def no_slug(self, request: Request):
         raise ApiError(404, "REDIRECT_NOT_FOUND", "no redirect slug given")
 
     @app.route("/r/<path:slug>", methods=["GET"])
+    @takes(params=(Param("tags", {"type": "string"}, description="Tags added to the click's event."),),
+           status=302, errors=(404,), headers={"Location": {"schema": {"type": "string"}, "required": True}},
+           summary="Count a click and redirect to the slug's destination.")
     @inlineCallbacks
     def follow(self, request: Request, slug: str):
         found = (yield self.store.read(find_redirect, slug)) if SLUG.fullmatch(slug) else None
@@ -152,10 +168,13 @@ class PublicEndpoints:
 
     @app.route("/webhook", methods=["POST"])
     @app.route("/webhook/", methods=["POST"])
+    @takes(documented=False)
     def no_endpoint(self, request: Request):
         raise ApiError(404, "WEBHOOK_NOT_FOUND", "no webhook endpoint given")
 
     @app.route("/webhook/<path:receiver>", methods=["POST"])
+    @takes(body={}, errors=(401, 404, 413),
+           summary="Receive an inbound webhook (HMAC-verified if configured); any body.")
     @inlineCallbacks
     def receive(self, request: Request, receiver: str):
         endpoint = receiver  # (Klein reserves the keyword "endpoint")

@@ -26,9 +26,11 @@ ADMIN_SECURITY_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 )
+# Sent only over HTTPS: browsers ignore COOP from an untrustworthy origin (plain http://admin.D)
+# and Chromium logs an error on every page load for it.
+ADMIN_COOP = b"same-origin"
 HSTS = b"max-age=31536000; includeSubDomains"
 SITE_HSTS = b"max-age=31536000"
 ACME_CHALLENGE = b"/.well-known/acme-challenge/"
@@ -110,6 +112,7 @@ class RootResource(Resource):
             request.setHeader(name, value)
         if request.isSecure():
             request.setHeader(b"strict-transport-security", HSTS)
+            request.setHeader(b"cross-origin-opener-policy", ADMIN_COOP)
         if segments and segments[0] == b"api":
             if self.api_guard is not None:
                 refusal = self.api_guard(request, segments[1] if len(segments) > 1 else b"")

@@ -125,7 +125,8 @@ def test_owner_flow(server, browser, helpers, tmp_path):
     token = page.wait_for_selector("#new-token").inner_text()
     assert token.startswith("fazt_")
     assert page.inner_text("tr:has-text('ci-deploys')").count(f"deploy:{SITE}") == 1
-    assert api_status(server, f"/api/sites/{SITE}", token) == 200
+    # The key is live (it is known, and refused only because it may do nothing but deploy).
+    assert api_status(server, f"/api/sites/{SITE}", token) == 403
     page.click("button[data-revoke=ci-deploys]")
     page.wait_for_selector("tr:has-text('ci-deploys')", state="detached")
     assert api_status(server, f"/api/sites/{SITE}", token) == 401

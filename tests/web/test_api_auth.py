@@ -169,9 +169,9 @@ async def test_status_and_me_with_api_keys(live):
     assert status.json()["data"] == {"authenticated": True, "username": "test-admin", "expires_at": None,
                                      "method": "api_key"}
     narrow = create_key(live.db, "blog-ci", ["deploy:blog"])
-    # These two describe the caller; any valid key may ask.
-    assert (await with_key(live, "GET", "/api/auth/status", narrow)).json()["data"]["username"] == "blog-ci"
-    assert (await with_key(live, "GET", "/api/user/me", narrow)).json()["data"]["username"] == "blog-ci"
+    # A deploy key deploys its site and does nothing else, not even describe itself.
+    assert_error(await with_key(live, "GET", "/api/auth/status", narrow), 403, "FORBIDDEN")
+    assert_error(await with_key(live, "GET", "/api/user/me", narrow), 403, "FORBIDDEN")
 
 
 @pytest.mark.parametrize("path", ["/api/auth/status", "/api/user/me"])

@@ -44,9 +44,9 @@ FIELDS = [
     "description", "deployment_id", "domain", "source", "event", "path", "expires_in",
 ]
 QUERY_NAMES = ["limit", "offset", "site_id", "site", "id", "domain", "tags", "source", "from", "to",
-               "type", "since", "q", "name", "page"]
+               "type", "since", "q", "name", "page", "after_id", "level", "days", "prefix", "source_type"]
 QUERY_VALUES = ["", "-1", "0", "101", "1000000", str(2**63), str(2**64), "1e3", "abc", "%00", "%ff",
-                "ü", "1.5", "nosuch", "x" * 3000, "[]", "null", "999999999"]
+                "ü", "1.5", "nosuch", "x" * 3000, "[]", "null", "999999999", "1001", " 5", "+5", "debug"]
 RAW_BODIES = [
     b"{", b"{'a':1}", b"[1,2", b"\xff\xfe\x00", b"null", b"[]", b'"str"', b"1e999999", b"NaN",
     b'{"a":NaN}', b"[" * 50000, b'{"a":' * 20000, b"", b"   ", b"\x00" * 100, b"{}", b"true",
@@ -71,10 +71,12 @@ def hostile_body(rng: random.Random) -> bytes:
     return json.dumps(body).encode()  # ensure_ascii: lone surrogates travel escaped
 
 
-def hostile_query(rng: random.Random) -> str:
+def hostile_query(rng: random.Random, documented: tuple = ()) -> str:
+    """A query string: hostile values for common names and for the operation's documented ones."""
     if rng.random() < 0.4:
         return ""
-    pairs = [(rng.choice(QUERY_NAMES), rng.choice(QUERY_VALUES)) for _ in range(rng.randint(1, 3))]
+    names = QUERY_NAMES + list(documented) * 3
+    pairs = [(rng.choice(names), rng.choice(QUERY_VALUES)) for _ in range(rng.randint(1, 3))]
     return "?" + "&".join(f"{quote(k)}={quote(v, safe='%')}" for k, v in pairs)
 
 
@@ -147,7 +149,8 @@ async def test_fuzz_every_operation(live):
 
     document = (await live.get("/api/openapi.json")).json()
     # Event streams answer forever by design; everything else must answer at once.
-    operations = [(path, method.upper()) for path, item in document["paths"].items() for method in item
+    operations = [(path, method.upper(), tuple(p["name"] for p in operation["parameters"] if p["in"] == "query"))
+                  for path, item in document["paths"].items() for method, operation in item.items()
                   if not path.endswith("/stream")]
     assert len(operations) > 30
 
@@ -155,7 +158,7 @@ async def test_fuzz_every_operation(live):
     problems: list[str] = []
     cases = []
     for index in range(CASES):
-        template, method = operations[index % len(operations)]
+        template, method, documented = operations[index % len(operations)]
         if rng.random() < 0.15:
             method = rng.choice(METHODS)
         headers = dict(auth) if rng.random() > 0.1 else {}
@@ -163,7 +166,7 @@ async def test_fuzz_every_operation(live):
         if content_type:
             headers["Content-Type"] = content_type
         body = hostile_body(rng) if method in ("POST", "PUT", "PATCH") or rng.random() < 0.1 else None
-        cases.append((method, fill_path(rng, template) + hostile_query(rng), headers, body))
+        cases.append((method, fill_path(rng, template) + hostile_query(rng, documented), headers, body))
 
     async def send(case):
         method, path, headers, body = case

@@ -105,7 +105,7 @@ async def test_after_id_reads_forward_from_a_cursor(live):
     ("site_id=Blog", 404, "SITE_NOT_FOUND", None),
     ("site_id=%FF", 400, "VALIDATION_FAILED", "site_id"),
     ("site_id=blog&limit=0", 400, "VALIDATION_FAILED", "limit"),
-    ("site_id=blog&limit=101", 400, "VALIDATION_FAILED", "limit"),
+    ("site_id=blog&limit=1001", 400, "VALIDATION_FAILED", "limit"),
     ("site_id=blog&offset=x", 400, "VALIDATION_FAILED", "offset"),
     ("site_id=blog&after_id=-1", 400, "VALIDATION_FAILED", "after_id"),
     (f"site_id=blog&after_id={2**64}", 400, "VALIDATION_FAILED", "after_id"),

@@ -110,7 +110,7 @@ async def test_validation(server):
     assert_error(await api(server, "POST", "/api/webhooks", {"name": "n"}), 400, "MISSING_FIELD", "endpoint")
     for raw in (b"{", b"[]", b"null", b"\xff\xfe", b"{" * 3000):
         assert_error(await api(server, "POST", "/api/webhooks", raw=raw), 400, "INVALID_JSON")
-    for query, field in (("limit=1000", "limit"), ("offset=x", "offset")):
+    for query, field in (("limit=1001", "limit"), ("offset=x", "offset")):
         assert_error(await api(server, "GET", f"/api/webhooks?{query}"), 400, "VALIDATION_FAILED", field)
     for path in ("/api/webhooks/x", "/api/webhooks/1.5"):
         assert_error(await api(server, "GET", path), 400, "VALIDATION_FAILED", "id")

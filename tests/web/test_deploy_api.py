@@ -253,18 +253,14 @@ async def test_site_scoped_key(server):
     token = create_key(server.db, "blog-ci", ["deploy:blog"])
     await deployed(server, V1, token=token)
     second = await deployed(server, V2, token=token)
-    listing = await api(server, "GET", "/api/sites/blog/deployments", token=token)
-    assert listing.code == 200 and listing.json()["meta"]["total"] == 2
-    rolled = await api(server, "POST", "/api/sites/blog/rollback", {}, token=token)
-    assert rolled.code == 200, rolled.body
-    assert rolled.json()["data"]["deployment_id"] != second["deployment_id"]
-    assert (await server.get("/", HOST)).body == b"<h1>v1</h1>"
-    assert_error(await api(server, "GET", "/api/sites/docs/deployments", token=token), 403, "FORBIDDEN")
-    assert_error(await api(server, "POST", "/api/sites/docs/rollback", {}, token=token), 403, "FORBIDDEN")
+    assert second["site"] == "blog"
+    assert (await server.get("/", HOST)).body == b"<h1>v2</h1>"
+    # A deploy key deploys its site and does nothing else (reads and rollbacks are admin work).
+    for method, path, body in (("GET", "/api/sites/blog/deployments", None), ("POST", "/api/sites/blog/rollback", {}),
+                               ("GET", "/api/sites", None), ("POST", "/api/sites/docs/rollback", {})):
+        assert_error(await api(server, method, path, body, token=token), 403, "FORBIDDEN")
+    assert (await server.get("/", HOST)).body == b"<h1>v2</h1>"
     assert_error(await server.deploy("docs", V1, token), 403, "FORBIDDEN")
-    sites = await api(server, "GET", "/api/sites", token=token)
-    assert [s["name"] for s in sites.json()["data"]] == ["blog"]
-    assert sites.json()["meta"]["total"] == 1
     everything = await api(server, "GET", "/api/sites")
     assert {"blog", "docs"} <= {s["name"] for s in everything.json()["data"]}
 
@@ -372,7 +368,7 @@ async def test_old_deployments_and_their_blobs_are_pruned(keep_two):
 async def test_pagination(server):
     v1 = (await deployed(server, V1))["deployment_id"]
     await deployed(server, V2)
-    for query_string in ("limit=0", "limit=abc", "limit=1000", "offset=-1", "offset=x", "offset=99999999999999999999"):
+    for query_string in ("limit=0", "limit=abc", "limit=1001", "offset=-1", "offset=x", "offset=99999999999999999999"):
         for path in ("/api/sites/blog/deployments", "/api/sites"):
             assert_error(await api(server, "GET", f"{path}?{query_string}"), 400, "VALIDATION_FAILED")
     page = await api(server, "GET", "/api/sites/blog/deployments?limit=1&offset=1")

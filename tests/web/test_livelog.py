@@ -81,7 +81,7 @@ async def test_console_lines_and_switches_arrive_live(live):
     try:
         assert response.code == 200
         assert response.headers.getRawHeaders("content-type")[0].startswith("text/event-stream")
-        assert response.headers.getRawHeaders("cache-control") == ["no-cache"]
+        assert response.headers.getRawHeaders("cache-control") == ["no-store"]
         await lines.wait_for(": connected")
         assert (await live.get("/hello", "app.example.test")).code == 200
         data = await lines.wait_for("hello from /hello", timeout=1.0)
@@ -109,15 +109,11 @@ async def test_stream_needs_credentials(live):
 
 
 @pytest_twisted.ensureDeferred
-async def test_deploy_key_streams_only_its_site(live):
+async def test_a_deploy_key_streams_no_site(live):
     other = create_key(live.db, "other", ["deploy:other"])
-    assert_error(await live.request("GET", "/api/logs/stream?site_id=blog",
-                                    headers={"Authorization": f"Bearer {other}"}), 403, "FORBIDDEN")
-    response, lines = await open_stream(live, "other", other)
-    assert response.code == 200
-    await lines.wait_for(": connected")
-    lines.transport.stopProducing()
-    await lines.closed
+    for site in ("blog", "other"):
+        assert_error(await live.request("GET", f"/api/logs/stream?site_id={site}",
+                                        headers={"Authorization": f"Bearer {other}"}), 403, "FORBIDDEN")
 
 
 def test_pub_sub_and_a_slow_client_is_dropped():

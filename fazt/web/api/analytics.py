@@ -14,26 +14,16 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
-from fazt.errors import validation_failed
 from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
 from fazt.store.events import stats as event_stats
 from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
+from fazt.web.api.spec import Param, query, takes
 
 FILTER_LIMIT = 500
-
-
-def query_text(request: Request, name: str, limit: int = FILTER_LIMIT) -> Optional[str]:
-    """The query parameter C{name} as text (None when absent or empty); 400 when not UTF-8 or too long."""
-    values = request.args.get(name.encode("ascii"))
-    if not values:
-        return None
-    try:
-        value = values[0].decode("utf-8")
-    except UnicodeDecodeError:
-        raise validation_failed(name, f"{name} must be UTF-8 text") from None
-    if len(value) > limit:
-        raise validation_failed(name, f"{name} is longer than {limit} characters")
-    return value or None
+EVENT_FILTERS = tuple(Param(name, {"type": "string", "maxLength": FILTER_LIMIT}, description=text)
+                      for name, text in (("domain", "Only events of this domain."),
+                                         ("tags", "Only events whose tags contain this."),
+                                         ("source_type", "Only events of this source (web, pixel, ...).")))
 
 
 def _no_constants(name: str):
@@ -67,17 +57,18 @@ class AnalyticsApi(AdminRoutes):
         return ok(request, data)
 
     @app.route("/events", methods=["GET"])
+    @takes(params=EVENT_FILTERS, paged=True)
     @inlineCallbacks
     def events(self, request: Request):
         yield self._admin(request)
         limit, offset = page_args(request)
-        where = EventFilter(query_text(request, "domain"), query_text(request, "tags"),
-                            query_text(request, "source_type"))
+        where = EventFilter(*(query(request, param) for param in EVENT_FILTERS))
         rows = yield self.store.read(list_events, where, limit, offset)
         total = yield self.store.read(count_events, where)
         return ok(request, [event_json(e) for e in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/domains", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def domains(self, request: Request):
         yield self._admin(request)
@@ -87,6 +78,7 @@ class AnalyticsApi(AdminRoutes):
         return ok(request, rows, meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/tags", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def tags(self, request: Request):
         yield self._admin(request)

@@ -20,7 +20,8 @@ from fazt.store.audit import AuditEntry, count_entries, list_entries, record
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.auth import Authenticator, require
+from fazt.web.api.spec import takes
+from fazt.web.auth import Authenticator
 
 _log = Logger()
 
@@ -66,11 +67,11 @@ class AuditApi:
         self.auth = auth
 
     @app.route("/audit", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def entries(self, request: Request):
         """The audit log, newest first."""
-        principal = yield self.auth.api_key(request)
-        require(principal)
+        yield self.auth.api_key(request)
         limit, offset = page_args(request)
         rows, total = yield self.store.read(_page, limit, offset)
         return ok(request, [entry_json(e) for e in rows], meta={"total": total, "limit": limit, "offset": offset})

@@ -27,6 +27,7 @@ from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok
 from fazt.web.api.keys import is_utf8
+from fazt.web.api.spec import nullable, obj, takes
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.lockout import LoginLockout, parse_networks, request_client_address
 
@@ -38,6 +39,10 @@ BCRYPT_MAX_BYTES = 72
 DUMMY_HASH = b"$2b$12$9C5wkhb/9jEBY8LL0qNJnuVsNAktZBCfdSiVKeYliQpQaC18wlnYe"
 # Password checks queued at once; more means a flood, answered 429 without queueing bcrypt work.
 MAX_PENDING_CHECKS = 32
+LOGIN_BODY = obj({"username": {"type": "string", "minLength": 1, "maxLength": MAX_USERNAME},
+                  "password": {"type": "string", "minLength": 1, "maxLength": MAX_PASSWORD},
+                  "remember_me": nullable({"type": "boolean"})}, required=("username", "password"),
+                 example={"username": "admin", "password": "correct horse battery staple", "remember_me": False})
 
 
 def password_matches(password: str, stored_hash: Optional[str]) -> bool:
@@ -101,8 +106,9 @@ class AuthApi:
         return request_client_address(request, self.trusted_proxies)
 
     @inlineCallbacks
-    def _check_password(self, password: str, user: Optional[User]):
+    def _check_password(self, request: Request, password: str, user: Optional[User]):
         if self._pending_checks >= MAX_PENDING_CHECKS:
+            request.setHeader(b"retry-after", b"1")  # a check takes a fraction of a second
             raise ApiError(429, "RATE_LIMIT_EXCEEDED", "too many logins in progress; try again shortly")
         self._pending_checks += 1
         try:
@@ -124,7 +130,7 @@ class AuthApi:
         if not isinstance(remember_me, bool):
             raise validation_failed("remember_me", "remember_me must be true or false")
         user = yield self.store.read(find_user, username)
-        matched = yield self._check_password(password, user)
+        matched = yield self._check_password(request, password, user)
         if not matched:
             locked = self.lockout.record_failure(address)
             details = f"address={address}" + (" (now locked out)" if locked else "")
@@ -134,6 +140,7 @@ class AuthApi:
         return user, remember_me
 
     @app.route("/login", methods=["POST"])
+    @takes(body=LOGIN_BODY, body_required=True, errors=(401, 429))
     @inlineCallbacks
     def login(self, request: Request):
         """Log in with {username, password, remember_me}; sets the session cookie."""

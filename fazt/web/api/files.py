@@ -17,7 +17,8 @@ from fazt.store.db import Store
 from fazt.store.sites import list_site_files
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
 from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
-from fazt.web.auth import Authenticator, require
+from fazt.web.api.spec import takes
+from fazt.web.auth import Authenticator
 
 # Served on the admin origin, a stored HTML or SVG file must not run scripts there.
 RAW_FILE_HEADERS = (
@@ -43,11 +44,11 @@ class FilesApi:
 
     @inlineCallbacks
     def _admin_for(self, request: Request, name: str):
-        key = yield self.auth.api_key(request)
-        require(key)
+        yield self.auth.api_key(request)
         check_site_name(name)
 
     @app.route("/sites/<name>/files", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def listing(self, request: Request, name: str):
         """The active deployment's files by path: C{[{path, size, content_type, mod_time}]}."""
@@ -63,6 +64,7 @@ class FilesApi:
         return ok(request, data, meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/files/<path:raw_path>", methods=["GET"])
+    @takes(answer_media="*/*", answer_schema={})
     @inlineCallbacks
     def content(self, request: Request, name: str, raw_path: str):
         """One file's stored bytes, as they were deployed."""

@@ -19,13 +19,25 @@ from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.names import SITE_NAME
 from fazt.store.accounts import ApiKey, count_api_keys, create_api_key, list_api_keys, revoke_api_key
 from fazt.store.audit import record
-from fazt.web.api.common import AdminRoutes, MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.spec import ID_SCHEMA, MAX_SQL_INT, Param, line_of_text, nullable, obj, takes
 from fazt.web.auth import ADMIN_SCOPE
 
 MAX_NAME = 100
 MAX_SCOPES = 50
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CREATED_MESSAGE = "API key created. Save this token - it won't be shown again!"
+# One scope, in any case: admin, or deploy:SITE (SITE a site name, which is at most 63 characters).
+_SCOPE = (r"(?:[aA][dD][mM][iI][nN]|[dD][eE][pP][lL][oO][yY]:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)")
+_SCOPE_ITEM = re.compile(_SCOPE)
+# What POST /api/keys takes: scopes as one string (separated by spaces or commas) or a list of scopes.
+CREATE_BODY = obj({
+    "name": line_of_text(MAX_NAME),
+    "scopes": nullable({"anyOf": [
+        {"type": "string", "pattern": rf"^[\s,]*{_SCOPE}(?:[\s,]+{_SCOPE}){{0,{MAX_SCOPES - 1}}}[\s,]*$"},
+        {"type": "array", "minItems": 1, "maxItems": MAX_SCOPES, "items": {"type": "string", "pattern": f"^{_SCOPE}$"}},
+    ]}),
+}, required=("name",), example={"name": "ci-blog", "scopes": ["deploy:blog"]})
 
 
 def is_utf8(text: str) -> bool:
@@ -46,19 +58,20 @@ def parse_key_name(value: object) -> str:
     name = value.strip()
     if not name:
         raise missing_field("name")
-    if len(name) > MAX_NAME or _CONTROL.search(name) or not is_utf8(name):
+    if len(value) > MAX_NAME or _CONTROL.search(value) or not is_utf8(name):
         raise validation_failed("name", f"name must be one line of at most {MAX_NAME} characters")
     return name
 
 
 def parse_scopes(value: object) -> list[str]:
-    """C{scopes} as a list or a space-separated string of C{admin} / C{deploy:NAME}; default admin."""
+    """C{scopes} as a string of C{admin} / C{deploy:NAME} separated by spaces or commas, or a list
+    of them (one scope an item); default admin."""
     if value is None:
         return [ADMIN_SCOPE]
     if isinstance(value, str):
         items = value.replace(",", " ").split()
-    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        items = [part for item in value for part in item.replace(",", " ").split()]
+    elif isinstance(value, list) and all(isinstance(item, str) and _SCOPE_ITEM.fullmatch(item) for item in value):
+        items = value
     else:
         raise validation_failed("scopes", "scopes must be a list of strings or a space-separated string")
     if not items:
@@ -117,6 +130,7 @@ class KeysApi(AdminRoutes):
     app = Klein()
 
     @app.route("/keys", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def list_keys(self, request: Request):
         """The live API keys, newest first (never their tokens)."""
@@ -126,6 +140,7 @@ class KeysApi(AdminRoutes):
         return ok(request, [key_json(k) for k in keys], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/keys", methods=["POST"])
+    @takes(body=CREATE_BODY, body_required=True, status=201)
     @inlineCallbacks
     def create(self, request: Request):
         """Create an API key {name, scopes?}; its token is in this answer only."""
@@ -141,6 +156,7 @@ class KeysApi(AdminRoutes):
         return ok(request, data, status=201)
 
     @app.route("/keys", methods=["DELETE"])
+    @takes(params=(Param("id", ID_SCHEMA, required=True),), errors=(404,))
     def revoke_legacy(self, request: Request):
         """The original's C{DELETE /api/keys?id=N}."""
         values = request.args.get(b"id")

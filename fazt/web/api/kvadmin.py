@@ -20,8 +20,11 @@ from fazt.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, decode_value
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
 from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
+from fazt.web.api.spec import Param, takes
 
 PREVIEW_CHARS = 200
+# At most MAX_KEY_BYTES of UTF-8: a character takes up to 4 bytes.
+PREFIX = Param("prefix", {"type": "string", "maxLength": MAX_KEY_BYTES // 4}, description="Only keys starting so.")
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
@@ -66,7 +69,7 @@ def key_not_found(site: str, key: str) -> ApiError:
 
 
 class KvApi:
-    """Routes under C{/api/sites/NAME/kv} (admin keys, sessions, or a key scoped to the site)."""
+    """Routes under C{/api/sites/NAME/kv} (admin keys and sessions)."""
 
     app = exact_paths_app()
 
@@ -89,6 +92,7 @@ class KvApi:
         return key
 
     @app.route("/sites/<name>/kv", methods=["GET"])
+    @takes(params=(PREFIX,), paged=True)
     @inlineCallbacks
     def listing(self, request: Request, name: str):
         """C{?prefix=P}: the site's live keys in key order, C{[{key, preview, truncated, size, expires_at, updated_at}]}."""

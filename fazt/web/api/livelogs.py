@@ -4,7 +4,7 @@ Each console line of the site is sent as soon as its run finishes (before the ba
 stored it, so without an C{id}) as C{event: log}; a deploy or rollback of the site switches it,
 and both are sent alike as C{event: switch} with C{{"site": NAME}} (the deployer's switch hook
 does not tell them apart). A comment C{: ping} goes out every 15 seconds. Admin keys and
-sessions may stream any site, a C{deploy:NAME} key the site NAME.
+sessions may stream any site.
 
 A client that stops reading: the stream is a push producer of the request, paused while the
 connection's send buffer is full; events arriving meanwhile are queued, and past
@@ -56,7 +56,7 @@ class LiveStream(Resource):
         self._request = request
         request.setResponseCode(200)
         request.setHeader(b"content-type", b"text/event-stream; charset=utf-8")
-        request.setHeader(b"cache-control", b"no-cache")
+        request.setHeader(b"cache-control", b"no-store")
         request.setHeader(b"x-accel-buffering", b"no")
         request.registerProducer(self, True)
         request.write(b": connected\n\n")

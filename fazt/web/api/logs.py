@@ -10,15 +10,19 @@ from __future__ import annotations
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import validation_failed
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
 from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import (check_site_name, exact_paths_app, mount_site_segment, query_int, query_text,
+from fazt.web.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
                                 required_site, site_not_found)
 from fazt.errors import ApiError
 from fazt.web.api.livelogs import LiveStream
-from fazt.web.auth import Authenticator, require
+from fazt.web.api.spec import ID_SCHEMA, Param, query, takes
+from fazt.web.auth import Authenticator
+
+
+LOG_QUERY = (Param("after_id", ID_SCHEMA, description="Only lines after this one, oldest first."),
+             Param("level", {"type": "string", "enum": list(LEVELS)}))
 
 
 def log_json(line: LogLine) -> dict:
@@ -27,7 +31,7 @@ def log_json(line: LogLine) -> dict:
 
 
 class LogsApi:
-    """Routes under C{/api/logs} and C{/api/sites/NAME/logs} (admin keys only)."""
+    """Routes under C{/api/logs} and C{/api/sites/NAME/logs} (admin keys and sessions)."""
 
     app = exact_paths_app()
 
@@ -38,39 +42,37 @@ class LogsApi:
         self.reactor = reactor
 
     @app.route("/logs/stream", methods=["GET"])
+    @takes(params=(REQUIRED_SITE_ID,), answer_media="text/event-stream", answer_schema={"type": "string"},
+           errors=(404,))
     @inlineCallbacks
     def stream(self, request: Request):
         """Server-Sent Events of a site (see L{fazt.web.api.livelogs})."""
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         site = required_site(request)
         check_site_name(site)
-        require(key, site)
         if self.live is None:
             raise ApiError(404, "NOT_FOUND", "no live log stream on this server")
         return LiveStream(self.reactor, self.live, site)
 
     @app.route("/logs", methods=["GET"])
+    @takes(params=(REQUIRED_SITE_ID, *LOG_QUERY), paged=True, errors=(404,))
     @inlineCallbacks
     def logs(self, request: Request):
-        key = yield self.auth.api_key(request)
-        require(key)
+        yield self.auth.api_key(request)
         return (yield self._page(request, required_site(request)))
 
     @app.route("/sites/<name>/logs", methods=["GET"])
+    @takes(params=LOG_QUERY, paged=True)
     @inlineCallbacks
     def site_logs(self, request: Request, name: str):
-        key = yield self.auth.api_key(request)
-        require(key)
+        yield self.auth.api_key(request)
         return (yield self._page(request, name))
 
     @inlineCallbacks
     def _page(self, request: Request, site: str):
         check_site_name(site)
         limit, offset = page_args(request)
-        after_id = query_int(request, "after_id")
-        level = query_text(request, "level")
-        if level is not None and level not in LEVELS:
-            raise validation_failed("level", f"level must be one of {', '.join(LEVELS)}")
+        after_id, level = (query(request, param) for param in LOG_QUERY)
         page = yield self.store.read(log_page, site, limit, offset, level, after_id)
         if page is None:
             raise site_not_found(site)

@@ -2,40 +2,50 @@
 
 Every Klein app reachable from the L{ApiRouter} (directly, or through the sites area's
 C{default}/C{segments}) is walked; each werkzeug rule becomes a path under C{/api} with one
-operation per method. The admin host's public endpoints are listed by hand. Public: no auth.
+operation per method, described by the declaration on its handler (L{fazt.web.api.spec}):
+parameters, body, success answer. The statuses every route of a kind can answer are added here.
+The admin host's public endpoints (C{/track}, C{/pixel.gif}, C{/r/}, C{/webhook/}, C{/metrics})
+are walked the same way; C{/health} is described by hand. Public: no auth.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from klein import Klein
 from twisted.web.server import Request
 
 from fazt.web.api.common import add_error_handlers
+from fazt.web.api.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of, takes
 from fazt.web.responses import json_body
 
-_PARAM = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+_PARAM = re.compile(r"<(?:([a-zA-Z_][a-zA-Z0-9_]*)(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 # HEAD is implied by GET (werkzeug adds it); it is not documented separately.
 _SKIPPED_METHODS = {"HEAD"}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _DATA_REF = {"$ref": "#/components/schemas/Data"}
+_PAGE_REF = {"$ref": "#/components/schemas/Page"}
+SECURED = [{"bearer": []}, {"session": []}]
+# Path parameters by name, when the handler does not declare them: ids are integers, sites names.
+_PATH_SCHEMAS = {"key_id": ID_SCHEMA, "redirect_id": ID_SCHEMA, "webhook_id": ID_SCHEMA,
+                 "name": SITE_SCHEMA, "site": SITE_SCHEMA}
+_TEXT_SEGMENT = {"type": "string", "minLength": 1}
+_DESCRIPTIONS = {
+    200: "Success", 201: "Created", 204: "Done; no content", 302: "Redirect to the destination",
+    400: "Invalid input (VALIDATION_FAILED, MISSING_FIELD, INVALID_JSON, BAD_REQUEST, INVALID_ZIP)",
+    401: "Missing or invalid credentials", 403: "The credentials may not do this, or a CSRF check failed",
+    404: "No such resource", 405: "Method not allowed (see Allow)", 409: "Conflict with the current state",
+    413: "Body too large", 415: "Unsupported media type", 429: "Too many requests (see Retry-After)",
+    500: "The operation failed on the server (e.g. a backup could not be made)",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
-# (path, method, operationId, summary) of the admin host's public endpoints; none needs auth.
-PUBLIC_ENDPOINTS = (
-    ("/track", "POST", "track_event", "Record an analytics event sent by a hosted page."),
-    ("/track", "OPTIONS", "track_preflight", "CORS preflight for /track."),
-    ("/pixel.gif", "GET", "tracking_pixel", "Record an event and answer a 1x1 GIF."),
-    ("/r/{slug}", "GET", "follow_redirect", "Count a click and redirect to the slug's destination."),
-    ("/webhook/{endpoint}", "POST", "receive_webhook", "Receive an inbound webhook (HMAC-verified if configured)."),
-    ("/health", "GET", "health", "Liveness check."),
-)
 
-
-def openapi_path(rule: str) -> str:
+def openapi_path(rule: str, prefix: str = "/api") -> str:
     """A werkzeug rule (C{/sites/<name>/files/<path:raw_path>}) as an API path (C{/api/sites/{name}/files/{raw_path}})."""
-    return "/api" + _PARAM.sub(lambda m: "{" + m.group(1) + "}", rule)
+    return prefix + _PARAM.sub(lambda m: "{" + m.group(2) + "}", rule)
 
 
 def klein_apps(router) -> Iterator[Klein]:
@@ -56,13 +66,26 @@ def klein_apps(router) -> Iterator[Klein]:
         pending.extend(getattr(resource, "segments", {}).values())
 
 
-def api_routes(router) -> Iterator[tuple[str, str, Any]]:
+def app_routes(app: Klein) -> Iterator[tuple[str, str, str, Any]]:
+    """(werkzeug rule, method, endpoint name, view function) for every route of C{app}."""
+    # Klein keeps its views by endpoint name in _endpoints and offers no public accessor; the
+    # declarations (fazt.web.api.spec) live on those views. Guarded: a missing view documents bare.
+    endpoints = getattr(app, "_endpoints", {})
+    for rule in app.url_map.iter_rules():
+        view = endpoints.get(rule.endpoint)
+        for method in sorted((rule.methods or {"GET"}) - _SKIPPED_METHODS):
+            yield rule.rule, method, rule.endpoint, view
+
+
+def api_routes(router) -> Iterator[tuple[str, str, str, Any]]:
     """(werkzeug rule, method, endpoint name, view function) for every route of every mounted Klein app."""
     for app in klein_apps(router):
-        for rule in app.url_map.iter_rules():
-            view = app._endpoints.get(rule.endpoint)
-            for method in sorted((rule.methods or {"GET"}) - _SKIPPED_METHODS):
-                yield rule.rule, method, rule.endpoint, view
+        yield from app_routes(app)
+
+
+def operation_id_of(method: str, path: str) -> str:
+    """The operationId of C{METHOD path}: C{get_api_sites_name} for C{GET /api/sites/{name}} (links use it)."""
+    return method.lower() + re.sub(r"[^a-zA-Z0-9]+", "_", path).rstrip("_")
 
 
 def _summary(view, fallback: str) -> str:
@@ -71,35 +94,68 @@ def _summary(view, fallback: str) -> str:
     return re.sub(r"\b[CLI]\{([^{}]*)\}", r"\1", doc.splitlines()[0].strip()) if doc else fallback
 
 
-def _responses(secured: bool) -> dict:
-    def envelope(description: str, ref: dict) -> dict:
-        return {"description": description, "content": {"application/json": {"schema": ref}}}
+def _path_params(rule: str, declared: Takes) -> list[dict]:
+    typed = {p.name: p for p in declared.params if p.where == "path"}
+    params = []
+    for _converter, name in _PARAM.findall(rule):
+        param = typed.get(name) or Param(name, _PATH_SCHEMAS.get(name, _TEXT_SEGMENT), where="path")
+        params.append(param.openapi())
+    return params
 
-    responses = {
-        "200": envelope("Success", _DATA_REF),
-        "400": envelope("Invalid input", _ERROR_REF),
-        "404": envelope("Not found", _ERROR_REF),
-        "405": envelope("Method not allowed", _ERROR_REF),
-        "413": envelope("Body too large", _ERROR_REF),
-    }
-    if secured:
-        responses["401"] = envelope("Missing or invalid credentials", _ERROR_REF)
-        responses["403"] = envelope("Insufficient scope or CSRF failure", _ERROR_REF)
+
+def _content(media: str, schema: Optional[dict]) -> dict:
+    return {media: {"schema": schema}} if schema is not None else {media: {}}
+
+
+def _responses(declared: Takes, statuses: set[int]) -> dict:
+    if declared.answer_media == JSON:
+        success_schema = declared.answer_schema or (_PAGE_REF if declared.paged else _DATA_REF)
+    else:
+        success_schema = declared.answer_schema or {"type": "string"}
+    responses: dict[str, dict] = {}
+    for status in sorted(statuses | {declared.status}):
+        entry: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "Answer")}
+        if status == declared.status:
+            if status not in (204, 302):
+                entry["content"] = _content(declared.answer_media, success_schema)
+            if declared.headers:
+                entry["headers"] = declared.headers
+            if declared.links:
+                entry["links"] = declared.links
+        elif status >= 400:
+            entry["content"] = _content(JSON, _ERROR_REF)
+        if status == 429:
+            entry["headers"] = _RETRY_AFTER
+        responses[str(status)] = entry
     return responses
 
 
-def _operation(path: str, method: str, operation_id: str, summary: str, secured: bool) -> dict:
-    operation = {
+def operation(path: str, rule: str, method: str, operation_id: str, summary: str, declared: Takes,
+              secured: bool, api: bool) -> dict:
+    """One operation of the document, from its handler's declaration and what kind of route it is."""
+    statuses = set(declared.errors) | {405}
+    params = _path_params(rule, declared)
+    queries = [p for p in declared.params if p.where == "query"] + (list(PAGE) if declared.paged else [])
+    params += [p.openapi() for p in queries]
+    if api:
+        statuses |= {400, 429}  # 400: a path that is not UTF-8; 429: the front door's rate limit
+    if secured:
+        statuses |= {401, 403}
+    if params and any(p["in"] == "path" for p in params):
+        statuses.add(404)
+    if queries:
+        statuses.add(400)
+    op: dict[str, Any] = {
         "operationId": operation_id,
-        "summary": summary,
-        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                       for name in re.findall(r"{([^}]+)}", path)],
-        "responses": _responses(secured),
-        "security": [{"bearer": []}, {"session": []}] if secured else [],
+        "summary": declared.summary or summary,
+        "parameters": params,
+        "security": SECURED if secured else [],
     }
-    if method in ("POST", "PUT", "PATCH"):
-        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}}
-    return operation
+    if declared.body is not None:
+        op["requestBody"] = {"required": declared.body_required, "content": _content(declared.body_media, declared.body)}
+        statuses |= {400, 413}
+    op["responses"] = _responses(declared, statuses)
+    return op
 
 
 _COMPONENTS = {
@@ -107,47 +163,53 @@ _COMPONENTS = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "An API key: Authorization: Bearer fzt_..."},
         "session": {"type": "apiKey", "in": "cookie", "name": "fazt_session",
                     "description": "The admin session cookie set by POST /api/login "
-                                   "(named __Host-fazt_session under TLS)."},
+                                   "(named __Host-fazt_session under TLS). Writes with it also need "
+                                   "Content-Type: application/json or an X-Fazt-CSRF header."},
     },
     "schemas": {
         "Error": {
             "type": "object", "required": ["error"], "additionalProperties": False,
             "properties": {"error": {
                 "type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
             }},
         },
-        "Data": {
-            "type": "object", "required": ["data"],
-            "properties": {"data": {}, "meta": {
-                "type": "object",
-                "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
-                               "offset": {"type": "integer"}},
+        "Data": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": {}}},
+        "Page": {
+            "type": "object", "required": ["data", "meta"], "additionalProperties": False,
+            "properties": {"data": {"type": "array"}, "meta": {
+                "type": "object", "required": ["total", "limit", "offset"], "additionalProperties": False,
+                "properties": {"total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1},
+                               "offset": {"type": "integer", "minimum": 0}},
             }},
         },
     },
 }
 
+# /health answers on every host (fazt.web.root), outside any Klein app.
+HEALTH = Takes(answer_media="text/plain", summary="Liveness check: 200 OK on every host.")
 # Routes of the API itself that need no credentials.
 _PUBLIC_API = {("/api/login", "POST"), ("/api/openapi.json", "GET")}
 
 
-def build_document(router, version: str = "0") -> dict:
-    """The OpenAPI 3.1 document for everything mounted on C{router} plus the public endpoints."""
+def build_document(router, public_apps: tuple = (), version: str = "0") -> dict:
+    """The OpenAPI 3.1 document for everything mounted on C{router} plus the admin host's public
+    endpoints (the Klein apps in C{public_apps}, served without the C{/api} prefix)."""
     paths: dict[str, dict] = {}
-    used_ids: set[str] = set()
-
-    def add(path: str, method: str, operation_id: str, summary: str, secured: bool) -> None:
-        if operation_id in used_ids:
-            operation_id = method.lower() + re.sub(r"[^a-zA-Z0-9]+", "_", path).rstrip("_")
-        used_ids.add(operation_id)
-        paths.setdefault(path, {})[method.lower()] = _operation(path, method, operation_id, summary, secured)
-
-    for rule, method, endpoint, view in sorted(api_routes(router), key=lambda r: (r[0], r[1])):
-        path = openapi_path(rule)
-        add(path, method, endpoint, _summary(view, f"{method} {path}"), (path, method) not in _PUBLIC_API)
-    for path, method, operation_id, summary in PUBLIC_ENDPOINTS:
-        add(path, method, operation_id, summary, False)
+    routes = [(openapi_path(rule), rule, method, endpoint, view, True)
+              for rule, method, endpoint, view in api_routes(router)]
+    for app in public_apps:
+        routes += [(openapi_path(rule, ""), rule, method, endpoint, view, False)
+                   for rule, method, endpoint, view in app_routes(app)]
+    routes.append(("/health", "/health", "GET", "health", None, False))
+    for path, rule, method, endpoint, view, api in sorted(routes, key=lambda r: (r[0], r[2])):
+        declared = HEALTH if path == "/health" else declaration_of(view)
+        if not declared.documented:
+            continue
+        operation_id = operation_id_of(method, path)
+        secured = (api and (path, method) not in _PUBLIC_API) if declared.secured is None else declared.secured
+        paths.setdefault(path, {})[method.lower()] = operation(
+            path, rule, method, operation_id, _summary(view, f"{method} {path}"), declared, secured, api)
     return {
         "openapi": "3.1.0",
         "info": {"title": "fazt admin API", "version": version},
@@ -161,17 +223,19 @@ class OpenApiDocument:
 
     app = Klein()
 
-    def __init__(self, router) -> None:
+    def __init__(self, router, public_apps: tuple = ()) -> None:
         self.router = router
+        self.public_apps = public_apps
         self._document = None
 
     @app.route("/openapi.json", methods=["GET"])
+    @takes(answer_schema={"type": "object", "required": ["openapi", "info", "paths"]})
     def document(self, request: Request):
         """The OpenAPI 3.1 document of this API."""
         if self._document is None:
             import fazt
 
-            self._document = build_document(self.router, getattr(fazt, "__version__", "0"))
+            self._document = build_document(self.router, self.public_apps, getattr(fazt, "__version__", "0"))
         return _raw_json(request, self._document)
 
 
@@ -186,4 +250,8 @@ add_error_handlers(OpenApiDocument.app)
 
 def mount(services) -> None:
     """Serve C{GET /api/openapi.json} (no auth: it documents the API, not data)."""
-    services.api.mount("openapi.json", OpenApiDocument(services.api).app.resource())
+    from fazt.web.metrics import MetricsEndpoint
+    from fazt.web.public import PublicEndpoints
+
+    public = (PublicEndpoints.app, MetricsEndpoint.app)
+    services.api.mount("openapi.json", OpenApiDocument(services.api, public).app.resource())

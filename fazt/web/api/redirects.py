@@ -15,16 +15,30 @@ from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.analytics.events import InvalidEvent, clean_tags
+from fazt.analytics.events import MAX_TAGS, TAG_LIMIT, InvalidEvent, clean_tags
 from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.store import redirects as sql
-from fazt.web.api.common import AdminRoutes, MAX_SQL_INT, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.spec import MAX_SQL_INT, nullable, obj, takes
 
 SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DESTINATION = 2048
 _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII stays as it is
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOST = re.compile(r"[a-z0-9_.-]+|[0-9a-f:.]+")  # a DNS name (after IDNA) or an IP literal
+SLUG_SCHEMA = {"type": "string", "pattern": f"^{SLUG.pattern}$"}
+# The document promises less than clean_destination takes (any http(s) URL, IDNA hosts included):
+# an ASCII http(s) URL with a lower-case host name and a printable path.
+DESTINATION_SCHEMA = {"type": "string", "maxLength": MAX_DESTINATION,
+                      "pattern": r"^https?://[a-z0-9][a-z0-9.-]{0,62}(/[!-~]*)?$"}
+# Tags: 1-64 characters without commas (not only spaces), at most 20 different ones.
+TAGS_SCHEMA = {"type": "array", "maxItems": MAX_TAGS,
+               "items": {"type": "string", "maxLength": TAG_LIMIT, "pattern": r"^[^,]*[^,\s][^,]*$"}}
+REDIRECT_FIELDS = {"slug": SLUG_SCHEMA, "destination": DESTINATION_SCHEMA, "tags": nullable(TAGS_SCHEMA)}
+REDIRECT_LINKS = {name: {"operationId": op, "parameters": {"redirect_id": "$response.body#/data/id"}}
+                  for name, op in (("read", "get_api_redirects_redirect_id"),
+                                   ("update", "put_api_redirects_redirect_id"),
+                                   ("delete", "delete_api_redirects_redirect_id"))}
 
 
 def clean_slug(value) -> str:
@@ -98,6 +112,7 @@ class RedirectsApi(AdminRoutes):
     app = Klein()
 
     @app.route("/redirects", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def index(self, request: Request):
         yield self._admin(request)
@@ -107,6 +122,10 @@ class RedirectsApi(AdminRoutes):
         return ok(request, [redirect_json(r) for r in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/redirects", methods=["POST"])
+    @takes(body=obj(REDIRECT_FIELDS, required=("slug", "destination"),
+                    example={"slug": "launch", "destination": "https://example.com/launch", "tags": ["news"]}),
+           body_required=True, status=201,
+           errors=(409,), links=REDIRECT_LINKS)
     @inlineCallbacks
     def create(self, request: Request):
         yield self._admin(request)
@@ -132,6 +151,7 @@ class RedirectsApi(AdminRoutes):
         return ok(request, redirect_json(found))
 
     @app.route("/redirects/<redirect_id>", methods=["PUT"])
+    @takes(body=obj({name: nullable(schema) for name, schema in REDIRECT_FIELDS.items()}), errors=(409,))
     @inlineCallbacks
     def update(self, request: Request, redirect_id: str):
         yield self._admin(request)

@@ -1,7 +1,8 @@
 """Routes C{/api/AREA/...} to the Klein app that owns AREA.
 
 Each area (sites, system, keys, ...) is its own Klein app in its own module; this leaf resource
-picks one by the first path segment, and answers unknown areas with the envelope.
+picks one by the first path segment, and answers unknown areas with the envelope. Every answer
+carries C{Cache-Control: no-store}.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class ApiRouter(Resource):
         return {name.decode("ascii"): resource for name, resource in self._areas.items()}
 
     def render(self, request: Request):
+        # Every admin API answer is private and changes: no cache may keep one (errors too).
+        request.setHeader(b"cache-control", b"no-store")
         try:
             unquote_to_bytes(request.path).decode("utf-8")
         except UnicodeDecodeError:

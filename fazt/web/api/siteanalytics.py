@@ -15,15 +15,16 @@ from typing import Callable
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import validation_failed
 from fazt.store.sites import site_exists
 from fazt.web.api.common import add_error_handlers, ok
-from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, query_int, site_not_found
-from fazt.web.auth import require
+from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
+from fazt.web.api.spec import Param, query, takes
 
 DAY = 86400
 MAX_DAYS = 366
 TOP = 10
+DAYS = Param("days", {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": 30},
+             description="How many days back, today included.")
 
 
 def site_traffic(conn: sqlite3.Connection, site: str, days: int, now: float) -> dict:
@@ -58,7 +59,7 @@ def site_traffic(conn: sqlite3.Connection, site: str, days: int, now: float) -> 
 
 
 class SiteAnalyticsApi:
-    """C{/api/sites/NAME/analytics} (admin keys, sessions, or a key scoped to the site)."""
+    """C{/api/sites/NAME/analytics} (admin keys and sessions)."""
 
     app = exact_paths_app()
 
@@ -68,16 +69,13 @@ class SiteAnalyticsApi:
         self.clock = clock
 
     @app.route("/sites/<name>/analytics", methods=["GET"])
+    @takes(params=(DAYS,))
     @inlineCallbacks
     def traffic(self, request: Request, name: str):
         """C{?days=N} (1-366, default 30): C{{views, unique_visitors, timeline, top_paths, top_referrers}}."""
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         check_site_name(name)
-        require(key, name)
-        days = query_int(request, "days")
-        days = 30 if days is None else days
-        if not 1 <= days <= MAX_DAYS:
-            raise validation_failed("days", f"days must be between 1 and {MAX_DAYS}")
+        days = query(request, DAYS)
         exists = yield self.store.read(site_exists, name)
         if not exists:
             raise site_not_found(name)

@@ -20,8 +20,9 @@ from fazt.names import SITE_NAME, split_host
 from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
-from fazt.web.api.common import MAX_SQL_INT, add_error_handlers, fail, iso, json_object, ok, page_args
-from fazt.web.auth import ADMIN_SCOPE, Authenticator, require
+from fazt.web.api.common import add_error_handlers, fail, iso, json_object, ok, page_args
+from fazt.web.api.spec import ID_SCHEMA, MAX_SQL_INT, SITE_SCHEMA, Param, nullable, obj, query, takes
+from fazt.web.auth import Authenticator, require_site_scope
 
 def exact_paths_app() -> Klein:
     """A Klein app whose routes match paths as sent: werkzeug would answer C{//} in a path with
@@ -33,6 +34,15 @@ def exact_paths_app() -> Klein:
 
 # The built-in sites: redeploying them is how they change; deleting them is refused (409).
 PROTECTED_SITES = frozenset({"root", "404"})
+SITE_ID = Param("site_id", SITE_SCHEMA, description="The site's name.")
+REQUIRED_SITE_ID = Param("site_id", SITE_SCHEMA, required=True, description="The site's name.")
+DEPLOY_BODY = {
+    "type": "object", "required": ["site_name", "file"],
+    "properties": {"site_name": {"type": "string", "minLength": 1},
+                   "file": {"type": "string", "contentMediaType": "application/zip",
+                            "description": "A ZIP archive of the site's files."}},
+}
+ROLLBACK_BODY = obj({"deployment_id": nullable(ID_SCHEMA)})
 
 
 def query_text(request: Request, name: str) -> Optional[str]:
@@ -48,16 +58,7 @@ def query_text(request: Request, name: str) -> Optional[str]:
 
 def query_int(request: Request, name: str) -> Optional[int]:
     """A query parameter as a non-negative integer SQLite can bind (None when absent)."""
-    text = query_text(request, name)
-    if text is None or not text.strip():
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise validation_failed(name, f"{name} must be a whole number") from None
-    if not 0 <= value <= MAX_SQL_INT:
-        raise validation_failed(name, f"{name} is out of range")
-    return value
+    return query(request, Param(name, ID_SCHEMA))
 
 
 def required_site(request: Request, field: str = "site_id") -> str:
@@ -80,22 +81,14 @@ def site_not_found(name: str) -> ApiError:
 
 @inlineCallbacks
 def require_site(auth: Authenticator, store: Store, request: Request, name: str, key=None):
-    """The caller's key (C{key}, or the request's), once it may manage site C{name} and that site exists."""
+    """The caller's key (C{key}, or the request's, which must be an admin's), once site C{name} exists."""
     if key is None:
         key = yield auth.api_key(request)
     check_site_name(name)
-    require(key, name)
     exists = yield store.read(site_exists, name)
     if not exists:
         raise site_not_found(name)
     return key
-
-
-def deploy_scoped_sites(key) -> Optional[list[str]]:
-    """The sites a key may see (None: all of them, it is an admin key)."""
-    if ADMIN_SCOPE in key.scopes:
-        return None
-    return sorted({s[len("deploy:"):] for s in key.scopes if s.startswith("deploy:") and len(s) > 7})
 
 
 def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
@@ -136,11 +129,15 @@ class SitesApi:
     # -- deploys -------------------------------------------------------------------------
 
     @app.route("/deploy", methods=["POST"])
+    @takes(body=DEPLOY_BODY, body_media="multipart/form-data", body_required=True, errors=(415,),
+           summary="Deploy a ZIP as a site (multipart: site_name, file); admin or deploy:SITE keys.",
+           links={"site": {"operationId": "get_api_sites_name", "parameters": {"name": "$response.body#/data/site"}}})
     @inlineCallbacks
     def deploy(self, request: Request):
-        key = yield self.auth.api_key(request)
+        # The one route a deploy:NAME key may use, for its own site.
+        key = yield self.auth.api_key(request, deploy_scope=True)
         prepared = yield self.deployer.prepare(request.content, request.getHeader(b"content-type"))
-        require(key, prepared.site_name)
+        require_site_scope(key, prepared.site_name)
         deployment, new_blobs = yield self.deployer.commit(prepared, key.name)
         self.auth.audit_request(request, "deploy", deployment.site_name, details=f"deployment {deployment.id}")
         return ok(request, {
@@ -156,14 +153,14 @@ class SitesApi:
     # -- sites ---------------------------------------------------------------------------
 
     @app.route("/sites", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def sites(self, request: Request):
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         limit, offset = page_args(request)
         rows = yield self.store.read(list_sites)
-        visible = [r for r in rows if "admin" in key.scopes or f"deploy:{r[0]}" in key.scopes]
-        data = [self._site_json(request, name, d, updated) for name, d, updated in visible[offset:offset + limit]]
-        return ok(request, data, meta={"total": len(visible), "limit": limit, "offset": offset})
+        data = [self._site_json(request, name, d, updated) for name, d, updated in rows[offset:offset + limit]]
+        return ok(request, data, meta={"total": len(rows), "limit": limit, "offset": offset})
 
     def _site_json(self, request: Request, name: str, d: Optional[Deployment], updated: float) -> dict:
         return {
@@ -177,9 +174,8 @@ class SitesApi:
 
     @inlineCallbacks
     def _existing_site(self, request: Request, name: str):
-        key = yield self.auth.api_key(request)
+        yield self.auth.api_key(request)
         check_site_name(name)
-        require(key, name)
         active = yield self.store.read(get_active_deployment, name)
         if active is None:
             raise site_not_found(name)
@@ -192,6 +188,7 @@ class SitesApi:
         return ok(request, self._site_json(request, name, active, active.created_at))
 
     @app.route("/sites/<name>/deployments", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def deployments(self, request: Request, name: str):
         active = yield self._existing_site(request, name)
@@ -202,6 +199,7 @@ class SitesApi:
                   meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/rollback", methods=["POST"])
+    @takes(body=ROLLBACK_BODY, errors=(409,))
     @inlineCallbacks
     def rollback(self, request: Request, name: str):
         yield self._existing_site(request, name)
@@ -219,18 +217,19 @@ class SitesApi:
     # -- deleting ------------------------------------------------------------------------
 
     @app.route("/sites/<name>", methods=["DELETE"])
+    @takes(errors=(409,))
     def delete(self, request: Request, name: str):
         return self._delete(request, name)
 
     @app.route("/sites", methods=["DELETE"])
+    @takes(params=(REQUIRED_SITE_ID,), errors=(404, 409))
     def delete_legacy(self, request: Request):
         """The original's C{DELETE /api/sites?site_id=NAME}."""
         return self._delete(request, None)
 
     @inlineCallbacks
     def _delete(self, request: Request, name: Optional[str]):
-        key = yield self.auth.api_key(request)
-        require(key)
+        yield self.auth.api_key(request)
         if name is None:
             name = required_site(request)
         check_site_name(name)
@@ -247,17 +246,17 @@ class SitesApi:
     # -- deployments of every site ------------------------------------------------------
 
     @app.route("/deployments", methods=["GET"])
+    @takes(params=(SITE_ID,), paged=True, errors=(404,))
     @inlineCallbacks
     def all_deployments(self, request: Request):
-        """Every deployment the key may see, newest first; C{?site_id=} narrows to one site."""
-        key = yield self.auth.api_key(request)
+        """Every deployment, newest first; C{?site_id=} narrows to one site."""
+        yield self.auth.api_key(request)
         limit, offset = page_args(request)
-        sites = deploy_scoped_sites(key)
+        sites = None
         site = query_text(request, "site_id")
         if site is not None:
             site = site.strip()
             check_site_name(site)
-            require(key, site)
             sites = [site]
         rows = yield self.store.read(list_all_deployments, sites, limit, offset)
         total = yield self.store.read(count_all_deployments, sites)

@@ -17,7 +17,7 @@ import fazt
 from fazt.store.migrate import schema_version
 from fazt.web.api.common import add_error_handlers, ok
 from fazt.web.api.sites import exact_paths_app
-from fazt.web.auth import require
+from fazt.web.api.spec import takes
 
 MIB = 1024 * 1024
 DEFAULT_RAM = 512 * MIB
@@ -107,8 +107,7 @@ class SystemApi:
 
     @inlineCallbacks
     def _admin(self, request: Request):
-        key = yield self.services.auth.api_key(request)
-        require(key)
+        yield self.services.auth.api_key(request)
 
     def _option(self, name: str, default: Any) -> Any:
         try:
@@ -192,6 +191,8 @@ class SystemApi:
         return ok(request, self.config_json())
 
     @app.route("/system/backup", methods=["GET", "POST"])
+    @takes(answer_media="application/vnd.sqlite3", answer_schema={"type": "string", "format": "binary"},
+           errors=(429, 500), headers={"Content-Disposition": {"schema": {"type": "string"}, "required": True}})
     def backup(self, request: Request):
         """A consistent snapshot of the cartridge as a download (L{fazt.web.api.backup})."""
         return self.services.extras["backups"].download(request)

@@ -17,17 +17,27 @@ from fazt.errors import ApiError, missing_field, validation_failed
 from fazt.store import webhooks as sql
 from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.api.redirects import path_id
+from fazt.web.api.spec import line_of_text, nullable, obj, takes
 
 ENDPOINT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_NAME = 100
 MAX_SECRET = 256
+WEBHOOK_FIELDS = {
+    "name": line_of_text(MAX_NAME),
+    "endpoint": {"type": "string", "pattern": f"^{ENDPOINT.pattern}$"},
+    "secret": nullable({"type": "string", "maxLength": MAX_SECRET, "pattern": "^[ -~]*$"}),
+    "is_active": nullable({"type": "boolean"}),
+}
+WEBHOOK_LINKS = {name: {"operationId": op, "parameters": {"webhook_id": "$response.body#/data/id"}}
+                 for name, op in (("read", "get_api_webhooks_webhook_id"), ("update", "put_api_webhooks_webhook_id"),
+                                  ("delete", "delete_api_webhooks_webhook_id"))}
 
 
 def clean_name(value) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_NAME:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
         raise validation_failed("name", f"name must be text of 1-{MAX_NAME} characters")
     name = value.strip()
-    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise validation_failed("name", "name must not contain control characters")
     return name
 
@@ -71,6 +81,7 @@ class WebhooksApi(AdminRoutes):
     app = Klein()
 
     @app.route("/webhooks", methods=["GET"])
+    @takes(paged=True)
     @inlineCallbacks
     def index(self, request: Request):
         yield self._admin(request)
@@ -80,6 +91,9 @@ class WebhooksApi(AdminRoutes):
         return ok(request, [webhook_json(w) for w in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/webhooks", methods=["POST"])
+    @takes(body=obj(WEBHOOK_FIELDS, required=("name", "endpoint"), example={"name": "GitHub", "endpoint": "github"}),
+           body_required=True, status=201, errors=(409,),
+           links=WEBHOOK_LINKS)
     @inlineCallbacks
     def create(self, request: Request):
         yield self._admin(request)
@@ -107,6 +121,7 @@ class WebhooksApi(AdminRoutes):
         return ok(request, webhook_json(found))
 
     @app.route("/webhooks/<webhook_id>", methods=["PUT"])
+    @takes(body=obj({name: nullable(schema) for name, schema in WEBHOOK_FIELDS.items()}), errors=(409,))
     @inlineCallbacks
     def update(self, request: Request, webhook_id: str):
         yield self._admin(request)
