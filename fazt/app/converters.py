@@ -20,3 +20,18 @@ def whole_number(name: str, minimum: int = 1) -> Callable[[str], int]:
         return number
 
     return convert
+
+
+def seconds(name: str, minimum: float = 0.001, maximum: float = 3600) -> Callable[[str], float]:
+    """A converter for a duration option C{--NAME} in seconds (fractions allowed), within bounds."""
+
+    def convert(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise usage.UsageError(f"--{name} must be a number of seconds, not {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise usage.UsageError(f"--{name} must be between {minimum:g} and {maximum:g}")
+        return number
+
+    return convert

@@ -8,26 +8,13 @@ import os
 from twisted.python import usage
 
 from fazt.acme.policy import LETS_ENCRYPT
+from fazt.app.converters import seconds as _seconds
 from fazt.app.converters import whole_number as _whole_number
 from fazt.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
+from fazt.web.options import HTTP_PARAMETERS
 
 DEFAULT_HTTP = "tcp:4698"
-
-
-def _seconds(name: str):
-    """A converter for a positive duration in seconds (fractions allowed)."""
-
-    def convert(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise usage.UsageError(f"--{name} must be a number of seconds, not {value!r}") from None
-        if not 0.001 <= number <= 3600:
-            raise usage.UsageError(f"--{name} must be between 0.001 and 3600")
-        return number
-
-    return convert
 
 
 def _ping_seconds(value: str) -> float:
@@ -70,6 +57,7 @@ class Options(usage.Options):
         ["metrics-token", None, None, "A bearer token that may read /metrics (besides admin keys)."],
         ["grace-seconds", None, 10.0, "On stop, how long in-flight requests may take to finish.", _seconds("grace-seconds")],
         *OPS_PARAMETERS,
+        *HTTP_PARAMETERS,
         ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
         ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],
         ["acme-ca-bundle", None, None, "A PEM file of CAs to trust for the ACME directory (e.g. Pebble's)."],

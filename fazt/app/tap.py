@@ -26,9 +26,11 @@ from fazt.store.batch import BatchWriter
 from fazt.store.blobcache import ByteLRU
 from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
+from fazt.web.admission import DeployGate
 from fazt.web.api.router import ApiRouter
 from fazt.web.api.areas import ApiServices, mount_areas
 from fazt.web.livelog import LiveLog
+from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
@@ -108,7 +110,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,
                                                                "certificates": certificates}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
-                    access_log=config["access-log"], reactor=reactor)
+                    access_log=config["access-log"], limits=channel_limits(config),
+                    gate=DeployGate(auth, config["domain"]), reactor=reactor)
     top.site, top.writer, top.sockets = site, writer, hubs
     return top, site
 

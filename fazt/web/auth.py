@@ -113,6 +113,12 @@ def may(key, site: Optional[str] = None) -> bool:
     return site is not None and f"deploy:{site}" in key.scopes
 
 
+def may_deploy(key) -> bool:
+    """Whether C{key} may deploy to any site at all: the check a deploy can pass before its archive
+    (which names the site) is read; L{require} with the site follows once it is."""
+    return ADMIN_SCOPE in key.scopes or any(scope.startswith("deploy:") for scope in key.scopes)
+
+
 def require(key, site: Optional[str] = None) -> None:
     """Raise 403 FORBIDDEN unless C{key} may act on C{site} (None: admin only)."""
     if not may(key, site):
