@@ -6,12 +6,17 @@ simulated, so that "10 s" and "60 s" are checked exactly and instantly.
 
 from __future__ import annotations
 
+import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.usage import UsageError
 from twisted.web.resource import Resource
 
+from fazt.app.envconfig import options_from_environment
+from fazt.app.options import Options
 from fazt.web.framing import ChannelLimits
+from fazt.web.options import channel_limits
 from fazt.web.root import FaztSite
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"
@@ -113,3 +118,20 @@ def test_a_refused_body_is_drained_up_to_drain_bytes():
     clock, channel, transport = refused_upload()
     channel.dataReceived(b"x" * 60)
     assert transport.disconnecting
+
+
+def test_the_limits_come_from_twistd_options_and_fazt_variables():
+    assert channel_limits(options_from_environment({})) == ChannelLimits()
+    options = Options()
+    options.parseOptions(["--header-timeout", "2.5", "--keepalive-timeout", "30", "--max-request-line-kb", "4",
+                          "--max-headers-kb", "32", "--max-header-lines", "50", "--drain-seconds", "1",
+                          "--drain-mb", "0"])
+    assert channel_limits(options) == ChannelLimits(2.5, 30, 4096, 32768, 50, 1, 0)
+    from_env = options_from_environment({"FAZT_HEADER_TIMEOUT": "3", "FAZT_DRAIN_MB": "8"})
+    assert channel_limits(from_env) == ChannelLimits(header_timeout=3, drain_bytes=8 * 1024 * 1024)
+
+
+def test_bad_limit_options_are_refused():
+    for argv in (["--header-timeout", "soon"], ["--header-timeout", "0"], ["--max-header-lines", "0"]):
+        with pytest.raises(UsageError):
+            Options().parseOptions(argv)
