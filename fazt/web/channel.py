@@ -238,8 +238,9 @@ class FaztChannel(HTTPChannel):
         if self._read_closed:
             self._close()
             return
-        shut_writing = getattr(self.transport, "loseWriteConnection", None)  # TCP has it; TLS does not
-        if shut_writing is not None:
+        shut_writing = getattr(self.transport, "loseWriteConnection", None)
+        if shut_writing is not None and not self.isSecure():
+            # Plain sockets only: under TLS the wrapper would pass it past the TLS layer to the socket.
             shut_writing()
         self._resume_reading()
         self._drain_timer = self.callLater(self.limits.drain_seconds, self._drain_over)

@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 
 import pytest
@@ -21,6 +22,7 @@ from twisted.internet.threads import deferToThread
 
 from fazt.cli.operator import create_key
 from fazt_testing import make_zip, multipart_body, start_server, stop_server
+from tls_testing import listen_tls
 
 MIB = 1024 * 1024
 DOMAIN = "example.test"
@@ -281,6 +283,32 @@ async def test_http_client_reads_the_413_of_a_large_declared_body(live):
 async def test_http_client_reads_the_413_of_a_large_chunked_body(live):
     chunks = (b"y" * (256 * 1024) for _ in range(64))
     status, payload = await in_thread(post_with_http_client, live.port, chunks, chunked=True)
+    assert status == 413 and payload["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def post_over_tls(port: int, body: bytes) -> tuple[int, dict]:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test's self-signed certificate
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
+    try:
+        conn.request("POST", "/upload", body=body, headers={"Host": BLOG})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def tls(live, tmp_path):
+    port = listen_tls(live, tmp_path)
+    yield live.tls_port
+    pytest_twisted.blockon(port.stopListening())
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_client_reads_the_413_over_tls(tls):
+    status, payload = await in_thread(post_over_tls, tls, b"x" * (16 * MIB))
     assert status == 413 and payload["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
