@@ -208,6 +208,24 @@ async def test_half_closed_client_with_a_partial_request_is_closed(live):
     assert raw == b""
 
 
+def open_stream_then_shut(port: int, token: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET /api/logs/stream?site_id=blog HTTP/1.1\r\nHost: {ADMIN}\r\n"
+                     f"Authorization: Bearer {token}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        sock.shutdown(socket.SHUT_WR)
+        return head + read_all(sock)
+
+
+@pytest_twisted.ensureDeferred
+async def test_half_closing_an_event_stream_ends_it(live):
+    """An endless answer has no end to wait for: the server closes it rather than keep it for ever."""
+    raw = await in_thread(open_stream_then_shut, live.port, live.admin_token)
+    assert status_of(raw) == 200 and b"text/event-stream" in raw
+
+
 # -- timeouts ------------------------------------------------------------------------------------
 
 
