@@ -58,6 +58,7 @@ class FaztChannel(HTTPChannel):
         self._authority: Optional[bytes] = None
         self._in_head = False          # the request line was read, its headers are coming
         self._partial = False          # some bytes of the next request have arrived
+        self._head_started: Optional[float] = None  # when the head being awaited began (None: none is)
         self._header_bytes = 0
         self._header_lines = 0
         self._head_timer: Any = None
@@ -72,7 +73,7 @@ class FaztChannel(HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        self._start_head_timer()
+        self._head_begins()
 
     def connectionLost(self, reason) -> None:
         self._gone = True
@@ -108,9 +109,9 @@ class FaztChannel(HTTPChannel):
                 self._close()
             return
         if data and self.line_mode and not self._handlingRequest:
+            if self._head_started is None:
+                self._head_begins()  # the first byte of a request on a kept-alive connection
             self._partial = True
-            if self._head_timer is None:
-                self._start_head_timer()  # the first byte of a request on a kept-alive connection
         super().dataReceived(data)
 
     def lineReceived(self, line: bytes) -> None:
@@ -127,7 +128,7 @@ class FaztChannel(HTTPChannel):
             return
         if not line:
             self._in_head = self._partial = False
-            self._cancel_head_timer()
+            self._head_started = None  # the timer, if running, finds nothing to time
             super().lineReceived(line)
             return
         self._header_bytes += len(line)
@@ -255,13 +256,20 @@ class FaztChannel(HTTPChannel):
 
     # -- timers and reading ------------------------------------------------------------------
 
-    def _start_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.callLater(self.limits.header_timeout, self._head_timed_out)
+    def _head_begins(self) -> None:
+        """A request's head is awaited from now: the deadline timer runs (one per connection, re-armed
+        only when it fires during a later head, rather than made and cancelled for every request)."""
+        self._head_started = self.site.reactor.seconds()
+        if self._head_timer is None:
+            self._head_timer = self.callLater(self.limits.header_timeout, self._head_deadline)
 
-    def _head_timed_out(self) -> None:
+    def _head_deadline(self) -> None:
         self._head_timer = None
-        if self._refused or self._handlingRequest or not self.line_mode:
+        if self._refused or self._head_started is None:
+            return  # idle between requests, or handling one: nothing to time
+        remaining = self._head_started + self.limits.header_timeout - self.site.reactor.seconds()
+        if remaining > 0:
+            self._head_timer = self.callLater(remaining, self._head_deadline)
             return
         if self._partial:
             self.transport.write(envelope_response(refusal(408, "the request's headers took too long")))
