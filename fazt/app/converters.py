@@ -1,2 +1,2 @@
-# Moved to fazt.base.converters; its importer app/options.py follows in the next step.
-from fazt.base.converters import whole_number  # noqa: F401
+# Moved to fazt.base.converters; its importers (app/options.py, web/options.py) follow in the next step.
+from fazt.base.converters import seconds, whole_number  # noqa: F401

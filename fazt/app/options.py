@@ -8,39 +8,17 @@ import os
 from twisted.python import usage
 
 from fazt.acme.policy import LETS_ENCRYPT
-from fazt.app.converters import whole_number as _whole_number
+from fazt.base.converters import rate as _rate
+from fazt.base.converters import seconds as _seconds
+from fazt.base.converters import whole_number as _whole_number
 from fazt.app.listeners import LISTEN_BACKLOG
 from fazt.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
+from fazt.web.options import HTTP_PARAMETERS
 from fazt.web.ratelimit import API_BURST, API_RATE, LOGIN_BURST, LOGIN_RATE
 
 DEFAULT_HTTP = "tcp:4698"
-
-
-def _number(name: str, what: str, low: float, high: float):
-    """A converter for a number of C{what} from C{low} to C{high} (fractions allowed)."""
-
-    def convert(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise usage.UsageError(f"--{name} must be a number of {what}, not {value!r}") from None
-        if not low <= number <= high:
-            raise usage.UsageError(f"--{name} must be between {low} and {high}")
-        return number
-
-    return convert
-
-
-def _seconds(name: str):
-    """A converter for a positive duration in seconds."""
-    return _number(name, "seconds", 0.001, 3600)
-
-
-def _rate(name: str):
-    """A converter for a rate in requests per second: 0 (no limit) or a positive number."""
-    return _number(name, "requests per second", 0, 1_000_000)
 
 
 def _ping_seconds(value: str) -> float:
@@ -98,6 +76,7 @@ class Options(usage.Options):
         ["metrics-token", None, None, "A bearer token that may read /metrics (besides admin keys)."],
         ["grace-seconds", None, 10.0, "On stop, how long in-flight requests may take to finish.", _seconds("grace-seconds")],
         *OPS_PARAMETERS,
+        *HTTP_PARAMETERS,
         ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
         ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],
         ["acme-ca-bundle", None, None, "A PEM file of CAs to trust for the ACME directory (e.g. Pebble's)."],

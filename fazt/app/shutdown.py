@@ -26,6 +26,8 @@ from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from fazt.web.responses import is_event_stream
+
 _log = Logger()
 POLL_SECONDS = 0.05
 DEFAULT_GRACE = 10.0
@@ -54,18 +56,11 @@ def channel_state(channel: Any) -> str:
     if getattr(_bottom(transport), "disconnected", False):
         return "gone"
     requests = getattr(inner, "requests", None)
-    if requests and all(_is_event_stream(r) for r in requests):
+    if requests and all(is_event_stream(r) for r in requests):
         return "stream"
     if requests or getattr(inner, "streams", None):
         return "busy"
     return "idle"
-
-
-def _is_event_stream(request: Any) -> bool:
-    """A Server-Sent Events response (live logs): it never ends by itself."""
-    headers = getattr(request, "responseHeaders", None)
-    types = headers.getRawHeaders(b"content-type") if headers is not None else None
-    return bool(types) and types[0].startswith(b"text/event-stream")
 
 
 class Drain:

@@ -27,9 +27,11 @@ from fazt.store.batch import BatchWriter
 from fazt.store.blobcache import ByteLRU
 from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
+from fazt.web.admission import DeployGate
 from fazt.web.api.router import ApiRouter
 from fazt.web.api.areas import ApiServices, mount_areas
 from fazt.web.livelog import LiveLog
+from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
@@ -119,7 +121,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                                                                "connections": connections,
                                                                "rate_limit": rate_limit}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
-                    access_log=config["access-log"], reactor=reactor)
+                    access_log=config["access-log"], limits=channel_limits(config),
+                    gate=DeployGate(auth, config["domain"]), reactor=reactor)
     top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections
     return top, site
 

@@ -32,3 +32,13 @@ def number(name: str, parse: Callable[[str], N], kind: str, low: N, high: Option
 def whole_number(name: str, minimum: int = 1) -> Callable[[str], int]:
     """A converter for a whole-number option C{--NAME} of at least C{minimum}."""
     return number(name, int, "a whole number", minimum, None, f"at least {minimum}")
+
+
+def seconds(name: str, minimum: float = 0.001, maximum: float = 3600) -> Callable[[str], float]:
+    """A converter for a duration option C{--NAME} in seconds (fractions allowed), within bounds."""
+    return number(name, float, "a number of seconds", minimum, maximum, f"between {minimum:g} and {maximum:g}")
+
+
+def rate(name: str) -> Callable[[str], float]:
+    """A converter for a rate in requests per second: 0 (no limit) or a positive number."""
+    return number(name, float, "a number of requests per second", 0.0, 1_000_000.0, "between 0 and 1000000")

@@ -9,7 +9,9 @@ is not JSON raises L{ClientError} with a message fit to show the user.
 """
 
 import http.client
+import io
 import json
+import select
 import socket
 import ssl
 from dataclasses import dataclass
@@ -21,6 +23,9 @@ from fazt.cli.multipart import MultipartFileBody
 
 DEFAULT_TIMEOUT = 30.0
 UPLOAD_TIMEOUT = 300.0
+# How long an upload waits for "100 Continue" before sending its body anyway (curl waits 1 s).
+CONTINUE_WAIT = 1.0
+MAX_INTERIM_LINE = 65536
 DOWNLOAD_CHUNK = 64 * 1024
 USER_AGENT = "fazt-cli"
 
@@ -73,10 +78,12 @@ class ApiClient:
     @ivar token: sent as C{Authorization: Bearer TOKEN} when not C{None}.
     """
 
-    def __init__(self, server: str, token: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, server: str, token: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT,
+                 continue_wait: float = CONTINUE_WAIT):
         self.server = server.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.continue_wait = continue_wait
         parts = urlsplit(self.server)
         self._scheme = parts.scheme
         self._host = parts.hostname or ""
@@ -121,18 +128,26 @@ class ApiClient:
         POST C{form} to C{path}, streaming it chunk by chunk, and return the
         success envelope.
 
+        The request asks for C{100 Continue} first: a server that refuses it on
+        its headers (a wrong token) answers before a byte of the archive is
+        sent. A server that says nothing within C{continue_wait} seconds gets
+        the body anyway, as curl does.
+
         @param on_progress: called with the number of body bytes sent so
             far after each chunk.
         """
         connection = self._connect(UPLOAD_TIMEOUT)
-        headers = self._headers(
-            {"Content-Type": form.content_type, "Content-Length": str(form.content_length)}
-        )
+        headers = self._headers({"Content-Type": form.content_type, "Content-Length": str(form.content_length),
+                                 "Expect": "100-continue"})
         try:
             connection.putrequest("POST", self._path_prefix + path, skip_accept_encoding=True)
             for name, value in headers.items():
                 connection.putheader(name, value)
             connection.endheaders()
+            early = await_continue(connection.sock, self.continue_wait)
+            if early is not None:
+                # Refused on its headers (a bad token, a too large archive): nothing was uploaded.
+                return self.envelope(early)
             try:
                 self._send_body(connection, form, on_progress)
             except (BrokenPipeError, ConnectionResetError) as send_error:
@@ -268,3 +283,35 @@ def _read(response: http.client.HTTPResponse) -> RawResponse:
     """Read all of C{response} into a L{RawResponse}."""
     body = response.read()
     return RawResponse(response.status, response.reason, dict(response.headers), body)
+
+
+def await_continue(sock, wait: float) -> Optional[RawResponse]:
+    """
+    After a request's headers were sent with C{Expect: 100-continue}: wait up
+    to C{wait} seconds for the server's first answer.
+
+    @return: C{None} to go on and send the body (a C{100 Continue} came and
+        was consumed, or nothing came in time), or the server's final answer,
+        read whole, when it refused the request on its headers.
+    """
+    pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+    if not pending and not select.select([sock], [], [], wait)[0]:
+        return None
+    # Unbuffered, so that after a 100 not a byte of what follows is taken from the socket
+    # before http.client reads the final answer.
+    raw = sock.makefile("rb", buffering=0)
+    status_line = raw.readline(MAX_INTERIM_LINE)
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise http.client.BadStatusLine(status_line.decode("latin-1", "replace").strip())
+    status = int(parts[1])
+    if 100 <= status < 200:
+        while raw.readline(MAX_INTERIM_LINE) not in (b"\r\n", b"\n", b""):
+            pass  # an interim answer's header lines
+        return None
+    reader = io.BufferedReader(raw)
+    headers = http.client.parse_headers(reader)
+    length = headers.get("Content-Length")
+    body = reader.read(int(length)) if length and length.isdigit() else reader.read()
+    reason = parts[2].decode("latin-1").strip() if len(parts) > 2 else ""
+    return RawResponse(status, reason, dict(headers), body)

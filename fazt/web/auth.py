@@ -125,6 +125,12 @@ def require_site_scope(key, site: str) -> None:
         raise ApiError(403, "FORBIDDEN", f"this API key may not deploy site '{site}'")
 
 
+def may_deploy(key) -> bool:
+    """Whether C{key} may deploy to any site at all: the check a deploy can pass before its archive
+    (which names the site) is read; L{require_site_scope} with the site follows once it is."""
+    return is_admin(key) or any(scope.startswith("deploy:") for scope in key.scopes)
+
+
 def _no_audit(actor: str, action: str, resource: str, result: str = "ok", details: str = "") -> Deferred:
     return succeed(None)
 

@@ -3,28 +3,20 @@
 Twisted would parse multipart bodies into memory in C{requestReceived}; fazt parses uploads
 itself, streaming, on a thread. Bodies larger than the route allows are refused with 413 as
 soon as the declared length (or the running total of a chunked body) says so, before they are
-written to disk.
+written to disk; the connection then drains what the client still sends (L{FaztChannel.refuse}),
+so that the client reads the 413 instead of a connection reset.
 """
 
 from __future__ import annotations
 
-import json
-
 from twisted.web.server import Request
 
-
-def too_large_response(limit: int) -> bytes:
-    body = json.dumps(
-        {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"request body is larger than {limit} bytes"}}
-    ).encode("utf-8")
-    return (
-        b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-    ) + body
+from fazt.errors import payload_too_large
+from fazt.web.framing import envelope_response
 
 
 class FaztRequest(Request):
-    """A request whose body is bounded by C{site.body_limit(path)}."""
+    """A request whose body is bounded by C{site.body_limit(path, host)}."""
 
     def __init__(self, channel, *args, **kwargs) -> None:
         kwargs["parsePOSTFormSubmission"] = False
@@ -35,8 +27,9 @@ class FaztRequest(Request):
 
     def gotLength(self, length) -> None:
         site = getattr(self.channel, "site", None)
-        path = getattr(self.channel, "_path", b"/")
-        self._body_limit = site.body_limit(path) if site is not None and hasattr(site, "body_limit") else None
+        target = getattr(self.channel, "target", b"/")  # set by FaztChannel before the headers end
+        if site is not None and hasattr(site, "body_limit"):
+            self._body_limit = site.body_limit(target, self.getHeader(b"host"))
         if length is not None and self._body_limit is not None and length > self._body_limit:
             self._refuse()
             return
@@ -57,9 +50,8 @@ class FaztRequest(Request):
         super().requestReceived(command, path, version)
 
     def _refuse(self) -> None:
-        """Answer 413 at once and drop the connection; the body is never read."""
+        """Answer 413 at once; the body is never stored."""
         self._refused = True
         self.content = None
-        transport = self.channel.transport
-        transport.write(too_large_response(self._body_limit))
-        transport.loseConnection()
+        response = envelope_response(payload_too_large(f"request body is larger than {self._body_limit} bytes"))
+        self.channel.refuse(response)  # FaztChannel: answers, then drains the rest of the body

@@ -104,3 +104,10 @@ def internal_error_page(request: Request) -> bytes:
     request.setResponseCode(500)
     request.setHeader(b"content-type", b"text/html; charset=utf-8")
     return html_page(500, "Internal Server Error", "Something went wrong on this server.")
+
+
+def is_event_stream(request: Any) -> bool:
+    """Whether C{request} is answering with Server-Sent Events (live logs): such an answer never ends."""
+    headers = getattr(request, "responseHeaders", None)
+    types = headers.getRawHeaders(b"content-type") if headers is not None else None
+    return bool(types) and types[0].startswith(b"text/event-stream")

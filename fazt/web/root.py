@@ -7,13 +7,16 @@ Klein resource with the path re-based.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 from weakref import WeakSet
 
+from twisted.internet.defer import Deferred
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from fazt.names import ADMIN, route_host, split_host
+from fazt.web.channel import FaztChannel
+from fazt.web.framing import ChannelLimits
 from fazt.web.request import FaztRequest
 from fazt.web.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.sitefiles import SiteRenderer
@@ -135,13 +138,23 @@ class RootResource(Resource):
 
 
 class FaztSite(Site):
-    """The twisted.web Site: fazt's request class, body limits, and quiet access logging."""
+    """The twisted.web Site: fazt's connection and request classes, body limits, quiet access logging.
+
+    C{limits} are the per-connection limits and timeouts (L{ChannelLimits}, SPEC §18); C{gate},
+    if given, is asked before a request's body is read whether it is admitted at all
+    (L{fazt.web.admission.DeployGate}).
+    """
 
     requestFactory = FaztRequest
 
     def __init__(self, resource: IResource, deploy_limit: int, body_limit: int = 1024 * 1024,
-                 access_log: bool = False, **kwargs) -> None:
+                 access_log: bool = False, limits: ChannelLimits = ChannelLimits(),
+                 gate: Optional[Any] = None, **kwargs) -> None:
+        kwargs.setdefault("timeout", limits.idle_timeout)  # Twisted's idle timer: kept-alive connections
         super().__init__(resource, **kwargs)
+        self.limits = limits
+        self.gate = gate
+        self._domain = getattr(resource, "domain", None)
         self._deploy_limit = deploy_limit
         self._default_limit = body_limit
         self._access_log = access_log
@@ -149,16 +162,29 @@ class FaztSite(Site):
         # Open HTTP connections, so that a graceful stop can wait for them (fazt.app.shutdown).
         self.channels: WeakSet = WeakSet()
 
+    def protocol(self) -> FaztChannel:
+        """The connection class (called by C{Factory.buildProtocol}): HTTP/1.1 with fazt's framing."""
+        return FaztChannel(self.limits)
+
     def buildProtocol(self, addr):
         channel = super().buildProtocol(addr)
         self.channels.add(channel)
         return channel
 
-    def body_limit(self, path: bytes) -> int:
-        """The largest request body accepted for C{path}."""
-        if path.split(b"?", 1)[0].rstrip(b"/") == b"/api/deploy":
+    def admit(self, request: Request, method: bytes, target: bytes) -> Optional[Deferred]:
+        """Before its body is read: None (go on), or a Deferred that fails with the ApiError to answer."""
+        return None if self.gate is None else self.gate.check(request, method, target)
+
+    def body_limit(self, path: bytes, host: Optional[bytes] = None) -> int:
+        """The largest request body accepted for C{path} on C{host}: deploys to the admin host get more."""
+        if path.split(b"?", 1)[0].rstrip(b"/") == b"/api/deploy" and self._is_admin(host):
             return self._deploy_limit
         return self._default_limit
+
+    def _is_admin(self, host: Optional[bytes]) -> bool:
+        if self._domain is None:
+            return True
+        return route_host(split_host(host), self._domain)[0] == ADMIN
 
     def log(self, request: Request) -> None:
         for hook in self._finish_hooks:

@@ -230,6 +230,19 @@ def test_server_that_answers_before_reading_the_upload(fake_server, tmp_path, ca
 
     err = capsys.readouterr().err
     assert result == 1
-    last = err.splitlines()[-1]
-    assert last == "error: Invalid API key (INVALID_API_KEY)" or "closed the connection" in last
-    assert "Traceback" not in err
+    # Refused on its headers, before the 100 Continue it waits for: nothing was uploaded.
+    assert err.splitlines()[-1] == "error: Invalid API key (INVALID_API_KEY)"
+    assert "uploading" not in err and "Traceback" not in err
+
+
+def test_deploy_asks_for_100_continue_and_uploads_anyway_when_none_comes(fake_server, site_dir, parse_form):
+    # The fake server speaks HTTP/1.0: it never sends "100 Continue"; the CLI goes on after its short wait.
+    fake_server.answer("POST", "/api/deploy", 200, DEPLOYED)
+
+    assert main(["deploy", str(site_dir), "--site", "blog", "--server", fake_server.url, "--token", "t"]) == 0
+
+    request = fake_server.only_request()
+    assert request.headers["Expect"] == "100-continue"
+    form, archive = uploaded_zip(request, parse_form)
+    assert archive.read("index.html") == b"<h1>blog</h1>"
+
