@@ -50,6 +50,31 @@ class SiteSocketProtocol(WebSocketServerProtocol):
     """One client of one site's hub; C{site} is set by the factory before the handshake."""
 
     site: str = ""
+    # False until Autobahn's connectionMade has run to its end (see L{connectionMade}).
+    _made: bool = False
+
+    def connectionMade(self):
+        """Set up Autobahn's state; if the transport defeats that, drop the connection cleanly.
+
+        Autobahn reads the transport (its peer, its TLS handle) before it sets up any of its own
+        state: a transport it does not expect would leave a half-built protocol behind, whose
+        every later event raises. Here such a connection is logged once and cut instead.
+        """
+        try:
+            super().connectionMade()
+        except Exception:
+            _log.failure("WebSocket connection for {site} could not be set up", site=self.site)
+            self.transport.abortConnection()
+            return
+        self._made = True
+
+    def dataReceived(self, data):
+        if self._made:
+            super().dataReceived(data)
+
+    def connectionLost(self, reason):
+        if self._made:  # else it never reached the handshake, so it never joined a hub
+            super().connectionLost(reason)
 
     @property
     def registry(self) -> HubRegistry:

@@ -1,7 +1,9 @@
-"""The original chat example over TLS: C{wss://} on an C{--https ssl:...} listener (SPEC §8, issue 6).
+"""The original chat example over TLS: C{wss://} on both kinds of C{--https} listener (SPEC §8, issues 6, 11).
 
-The listener comes from the same endpoint string a user passes to C{--https}, with a certificate
-made for the test; the clients verify it against that certificate and send SNI, as browsers do.
+C{ssl}: the listener comes from the same endpoint string a user passes to C{--https ssl:...}, with
+a certificate made for the test. C{sni}: the TLS wrapper of C{--https tcp:...} (certificates by
+SNI from the cartridge), before any certificate is issued, so the self-signed fallback answers.
+The clients verify the certificate and send SNI, as browsers do.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import pytest_twisted
 from twisted.internet.ssl import optionsForClientTLS
 
 from fazt_testing import start_server, stop_server
-from tls_testing import https_request, listen_tls
+from tls_testing import https_request, listen_sni, listen_tls
 from wsclient import close_all, connect, join
 
 CHAT = """<!doctype html><script>
@@ -20,11 +22,14 @@ ws.onmessage = (e) => document.body.append(e.data);
 </script>"""
 
 
-@pytest.fixture
-def tls_server(tmp_path):
-    """A fazt server on a fresh cartridge, listening with TLS as C{--https ssl:...} does."""
-    live = start_server(str(tmp_path / "data.db"), extra_args=("--js-workers", "1", "--ws-ping-seconds", "0"))
-    port = listen_tls(live, tmp_path)
+@pytest.fixture(params=["ssl", "sni"])
+def tls_server(request, tmp_path):
+    """A fazt server on a fresh cartridge, listening with TLS as C{--https ssl:...} or C{tcp:...} does.
+
+    Pings stay on (the default interval): the protocol's timers are part of what TLS must not break.
+    """
+    live = start_server(str(tmp_path / "data.db"), extra_args=("--js-workers", "1"))
+    port = listen_tls(live, tmp_path) if request.param == "ssl" else listen_sni(live)
     yield live
     pytest_twisted.blockon(port.stopListening())
     stop_server(live)

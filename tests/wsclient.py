@@ -1,33 +1,47 @@
-"""A real Autobahn WebSocket client for tests: connects to a live server's loopback port."""
+"""A real Autobahn WebSocket client for tests: connects to a live server's loopback port.
+
+Used by the in-process WebSocket tests (tests/ws) and the process-level ones (tests/app).
+"""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateResponseAccept
 from twisted.internet import reactor
+from twisted.internet import defer
 from twisted.internet.defer import Deferred
+
+# How long a test waits for messages before failing (a bound on a hang, not a speed assertion).
+WAIT = 20.0
 
 
 class RecordingClient(WebSocketClientProtocol):
-    """Keeps every text message it gets; fires C{opened}, C{closed} and message waiters."""
+    """Keeps every message it gets (text as C{str}, binary as C{bytes}); fires C{opened}, C{closed}
+    and message waiters. C{response} is the server's handshake answer (its extensions included)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.received: list[str] = []
+        self.received: list[str | bytes] = []
+        self.response = None
         self.opened: Deferred = Deferred()
         self.closed: Deferred = Deferred()
         self._waiters: list[tuple[int, Deferred]] = []
+
+    def onConnect(self, response) -> None:
+        self.response = response
 
     def onOpen(self) -> None:
         self.opened.callback(self)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        self.received.append(payload.decode("utf-8") if not isBinary else repr(payload))
+        self.received.append(payload if isBinary else payload.decode("utf-8"))
         ready = [(n, d) for n, d in self._waiters if len(self.received) >= n]
         self._waiters = [(n, d) for n, d in self._waiters if len(self.received) < n]
         for _, waiter in ready:
-            waiter.callback(self.received)
+            if not waiter.called:   # else it gave up waiting
+                waiter.callback(self.received)
 
     def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
         if not self.opened.called:
@@ -35,24 +49,38 @@ class RecordingClient(WebSocketClientProtocol):
         if not self.closed.called:
             self.closed.callback((code, reason))
 
-    def messages(self, count: int) -> Deferred:
-        """Fires with the received list once it holds at least C{count} messages."""
+    def messages(self, count: int, wait: float = WAIT) -> Deferred:
+        """Fires with the received list once it holds at least C{count} messages.
+
+        Gives up (C{TimeoutError}) after C{wait} seconds: a message that never comes fails the
+        test then, with what did come, rather than at the suite's hard timeout.
+        """
         if len(self.received) >= count:
             d = Deferred()
             d.callback(self.received)
             return d
         d = Deferred()
         self._waiters.append((count, d))
-        return d
+        received = self.received
+
+        def explain(failure):
+            failure.trap(defer.TimeoutError)
+            raise TimeoutError(f"{len(received)} of {count} messages after {wait} s: {[m[:40] for m in received]}")
+
+        return d.addTimeout(wait, reactor).addErrback(explain)
 
 
-def connect(port: int, host: str, origin: Optional[str] = None, tls=None) -> RecordingClient:
+def connect(port: int, host: str, origin: Optional[str] = None, tls=None, deflate: bool = False) -> "_Pending":
     """Connect to C{ws://HOST/ws} through 127.0.0.1:C{port}; C{host} includes the port.
 
     With C{tls} (client TLS options, e.g. from C{optionsForClientTLS}) it is C{wss://} instead.
+    With C{deflate} the client offers permessage-deflate and accepts whatever the server answers.
     """
     scheme = "wss" if tls is not None else "ws"
     factory = WebSocketClientFactory(f"{scheme}://{host}/ws", origin=origin)
+    if deflate:
+        factory.setProtocolOptions(perMessageCompressionOffers=[PerMessageDeflateOffer()],
+                                   perMessageCompressionAccept=PerMessageDeflateResponseAccept)
     factory.protocol = RecordingClient
     holder: dict = {}
     original = factory.buildProtocol
@@ -95,8 +123,8 @@ async def close_all(clients) -> None:
         await client.closed
 
 
-async def join(port: int, host: str, origin: Optional[str] = None, tls=None) -> RecordingClient:
+async def join(port: int, host: str, origin: Optional[str] = None, tls=None, deflate: bool = False) -> RecordingClient:
     """A client whose handshake has completed (raises C{ConnectionError} if refused)."""
-    client = await connect(port, host, origin, tls).open()
+    client = await connect(port, host, origin, tls, deflate).open()
     await client.opened
     return client
