@@ -2,6 +2,7 @@
 
 Autobahn swallows exceptions from C{onConnect} (into an HTTP 500) and from C{onOpen} (a Deferred
 without errback), so both are wrapped and logged here. C{.log} is Autobahn's own: never assigned.
+Text and binary messages alike go to every client of the site, the sender included.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from twisted.logger import Logger
 from fazt.ws.hub import HubFull, HubRegistry
 
 _log = Logger()
-
-UNSUPPORTED_DATA = 1003
 
 
 def same_origin(origin: Optional[str], host: Optional[str], secure: bool) -> bool:
@@ -107,11 +106,9 @@ class SiteSocketProtocol(WebSocketServerProtocol):
             _log.failure("WebSocket onOpen for {site} failed", site=self.site)
 
     def onMessage(self, payload: bytes, isBinary: bool):
-        if isBinary:
-            self.sendClose(code=UNSUPPORTED_DATA, reason="text messages only")
-            return
         try:
-            self.registry.broadcast(self.site, payload.decode("utf-8"))
+            # Autobahn has checked the size and, for text, the UTF-8: relayed as received.
+            self.registry.broadcast(self.site, payload, binary=isBinary)
         except Exception:
             _log.failure("Relaying a WebSocket message of {site} failed", site=self.site)
 

@@ -11,12 +11,25 @@ from typing import Optional
 
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory
+from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from twisted.web.server import Request
 
 from fazt.ws.hub import HubRegistry
 from fazt.ws.protocol import SiteSocketProtocol
 
 MAX_MESSAGE = 64 * 1024
+
+
+def accept_deflate(offers):
+    """Accept the client's first permessage-deflate offer, on the terms it asks for (RFC 7692).
+
+    Compressed messages count against C{MAX_MESSAGE} once inflated: Autobahn stops inflating at
+    the cap and closes with 1009. Each connection keeps its own compression context.
+    """
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            return PerMessageDeflateOfferAccept(offer)
+    return None
 
 
 class SiteSocketFactory(WebSocketServerFactory):
@@ -28,8 +41,9 @@ class SiteSocketFactory(WebSocketServerFactory):
         super().__init__()
         self.registry = registry
         self._pending_site: Optional[str] = None
+        # failByDrop=False: a message over the cap gets close 1009, not a bare drop.
         options = dict(maxMessagePayloadSize=MAX_MESSAGE, maxFramePayloadSize=MAX_MESSAGE,
-                       webStatus=False, failByDrop=False)  # failByDrop=False: send close 1009, not a bare drop
+                       webStatus=False, failByDrop=False, perMessageCompressionAccept=accept_deflate)
         if ping_seconds > 0:
             options.update(autoPingInterval=ping_seconds, autoPingTimeout=min(ping_timeout, ping_seconds))
         self.setProtocolOptions(**options)
