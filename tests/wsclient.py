@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from typing import Optional
 
+import base64
+import os
+
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateResponseAccept
 from twisted.internet import reactor
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
 
 # How long a test waits for messages before failing (a bound on a hang, not a speed assertion).
 WAIT = 20.0
@@ -128,3 +132,38 @@ async def join(port: int, host: str, origin: Optional[str] = None, tls=None, def
     client = await connect(port, host, origin, tls, deflate).open()
     await client.opened
     return client
+
+
+class RawPeer(Protocol):
+    """A WebSocket client written by hand: sends the opening handshake (offering C{extensions}),
+    then writes only what the test writes and answers nothing, pings included.
+
+    C{upgraded} fires with the server's status line and headers (lowercased text); C{lost} when
+    the connection ends. What arrives after the handshake is kept, unparsed, in C{buffer}.
+    """
+
+    def __init__(self, host_header: str, extensions: Optional[str] = None) -> None:
+        self.host_header = host_header
+        self.extensions = extensions
+        self.buffer = b""
+        self.upgraded: Deferred = Deferred()
+        self.lost: Deferred = Deferred()
+
+    def connectionMade(self) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        offer = f"Sec-WebSocket-Extensions: {self.extensions}\r\n" if self.extensions else ""
+        self.transport.write((
+            f"GET /ws HTTP/1.1\r\nHost: {self.host_header}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n").encode())
+
+    def dataReceived(self, data: bytes) -> None:
+        # Always read, so the kernel buffers never fill.
+        self.buffer += data
+        if not self.upgraded.called and b"\r\n\r\n" in self.buffer:
+            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            self.upgraded.callback(head.decode("latin-1").lower())
+
+    def connectionLost(self, reason=None) -> None:
+        if not self.upgraded.called:
+            self.upgraded.errback(ConnectionError("lost before the handshake finished"))
+        self.lost.callback(None)

@@ -86,7 +86,7 @@ class HubRegistry:
         clients = [(site, client) for site, hub in self._hubs.items() for client in hub]
         for site, client in clients:
             self.leave(site, client)
-            _close(client, GOING_AWAY, reason)
+            close_with(client, GOING_AWAY, reason)
         return len(clients)
 
     def sites(self) -> list[str]:
@@ -134,7 +134,7 @@ class HubRegistry:
         _log.info("Dropping a WebSocket client of {site}: {backlog} bytes unsent", site=site, backlog=backlog)
         self.leave(site, client)
         # The close frame may never be read; Autobahn's close-handshake timeout then drops the TCP connection.
-        _close(client, POLICY_VIOLATION, "too slow: output backlog exceeded")
+        close_with(client, POLICY_VIOLATION, "too slow: output backlog exceeded")
 
 
 class _Frames:
@@ -143,9 +143,9 @@ class _Frames:
     Server frames are unmasked, so every client without compression gets the same bytes. A client
     with permessage-deflate compresses each message in its own context (Autobahn does that, given
     the payload); but Autobahn refuses to send anything whose compressed form exceeds the
-    connection's message cap, and an incompressible message at the cap grows by a few bytes, so
-    messages that close to the cap go to such clients uncompressed (RSV1 clear), which the
-    extension allows.
+    connection's C{maxMessagePayloadSize}, and incompressible data grows by a few bytes when
+    deflated, so a message that close to the bound goes to such clients uncompressed (RSV1 clear),
+    which the extension allows.
     """
 
     # Deflate's worst case adds about 5 bytes per 16 KiB stored block plus a few: well under this.
@@ -170,7 +170,7 @@ class _Frames:
         return self._plain
 
     def for_deflate(self, cap: int) -> PreparedMessage:
-        """What to send a deflate client whose message cap is C{cap} (0: none)."""
+        """What to send a deflate client whose C{maxMessagePayloadSize} is C{cap} (0: none)."""
         if 0 < cap < len(self.payload) + self.COMPRESSION_SLACK:
             return self.plain()
         return self.compressible()
@@ -218,11 +218,11 @@ def write_now(transport: Any, data: bytes, backlog: int) -> None:
     transport.write(data)
 
 
-def _close(client: Any, code: int, reason: str) -> None:
+def close_with(client: Any, code: int, reason: str) -> None:
     """Start the closing handshake with C{code}, or cut the connection if that cannot be done.
 
     Autobahn's public C{sendClose} accepts only 1000 and 3000-4999; the protocol codes a server
-    needs (1001 going away, 1008 policy) go through the frame-level call it uses itself.
+    needs (1001 going away, 1008 policy, 1009 too big) go through the frame-level call it uses itself.
     """
     try:
         client.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8")[:120], isReply=False)

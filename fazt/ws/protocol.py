@@ -15,9 +15,19 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
-from fazt.ws.hub import HubFull, HubRegistry
+from fazt.ws.hub import HubFull, HubRegistry, close_with
 
 _log = Logger()
+
+# SPEC §8: a message (all its fragments, inflated) may be 64 KiB; a bigger one is answered with 1009.
+MAX_MESSAGE = 64 * 1024
+MESSAGE_TOO_BIG = 1009
+# What Autobahn itself may buffer for one message or frame (see SiteSocketFactory), so that it
+# never refuses a message within MAX_MESSAGE: deflated, 64 KiB of incompressible bytes are a few
+# bytes longer, and while inflating a frame that arrives in several reads Autobahn counts the
+# frame's compressed bytes still to come against the cap too (up to one frame, so up to the cap).
+# The exact cap is checked in onMessage; anything past this bound Autobahn closes with 1009 itself.
+RECEIVE_BOUND = 2 * MAX_MESSAGE
 
 
 def same_origin(origin: Optional[str], host: Optional[str], secure: bool) -> bool:
@@ -106,6 +116,11 @@ class SiteSocketProtocol(WebSocketServerProtocol):
             _log.failure("WebSocket onOpen for {site} failed", site=self.site)
 
     def onMessage(self, payload: bytes, isBinary: bool):
+        if self.state != self.STATE_OPEN:  # closing: what arrives now is not relayed
+            return
+        if len(payload) > MAX_MESSAGE:
+            close_with(self, MESSAGE_TOO_BIG, f"message over {MAX_MESSAGE} bytes")
+            return
         try:
             # Autobahn has checked the size and, for text, the UTF-8: relayed as received.
             self.registry.broadcast(self.site, payload, binary=isBinary)

@@ -15,16 +15,14 @@ from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflat
 from twisted.web.server import Request
 
 from fazt.ws.hub import HubRegistry
-from fazt.ws.protocol import SiteSocketProtocol
-
-MAX_MESSAGE = 64 * 1024
+from fazt.ws.protocol import MAX_MESSAGE, RECEIVE_BOUND, SiteSocketProtocol
 
 
 def accept_deflate(offers):
     """Accept the client's first permessage-deflate offer, on the terms it asks for (RFC 7692).
 
-    Compressed messages count against C{MAX_MESSAGE} once inflated: Autobahn stops inflating at
-    the cap and closes with 1009. Each connection keeps its own compression context.
+    Compressed messages count against C{MAX_MESSAGE} once inflated (Autobahn stops inflating at
+    C{RECEIVE_BOUND}). Each connection keeps its own compression context.
     """
     for offer in offers:
         if isinstance(offer, PerMessageDeflateOffer):
@@ -41,8 +39,9 @@ class SiteSocketFactory(WebSocketServerFactory):
         super().__init__()
         self.registry = registry
         self._pending_site: Optional[str] = None
-        # failByDrop=False: a message over the cap gets close 1009, not a bare drop.
-        options = dict(maxMessagePayloadSize=MAX_MESSAGE, maxFramePayloadSize=MAX_MESSAGE,
+        # The exact cap is the protocol's (see RECEIVE_BOUND); failByDrop=False: past the bound,
+        # Autobahn too answers with close 1009, not a bare drop.
+        options = dict(maxMessagePayloadSize=RECEIVE_BOUND, maxFramePayloadSize=RECEIVE_BOUND,
                        webStatus=False, failByDrop=False, perMessageCompressionAccept=accept_deflate)
         if ping_seconds > 0:
             options.update(autoPingInterval=ping_seconds, autoPingTimeout=min(ping_timeout, ping_seconds))
