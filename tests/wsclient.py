@@ -127,6 +127,21 @@ async def close_all(clients) -> None:
         await client.closed
 
 
+async def wait_for(predicate, seconds: float) -> bool:
+    """Poll C{predicate} every 20 ms for up to C{seconds}; whether it became true.
+
+    For the server's side of a close: a client sees its connection end in the same reactor turn
+    as, or before, the server's protocol hears of it, so hub counts settle a moment later.
+    """
+    from twisted.internet.task import deferLater
+
+    for _ in range(int(seconds / 0.02)):
+        if predicate():
+            return True
+        await deferLater(reactor, 0.02, lambda: None)
+    return predicate()
+
+
 async def join(port: int, host: str, origin: Optional[str] = None, tls=None, deflate: bool = False) -> RecordingClient:
     """A client whose handshake has completed (raises C{ConnectionError} if refused)."""
     client = await connect(port, host, origin, tls, deflate).open()

@@ -104,7 +104,10 @@ class HubRegistry:
         return len(self._hubs.get(site, ()))
 
     def broadcast(self, site: str, message: str | bytes, binary: bool = False) -> int:
-        """Send C{message} (text, or bytes as received) to every client of C{site}; how many it was queued for."""
+        """Send C{message} (text, or bytes as received) to every client of C{site}.
+
+        Returns how many clients it was queued for.
+        """
         hub = self._hubs.get(site)
         if not hub:
             return 0

@@ -122,7 +122,7 @@ class SiteSocketProtocol(WebSocketServerProtocol):
             close_with(self, MESSAGE_TOO_BIG, f"message over {MAX_MESSAGE} bytes")
             return
         try:
-            # Autobahn has checked the size and, for text, the UTF-8: relayed as received.
+            # Within the cap, and text is valid UTF-8 (Autobahn checks it): relayed as received.
             self.registry.broadcast(self.site, payload, binary=isBinary)
         except Exception:
             _log.failure("Relaying a WebSocket message of {site} failed", site=self.site)

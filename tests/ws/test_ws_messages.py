@@ -146,7 +146,11 @@ async def test_compressed_message_inflating_past_the_cap_closes_with_1009(ws_ser
 def compressed_binary_frame(message: bytes) -> bytes:
     """One masked client frame carrying C{message} deflated (RSV1 set), as RFC 7692 describes."""
     deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-    payload = (deflate.compress(message) + deflate.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    return client_frame(0xC2, (deflate.compress(message) + deflate.flush(zlib.Z_SYNC_FLUSH))[:-4])
+
+
+def client_frame(first_byte: int, payload: bytes) -> bytes:
+    """One masked client frame: C{first_byte} (FIN, RSV bits, opcode), then C{payload}'s length and it."""
     if len(payload) <= 125:
         length = bytes([0x80 | len(payload)])
     elif len(payload) <= 0xFFFF:
@@ -156,7 +160,24 @@ def compressed_binary_frame(message: bytes) -> bytes:
     mask = os.urandom(4)
     masked = (int.from_bytes(payload, "big") ^ int.from_bytes(mask * (len(payload) // 4 + 1), "big")
               >> (8 * (4 - len(payload) % 4))).to_bytes(len(payload), "big")
-    return bytes([0xC2]) + length + mask + masked
+    return bytes([first_byte]) + length + mask + masked
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_busy_uploading_a_refused_message_still_gets_its_1009(ws_server):
+    # The client writes a message far over the cap and answers the server's close only 2 s later
+    # (as a client still uploading the rest would): the connection must wait for that answer.
+    response = await ws_server.deploy("upload", {"index.html": "x"})
+    assert response.code == 200, response.body
+    raw = RawPeer(host(ws_server, "upload"))
+    await ClientCreator(reactor, lambda: raw).connectTCP("127.0.0.1", ws_server.port)
+    assert (await raw.upgraded).startswith("http/1.1 101")
+    raw.transport.write(client_frame(0x82, b"u" * (4 * CAP)))
+    await deferLater(reactor, 2.0, lambda: None)
+    assert not raw.lost.called
+    assert raw.buffer[:4] == bytes([0x88, raw.buffer[1], 0x03, 0xF1])   # close, code 1009
+    raw.transport.write(client_frame(0x88, struct.pack("!H", TOO_BIG)))
+    await raw.lost
 
 
 # Two messages of exactly 64 KiB that Autobahn refused with 1009 although neither exceeds the cap:

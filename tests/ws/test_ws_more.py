@@ -6,10 +6,9 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.protocol import ClientFactory
-from twisted.internet.task import deferLater
 
 from fazt_testing import start_server, stop_server
-from wsclient import RawPeer, close_all, connect, join
+from wsclient import RawPeer, close_all, connect, join, wait_for
 
 
 def hubs(server):
@@ -24,15 +23,6 @@ def host(server, site):
 async def deploy(server, site, files):
     response = await server.deploy(site, files)
     assert response.code == 200, response.body
-
-
-async def wait_for(predicate, seconds: float) -> bool:
-    """Poll C{predicate} every 20 ms for up to C{seconds}; whether it became true."""
-    for _ in range(int(seconds / 0.02)):
-        if predicate():
-            return True
-        await deferLater(reactor, 0.02, lambda: None)
-    return predicate()
 
 
 # Autobahn schedules its ping timers through txaio's batched timer, which rounds the deadline down
@@ -81,7 +71,7 @@ async def test_auto_ping_drops_a_peer_that_never_answers(ping_server):
             connector.disconnect()
             await dead.lost
         await close_all([alive])
-    assert registry.total() == 0
+    assert await wait_for(lambda: registry.total() == 0, 5.0), registry.total()
 
 
 @pytest_twisted.ensureDeferred
@@ -99,10 +89,10 @@ async def test_total_connection_limit_refuses_another_site_with_503(total_server
         assert registry.clients("second") == 0 and registry.total() == 2
     finally:
         await close_all(clients)
-    assert registry.total() == 0
+    assert await wait_for(lambda: registry.total() == 0, 5.0), registry.total()
     again = await join(total_server.port, host(total_server, "second"))
     await close_all([again])
-    assert registry.total() == 0
+    assert await wait_for(lambda: registry.total() == 0, 5.0), registry.total()
 
 
 @pytest_twisted.ensureDeferred
