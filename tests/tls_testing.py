@@ -61,6 +61,24 @@ def listen_tls(server, directory):
     return port
 
 
+def listen_sni(server):
+    """Serve C{server}'s site behind TLS as C{--https tcp:...} does: SNI map, no certificate issued yet.
+
+    Every name gets the self-signed fallback (for C{DOMAIN} and C{*.DOMAIN}), made here so the test
+    can trust it. Sets C{server.tls_port} and C{server.trust}; returns the listening port.
+    """
+    from fazt.acme import pem
+    from fazt.acme.sni import CertificateMap, tls_factory
+
+    key_pem = pem.new_key_pem()
+    cert_pem = pem.self_signed([server.domain, f"*.{server.domain}"], key_pem, reactor.seconds())
+    certificates = CertificateMap(pem.tls_options(cert_pem, key_pem))
+    port = reactor.listenTCP(0, tls_factory(certificates, server.listener.factory), interface="127.0.0.1")
+    server.tls_port = port.getHost().port
+    server.trust = Certificate.loadPEM(cert_pem.encode("ascii"))
+    return port
+
+
 async def https_request(server, name: str, method: str, path: str, headers: Optional[dict] = None,
                         body: Optional[bytes] = None) -> Response:
     """One request to C{https://NAME:PORT/PATH} through the TLS listener, the certificate verified."""

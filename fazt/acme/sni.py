@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from OpenSSL.SSL import Connection
 from twisted.internet.ssl import CertificateOptions
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -75,7 +76,20 @@ def fallback_options(domain: str, now: float, key_pem: Optional[str] = None) -> 
 
 def tls_factory(certificates: CertificateMap, wrapped) -> TLSMemoryBIOFactory:
     """C{wrapped} (an HTTP factory) behind TLS whose certificate is chosen by SNI."""
-    return TLSMemoryBIOFactory(SNIMap(_WithDefault(certificates)), False, wrapped)
+    return TLSMemoryBIOFactory(_PlainConnectionSNIMap(_WithDefault(certificates)), False, wrapped)
+
+
+class _PlainConnectionSNIMap(SNIMap):
+    """txsni's SNIMap, handing out a real C{OpenSSL.SSL.Connection} for each handshake.
+
+    SNIMap wraps each connection in a proxy that only exists to carry NPN/ALPN callbacks across
+    the SNI context switch (fazt negotiates neither). Autobahn asserts that a TLS transport's
+    handle is an C{OpenSSL.SSL.Connection}, so behind that proxy every C{wss://} handshake failed
+    (issue 11). The context (C{self.context}, with SNIMap's servername callback) is the same.
+    """
+
+    def serverConnectionForTLS(self, protocol):
+        return Connection(self.context, None)
 
 
 class _WithDefault:

@@ -86,7 +86,7 @@ class HubRegistry:
         clients = [(site, client) for site, hub in self._hubs.items() for client in hub]
         for site, client in clients:
             self.leave(site, client)
-            _close(client, GOING_AWAY, reason)
+            close_with(client, GOING_AWAY, reason)
         return len(clients)
 
     def sites(self) -> list[str]:
@@ -103,27 +103,29 @@ class HubRegistry:
         """How many clients C{site} has."""
         return len(self._hubs.get(site, ()))
 
-    def broadcast(self, site: str, message: str, binary: bool = False) -> int:
-        """Send C{message} to every client of C{site}; return how many it was queued for."""
+    def broadcast(self, site: str, message: str | bytes, binary: bool = False) -> int:
+        """Send C{message} (text, or bytes as received) to every client of C{site}.
+
+        Returns how many clients it was queued for.
+        """
         hub = self._hubs.get(site)
         if not hub:
             return 0
         payload = message.encode("utf-8") if isinstance(message, str) else bytes(message)
-        # Framed once for all clients: server frames are unmasked, so every client gets the same bytes.
-        prepared = PreparedMessage(payload, binary, applyMask=False, doNotCompress=False)
+        frames = _Frames(payload, binary)
         reached = 0
         for client in list(hub):
-            if self._send(site, client, prepared, len(payload)):
+            if self._send(site, client, frames, len(payload)):
                 reached += 1
         return reached
 
-    def _send(self, site: str, client: Any, prepared: PreparedMessage, size: int) -> bool:
+    def _send(self, site: str, client: Any, frames: "_Frames", size: int) -> bool:
         backlog = pending_bytes(getattr(client, "transport", None))
         if backlog + size > self.max_pending:
             self._drop_slow(site, client, backlog)
             return False
         try:
-            _deliver(client, prepared, backlog)
+            _deliver(client, frames, backlog)
         except Exception:
             _log.failure("Sending to a WebSocket client of {site} failed; dropping it", site=site)
             self.leave(site, client)
@@ -135,21 +137,66 @@ class HubRegistry:
         _log.info("Dropping a WebSocket client of {site}: {backlog} bytes unsent", site=site, backlog=backlog)
         self.leave(site, client)
         # The close frame may never be read; Autobahn's close-handshake timeout then drops the TCP connection.
-        _close(client, POLICY_VIOLATION, "too slow: output backlog exceeded")
+        close_with(client, POLICY_VIOLATION, "too slow: output backlog exceeded")
 
 
-def _deliver(client: Any, prepared: PreparedMessage, backlog: int) -> None:
-    """Send a prepared frame to one client (C{backlog}: its bytes still unsent, see L{pending_bytes}).
+class _Frames:
+    """One broadcast message, framed once for all clients and only as needed.
+
+    Server frames are unmasked, so every client without compression gets the same bytes. A client
+    with permessage-deflate compresses each message in its own context (Autobahn does that, given
+    the payload); but Autobahn refuses to send anything whose compressed form exceeds the
+    connection's C{maxMessagePayloadSize}, and incompressible data grows by a few bytes when
+    deflated, so a message that close to the bound goes to such clients uncompressed (RSV1 clear),
+    which the extension allows.
+    """
+
+    # Deflate's worst case adds about 5 bytes per 16 KiB stored block plus a few: well under this.
+    COMPRESSION_SLACK = 1024
+
+    def __init__(self, payload: bytes, binary: bool) -> None:
+        self.payload = payload
+        self.binary = binary
+        self._compressible: Optional[PreparedMessage] = None
+        self._plain: Optional[PreparedMessage] = None
+
+    def compressible(self) -> PreparedMessage:
+        """The message as Autobahn sends it: compressed on deflate connections, else as framed."""
+        if self._compressible is None:
+            self._compressible = PreparedMessage(self.payload, self.binary, applyMask=False, doNotCompress=False)
+        return self._compressible
+
+    def plain(self) -> PreparedMessage:
+        """The message never compressed, on any connection."""
+        if self._plain is None:
+            self._plain = PreparedMessage(self.payload, self.binary, applyMask=False, doNotCompress=True)
+        return self._plain
+
+    def for_deflate(self, cap: int) -> PreparedMessage:
+        """What to send a deflate client whose C{maxMessagePayloadSize} is C{cap} (0: none)."""
+        if 0 < cap < len(self.payload) + self.COMPRESSION_SLACK:
+            return self.plain()
+        return self.compressible()
+
+
+def _deliver(client: Any, frames: _Frames, backlog: int) -> None:
+    """Send a broadcast message to one client (C{backlog}: its bytes still unsent, see L{pending_bytes}).
 
     Autobahn's C{sendPreparedMessage} formats a debug log line (disabled or not) for every
     send, a fifth of a broadcast's CPU with a thousand clients. An open connection with nothing
     queued and no compression takes the frame's bytes straight; anything else goes through Autobahn.
+    C{_perMessageCompress} and C{send_queue} are Autobahn's internals (read only, guarded by the
+    defaults): the first is the connection's compression (None without), the second its queue of
+    frames waiting to be sent.
     """
-    if (getattr(client, "state", None) == STATE_OPEN and getattr(client, "_perMessageCompress", True) is None
-            and not getattr(client, "send_queue", True)):
-        write_now(client.transport, prepared.payloadHybi, backlog)
+    compression = getattr(client, "_perMessageCompress", True)
+    if compression is None:
+        if getattr(client, "state", None) == STATE_OPEN and not getattr(client, "send_queue", True):
+            write_now(client.transport, frames.plain().payloadHybi, backlog)
+        else:
+            client.sendPreparedMessage(frames.plain())
     else:
-        client.sendPreparedMessage(prepared)
+        client.sendPreparedMessage(frames.for_deflate(getattr(client, "maxMessagePayloadSize", 0)))
 
 
 def write_now(transport: Any, data: bytes, backlog: int) -> None:
@@ -174,11 +221,11 @@ def write_now(transport: Any, data: bytes, backlog: int) -> None:
     transport.write(data)
 
 
-def _close(client: Any, code: int, reason: str) -> None:
+def close_with(client: Any, code: int, reason: str) -> None:
     """Start the closing handshake with C{code}, or cut the connection if that cannot be done.
 
     Autobahn's public C{sendClose} accepts only 1000 and 3000-4999; the protocol codes a server
-    needs (1001 going away, 1008 policy) go through the frame-level call it uses itself.
+    needs (1001 going away, 1008 policy, 1009 too big) go through the frame-level call it uses itself.
     """
     try:
         client.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8")[:120], isReply=False)

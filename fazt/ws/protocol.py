@@ -2,6 +2,7 @@
 
 Autobahn swallows exceptions from C{onConnect} (into an HTTP 500) and from C{onOpen} (a Deferred
 without errback), so both are wrapped and logged here. C{.log} is Autobahn's own: never assigned.
+Text and binary messages alike go to every client of the site, the sender included.
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
-from fazt.ws.hub import HubFull, HubRegistry
+from fazt.ws.hub import HubFull, HubRegistry, close_with
 
 _log = Logger()
 
-UNSUPPORTED_DATA = 1003
+# SPEC §8: a message (all its fragments, inflated) may be 64 KiB; a bigger one is answered with 1009.
+MAX_MESSAGE = 64 * 1024
+MESSAGE_TOO_BIG = 1009
+# What Autobahn itself may buffer for one message or frame (see SiteSocketFactory), so that it
+# never refuses a message within MAX_MESSAGE: deflated, 64 KiB of incompressible bytes are a few
+# bytes longer, and while inflating a frame that arrives in several reads Autobahn counts the
+# frame's compressed bytes still to come against the cap too (up to one frame, so up to the cap).
+# The exact cap is checked in onMessage; anything past this bound Autobahn closes with 1009 itself.
+RECEIVE_BOUND = 2 * MAX_MESSAGE
 
 
 def same_origin(origin: Optional[str], host: Optional[str], secure: bool) -> bool:
@@ -50,6 +59,31 @@ class SiteSocketProtocol(WebSocketServerProtocol):
     """One client of one site's hub; C{site} is set by the factory before the handshake."""
 
     site: str = ""
+    # False until Autobahn's connectionMade has run to its end (see L{connectionMade}).
+    _made: bool = False
+
+    def connectionMade(self):
+        """Set up Autobahn's state; if the transport defeats that, drop the connection cleanly.
+
+        Autobahn reads the transport (its peer, its TLS handle) before it sets up any of its own
+        state: a transport it does not expect would leave a half-built protocol behind, whose
+        every later event raises. Here such a connection is logged once and cut instead.
+        """
+        try:
+            super().connectionMade()
+        except Exception:
+            _log.failure("WebSocket connection for {site} could not be set up", site=self.site)
+            self.transport.abortConnection()
+            return
+        self._made = True
+
+    def dataReceived(self, data):
+        if self._made:
+            super().dataReceived(data)
+
+    def connectionLost(self, reason):
+        if self._made:  # else it never reached the handshake, so it never joined a hub
+            super().connectionLost(reason)
 
     @property
     def registry(self) -> HubRegistry:
@@ -82,11 +116,14 @@ class SiteSocketProtocol(WebSocketServerProtocol):
             _log.failure("WebSocket onOpen for {site} failed", site=self.site)
 
     def onMessage(self, payload: bytes, isBinary: bool):
-        if isBinary:
-            self.sendClose(code=UNSUPPORTED_DATA, reason="text messages only")
+        if self.state != self.STATE_OPEN:  # closing: what arrives now is not relayed
+            return
+        if len(payload) > MAX_MESSAGE:
+            close_with(self, MESSAGE_TOO_BIG, f"message over {MAX_MESSAGE} bytes")
             return
         try:
-            self.registry.broadcast(self.site, payload.decode("utf-8"))
+            # Within the cap, and text is valid UTF-8 (Autobahn checks it): relayed as received.
+            self.registry.broadcast(self.site, payload, binary=isBinary)
         except Exception:
             _log.failure("Relaying a WebSocket message of {site} failed", site=self.site)
 

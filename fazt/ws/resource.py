@@ -11,12 +11,29 @@ from typing import Optional
 
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory
+from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from twisted.web.server import Request
 
 from fazt.ws.hub import HubRegistry
-from fazt.ws.protocol import SiteSocketProtocol
+from fazt.ws.protocol import MAX_MESSAGE, RECEIVE_BOUND, SiteSocketProtocol
 
-MAX_MESSAGE = 64 * 1024
+# How long a client has to answer the server's close frame before the TCP connection is cut.
+# Autobahn's 1 s is too short for a client still uploading a message that was refused (over the
+# cap): it reads the 1009 only after it has written the rest, and the cut discards the close frame
+# if it is still unsent, so the client would see a dropped connection instead of 1009.
+CLOSE_TIMEOUT = 5.0
+
+
+def accept_deflate(offers):
+    """Accept the client's first permessage-deflate offer, on the terms it asks for (RFC 7692).
+
+    Compressed messages count against C{MAX_MESSAGE} once inflated (Autobahn stops inflating at
+    C{RECEIVE_BOUND}). Each connection keeps its own compression context.
+    """
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            return PerMessageDeflateOfferAccept(offer)
+    return None
 
 
 class SiteSocketFactory(WebSocketServerFactory):
@@ -28,8 +45,11 @@ class SiteSocketFactory(WebSocketServerFactory):
         super().__init__()
         self.registry = registry
         self._pending_site: Optional[str] = None
-        options = dict(maxMessagePayloadSize=MAX_MESSAGE, maxFramePayloadSize=MAX_MESSAGE,
-                       webStatus=False, failByDrop=False)  # failByDrop=False: send close 1009, not a bare drop
+        # The exact cap is the protocol's (see RECEIVE_BOUND); failByDrop=False: past the bound,
+        # Autobahn too answers with close 1009, not a bare drop.
+        options = dict(maxMessagePayloadSize=RECEIVE_BOUND, maxFramePayloadSize=RECEIVE_BOUND,
+                       webStatus=False, failByDrop=False, perMessageCompressionAccept=accept_deflate,
+                       closeHandshakeTimeout=CLOSE_TIMEOUT)
         if ping_seconds > 0:
             options.update(autoPingInterval=ping_seconds, autoPingTimeout=min(ping_timeout, ping_seconds))
         self.setProtocolOptions(**options)

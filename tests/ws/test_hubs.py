@@ -8,7 +8,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from fazt_testing import start_server, stop_server
-from wsclient import close_all, connect, join
+from wsclient import close_all, connect, join, wait_for
 
 CHAT = """<!doctype html><script>
 const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
@@ -52,8 +52,7 @@ async def test_chat_example_reaches_everyone_including_sender(ws_server):
         assert await bob.messages(1) == ["hello from alice"]
     finally:
         await close_all([alice, bob])
-    assert hubs(ws_server).clients("chat") == 0
-    assert hubs(ws_server).sites() == []
+    assert await wait_for(lambda: hubs(ws_server).sites() == [], 5.0), hubs(ws_server).sites()
 
 
 @pytest_twisted.ensureDeferred
@@ -108,7 +107,7 @@ async def test_wrong_origin_is_refused_with_403(ws_server):
         client.opened.addErrback(lambda f: None)
         assert "[403]" in str(reason), reason
         assert code != 1000
-    assert hubs(ws_server).clients("guarded") == 0
+    assert await wait_for(lambda: hubs(ws_server).clients("guarded") == 0, 5.0)
 
 
 @pytest_twisted.ensureDeferred
@@ -124,7 +123,7 @@ async def test_oversized_message_closes_with_1009(ws_server):
         assert code == 1009
     finally:
         await close_all([other])
-    assert hubs(ws_server).clients("big") == 0
+    assert await wait_for(lambda: hubs(ws_server).clients("big") == 0, 5.0)
 
 
 @pytest_twisted.ensureDeferred
@@ -167,4 +166,4 @@ async def test_slow_reader_is_dropped_and_others_keep_receiving(ws_server):
     finally:
         slow.transport.resumeProducing()
         await close_all([slow, fast])
-    assert registry.total() == 0
+    assert await wait_for(lambda: registry.total() == 0, 5.0), registry.total()
