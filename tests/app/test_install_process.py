@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest_twisted
 
-from ws.wsclient import close_all, join
+from wsclient import close_all, join
 
 STUB = '#!/bin/sh\necho "$(basename "$0") $*" >> "$STUB_LOG"\n'
 # useradd --root DIR ... NAME: the user appears in DIR/etc/passwd, as with the real one.

@@ -40,7 +40,7 @@ from cryptography.x509.oid import NameOID
 from twisted.internet.ssl import Certificate, CertificateOptions, optionsForClientTLS
 
 from tls_testing import make_certificate
-from ws.wsclient import close_all, join
+from wsclient import close_all, join
 
 CONFIGS = ["http", "pebble", "self-signed", "ssl-files"]
 DOMAIN = "example.test"
