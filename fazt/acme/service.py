@@ -19,12 +19,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.acme import pem
+from fazt.base.bus import CERTIFICATE_STORED, SITE_CHANGED, IEventBus
 from fazt.acme.certstore import SQLiteCertificateStore, record
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
 from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued,
-                           load_schedules, save_schedule, site_names)
+                           load_certificate, load_schedules, save_schedule, site_names)
 
 _log = Logger()
 CHECK_INTERVAL = 300.0
@@ -53,7 +54,7 @@ class CertificateManager(MultiService):
 
     def __init__(self, store, certificates: CertificateMap, domain: str, clock: IReactorTime,
                  issuer: Optional[Any] = None, public_ca: bool = False, serving_tls: bool = True,
-                 interval: float = CHECK_INTERVAL) -> None:
+                 interval: float = CHECK_INTERVAL, bus: Optional[IEventBus] = None) -> None:
         super().__init__()
         self.setName(SERVICE_NAME)
         self.store = store
@@ -67,6 +68,10 @@ class CertificateManager(MultiService):
         self._inflight: set[str] = set()
         self._checked = False
         self.current_check = None  # the Deferred of the timer's check in progress (for tests and logs)
+        self._bus = bus
+        if bus is not None:
+            bus.subscribe(SITE_CHANGED, self._site_changed)
+            bus.subscribe(CERTIFICATE_STORED, self._certificate_stored)
         if issuer is not None:
             timer = TimerService(interval, self._tick)
             timer.clock = clock
@@ -144,6 +149,26 @@ class CertificateManager(MultiService):
             yield self.store.write(save_schedule, Schedule(
                 name, schedule.failures, next_attempt, next_ari, schedule.last_attempt, schedule.last_error))
 
+    def _site_changed(self, message: dict) -> None:
+        if message.get("change") == "switch":
+            self.site_deployed(message["site"])
+
+    def _certificate_stored(self, message: dict) -> Deferred:
+        """A certificate was stored (here or by another process): serve it unless already served."""
+        name = message["name"]
+        served = self.certificates.not_after(name)
+        if served is not None and served >= message["not_after"]:
+            return succeed(None)  # this process issued it: already put in the map before storing
+        reading = self.store.read(load_certificate, name)
+
+        def serve(cert: Optional[StoredCertificate]) -> None:
+            if cert is not None:
+                self.certificates.load([cert])
+        reading.addCallback(serve)
+        reading.addErrback(lambda failure: _log.failure("Could not load the certificate of {name}",
+                                                        failure, name=name))
+        return reading
+
     def site_deployed(self, site: str) -> Deferred:
         """A site switched deployments: order its name now unless it has a certificate or waits.
 
@@ -184,6 +209,8 @@ class CertificateManager(MultiService):
             schedule = Schedule(name, 0, renewal_due(about.not_before, about.not_after),
                                 attempt + ARI_INTERVAL, attempt, None)
             yield self.store.write(issued, cert, schedule, self._now())
+            if self._bus is not None:
+                self._bus.publish(CERTIFICATE_STORED, {"name": name, "not_after": cert.not_after})
             _log.info("Certificate for {name} issued by {issuer}, valid until {until}",
                       name=name, issuer=cert.issuer, until=_iso(cert.not_after))
         except Exception as error:

@@ -54,6 +54,10 @@ class CertificateMap:
         name = _server_name(server_name)
         return name in self._options and self._expiry[name] > now
 
+    def not_after(self, server_name) -> Optional[float]:
+        """When the certificate served for C{server_name} expires (None: it has none)."""
+        return self._expiry.get(_server_name(server_name))
+
     def put(self, cert: StoredCertificate) -> None:
         """Serve C{cert} for its name from the next handshake on."""
         self._options[cert.name] = pem.tls_options(cert.cert_pem, cert.key_pem)

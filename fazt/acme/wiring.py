@@ -7,7 +7,7 @@ C{--no-acme}) obtained by ACME HTTP-01.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -18,6 +18,7 @@ from fazt.acme.redirect import HttpsRedirect, endpoint_port
 from fazt.acme.responder import HTTP01Responder
 from fazt.acme.service import SERVICE_NAME, CertificateManager
 from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
+from fazt.base.bus import IEventBus
 from fazt.store.certificates import all_certificates
 from fazt.base.threads import ThreadPoolService
 from fazt.store.migrate import connect
@@ -39,11 +40,13 @@ def _stored(path: str):
         conn.close()
 
 
-def install(config: Any, reactor: IReactorTime, parent, store, root) -> CertificateManager:
+def install(config: Any, reactor: IReactorTime, parent, store, root,
+            bus: Optional[IEventBus] = None) -> CertificateManager:
     """Add the certificate service (and, if ordering, the ACME pool and responder) to C{parent}.
 
     Stored certificates are loaded before the reactor runs, so the first handshake after a start
-    already gets them.
+    already gets them. With C{bus}, the manager orders a certificate for a site that switched
+    deployments (C{site.changed}) and serves those another process stored (C{certificate.stored}).
     """
     domain = config["domain"]
     automatic = [e for e in config["https"] if not own_certificate(e)]
@@ -65,7 +68,7 @@ def install(config: Any, reactor: IReactorTime, parent, store, root) -> Certific
         _log.info("No certificate can be ordered for {domain} from {directory}: TLS uses a self-signed one",
                   domain=domain, directory=config["acme-directory"])
     manager = CertificateManager(store, certificates, domain, reactor, issuer,
-                                 public_ca=public_ca, serving_tls=bool(automatic))
+                                 public_ca=public_ca, serving_tls=bool(automatic), bus=bus)
     manager.setServiceParent(parent)
     if automatic:
         root.https_redirect = HttpsRedirect(certificates, reactor, endpoint_port(automatic[0]))

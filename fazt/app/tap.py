@@ -16,6 +16,7 @@ from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
 from fazt.app.threads import ThreadPoolService
+from fazt.base.bus import SITE_CHANGED, LocalBus
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
@@ -87,13 +88,14 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
+    bus = LocalBus()
+    bus.subscribe(SITE_CHANGED, lambda message: index.invalidate(message["site"]))
     live = LiveLog()
+    live.follow(bus)
 
     def on_switch(site_name: str) -> None:
-        # Deploys and rollbacks both land here, indistinguishable: streamed as C{event: switch}.
-        index.invalidate(site_name)
-        live.publish(site_name, "switch", {"site": site_name})
-        certificates.site_deployed(site_name)  # bound below, before anything can deploy
+        # Deploys and rollbacks both land here, indistinguishable (the live log streams C{switch}).
+        bus.publish(SITE_CHANGED, {"site": site_name, "change": "switch"})
 
     deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
                         keep=config["keep-deployments"])
@@ -103,13 +105,13 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     workers.setServiceParent(top)
-    apps = AppRenderer(workers, store, writer, index, live=live)
+    apps = AppRenderer(workers, store, writer, index, bus=bus)
     CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
     auth = Authenticator(store)
     api = ApiRouter()
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
                         admin_ui=DashboardResource())
-    certificates = acme_wiring.install(config, reactor, top, store, root)
+    certificates = acme_wiring.install(config, reactor, top, store, root, bus)
     proxies = parse_networks(config["trusted-proxy"])
     connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
     root.api_guard = rate_limit = ApiRateLimit(

@@ -1,5 +1,5 @@
 """The ground floor: pieces every layer may use, importing nothing else of fazt.
 
-Names (site names and hosts), the API error type, option converters and the service that owns
-a thread pool. See docs/ARCHITECTURE.md for the layers above.
+Names (site names and hosts), the API error type, option converters, the service that owns
+a thread pool, and the event bus. See docs/ARCHITECTURE.md for the layers above.
 """

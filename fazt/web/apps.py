@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import re
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.base.bus import LOG_LINE, IEventBus
 from fazt.names import split_host
 from fazt.runtime.pool import RunResult, WorkerPool
 from fazt.store.batch import BatchWriter
@@ -68,9 +69,9 @@ class AppRenderer:
     """Runs a site's script on the worker pool and writes its response."""
 
     def __init__(self, pool: WorkerPool, store: Store, writer: BatchWriter, index: SiteIndex,
-                 clock: Callable[[], float] = time.time, live=None) -> None:
+                 clock: Callable[[], float] = time.time, bus: Optional[IEventBus] = None) -> None:
         self._pool = pool
-        self._live = live  # fazt.web.livelog.LiveLog: each console line is published as it is made
+        self._bus = bus  # each log line is published (LOG_LINE) as it is made, before it is stored
         self._store = store
         self._writer = writer
         self._index = index
@@ -152,11 +153,11 @@ class AppRenderer:
             entries.append((site, "error", detail, now))
         if entries:
             self._writer.submit(append_logs, entries).addErrback(lambda _: None)
-            if self._live is not None:
+            if self._bus is not None:
                 for name, level, message, created in entries:
-                    self._live.publish(name, "log", {"site": name, "level": level, "message": message,
-                                                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                                 time.gmtime(created))})
+                    self._bus.publish(LOG_LINE, {"site": name, "level": level, "message": message,
+                                                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                             time.gmtime(created))})
 
 
 def _respond(result: RunResult, request: Request) -> bytes:

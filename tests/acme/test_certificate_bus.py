@@ -1,0 +1,110 @@
+"""The certificate service on the event bus: a switched site is ordered, a stored certificate is served.
+
+Two managers on one bus and one cartridge stand for two processes of SPEC §19: each has its own
+L{CertificateMap}, and the one that did not order learns of the certificate from the bus.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock, deferLater
+
+from fazt.acme.service import SERVICE_NAME, CertificateManager
+from fazt.acme.sni import CertificateMap, fallback_options
+from fazt.base.bus import CERTIFICATE_STORED, SITE_CHANGED, LocalBus
+
+from acme_testing import START, FakeCA, deploy_site
+from fazt_testing import start_server, stop_server
+
+DOMAIN = "example.com"
+
+
+@pytest.fixture
+def clock():
+    clock = Clock()
+    clock.advance(START)
+    return clock
+
+
+def manager_on(bus, store, clock, ca):
+    certificates = CertificateMap(fallback_options(DOMAIN, clock.seconds()))
+    return CertificateManager(store, certificates, DOMAIN, clock, ca, public_ca=False, interval=300, bus=bus)
+
+
+def next_message(bus, topic) -> Deferred:
+    """A Deferred firing with the next message on C{topic} (checked to be JSON-able)."""
+    arrived = Deferred()
+
+    def once(message):
+        stop()
+        arrived.callback(json.loads(json.dumps(message)))
+    stop = bus.subscribe(topic, once)
+    return arrived
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_switch_on_the_bus_orders_the_site_and_its_certificate_is_announced(cartridge, clock):
+    bus = LocalBus()
+    ca = FakeCA(clock)
+    manager = manager_on(bus, cartridge, clock, ca)
+    await cartridge.write(deploy_site, "shop")
+    stored = next_message(bus, CERTIFICATE_STORED)
+    bus.publish(SITE_CHANGED, {"site": "shop", "change": "switch"})
+    message = await stored
+    assert ca.orders == ["shop.example.com"] and "shop.example.com" in manager.certificates
+    assert message == {"name": "shop.example.com",
+                       "not_after": manager.certificates.not_after("shop.example.com")}
+
+
+@pytest_twisted.ensureDeferred
+async def test_other_changes_order_nothing(cartridge, clock):
+    bus = LocalBus()
+    ca = FakeCA(clock)
+    manager_on(bus, cartridge, clock, ca)
+    await cartridge.write(deploy_site, "shop")
+    bus.publish(SITE_CHANGED, {"site": "shop", "change": "deleted"})
+    assert ca.orders == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_certificate_stored_by_another_process_is_served(cartridge, clock):
+    bus = LocalBus()
+    ordering = manager_on(bus, cartridge, clock, FakeCA(clock))
+    other = manager_on(bus, cartridge, clock, None)  # orders nothing: it only serves
+    await cartridge.write(deploy_site, "shop")
+    stored = next_message(bus, CERTIFICATE_STORED)
+    ordering.site_deployed("shop")
+    await stored
+    for _ in range(500):  # the other process reads it from the cartridge, off the reactor thread
+        if "shop.example.com" in other.certificates:
+            break
+        await deferLater(reactor, 0.01, lambda: None)
+    assert other.certificates.not_after("shop.example.com") == ordering.certificates.not_after("shop.example.com")
+
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A whole fazt (C{twistd fazt}'s wiring) with an automatic-HTTPS listener configured."""
+    server = start_server(str(tmp_path / "data.db"), domain=DOMAIN, extra_args=(
+        "--https", "tcp:0", "--acme-directory", "https://127.0.0.1:9/dir"))
+    yield server
+    stop_server(server)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deploy_through_the_wiring_orders_the_site(served):
+    """A deploy reaches the certificate manager (over the bus, as wired by fazt.app.tap)."""
+    manager = served.services.getServiceNamed(SERVICE_NAME)
+    ca = manager.issuer = FakeCA(Clock())  # the CA is the only fake
+    assert (await served.deploy("shop", {"index.html": "<h1>shop</h1>"})).code == 200
+    for _ in range(500):  # the order runs after the deploy's answer, off the reactor thread
+        if "shop.example.com" in manager.certificates:
+            break
+        await deferLater(reactor, 0.01, lambda: None)
+    assert "shop.example.com" in ca.orders and "shop.example.com" in manager.certificates
