@@ -23,6 +23,7 @@ from fazt.errors import ApiError
 from fazt.store.accounts import find_api_key, touch_api_key
 from fazt.store.db import Store
 from fazt.store.sessions import extend_session, find_session
+from fazt.web.request import FaztRequest
 
 ADMIN_SCOPE = "admin"
 SESSION_COOKIE = b"fazt_session"
@@ -149,7 +150,7 @@ class Authenticator:
         self.audit: Callable[..., Deferred] = _no_audit
 
     @inlineCallbacks
-    def api_key(self, request: Request, deploy_scope: bool = False) -> Deferred[Principal]:
+    def api_key(self, request: FaztRequest, deploy_scope: bool = False) -> Deferred[Principal]:
         """The principal of C{request} (bearer key first, else session cookie), or raise 401/403.
 
         Deny by default: a key without the C{admin} scope is refused (403) unless the route passes
@@ -166,10 +167,10 @@ class Authenticator:
             require_admin(principal)
         return principal
 
-    def audit_request(self, request: Request, action: str, resource: str, result: str = "ok",
+    def audit_request(self, request: FaztRequest, action: str, resource: str, result: str = "ok",
                       details: str = "") -> Deferred:
         """Record C{action} in the audit log as done by whoever L{api_key} found C{request} to be."""
-        principal = getattr(request, "fazt_principal", None)
+        principal = request.fazt_principal  # declared on FaztRequest, None before api_key
         return self.audit(principal.name if principal else "anonymous", action, resource, result, details)
 
     @inlineCallbacks

@@ -9,14 +9,36 @@ so that the client reads the 413 instead of a connection reset.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 from twisted.web.server import Request
 
 from fazt.errors import payload_too_large
 from fazt.web.framing import envelope_response
 
+if TYPE_CHECKING:
+    from fazt.web.auth import Principal
+
 
 class FaztRequest(Request):
-    """A request whose body is bounded by C{site.body_limit(path, host)}."""
+    """A request whose body is bounded by C{site.body_limit(path, host)}.
+
+    It also carries the state fazt's layers keep about one request, declared here with their
+    defaults so that every module can read them without guessing:
+
+    @ivar fazt_principal: who the request was authenticated as (L{fazt.web.auth.Principal}),
+        set by L{fazt.web.auth.Authenticator.api_key} and read by its audit log; None until then.
+    @ivar fazt_metrics: C{(site, start time)} of a site request, set by the request counter
+        (L{fazt.web.metrics.RequestCounter.hook}) and read when the request finishes; None for
+        requests that are not a site's.
+    @ivar _fazt_gone: whether the client went away before the answer was written (True), is still
+        there (False), or nobody has started watching (None); kept by
+        L{fazt.web.responses.track_disconnect} so that late writers skip a closed request.
+    """
+
+    fazt_principal: Optional["Principal"] = None
+    fazt_metrics: Optional[tuple[str, float]] = None
+    _fazt_gone: Optional[bool] = None
 
     def __init__(self, channel, *args, **kwargs) -> None:
         kwargs["parsePOSTFormSubmission"] = False
