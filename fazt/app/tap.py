@@ -101,13 +101,13 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                         keep=config["keep-deployments"])
     writer = BatchWriter(store)
     hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"])
-    host = HostApi(store, writer, SafeFetcher(reactor), sockets=hubs)
+    host = HostApi(store, writer, SafeFetcher(reactor), clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     workers.setServiceParent(top)
-    apps = AppRenderer(workers, store, writer, index, bus=bus)
+    apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus)
     CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
-    auth = Authenticator(store)
+    auth = Authenticator(store, reactor)
     api = ApiRouter()
     root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
                         admin_ui=DashboardResource())

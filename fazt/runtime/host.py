@@ -6,10 +6,10 @@ parent (never by the script), so a site can only ever reach its own keys and cli
 
 from __future__ import annotations
 
-import time
-from typing import Callable, Optional, Protocol
+from typing import Optional, Protocol
 
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IReactorTime
 
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
@@ -45,8 +45,8 @@ class HostCallError(Exception):
 class HostApi:
     """Dispatches the host calls of PROTOCOL.md for one site at a time."""
 
-    def __init__(self, store: Store, writer: BatchWriter, fetcher: Fetcher, sockets: SocketHub = NoSockets(),
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, writer: BatchWriter, fetcher: Fetcher, *, clock: IReactorTime,
+                 sockets: SocketHub = NoSockets()) -> None:
         self._store = store
         self._writer = writer
         self._fetcher = fetcher
@@ -67,23 +67,23 @@ class HostApi:
 
     def _db_get(self, site, args, budget):
         (key,) = _arity(args, 1)
-        return self._store.read(kv_get, site, key, self._clock())
+        return self._store.read(kv_get, site, key, self._clock.seconds())
 
     def _db_set(self, site, args, budget):
         key, value, ttl = _arity(args, 3, defaults=[None])
-        return self._writer.submit(kv_set, site, key, value, ttl, self._clock())
+        return self._writer.submit(kv_set, site, key, value, ttl, self._clock.seconds())
 
     def _db_delete(self, site, args, budget):
         (key,) = _arity(args, 1)
-        return self._writer.submit(kv_delete, site, key, self._clock())
+        return self._writer.submit(kv_delete, site, key, self._clock.seconds())
 
     def _db_list(self, site, args, budget):
         (prefix,) = _arity(args, 1, defaults=[""])
-        return self._store.read(kv_list, site, prefix if prefix is not None else "", self._clock())
+        return self._store.read(kv_list, site, prefix if prefix is not None else "", self._clock.seconds())
 
     def _db_incr(self, site, args, budget):
         key, by = _arity(args, 2, defaults=[1])
-        return self._writer.submit(kv_incr, site, key, 1 if by is None else by, self._clock())
+        return self._writer.submit(kv_incr, site, key, 1 if by is None else by, self._clock.seconds())
 
     def _fetch(self, site, args, budget):
         url, options = _arity(args, 2, defaults=[None])

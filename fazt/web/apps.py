@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import re
 import time
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from fazt.base.bus import LOG_LINE, IEventBus
@@ -69,7 +70,7 @@ class AppRenderer:
     """Runs a site's script on the worker pool and writes its response."""
 
     def __init__(self, pool: WorkerPool, store: Store, writer: BatchWriter, index: SiteIndex,
-                 clock: Callable[[], float] = time.time, bus: Optional[IEventBus] = None) -> None:
+                 *, clock: IReactorTime, bus: Optional[IEventBus] = None) -> None:
         self._pool = pool
         self._bus = bus  # each log line is published (LOG_LINE) as it is made, before it is stored
         self._store = store
@@ -144,7 +145,7 @@ class AppRenderer:
         self._record_logs(site, RunResult(None, [(level, message)]))
 
     def _record_logs(self, site: str, result: RunResult) -> None:
-        now = self._clock()
+        now = self._clock.seconds()
         entries = [(site, str(level), str(message), now) for level, message in result.logs]
         if result.failure is not None:
             detail = f"{result.failure}: {result.message}"

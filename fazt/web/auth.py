@@ -11,11 +11,11 @@ cannot send.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.server import Request
 
@@ -144,7 +144,7 @@ class Authenticator:
     one as done by the request's principal.
     """
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, clock: IReactorTime) -> None:
         self._store = store
         self.clock = clock
         self.audit: Callable[..., Deferred] = _no_audit
@@ -178,7 +178,7 @@ class Authenticator:
         key = yield self._store.read(find_api_key, token)
         if key is None:
             raise ApiError(401, "INVALID_API_KEY", "invalid or revoked API key")
-        now = int(self.clock())
+        now = int(self.clock.seconds())
         if key.last_used_at is None or now - key.last_used_at > _TOUCH_INTERVAL:
             self._store.write(touch_api_key, key.id, now).addErrback(self._log_failure, "touch API key")
         return Principal(key.name, key.scopes, key.id, "api_key")
@@ -190,7 +190,7 @@ class Authenticator:
         if token is None:
             raise ApiError(401, "UNAUTHORIZED",
                            "authentication required: log in, or send 'Authorization: Bearer <token>'")
-        now = int(self.clock())
+        now = int(self.clock.seconds())
         session = yield self._store.read(find_session, token, now)
         if session is None:
             clear_session_cookie(request)

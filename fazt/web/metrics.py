@@ -17,11 +17,11 @@ from __future__ import annotations
 import hmac
 import os
 from bisect import bisect_left
-from time import perf_counter
 from typing import Any, Callable, Iterable, Optional
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from fazt.web.api.common import add_error_handlers
@@ -75,7 +75,7 @@ class RequestCounter:
     no site: those count under OTHER and never take one of the C{max_sites} label slots.
     """
 
-    def __init__(self, max_sites: int = MAX_SITES, clock=perf_counter,
+    def __init__(self, clock: IReactorTime, max_sites: int = MAX_SITES,
                  absent: Optional[Callable[[str], bool]] = None) -> None:
         self.counts: dict[str, int] = {}
         self.statuses: dict[tuple[str, int], int] = {}
@@ -86,14 +86,14 @@ class RequestCounter:
         self._absent = absent
 
     def hook(self, request: Request, site: str) -> None:
-        request.fazt_metrics = (site, self._clock())
+        request.fazt_metrics = (site, self._clock.seconds())
 
     def finished(self, request: Request) -> None:
         started = getattr(request, "fazt_metrics", None)
         if started is None:
             return  # not a site request
         site, t0 = started
-        elapsed = self._clock() - t0
+        elapsed = self._clock.seconds() - t0
         counts = self.counts
         try:
             counts[site] += 1
@@ -268,7 +268,7 @@ def mount(services) -> None:
         known, state = index.cached(name)
         return known and state is None
 
-    counter = RequestCounter(absent=absent)
+    counter = RequestCounter(services.reactor, absent=absent)
     services.extras["request_counter"] = counter
     services.root.add_site_hook(counter.hook)
     services.root.add_finish_hook(counter.finished)

@@ -64,9 +64,9 @@ class Parts:
         self.index = SiteIndex(self.store, ByteLRU(8 * 1024 * 1024))
         self.writer = BatchWriter(self.store)
         self.fetches = HeldFetches()
-        self.pool = WorkerPool(reactor, HostApi(self.store, self.writer, self.fetches), size=1)
+        self.pool = WorkerPool(reactor, HostApi(self.store, self.writer, self.fetches, clock=reactor), size=1)
         self.pool.startService()
-        self.apps = AppRenderer(self.pool, self.store, self.writer, self.index)
+        self.apps = AppRenderer(self.pool, self.store, self.writer, self.index, clock=reactor)
 
     def cron(self, at: float) -> tuple[CronService, Clock]:
         clock = Clock()

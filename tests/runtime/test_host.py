@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 from twisted.internet.defer import gatherResults
+from twisted.internet.task import Clock
 
 from fazt.runtime.host import HostApi, HostCallError
 from fazt.store.batch import BatchWriter
@@ -20,8 +21,9 @@ class NoFetch:
 
 @pytest.fixture
 def host(store):
-    clock = [NOW]
-    api = HostApi(store, BatchWriter(store), NoFetch(), clock=lambda: clock[0])
+    clock = Clock()
+    clock.advance(NOW)
+    api = HostApi(store, BatchWriter(store), NoFetch(), clock=clock)
     api.clock = clock
     return api
 
@@ -42,10 +44,10 @@ async def test_concurrent_increments_never_lose_an_update(host):
 async def test_incr_keeps_a_ttl_until_it_expires(host):
     await host.call("a", "db.set", ["n", 5, 30], {})
     assert await host.call("a", "db.incr", ["n"], {}) == 6
-    host.clock[0] = NOW + 30
+    host.clock.advance(30)
     assert await host.call("a", "db.get", ["n"], {}) is None
     assert await host.call("a", "db.incr", ["n", 2], {}) == 2
-    host.clock[0] = NOW + 1000
+    host.clock.advance(970)
     assert await host.call("a", "db.get", ["n"], {}) == 2  # no longer expires
 
 

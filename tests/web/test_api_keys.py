@@ -242,11 +242,12 @@ async def test_the_audit_recorder_clips_what_it_stores(server):
 def test_mounting_offers_the_recorder_to_every_area():
     from types import SimpleNamespace
 
+    from twisted.internet.task import Clock
     from fazt.web.api import audit
     from fazt.web.api.router import ApiRouter
     from fazt.web.auth import Authenticator
 
-    services = SimpleNamespace(writer=None, clock=time.time, extras={}, auth=Authenticator(None),
+    services = SimpleNamespace(writer=None, clock=time.time, extras={}, auth=Authenticator(None, Clock()),
                                api=ApiRouter(), store=None)
     audit.mount(services)
     assert isinstance(services.extras["audit"], audit.AuditRecorder)

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 import pytest_twisted
+from twisted.internet.task import Clock
 from prometheus_client.parser import text_string_to_metric_families
 
 from fazt.cli.operator import create_key
@@ -140,7 +141,7 @@ class FakeRequest:
 
 
 def test_request_counter_caps_distinct_sites():
-    counter = RequestCounter(max_sites=2)
+    counter = RequestCounter(Clock(), max_sites=2)
     for name in ("a", "a", "b", "c", "d"):
         request = FakeRequest()
         counter.hook(request, name)
@@ -151,12 +152,12 @@ def test_request_counter_caps_distinct_sites():
 
 
 def test_latency_histogram_is_cumulative_and_parses():
-    now = [0.0]
-    counter = RequestCounter(clock=lambda: now[0])
+    clock = Clock()
+    counter = RequestCounter(clock)
     for elapsed in (0.0002, 0.003, 0.003, 20.0):
         request = FakeRequest()
         counter.hook(request, "s")
-        now[0] += elapsed
+        clock.advance(elapsed)
         counter.finished(request)
     counter.finished(FakeRequest())  # an admin request: never hooked, not counted
     text = "\n".join(histogram_family("lat_seconds", "help", counter.histogram_samples())) + "\n"
