@@ -16,7 +16,8 @@ import sys
 from http.cookies import CookieError, SimpleCookie
 from typing import Optional
 
-from fazt.cli.client import ApiClient, ClientError, RawResponse
+from fazt.cli.client import ApiClient, ClientError
+from fazt.cli.httpwire import RawResponse
 from fazt.cli.commands import _client, _data_list, _data_object, _print_partial_list_note
 from fazt.cli.errors import CliError
 from fazt.cli.formatting import render_table

@@ -9,23 +9,20 @@ is not JSON raises L{ClientError} with a message fit to show the user.
 """
 
 import http.client
-import io
 import json
-import select
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import BinaryIO, Callable, Mapping, Optional
+from typing import BinaryIO, Callable, Optional
 from urllib.parse import urlsplit
 
 from fazt.cli.errors import CliError
+from fazt.cli.httpwire import RawResponse, await_continue, read_response
 from fazt.cli.multipart import MultipartFileBody
 
 DEFAULT_TIMEOUT = 30.0
 UPLOAD_TIMEOUT = 300.0
 # How long an upload waits for "100 Continue" before sending its body anyway (curl waits 1 s).
 CONTINUE_WAIT = 1.0
-MAX_INTERIM_LINE = 65536
 DOWNLOAD_CHUNK = 64 * 1024
 USER_AGENT = "fazt-cli"
 
@@ -58,16 +55,6 @@ class ApiError(ClientError):
 
     def __str__(self) -> str:
         return f"{self._message} ({self.code})"
-
-
-@dataclass(frozen=True)
-class RawResponse:
-    """An HTTP answer as received: status, reason, headers and body bytes."""
-
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    body: bytes
 
 
 class ApiClient:
@@ -112,7 +99,7 @@ class ApiClient:
         connection = self._connect(self.timeout)
         try:
             connection.request(method, self._path_prefix + path, body, self._headers(headers))
-            return _read(connection.getresponse())
+            return read_response(connection.getresponse())
         except (OSError, http.client.HTTPException) as error:
             raise self._transport_error(error) from error
         finally:
@@ -155,10 +142,10 @@ class ApiClient:
                 # large archive) and closed; its answer says more than the
                 # broken pipe does.
                 try:
-                    return self.envelope(_read(connection.getresponse()))
+                    return self.envelope(read_response(connection.getresponse()))
                 except (OSError, http.client.HTTPException):
                     raise self._transport_error(send_error) from send_error
-            return self.envelope(_read(connection.getresponse()))
+            return self.envelope(read_response(connection.getresponse()))
         except (OSError, http.client.HTTPException) as error:
             raise self._transport_error(error) from error
         finally:
@@ -187,7 +174,7 @@ class ApiClient:
                                self._headers({"Accept": "*/*", "Content-Length": "0"}))
             response = connection.getresponse()
             if response.status >= 300:
-                self.envelope(_read(response))
+                self.envelope(read_response(response))
                 raise ApiError(response.status, f"HTTP_{response.status}", response.reason)
             length = response.getheader("Content-Length")
             total = int(length) if length and length.isdigit() else None
@@ -277,41 +264,3 @@ class ApiClient:
         else:
             reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         return ClientError(f"cannot reach {self.server}: {reason}")
-
-
-def _read(response: http.client.HTTPResponse) -> RawResponse:
-    """Read all of C{response} into a L{RawResponse}."""
-    body = response.read()
-    return RawResponse(response.status, response.reason, dict(response.headers), body)
-
-
-def await_continue(sock, wait: float) -> Optional[RawResponse]:
-    """
-    After a request's headers were sent with C{Expect: 100-continue}: wait up
-    to C{wait} seconds for the server's first answer.
-
-    @return: C{None} to go on and send the body (a C{100 Continue} came and
-        was consumed, or nothing came in time), or the server's final answer,
-        read whole, when it refused the request on its headers.
-    """
-    pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-    if not pending and not select.select([sock], [], [], wait)[0]:
-        return None
-    # Unbuffered, so that after a 100 not a byte of what follows is taken from the socket
-    # before http.client reads the final answer.
-    raw = sock.makefile("rb", buffering=0)
-    status_line = raw.readline(MAX_INTERIM_LINE)
-    parts = status_line.split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        raise http.client.BadStatusLine(status_line.decode("latin-1", "replace").strip())
-    status = int(parts[1])
-    if 100 <= status < 200:
-        while raw.readline(MAX_INTERIM_LINE) not in (b"\r\n", b"\n", b""):
-            pass  # an interim answer's header lines
-        return None
-    reader = io.BufferedReader(raw)
-    headers = http.client.parse_headers(reader)
-    length = headers.get("Content-Length")
-    body = reader.read(int(length)) if length and length.isdigit() else reader.read()
-    reason = parts[2].decode("latin-1").strip() if len(parts) > 2 else ""
-    return RawResponse(status, reason, dict(headers), body)

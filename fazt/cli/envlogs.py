@@ -14,7 +14,8 @@ import threading
 import time
 from typing import Optional
 
-from fazt.cli.client import ApiClient, RawResponse
+from fazt.cli.client import ApiClient
+from fazt.cli.httpwire import RawResponse
 from fazt.cli.commands import _client, _data_list, _data_object, _path_segment
 from fazt.cli.formatting import render_table
 

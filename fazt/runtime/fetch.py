@@ -13,9 +13,7 @@ from typing import Optional
 from urllib.parse import urljoin
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
-from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.error import ConnectError
-from twisted.internet.interfaces import IResolutionReceiver
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -23,9 +21,10 @@ from twisted.web.client import (Agent, BrowserLikePolicyForHTTPS, HTTPConnection
                                 RequestTransmissionFailed, ResponseDone, ResponseFailed)
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import UNKNOWN_LENGTH, IAgentEndpointFactory, IBodyProducer
+from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
 
+from fazt.runtime.pinning import AddressCollector, PinnedConnection
 from fazt.runtime.ssrf import DEFAULT_POLICY, AddressPolicy, FetchBlocked, ParsedTarget, check_url, pick_address
 
 MAX_BODY = 1024 * 1024
@@ -45,68 +44,6 @@ _log = Logger()
 
 class FetchError(Exception):
     """A fetch that failed for a reason worth telling the script, as a short message."""
-
-
-@implementer(IResolutionReceiver)
-class _AddressCollector:
-    """Gathers every address one resolution yields; C{done} fires with them all, in order."""
-
-    def __init__(self) -> None:
-        self.addresses: list[str] = []
-        self.done: Deferred[list[str]] = Deferred()
-
-    def resolutionBegan(self, resolutionInProgress) -> None:
-        pass
-
-    def addressResolved(self, address) -> None:
-        if address.host not in self.addresses:
-            self.addresses.append(address.host)
-
-    def resolutionComplete(self) -> None:
-        if not self.done.called:  # a cancelled (timed out) resolution may still complete later
-            self.done.callback(self.addresses)
-
-
-@implementer(IAgentEndpointFactory)
-class _PinnedConnection:
-    """Endpoints for one hop that go to the checked address C{ip}, whatever host the URI names.
-
-    Remembers the protocols it connected so the hop's connection can be aborted at once.
-    """
-
-    def __init__(self, reactor, target: ParsedTarget, ip: str, tls_policy, timeout: float) -> None:
-        self._reactor, self._target, self._ip = reactor, target, ip
-        self._tls_policy, self._timeout = tls_policy, timeout
-        self._protocols: list = []
-
-    def endpointForURI(self, uri):
-        """A TCP (and for https, TLS for the original host name) endpoint to the pinned address."""
-        endpoint_type = TCP6ClientEndpoint if ":" in self._ip else TCP4ClientEndpoint
-        endpoint = endpoint_type(self._reactor, self._ip, self._target.port, timeout=max(1, int(self._timeout)))
-        if self._target.scheme == "https":
-            creator = self._tls_policy.creatorForNetloc(self._target.host.encode("ascii"), self._target.port)
-            endpoint = wrapClientTLS(creator, endpoint)
-        return _RecordingEndpoint(endpoint, self._protocols)
-
-    def abort(self) -> None:
-        """Drop every connection made for this hop immediately (no-op for closed ones)."""
-        for protocol in self._protocols:
-            if protocol.transport is not None:
-                protocol.transport.abortConnection()
-
-
-class _RecordingEndpoint:
-    """Wraps an endpoint and records each protocol it connects."""
-
-    def __init__(self, endpoint, protocols: list) -> None:
-        self._endpoint, self._protocols = endpoint, protocols
-
-    def connect(self, factory):
-        def record(protocol):
-            self._protocols.append(protocol)
-            return protocol
-
-        return self._endpoint.connect(factory).addCallback(record)
 
 
 @implementer(IBodyProducer)
@@ -198,7 +135,7 @@ class SafeFetcher:
         redirects = 0
         while True:
             ip = await self._address_for(target)
-            connection = _PinnedConnection(self._reactor, target, ip, self._tls_policy, self._timeout)
+            connection = PinnedConnection(self._reactor, target, ip, self._tls_policy, self._timeout)
             try:
                 response = await self._send(connection, target, method, outgoing, payload)
                 location = response.headers.getRawHeaders(b"location")
@@ -223,7 +160,7 @@ class SafeFetcher:
         """The checked address to connect to: the literal itself, or one resolution of the name."""
         if target.is_ip_literal:
             return target.host
-        collector = _AddressCollector()
+        collector = AddressCollector()
         try:
             self._resolver.resolveHostName(collector, target.host, target.port)
         except Exception:
@@ -233,7 +170,7 @@ class SafeFetcher:
             raise FetchError(f"could not resolve host {target.host}")
         return pick_address(addresses, self._policy)
 
-    async def _send(self, connection: _PinnedConnection, target: ParsedTarget, method: str,
+    async def _send(self, connection: PinnedConnection, target: ParsedTarget, method: str,
                     outgoing: dict[str, str], payload: Optional[bytes]):
         agent = Agent.usingEndpointFactory(self._reactor, connection,
                                            pool=HTTPConnectionPool(self._reactor, persistent=False))
@@ -246,7 +183,7 @@ class SafeFetcher:
         uri = f"{target.scheme}://{target.host_header}{target.path}".encode("ascii")
         return await agent.request(method.encode("ascii"), uri, raw, producer)
 
-    def _read_body(self, response, connection: _PinnedConnection) -> Deferred[bytes]:
+    def _read_body(self, response, connection: PinnedConnection) -> Deferred[bytes]:
         if response.length is not UNKNOWN_LENGTH and response.length > self._max_body:
             raise FetchError(f"response body larger than {self._max_body} bytes")
         finished: Deferred[bytes] = Deferred(lambda _: connection.abort())

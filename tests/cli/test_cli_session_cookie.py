@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fazt.cli.account import _session_cookie
-from fazt.cli.client import RawResponse
+from fazt.cli.httpwire import RawResponse
 
 
 @pytest.mark.parametrize("name", ["fazt_session", "__Host-fazt_session"])

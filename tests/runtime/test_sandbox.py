@@ -10,9 +10,8 @@ from fazt.runtime.sandbox import (
     SandboxedInterpreter,
     SiteRuntime,
     SiteRuntimeCache,
-    prepare_source,
-    script_hash_of,
 )
+from fazt.runtime.scripts import prepare_source, script_hash_of
 
 COUNTER = 'let n = (db.get("count") || 0) + 1; db.set("count", n); res.send(`<h1>${n}</h1>`);'
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fazt.runtime.protocol import FrameDecoder, encode_frame
-from fazt.runtime.sandbox import script_hash_of
+from fazt.runtime.scripts import script_hash_of
 
 from installed import PYTHON
 REQUEST = {"method": "GET", "path": "/", "query": "", "params": {}, "headers": {"host": "s.example.test"},
