@@ -98,7 +98,10 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
                         keep=config["keep-deployments"])
     writer = BatchWriter(store)
-    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"])
+    max_message = config["ws-max-message-kb"] * 1024
+    # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
+    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
+                       max_pending=max(MIB, 2 * max_message))
     host = HostApi(store, writer, SafeFetcher(reactor), sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
@@ -107,8 +110,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
     auth = Authenticator(store)
     api = ApiRouter()
-    root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
-                        admin_ui=DashboardResource())
+    sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
+    root = RootResource(config["domain"], SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root)
     proxies = parse_networks(config["trusted-proxy"])
     connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
