@@ -35,6 +35,7 @@ from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
+from fazt.web.framing import RefusalCounter
 from fazt.web.frontdoor import ConnectionLimits
 from fazt.web.lockout import parse_networks
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
@@ -114,6 +115,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     root = RootResource(config["domain"], SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root)
     proxies = parse_networks(config["trusted-proxy"])
+    refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
     connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
     root.api_guard = rate_limit = ApiRateLimit(
         buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
@@ -122,10 +124,11 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,
                                                                "certificates": certificates,
                                                                "connections": connections,
-                                                               "rate_limit": rate_limit}))
+                                                               "rate_limit": rate_limit,
+                                                               "http_refusals": refusals}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
-                    gate=DeployGate(auth, config["domain"]), reactor=reactor)
+                    gate=DeployGate(auth, config["domain"]), refusals=refusals, reactor=reactor)
     top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections
     return top, site
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from twisted.web.server import Request
 
 from fazt.errors import payload_too_large
-from fazt.web.framing import envelope_response
 
 
 class FaztRequest(Request):
@@ -53,5 +52,5 @@ class FaztRequest(Request):
         """Answer 413 at once; the body is never stored."""
         self._refused = True
         self.content = None
-        response = envelope_response(payload_too_large(f"request body is larger than {self._body_limit} bytes"))
-        self.channel.refuse(response)  # FaztChannel: answers, then drains the rest of the body
+        # FaztChannel: answers in the envelope, counts the refusal, then drains the rest of the body.
+        self.channel.refuse(payload_too_large(f"request body is larger than {self._body_limit} bytes"))
