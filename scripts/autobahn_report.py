@@ -1,6 +1,6 @@
 """Summarise an Autobahn|Testsuite fuzzing-client report for fazt's /ws (run by scripts/autobahn.sh).
 
-    python3 scripts/autobahn_report.py REPORT_DIR [--cap BYTES] [--sizes SIZES.json]
+    python3 scripts/autobahn_report.py REPORT_DIR [--cap BYTES] [--sizes SIZES.json] [--must-pass 1,2,12]
 
 Prints, per case group, how many cases ended OK, NON-STRICT, INFORMATIONAL, CAPPED or otherwise,
 then every case that is not as expected; exits 1 if there is any.
@@ -10,7 +10,8 @@ server's close 1009 (message too big) and nothing else; the suite itself reports
 since it expects an echo. A case's largest message comes from SIZES.json (written by
 autobahn_sizes.py for the compression cases, whose text messages are LEN characters, not bytes),
 else from its description ("payload of length 4 * 2**20"); a case whose size cannot be known is
-judged by the suite's verdict alone.
+judged by the suite's verdict alone. With C{--must-pass GROUPS}, a case of those groups must pass
+as it is: CAPPED there counts as UNEXPECTED (for a run with the cap raised above their messages).
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ def case_key(case_id: str) -> tuple[int, ...]:
     return tuple(int(part) for part in case_id.split("."))
 
 
-def judge(entry: dict, details: dict, cap: int, size: int | None) -> str:
-    """One of L{COLUMNS} for a case: its index entry, its own report file, its largest message."""
+def judge(entry: dict, details: dict, cap: int, size: int | None, must_pass: bool = False) -> str:
+    """One of L{COLUMNS} for a case: its index entry, its own report file, its largest message.
+
+    C{must_pass}: the case may not be CAPPED, whatever its size.
+    """
     if size is None:
         size = payload_size(details.get("description", ""))
-    if size is not None and size > cap:
+    if size is not None and size > cap and not must_pass:
         return "CAPPED" if entry.get("remoteCloseCode") == TOO_BIG else "UNEXPECTED"
     if entry["behavior"] in PASSING and entry["behaviorClose"] in PASSING:
         return entry["behavior"]
@@ -56,7 +60,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("reports", type=Path)
     parser.add_argument("--cap", type=int, default=64 * 1024, help="the server's message cap in bytes")
     parser.add_argument("--sizes", type=Path, help="JSON: case id -> its largest message in bytes")
+    parser.add_argument("--must-pass", default="", help="comma-separated groups none of whose cases may be CAPPED")
     args = parser.parse_args(argv)
+    must_pass = {group.strip() for group in args.must_pass.split(",") if group.strip()}
     sizes = json.loads(args.sizes.read_text()) if args.sizes else {}
     index = json.loads((args.reports / "index.json").read_text())
     status = 0
@@ -67,8 +73,8 @@ def main(argv: list[str]) -> int:
         for case_id in sorted(cases, key=case_key):
             entry = cases[case_id]
             details = json.loads((args.reports / entry["reportfile"]).read_text())
-            verdict = judge(entry, details, args.cap, sizes.get(case_id))
             group = case_id.split(".")[0]
+            verdict = judge(entry, details, args.cap, sizes.get(case_id), group in must_pass)
             groups[group][verdict] += 1
             millis[group] += entry.get("duration", 0)
             if verdict == "UNEXPECTED":

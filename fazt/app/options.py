@@ -17,6 +17,7 @@ from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
 from fazt.web.options import HTTP_PARAMETERS
 from fazt.web.ratelimit import API_BURST, API_RATE, LOGIN_BURST, LOGIN_RATE
+from fazt.ws.options import WS_PARAMETERS
 
 DEFAULT_HTTP = "tcp:4698"
 
@@ -57,6 +58,7 @@ class Options(usage.Options):
         ["ws-max-per-site", None, 1000, "WebSocket connections per site.", _whole_number("ws-max-per-site")],
         ["ws-max-total", None, 10000, "WebSocket connections in all.", _whole_number("ws-max-total")],
         ["ws-ping-seconds", None, 30.0, "WebSocket ping interval; 0 turns pings off.", _ping_seconds],
+        *WS_PARAMETERS,
         ["analytics-flush-seconds", None, 5.0, "How often buffered analytics events are written.", _seconds("analytics-flush-seconds")],
         ["max-connections", None, MAX_CONNECTIONS, "Open connections in all; more are refused at once.",
          _whole_number("max-connections")],

@@ -36,6 +36,7 @@ from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
+from fazt.web.framing import RefusalCounter
 from fazt.web.frontdoor import ConnectionLimits
 from fazt.web.lockout import parse_networks
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
@@ -100,7 +101,10 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
                         keep=config["keep-deployments"])
     writer = BatchWriter(store)
-    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"])
+    max_message = config["ws-max-message-kb"] * 1024
+    # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
+    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
+                       max_pending=max(MIB, 2 * max_message))
     host = HostApi(store, writer, SafeFetcher(reactor), clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
@@ -109,10 +113,11 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
     auth = Authenticator(store, reactor)
     api = ApiRouter()
-    root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
-                        admin_ui=DashboardResource())
+    sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
+    root = RootResource(config["domain"], SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource())
     certificates = acme_wiring.install(config, reactor, top, store, root, bus)
     proxies = parse_networks(config["trusted-proxy"])
+    refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
     connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
     root.api_guard = rate_limit = ApiRateLimit(
         buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
@@ -121,10 +126,11 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                             workers, config["domain"], extras={"sockets": hubs, "livelog": live,
                                                                "certificates": certificates,
                                                                "connections": connections,
-                                                               "rate_limit": rate_limit}))
+                                                               "rate_limit": rate_limit,
+                                                               "http_refusals": refusals}))
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
-                    gate=DeployGate(auth, config["domain"]), reactor=reactor)
+                    gate=DeployGate(auth, config["domain"]), refusals=refusals, reactor=reactor)
     top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections
     return top, site
 

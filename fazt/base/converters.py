@@ -42,3 +42,17 @@ def seconds(name: str, minimum: float = 0.001, maximum: float = 3600) -> Callabl
 def rate(name: str) -> Callable[[str], float]:
     """A converter for a rate in requests per second: 0 (no limit) or a positive number."""
     return number(name, float, "a number of requests per second", 0.0, 1_000_000.0, "between 0 and 1000000")
+
+
+def switch(name: str) -> Callable[[str], bool]:
+    """A converter for an C{on}/C{off} option C{--NAME} (also C{true}/C{false}, C{yes}/C{no}, C{1}/C{0})."""
+
+    def convert(value: str) -> bool:
+        word = value.strip().lower()
+        if word in ("on", "true", "yes", "1"):
+            return True
+        if word in ("off", "false", "no", "0"):
+            return False
+        raise usage.UsageError(f"--{name} must be on or off, not {value!r}")
+
+    return convert

@@ -122,7 +122,7 @@ class FaztChannel(HTTPChannel):
                 try:
                     line = self._request_line(line)
                 except FramingError as error:
-                    self.refuse(envelope_response(error))
+                    self.refuse(error)
                     return
             super().lineReceived(line)
             return
@@ -134,7 +134,7 @@ class FaztChannel(HTTPChannel):
         self._header_bytes += len(line)
         self._header_lines += 1
         if self._header_bytes > self.limits.max_header_bytes or self._header_lines > self.limits.max_header_lines:
-            self.refuse(envelope_response(refusal(431, "the request's headers are too large")))
+            self.refuse(refusal(431, "the request's headers are too large"))
             return
         super().lineReceived(line)
 
@@ -156,14 +156,14 @@ class FaztChannel(HTTPChannel):
         if not self._refused:
             too_long = refusal(414, "the request line is too long") if not self._in_head else refusal(
                 431, "the request's headers are too large")
-            self.refuse(envelope_response(too_long))
+            self.refuse(too_long)
 
     def allHeadersReceived(self) -> None:
         request = self.requests[-1]
         try:
             check_host_headers(request.requestHeaders.getRawHeaders(b"host"), self._request_version)
         except FramingError as error:
-            self.refuse(envelope_response(error))
+            self.refuse(error)
             return
         if self._authority is not None:
             request.requestHeaders.setRawHeaders(b"host", [self._authority])  # RFC 9112 §3.2.2
@@ -199,7 +199,7 @@ class FaztChannel(HTTPChannel):
         if self._gone or self._refused:
             return
         if failure.check(ApiError):
-            self.refuse(envelope_response(failure.value))
+            self.refuse(failure.value)
             return
         # The full check runs again when the request is dispatched; it answers this failure there.
         _log.failure("admission check failed", failure)
@@ -220,15 +220,18 @@ class FaztChannel(HTTPChannel):
 
     # -- refusing ----------------------------------------------------------------------------
 
-    def refuse(self, response: bytes) -> None:
-        """Answer C{response} (a complete C{Connection: close} answer) and drain the request.
+    def refuse(self, error: ApiError) -> None:
+        """Answer C{error} in the JSON envelope (with C{Connection: close}) and drain the request.
 
         The write side is shut after the answer; what the client still sends is read and dropped
         until it closes, or for C{drain_seconds} / C{drain_bytes} at most, so that it sees the
-        answer rather than a connection reset.
+        answer rather than a connection reset. The refusal is counted (C{site.refusals}): no
+        resource, and so no request counter, ever sees it.
         """
         if self._refused or self._gone:
             return
+        response = envelope_response(error)
+        self.site.refusals.count(error.status)
         self._refused = True
         self.persistent = False
         self._held = None
@@ -248,7 +251,7 @@ class FaztChannel(HTTPChannel):
 
     def _respondToBadRequestAndDisconnect(self) -> None:
         # Overrides Twisted's bare 400 (bad request line, header, length or chunk) to drain alike.
-        self.refuse(envelope_response(refusal(400, "the request is malformed")))
+        self.refuse(refusal(400, "the request is malformed"))
 
     def _drain_over(self) -> None:
         self._drain_timer = None
@@ -272,6 +275,7 @@ class FaztChannel(HTTPChannel):
             self._head_timer = self.callLater(remaining, self._head_deadline)
             return
         if self._partial:
+            self.site.refusals.count(408)
             self.transport.write(envelope_response(refusal(408, "the request's headers took too long")))
         self.timeoutConnection()
 

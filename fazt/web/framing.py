@@ -35,6 +35,28 @@ CODES = {400: "BAD_REQUEST", 405: "METHOD_NOT_ALLOWED", 408: "REQUEST_TIMEOUT", 
          431: "HEADERS_TOO_LARGE"}
 
 
+# The reasons of fazt_http_refused_total (/metrics), by the status of the refusal.
+REFUSAL_REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 405: "method_not_allowed",
+                   408: "timeout", 413: "too_large", 414: "uri_too_long", 431: "headers_too_large"}
+OTHER_REASON = "other"
+
+
+class RefusalCounter:
+    """Requests refused by the connection itself, before any resource (or FaztSite.log) sees them.
+
+    By reason (L{REFUSAL_REASONS}, else C{other}); every reason starts at 0, so that each series
+    exists from the start.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys([*REFUSAL_REASONS.values(), OTHER_REASON], 0)
+
+    def count(self, status: int) -> None:
+        """Note one refusal answered with C{status}."""
+        reason = REFUSAL_REASONS.get(status, OTHER_REASON)
+        self.counts[reason] += 1
+
+
 def refusal(status: int, message: str) -> FramingError:
     """The error for a request refused by the connection itself (C{status} one of L{CODES})."""
     return FramingError(status, CODES[status], message)
@@ -115,6 +137,6 @@ def simple_response(status: int, body: bytes, content_type: bytes = b"text/plain
 
 
 def envelope_response(error: ApiError) -> bytes:
-    """An admin API refusal in the JSON error envelope."""
+    """An admin API refusal in the JSON error envelope, never stored by a cache (as every admin API answer)."""
     body = json.dumps(error.envelope()).encode("utf-8")
-    return simple_response(error.status, body, b"application/json")
+    return simple_response(error.status, body, b"application/json", ((b"Cache-Control", b"no-store"),))

@@ -202,6 +202,7 @@ class MetricsEndpoint:
                                   self.counter.histogram_samples())
         lines += self._js_lines()
         lines += self._front_door_lines()
+        lines += self._refusal_lines()
         lines += family("fazt_js_workers", "gauge", "JS worker processes in the pool.", [(None, workers.size)])
         lines += family("fazt_js_worker_restarts_total", "counter", "JS worker processes restarted.",
                         [(None, workers.restarts)])
@@ -240,6 +241,19 @@ class MetricsEndpoint:
                             "Admin API requests answered 429 by the per-address rate limit, by bucket (api, login).",
                             [({"bucket": b}, n) for b, n in sorted(rate_limit.limited.items())])
         return lines
+
+    # -- requests refused by the HTTP connection itself (issue 11) -----------------------
+    # Refused before dispatch (no resource, no FaztSite.log, often no trustworthy Host), so they
+    # have their own family by reason rather than a made-up site label in fazt_site_responses_total.
+
+    def _refusal_lines(self) -> list[str]:
+        refusals = self.services.extras.get("http_refusals")
+        if refusals is None:
+            return []
+        return family("fazt_http_refused_total", "counter",
+                      "Requests the HTTP connection refused itself, before dispatch, by reason (bad_request, "
+                      "timeout, too_large, uri_too_long, headers_too_large, unauthorized, forbidden, ...).",
+                      [({"reason": r}, n) for r, n in sorted(refusals.counts.items())])
 
     def _js_lines(self) -> list[str]:
         runs = sorted(getattr(self.services.apps, "runs", {}).items())

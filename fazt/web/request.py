@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Optional
 from twisted.web.server import Request
 
 from fazt.errors import payload_too_large
-from fazt.web.framing import envelope_response
 
 if TYPE_CHECKING:
     from fazt.web.auth import Principal
@@ -75,5 +74,5 @@ class FaztRequest(Request):
         """Answer 413 at once; the body is never stored."""
         self._refused = True
         self.content = None
-        response = envelope_response(payload_too_large(f"request body is larger than {self._body_limit} bytes"))
-        self.channel.refuse(response)  # FaztChannel: answers, then drains the rest of the body
+        # FaztChannel: answers in the envelope, counts the refusal, then drains the rest of the body.
+        self.channel.refuse(payload_too_large(f"request body is larger than {self._body_limit} bytes"))

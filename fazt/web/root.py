@@ -16,7 +16,7 @@ from twisted.web.server import Request, Site
 
 from fazt.names import ADMIN, route_host, split_host
 from fazt.web.channel import FaztChannel
-from fazt.web.framing import ChannelLimits
+from fazt.web.framing import ChannelLimits, RefusalCounter
 from fazt.web.request import FaztRequest
 from fazt.web.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.sitefiles import SiteRenderer
@@ -142,18 +142,20 @@ class FaztSite(Site):
 
     C{limits} are the per-connection limits and timeouts (L{ChannelLimits}, SPEC §18); C{gate},
     if given, is asked before a request's body is read whether it is admitted at all
-    (L{fazt.web.admission.DeployGate}).
+    (L{fazt.web.admission.DeployGate}); C{refusals} counts the requests its connections refuse
+    themselves (for /metrics).
     """
 
     requestFactory = FaztRequest
 
     def __init__(self, resource: IResource, deploy_limit: int, body_limit: int = 1024 * 1024,
                  access_log: bool = False, limits: ChannelLimits = ChannelLimits(),
-                 gate: Optional[Any] = None, **kwargs) -> None:
+                 gate: Optional[Any] = None, refusals: Optional[RefusalCounter] = None, **kwargs) -> None:
         kwargs.setdefault("timeout", limits.idle_timeout)  # Twisted's idle timer: kept-alive connections
         super().__init__(resource, **kwargs)
         self.limits = limits
         self.gate = gate
+        self.refusals = refusals if refusals is not None else RefusalCounter()
         self._domain = getattr(resource, "domain", None)
         self._deploy_limit = deploy_limit
         self._default_limit = body_limit

@@ -19,15 +19,22 @@ from fazt.ws.hub import HubFull, HubRegistry, close_with
 
 _log = Logger()
 
-# SPEC §8: a message (all its fragments, inflated) may be 64 KiB; a bigger one is answered with 1009.
+# SPEC §8: a message (all its fragments, inflated) may be 64 KiB (--ws-max-message-kb changes it);
+# a bigger one is answered with 1009.
 MAX_MESSAGE = 64 * 1024
 MESSAGE_TOO_BIG = 1009
-# What Autobahn itself may buffer for one message or frame (see SiteSocketFactory), so that it
-# never refuses a message within MAX_MESSAGE: deflated, 64 KiB of incompressible bytes are a few
-# bytes longer, and while inflating a frame that arrives in several reads Autobahn counts the
-# frame's compressed bytes still to come against the cap too (up to one frame, so up to the cap).
-# The exact cap is checked in onMessage; anything past this bound Autobahn closes with 1009 itself.
-RECEIVE_BOUND = 2 * MAX_MESSAGE
+
+
+def receive_bound(max_message: int) -> int:
+    """What Autobahn itself may buffer for one message or frame (see SiteSocketFactory).
+
+    Twice the cap, so that Autobahn never refuses a message within it: deflated, C{max_message}
+    incompressible bytes are a few bytes longer, and while inflating a frame that arrives in
+    several reads Autobahn counts the frame's compressed bytes still to come against its bound
+    too (up to one frame, so up to the cap). The exact cap is checked in onMessage; anything
+    past this bound Autobahn closes with 1009 itself.
+    """
+    return 2 * max_message
 
 
 def same_origin(origin: Optional[str], host: Optional[str], secure: bool) -> bool:
@@ -118,8 +125,9 @@ class SiteSocketProtocol(WebSocketServerProtocol):
     def onMessage(self, payload: bytes, isBinary: bool):
         if self.state != self.STATE_OPEN:  # closing: what arrives now is not relayed
             return
-        if len(payload) > MAX_MESSAGE:
-            close_with(self, MESSAGE_TOO_BIG, f"message over {MAX_MESSAGE} bytes")
+        cap = self.factory.max_message
+        if len(payload) > cap:
+            close_with(self, MESSAGE_TOO_BIG, f"message over {cap} bytes")
             return
         try:
             # Within the cap, and text is valid UTF-8 (Autobahn checks it): relayed as received.

@@ -50,3 +50,8 @@ def test_a_bad_value_is_refused_as_on_the_command_line():
         options_from_environment({"FAZT_JS_WORKERS": "many"})
     with pytest.raises(usage.UsageError, match="domain"):
         options_from_environment({"FAZT_DOMAIN": "not a domain"})
+
+
+def test_the_websocket_cap_and_deflate_switch_come_from_the_environment():
+    options = options_from_environment({"FAZT_WS_MAX_MESSAGE_KB": "256", "FAZT_WS_DEFLATE": "off"})
+    assert (options["ws-max-message-kb"], options["ws-deflate"]) == (256, False)

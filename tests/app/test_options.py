@@ -151,3 +151,24 @@ def test_unknown_option_is_refused():
 def test_positional_arguments_are_refused():
     with pytest.raises(usage.UsageError):
         parse("extra")
+
+
+def test_websocket_message_cap_and_deflate_defaults_and_values():
+    assert parse()["ws-max-message-kb"] == 64   # SPEC §8
+    assert parse()["ws-deflate"] is True
+    assert parse("--ws-max-message-kb", "256")["ws-max-message-kb"] == 256
+    assert parse("--ws-max-message-kb", "16384")["ws-max-message-kb"] == 16384
+    for value, expected in (("off", False), ("OFF", False), ("no", False), ("on", True), ("yes", True)):
+        assert parse("--ws-deflate", value)["ws-deflate"] is expected
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "", "0", "-3", "16385"])
+def test_bad_websocket_message_caps_are_refused(value):
+    with pytest.raises(usage.UsageError, match="ws-max-message-kb"):
+        parse("--ws-max-message-kb", value)
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "2"])
+def test_bad_deflate_switches_are_refused(value):
+    with pytest.raises(usage.UsageError, match="ws-deflate must be on or off"):
+        parse("--ws-deflate", value)
