@@ -26,7 +26,7 @@ from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from fazt.web.responses import is_event_stream
+from fazt.base.responses import is_event_stream
 
 _log = Logger()
 POLL_SECONDS = 0.05

@@ -15,7 +15,7 @@ from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
-from fazt.app.threads import ThreadPoolService
+from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer

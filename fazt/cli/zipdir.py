@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator, Tuple
 
 from fazt.cli.errors import CliError
-from fazt.web.mimetypes import content_type_for, is_compressible
+from fazt.base.mimetypes import content_type_for, is_compressible
 
 
 class ZipDirectoryError(CliError):

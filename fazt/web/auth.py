@@ -19,7 +19,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.logger import Logger
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.store.accounts import find_api_key, touch_api_key
 from fazt.store.db import Store
 from fazt.store.sessions import extend_session, find_session

@@ -24,8 +24,8 @@ from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.web.api.common import add_error_handlers
-from fazt.web.api.spec import takes
+from fazt.web.envelope import add_error_handlers
+from fazt.web.spec import takes
 from fazt.web.auth import bearer_token
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from twisted.web.server import Request
 
-from fazt.errors import payload_too_large
+from fazt.base.errors import payload_too_large
 from fazt.web.framing import envelope_response
 
 

@@ -16,8 +16,9 @@ from twisted.web.server import Request
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
 from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
 from fazt.store.events import stats as event_stats
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
-from fazt.web.api.spec import Param, query, takes
+from fazt.web.api.common import AdminRoutes
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import Param, query, takes
 
 FILTER_LIMIT = 500
 EVENT_FILTERS = tuple(Param(name, {"type": "string", "maxLength": FILTER_LIMIT}, description=text)

@@ -20,14 +20,14 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Request
 
 import fazt
-from fazt.app.threads import ThreadPoolService
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.base.threads import ThreadPoolService
+from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.audit import record
 from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
-from fazt.web.api.common import add_error_handlers, iso, json_object, ok
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok
 from fazt.web.api.keys import is_utf8
-from fazt.web.api.spec import nullable, obj, takes
+from fazt.web.spec import nullable, obj, takes
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.lockout import LoginLockout, parse_networks, request_client_address
 

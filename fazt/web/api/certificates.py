@@ -13,8 +13,9 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.acme.service import CertificateStatus
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
-from fazt.web.api.spec import takes
+from fazt.web.api.common import AdminRoutes
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import takes
 
 
 def _time(ts: Optional[float]) -> Optional[str]:

@@ -12,12 +12,12 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import list_site_files
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
-from fazt.web.api.spec import takes
+from fazt.web.spec import takes
 from fazt.web.auth import Authenticator
 
 # Served on the admin origin, a stored HTML or SVG file must not run scripts there.

@@ -16,11 +16,11 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError, validation_failed
+from fazt.base.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, decode_value
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
-from fazt.web.api.spec import Param, takes
+from fazt.web.spec import Param, takes
 
 PREVIEW_CHARS = 200
 # At most MAX_KEY_BYTES of UTF-8: a character takes up to 4 bytes.

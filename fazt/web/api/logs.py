@@ -12,12 +12,12 @@ from twisted.web.server import Request
 
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
                                 required_site, site_not_found)
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.web.api.livelogs import LiveStream
-from fazt.web.api.spec import ID_SCHEMA, Param, query, takes
+from fazt.web.spec import ID_SCHEMA, Param, query, takes
 from fazt.web.auth import Authenticator
 
 

@@ -15,13 +15,14 @@ from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.analytics.events import MAX_TAGS, TAG_LIMIT, InvalidEvent, clean_tags
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.analytics.events import InvalidEvent, clean_tags
+from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store import redirects as sql
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.spec import MAX_SQL_INT, nullable, obj, takes
+from fazt.web.api.common import AdminRoutes
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.shapes import SLUG, TAGS_SCHEMA
+from fazt.web.spec import MAX_SQL_INT, nullable, obj, takes
 
-SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DESTINATION = 2048
 _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII stays as it is
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -31,9 +32,6 @@ SLUG_SCHEMA = {"type": "string", "pattern": f"^{SLUG.pattern}$"}
 # an ASCII http(s) URL with a lower-case host name and a printable path.
 DESTINATION_SCHEMA = {"type": "string", "maxLength": MAX_DESTINATION,
                       "pattern": r"^https?://[a-z0-9][a-z0-9.-]{0,62}(/[!-~]*)?$"}
-# Tags: 1-64 characters without commas (not only spaces), at most 20 different ones.
-TAGS_SCHEMA = {"type": "array", "maxItems": MAX_TAGS,
-               "items": {"type": "string", "maxLength": TAG_LIMIT, "pattern": r"^[^,]*[^,\s][^,]*$"}}
 REDIRECT_FIELDS = {"slug": SLUG_SCHEMA, "destination": DESTINATION_SCHEMA, "tags": nullable(TAGS_SCHEMA)}
 REDIRECT_LINKS = {name: {"operationId": op, "parameters": {"redirect_id": "$response.body#/data/id"}}
                   for name, op in (("read", "get_api_redirects_redirect_id"),

@@ -12,8 +12,8 @@ from urllib.parse import unquote_to_bytes
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
-from fazt.web.api.common import fail
+from fazt.base.errors import ApiError
+from fazt.web.envelope import fail
 
 
 class ApiRouter(Resource):

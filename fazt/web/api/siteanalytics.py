@@ -16,9 +16,9 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.store.sites import site_exists
-from fazt.web.api.common import add_error_handlers, ok
+from fazt.web.envelope import add_error_handlers, ok
 from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
-from fazt.web.api.spec import Param, query, takes
+from fazt.web.spec import Param, query, takes
 
 DAY = 86400
 MAX_DAYS = 366

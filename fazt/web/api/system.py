@@ -15,9 +15,9 @@ from twisted.web.server import Request
 
 import fazt
 from fazt.store.migrate import schema_version
-from fazt.web.api.common import add_error_handlers, ok
+from fazt.web.envelope import add_error_handlers, ok
 from fazt.web.api.sites import exact_paths_app
-from fazt.web.api.spec import takes
+from fazt.web.spec import takes
 
 MIB = 1024 * 1024
 DEFAULT_RAM = 512 * MIB

@@ -6,20 +6,20 @@ atomic UPDATE of every field given (the original ran one UPDATE per field).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store import webhooks as sql
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.api.common import AdminRoutes
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.api.redirects import path_id
-from fazt.web.api.spec import line_of_text, nullable, obj, takes
+from fazt.web.shapes import ENDPOINT
+from fazt.web.spec import line_of_text, nullable, obj, takes
 
-ENDPOINT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_NAME = 100
 MAX_SECRET = 256
 WEBHOOK_FIELDS = {

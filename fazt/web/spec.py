@@ -16,8 +16,8 @@ from typing import Any, Callable, Optional
 
 from twisted.web.server import Request
 
-from fazt.errors import missing_field, validation_failed
-from fazt.names import SITE_NAME
+from fazt.base.errors import missing_field, validation_failed
+from fazt.base.names import SITE_NAME
 
 JSON = "application/json"
 # The largest integer SQLite binds; anything above it raises OverflowError (a 500) in the query.
