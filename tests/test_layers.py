@@ -7,7 +7,8 @@ docs/ARCHITECTURE.md:
     base      fazt/base/ (and the package root, fazt/__init__.py)
     store     fazt/store/
     domain    fazt/deploy, runtime, ws, acme, analytics, cron, ops
-    http      fazt/web/ (sites, host router) and the admin API (fazt/web/api/ today, fazt/api/ later)
+    web       fazt/web/ (sites, host router, the HTTP helpers the admin API shares)
+    api       fazt/api/ (the admin API)
     app       fazt/app/ (wiring)
     cli       fazt/cli/ (and fazt/__main__.py)
 
@@ -26,7 +27,7 @@ from typing import Iterator
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fazt"
 
-LAYERS = {"base": 0, "store": 1, "domain": 2, "http": 3, "app": 4, "cli": 5}
+LAYERS = {"base": 0, "store": 1, "domain": 2, "web": 3, "api": 4, "app": 5, "cli": 6}
 DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops"}
 
 # Allowed imports between two folders of the same layer (importer, imported), and why.
@@ -37,25 +38,22 @@ SIDEWAYS = {
     # A cron run is a request to the site's script: cron builds the script's C{req} with runtime's
     # pure builder (fazt/runtime/scriptrequest.py). runtime never imports cron.
     ("cron", "runtime"),
-    # The admin API uses the HTTP face's request helpers (authentication, responses, live logs);
-    # the sites and host router never import the API (the wiring hands the router its resource).
-    ("api", "web"),
 }
 
 # Files outside fazt/store/ that still hold SQL text, or import sqlite3 (all in fazt/web/).
 KNOWN_SQL = {
-    ("fazt/web/metrics.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/kvadmin.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/siteanalytics.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/system.py", "moves in issue 12 step 2"),
+    ("fazt/web/metrics.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/kvadmin.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/siteanalytics.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/system.py", "moves in issue 12 step 2 (3)"),
 }
 KNOWN_SQLITE3 = {
-    ("fazt/web/api/auth.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/keys.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/kvadmin.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/redirects.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/siteanalytics.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/webhooks.py", "moves in issue 12 step 2"),
+    ("fazt/api/auth.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/keys.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/kvadmin.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/redirects.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/siteanalytics.py", "moves in issue 12 step 2 (3)"),
+    ("fazt/api/webhooks.py", "moves in issue 12 step 2 (3)"),
 }
 
 
@@ -78,16 +76,12 @@ def folder(module: str) -> str:
         return "base"
     if module == "fazt.__main__":
         return "cli"
-    if parts[1] == "web" and parts[2:3] == ["api"]:
-        return "api"
     return parts[1]
 
 
 def layer(unit: str) -> int:
     if unit in DOMAINS:
         return LAYERS["domain"]
-    if unit in ("web", "api"):
-        return LAYERS["http"]
     return LAYERS[unit]
 
 
@@ -213,4 +207,4 @@ def test_no_sqlite3_import_outside_the_store():
 def test_the_known_sql_lists_only_shrink():
     assert sorted({path for path, _ in KNOWN_SQL} - sql_files()) == []
     assert sorted({path for path, _ in KNOWN_SQLITE3} - sqlite3_files()) == []
-    assert all(path.startswith("fazt/web/") for path, _ in KNOWN_SQL | KNOWN_SQLITE3)
+    assert all(path.startswith(("fazt/web/", "fazt/api/")) for path, _ in KNOWN_SQL | KNOWN_SQLITE3)

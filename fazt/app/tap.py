@@ -28,8 +28,8 @@ from fazt.store.blobcache import ByteLRU
 from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
 from fazt.web.admission import DeployGate
-from fazt.web.api.router import ApiRouter
-from fazt.web.api.areas import ApiServices, mount_areas
+from fazt.api.router import ApiRouter
+from fazt.api.areas import ApiServices, mount_areas
 from fazt.web.livelog import LiveLog
 from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer

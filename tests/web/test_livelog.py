@@ -13,7 +13,7 @@ from twisted.web.client import Agent
 from twisted.web.http_headers import Headers
 
 from fazt.cli.operator import create_key
-from fazt.web.api.livelogs import LiveStream
+from fazt.api.livelogs import LiveStream
 from fazt.web.livelog import LiveLog
 from fazt_testing import assert_error, start_server, stop_server
 

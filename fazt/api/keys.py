@@ -19,7 +19,7 @@ from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.base.names import SITE_NAME
 from fazt.store.accounts import ApiKey, count_api_keys, create_api_key, list_api_keys, revoke_api_key
 from fazt.store.audit import record
-from fazt.web.api.common import AdminRoutes
+from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.spec import ID_SCHEMA, MAX_SQL_INT, Param, line_of_text, nullable, obj, takes
 from fazt.web.auth import ADMIN_SCOPE

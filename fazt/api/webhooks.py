@@ -14,9 +14,9 @@ from twisted.web.server import Request
 
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store import webhooks as sql
-from fazt.web.api.common import AdminRoutes
+from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.redirects import path_id
+from fazt.api.redirects import path_id
 from fazt.web.shapes import ENDPOINT
 from fazt.web.spec import line_of_text, nullable, obj, takes
 

@@ -1,6 +1,6 @@
 """A site's console log (what its C{main.js} printed), paged (SPEC §9).
 
-C{GET /api/logs/stream?site_id=NAME}: the live stream (Server-Sent Events, L{fazt.web.api.livelogs}).
+C{GET /api/logs/stream?site_id=NAME}: the live stream (Server-Sent Events, L{fazt.api.livelogs}).
 C{GET /api/logs?site_id=NAME} (the original's route) and C{GET /api/sites/NAME/logs}: newest
 first; with C{after_id=N} the lines written after line N, oldest first, for following the log.
 """
@@ -13,10 +13,10 @@ from twisted.web.server import Request
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
+from fazt.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
                                 required_site, site_not_found)
 from fazt.base.errors import ApiError
-from fazt.web.api.livelogs import LiveStream
+from fazt.api.livelogs import LiveStream
 from fazt.web.spec import ID_SCHEMA, Param, query, takes
 from fazt.web.auth import Authenticator
 
@@ -46,7 +46,7 @@ class LogsApi:
            errors=(404,))
     @inlineCallbacks
     def stream(self, request: Request):
-        """Server-Sent Events of a site (see L{fazt.web.api.livelogs})."""
+        """Server-Sent Events of a site (see L{fazt.api.livelogs})."""
         yield self.auth.api_key(request)
         site = required_site(request)
         check_site_name(site)

@@ -26,7 +26,7 @@ from fazt.store.audit import record
 from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok
-from fazt.web.api.keys import is_utf8
+from fazt.api.keys import is_utf8
 from fazt.web.spec import nullable, obj, takes
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.lockout import LoginLockout, parse_networks, request_client_address
@@ -197,7 +197,7 @@ add_error_handlers(AuthApi.app)
 def mount(services) -> None:
     """Serve the login routes, and the rest of this family: the audit log (first, so that every
     area finds its recorder) and the API keys."""
-    from fazt.web.api import audit, keys
+    from fazt.api import audit, keys
 
     audit.mount(services)
     keys.mount(services)

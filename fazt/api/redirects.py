@@ -18,7 +18,7 @@ from twisted.web.server import Request
 from fazt.analytics.events import InvalidEvent, clean_tags
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store import redirects as sql
-from fazt.web.api.common import AdminRoutes
+from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.shapes import SLUG, TAGS_SCHEMA
 from fazt.web.spec import MAX_SQL_INT, nullable, obj, takes

@@ -16,7 +16,7 @@ from twisted.web.server import Request
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
 from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
 from fazt.store.events import stats as event_stats
-from fazt.web.api.common import AdminRoutes
+from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import Param, query, takes
 
@@ -95,7 +95,7 @@ def mount(services) -> None:
     """The analytics area: the event buffer, /api/{stats,events,domains,tags}, redirects,
     webhooks, the public endpoints and the pageview hook."""
     from fazt.web import public
-    from fazt.web.api import redirects, webhooks
+    from fazt.api import redirects, webhooks
 
     interval = services.config.get("analytics-flush-seconds") or DEFAULT_INTERVAL
     buffer = EventBuffer(services.store, services.reactor, interval=float(interval))

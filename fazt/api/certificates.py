@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.acme.service import CertificateStatus
-from fazt.web.api.common import AdminRoutes
+from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import takes
 

@@ -16,7 +16,7 @@ from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import list_site_files
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
+from fazt.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
 from fazt.web.spec import takes
 from fazt.web.auth import Authenticator
 

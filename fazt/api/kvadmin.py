@@ -19,7 +19,7 @@ from twisted.web.server import Request
 from fazt.base.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, decode_value
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
+from fazt.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
 from fazt.web.spec import Param, takes
 
 PREVIEW_CHARS = 200

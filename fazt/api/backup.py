@@ -112,7 +112,7 @@ class BackupDownloads:
 def mount(services) -> None:
     """Create the snapshot pool (a service under C{services.parent}) and offer the downloads.
 
-    The route itself is C{/api/system/backup} in L{fazt.web.api.system}; it finds this object in
+    The route itself is C{/api/system/backup} in L{fazt.api.system}; it finds this object in
     C{services.extras["backups"]}.
     """
     pool = ThreadPoolService(ThreadPool(1, 1, name="fazt-backup"))

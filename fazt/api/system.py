@@ -16,7 +16,7 @@ from twisted.web.server import Request
 import fazt
 from fazt.store.migrate import schema_version
 from fazt.web.envelope import add_error_handlers, ok
-from fazt.web.api.sites import exact_paths_app
+from fazt.api.sites import exact_paths_app
 from fazt.web.spec import takes
 
 MIB = 1024 * 1024
@@ -194,7 +194,7 @@ class SystemApi:
     @takes(answer_media="application/vnd.sqlite3", answer_schema={"type": "string", "format": "binary"},
            errors=(429, 500), headers={"Content-Disposition": {"schema": {"type": "string"}, "required": True}})
     def backup(self, request: Request):
-        """A consistent snapshot of the cartridge as a download (L{fazt.web.api.backup})."""
+        """A consistent snapshot of the cartridge as a download (L{fazt.api.backup})."""
         return self.services.extras["backups"].download(request)
 
     @app.route("/config", methods=["GET"])

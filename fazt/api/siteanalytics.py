@@ -17,7 +17,7 @@ from twisted.web.server import Request
 
 from fazt.store.sites import site_exists
 from fazt.web.envelope import add_error_handlers, ok
-from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
+from fazt.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
 from fazt.web.spec import Param, query, takes
 
 DAY = 86400

@@ -227,7 +227,7 @@ async def test_the_audit_recorder_clips_what_it_stores(server):
     from fazt.store.audit import MAX_DETAILS
     from fazt.store.batch import BatchWriter
     from fazt.store.db import Store
-    from fazt.web.api.audit import AuditRecorder
+    from fazt.api.audit import AuditRecorder
 
     [store] = [service for service in server.services if isinstance(service, Store)]
     recorder = AuditRecorder(BatchWriter(store))
@@ -242,8 +242,8 @@ async def test_the_audit_recorder_clips_what_it_stores(server):
 def test_mounting_offers_the_recorder_to_every_area():
     from types import SimpleNamespace
 
-    from fazt.web.api import audit
-    from fazt.web.api.router import ApiRouter
+    from fazt.api import audit
+    from fazt.api.router import ApiRouter
     from fazt.web.auth import Authenticator
 
     services = SimpleNamespace(writer=None, clock=time.time, extras={}, auth=Authenticator(None),

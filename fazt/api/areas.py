@@ -15,7 +15,7 @@ from twisted.application.service import MultiService
 from fazt.deploy.service import Deployer
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
-from fazt.web.api.router import ApiRouter
+from fazt.api.router import ApiRouter
 from fazt.web.auth import Authenticator
 
 
@@ -42,13 +42,13 @@ class ApiServices:
 
 def mount_areas(services: ApiServices) -> None:
     """Mount every area of the admin API and the public endpoints."""
-    from fazt.web.api import auth, backup, sites, system
-    from fazt.web.api import env, files, logs
-    from fazt.web.api import analytics
-    from fazt.web.api import openapi
-    from fazt.web.api import certificates
+    from fazt.api import auth, backup, sites, system
+    from fazt.api import env, files, logs
+    from fazt.api import analytics
+    from fazt.api import openapi
+    from fazt.api import certificates
     from fazt.web import metrics
-    from fazt.web.api import kvadmin, siteanalytics  # the dashboard's KV browser and site traffic
+    from fazt.api import kvadmin, siteanalytics  # the dashboard's KV browser and site traffic
 
     for area in (auth, sites, backup, system, env, files, logs, analytics, kvadmin, siteanalytics, certificates,
                  openapi, metrics):
