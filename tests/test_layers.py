@@ -14,8 +14,7 @@ docs/ARCHITECTURE.md:
 
 A module may import from its own folder and from any lower layer. Between two folders of the same
 layer only the edges in L{SIDEWAYS} are allowed, and no chain of imports may lead from a folder back
-to itself. What breaks the SQL rule today is listed in L{KNOWN_SQL} and L{KNOWN_SQLITE3}; a
-further test keeps those lists true, so they can only shrink.
+to itself. No module outside fazt/store/ holds SQL text or imports C{sqlite3}.
 """
 
 from __future__ import annotations
@@ -39,23 +38,6 @@ SIDEWAYS = {
     # pure builder (fazt/runtime/scriptrequest.py). runtime never imports cron.
     ("cron", "runtime"),
 }
-
-# Files outside fazt/store/ that still hold SQL text, or import sqlite3 (all in fazt/web/).
-KNOWN_SQL = {
-    ("fazt/web/metrics.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/kvadmin.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/siteanalytics.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/system.py", "moves in issue 12 step 2 (3)"),
-}
-KNOWN_SQLITE3 = {
-    ("fazt/api/auth.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/keys.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/kvadmin.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/redirects.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/siteanalytics.py", "moves in issue 12 step 2 (3)"),
-    ("fazt/api/webhooks.py", "moves in issue 12 step 2 (3)"),
-}
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -197,14 +179,8 @@ def test_the_sql_pattern_finds_statements_and_not_prose():
 
 
 def test_no_sql_outside_the_store():
-    assert sorted(sql_files() - {path for path, _ in KNOWN_SQL}) == []
+    assert sorted(sql_files()) == []
 
 
 def test_no_sqlite3_import_outside_the_store():
-    assert sorted(sqlite3_files() - {path for path, _ in KNOWN_SQLITE3}) == []
-
-
-def test_the_known_sql_lists_only_shrink():
-    assert sorted({path for path, _ in KNOWN_SQL} - sql_files()) == []
-    assert sorted({path for path, _ in KNOWN_SQLITE3} - sqlite3_files()) == []
-    assert all(path.startswith(("fazt/web/", "fazt/api/")) for path, _ in KNOWN_SQL | KNOWN_SQLITE3)
+    assert sorted(sqlite3_files()) == []

@@ -14,9 +14,9 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
+from fazt.api.common import AdminRoutes
 from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
 from fazt.store.events import stats as event_stats
-from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import Param, query, takes
 

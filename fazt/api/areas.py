@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 from twisted.application.service import MultiService
 
+from fazt.api.router import ApiRouter
 from fazt.deploy.service import Deployer
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
-from fazt.api.router import ApiRouter
 from fazt.web.auth import Authenticator
 
 

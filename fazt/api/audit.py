@@ -19,9 +19,9 @@ from twisted.web.server import Request
 from fazt.store.audit import AuditEntry, count_entries, list_entries, record
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
+from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import takes
-from fazt.web.auth import Authenticator
 
 _log = Logger()
 

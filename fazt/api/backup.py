@@ -21,8 +21,8 @@ from twisted.protocols.basic import FileSender
 from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Request
 
-from fazt.base.threads import ThreadPoolService
 from fazt.base.errors import ApiError
+from fazt.base.threads import ThreadPoolService
 from fazt.store.backup import BackupError, snapshot_file
 
 _log = Logger()

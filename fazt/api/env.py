@@ -20,10 +20,10 @@ from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VAL
                                 check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
                                 list_env_vars, replace_env_vars, set_env_var)
-from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.api.sites import REQUIRED_SITE_ID, exact_paths_app, mount_site_segment, require_site, required_site
-from fazt.web.spec import ID_SCHEMA, Param, obj, query, takes
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.spec import ID_SCHEMA, Param, obj, query, takes
 
 MAX_VARS_PER_REQUEST = 200
 ENV_NAME_SCHEMA = {"type": "string", "pattern": ENV_NAME.pattern, "maxLength": MAX_NAME_CHARS,

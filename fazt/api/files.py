@@ -12,13 +12,13 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
 from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import list_site_files
-from fazt.web.envelope import add_error_handlers, iso, ok, page_args
-from fazt.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
-from fazt.web.spec import takes
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import takes
 
 # Served on the admin origin, a stored HTML or SVG file must not run scripts there.
 RAW_FILE_HEADERS = (

@@ -15,10 +15,10 @@ from fazt.store.logs import LEVELS, LogLine, log_page
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
                                 required_site, site_not_found)
-from fazt.base.errors import ApiError
 from fazt.api.livelogs import LiveStream
-from fazt.web.spec import ID_SCHEMA, Param, query, takes
+from fazt.base.errors import ApiError
 from fazt.web.auth import Authenticator
+from fazt.web.spec import ID_SCHEMA, Param, query, takes
 
 
 LOG_QUERY = (Param("after_id", ID_SCHEMA, description="Only lines after this one, oldest first."),

@@ -16,9 +16,9 @@ from typing import Any, Iterator, Optional
 from klein import Klein
 from twisted.web.server import Request
 
+from fazt.base.responses import json_body
 from fazt.web.envelope import add_error_handlers
 from fazt.web.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of, takes
-from fazt.base.responses import json_body
 
 _PARAM = re.compile(r"<(?:([a-zA-Z_][a-zA-Z0-9_]*)(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 # HEAD is implied by GET (werkzeug adds it); it is not documented separately.

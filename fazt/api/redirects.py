@@ -8,7 +8,6 @@ header of C{/r/SLUG} is always valid.
 from __future__ import annotations
 
 import re
-import sqlite3
 from urllib.parse import quote, urlsplit
 
 from klein import Klein
@@ -16,9 +15,10 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.analytics.events import InvalidEvent, clean_tags
+from fazt.api.common import AdminRoutes
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store import redirects as sql
-from fazt.api.common import AdminRoutes
+from fazt.store.errors import Conflict
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.shapes import SLUG, TAGS_SCHEMA
 from fazt.web.spec import MAX_SQL_INT, nullable, obj, takes
@@ -134,7 +134,7 @@ class RedirectsApi(AdminRoutes):
         slug, destination, tags = clean_slug(body["slug"]), clean_destination(body["destination"]), _tags(body.get("tags"))
         try:
             created = yield self.store.write(sql.create_redirect, slug, destination, tags, int(self._clock()))
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise _conflict(slug) from None
         return ok(request, redirect_json(created), status=201)
 
@@ -164,7 +164,7 @@ class RedirectsApi(AdminRoutes):
             changes["tags"] = _tags(body["tags"])
         try:
             updated = yield self.store.write(sql.update_redirect, number, changes)
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise _conflict(changes.get("slug", "")) from None
         if updated is None:
             raise _not_found(number)

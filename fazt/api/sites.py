@@ -14,15 +14,15 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
-from fazt.deploy.service import Deployer
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.base.names import SITE_NAME, split_host
+from fazt.deploy.service import Deployer
 from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
+from fazt.web.auth import Authenticator, require_site_scope
 from fazt.web.envelope import add_error_handlers, fail, iso, json_object, ok, page_args
 from fazt.web.spec import ID_SCHEMA, MAX_SQL_INT, SITE_SCHEMA, Param, nullable, obj, query, takes
-from fazt.web.auth import Authenticator, require_site_scope
 
 def exact_paths_app() -> Klein:
     """A Klein app whose routes match paths as sent: werkzeug would answer C{//} in a path with

@@ -14,9 +14,9 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 import fazt
-from fazt.store.migrate import schema_version
-from fazt.web.envelope import add_error_handlers, ok
 from fazt.api.sites import exact_paths_app
+from fazt.store.facts import database_facts
+from fazt.web.envelope import add_error_handlers, ok
 from fazt.web.spec import takes
 
 MIB = 1024 * 1024
@@ -75,26 +75,6 @@ def rss_bytes() -> int:
         return 0
 
 
-def _file_size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
-def _db_facts(conn, path: str) -> dict:
-    """Database facts read on a store thread (file sizes too: a stat may block)."""
-    return {
-        "path": os.path.abspath(path),
-        "size_bytes": _file_size(path),
-        "wal_size_bytes": _file_size(path + "-wal"),
-        "page_count": conn.execute("PRAGMA page_count").fetchone()[0],
-        "page_size": conn.execute("PRAGMA page_size").fetchone()[0],
-        "schema_version": schema_version(conn),
-        "sites": conn.execute("SELECT COUNT(*) FROM sites").fetchone()[0],
-    }
-
-
 class SystemApi:
     """Routes under C{/api/system} and C{/api/config}."""
 
@@ -135,7 +115,7 @@ class SystemApi:
     @inlineCallbacks
     def health(self, request: Request):
         yield self._admin(request)
-        db = yield self.services.store.read(_db_facts, self.services.store.path)
+        db = yield self.services.store.read(database_facts, self.services.store.path)
         cache = self.cache_stats()
         rss, limit = rss_bytes(), total_ram()
         workers = self.services.workers
@@ -181,7 +161,7 @@ class SystemApi:
     @inlineCallbacks
     def db(self, request: Request):
         yield self._admin(request)
-        facts = yield self.services.store.read(_db_facts, self.services.store.path)
+        facts = yield self.services.store.read(database_facts, self.services.store.path)
         return ok(request, facts)
 
     @app.route("/system/config", methods=["GET"])

@@ -6,17 +6,17 @@ atomic UPDATE of every field given (the original ran one UPDATE per field).
 
 from __future__ import annotations
 
-import sqlite3
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.common import AdminRoutes
+from fazt.api.redirects import path_id
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store import webhooks as sql
-from fazt.api.common import AdminRoutes
+from fazt.store.errors import Conflict
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
-from fazt.api.redirects import path_id
 from fazt.web.shapes import ENDPOINT
 from fazt.web.spec import line_of_text, nullable, obj, takes
 
@@ -106,7 +106,7 @@ class WebhooksApi(AdminRoutes):
         active = clean_active(body["is_active"]) if body.get("is_active") is not None else True
         try:
             created = yield self.store.write(sql.create_webhook, name, endpoint, secret, active, int(self._clock()))
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise _conflict(endpoint) from None
         return ok(request, webhook_json(created), status=201)
 
@@ -138,7 +138,7 @@ class WebhooksApi(AdminRoutes):
             changes["is_active"] = clean_active(body["is_active"])
         try:
             updated = yield self.store.write(sql.update_webhook, number, changes)
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise _conflict(changes.get("endpoint", "")) from None
         if updated is None:
             raise _not_found(number)

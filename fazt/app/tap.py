@@ -11,6 +11,8 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from fazt.acme import wiring as acme_wiring
+from fazt.api.areas import ApiServices, mount_areas
+from fazt.api.router import ApiRouter
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
@@ -28,15 +30,13 @@ from fazt.store.blobcache import ByteLRU
 from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
 from fazt.web.admission import DeployGate
-from fazt.api.router import ApiRouter
-from fazt.api.areas import ApiServices, mount_areas
-from fazt.web.livelog import LiveLog
-from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
 from fazt.web.frontdoor import ConnectionLimits
+from fazt.web.livelog import LiveLog
 from fazt.web.lockout import parse_networks
+from fazt.web.options import channel_limits
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer

@@ -11,12 +11,12 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.base.names import split_host
+from fazt.base.responses import html_page
 from fazt.runtime.pool import RunResult, WorkerPool
 from fazt.runtime.scriptrequest import script_request
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
 from fazt.store.kv import append_logs, env_for_site
-from fazt.base.responses import html_page
 from fazt.web.sitestate import SiteIndex, SiteState
 
 MAX_JS_BODY = 1024 * 1024

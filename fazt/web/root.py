@@ -15,10 +15,10 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from fazt.base.names import ADMIN, route_host, split_host
+from fazt.base.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.channel import FaztChannel
 from fazt.web.framing import ChannelLimits
 from fazt.web.request import FaztRequest
-from fazt.base.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.sitefiles import SiteRenderer
 
 # The dashboard is the admin host's only page: its own scripts, styles, icons and API, nothing

@@ -25,8 +25,8 @@ from fazt.web.conditional import (
     parse_range,
 )
 from fazt.base.mimetypes import is_compressible
-from fazt.web.resolve import clean_request_path, resolve_file
 from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
+from fazt.web.resolve import clean_request_path, resolve_file
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
