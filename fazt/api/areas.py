@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from twisted.application.service import MultiService
+from twisted.python.threadpool import ThreadPool
 
 from fazt.api.router import ApiRouter
 from fazt.deploy.service import Deployer
@@ -36,6 +37,8 @@ class ApiServices:
     apps: Any                    # fazt.web.apps.AppRenderer: invalidate_env(site)
     workers: Any                 # fazt.runtime.pool.WorkerPool
     domain: str
+    bcrypt_pool: ThreadPool      # password checks (fazt.api.auth), made and started by the wiring
+    backup_pool: ThreadPool      # snapshot downloads (fazt.api.backup), made and started by the wiring
     clock: Callable[[], float] = time.time
     extras: dict = field(default_factory=dict)  # what one area offers another (by name)
 

@@ -21,7 +21,6 @@ from twisted.web.server import Request
 import fazt
 from fazt.api.keys import is_utf8
 from fazt.base.errors import ApiError, missing_field, validation_failed
-from fazt.base.threads import ThreadPoolService
 from fazt.store.audit import record
 from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
@@ -200,10 +199,8 @@ def mount(services) -> None:
 
     audit.mount(services)
     keys.mount(services)
-    bcrypt_pool = ThreadPoolService(ThreadPool(1, 2, name="fazt-bcrypt"))
-    bcrypt_pool.setServiceParent(services.parent)
     trusted = parse_networks(services.config.get("trusted-proxy") or ())
-    api = AuthApi(services.reactor, services.store, services.auth, bcrypt_pool.pool,
+    api = AuthApi(services.reactor, services.store, services.auth, services.bcrypt_pool,
                   LoginLockout(services.clock), trusted, services.clock)
     resource = api.app.resource()
     for area in ("login", "logout", "auth", "user"):

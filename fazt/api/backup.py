@@ -22,7 +22,6 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Request
 
 from fazt.base.errors import ApiError
-from fazt.base.threads import ThreadPoolService
 from fazt.store.backup import BackupError, snapshot_file
 
 _log = Logger()
@@ -110,12 +109,10 @@ class BackupDownloads:
 
 
 def mount(services) -> None:
-    """Create the snapshot pool (a service under C{services.parent}) and offer the downloads.
+    """Offer the downloads, run on the wiring's snapshot pool (C{services.backup_pool}).
 
     The route itself is C{/api/system/backup} in L{fazt.api.system}; it finds this object in
     C{services.extras["backups"]}.
     """
-    pool = ThreadPoolService(ThreadPool(1, 1, name="fazt-backup"))
-    pool.setServiceParent(services.parent)
-    services.extras["backups"] = BackupDownloads(services.reactor, pool.pool, services.store.path,
+    services.extras["backups"] = BackupDownloads(services.reactor, services.backup_pool, services.store.path,
                                                  services.auth, services.clock)

@@ -71,16 +71,16 @@ def prepare_cartridge(path: str) -> None:
 
 
 def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
-    """The service tree without listeners, and the web site to listen with."""
+    """The service tree without listeners, and the web site to listen with.
+
+    One pass, top to bottom: the parts that serve requests first, then the service tree that
+    starts and stops them (in the order its children are added), then the admin API's areas.
+    """
     prepare_cartridge(config["db"])
+    domain = config["domain"]
 
-    top = OrderlyService(reactor, config["grace-seconds"])  # stops gracefully (fazt.app.shutdown)
+    # What serves a request: the store, the sites' state, scripts, sockets, the host router.
     store = Store(config["db"], reactor)
-    store.setServiceParent(top)
-    ops_wiring.install(config, reactor, top, store)
-    deploy_pool = ThreadPoolService(ThreadPool(1, 2, name="fazt-deploy"))
-    deploy_pool.setServiceParent(top)
-
     index = SiteIndex(store, ByteLRU(config["cache-mb"] * MIB))
     limits = Limits(
         max_archive_bytes=config["max-archive-mb"] * MIB,
@@ -88,43 +88,59 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_entries=config["max-entries"],
     )
     live = LiveLog()
-
-    def on_switch(site_name: str) -> None:
-        # Deploys and rollbacks both land here, indistinguishable: streamed as C{event: switch}.
-        index.invalidate(site_name)
-        live.publish(site_name, "switch", {"site": site_name})
-        certificates.site_deployed(site_name)  # bound below, before anything can deploy
-
-    deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
-                        keep=config["keep-deployments"])
     writer = BatchWriter(store)
     hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"])
     host = HostApi(store, writer, SafeFetcher(reactor), sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
-    workers.setServiceParent(top)
     apps = AppRenderer(workers, store, writer, index, live=live)
-    CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
     auth = Authenticator(store)
     api = ApiRouter()
-    root = RootResource(config["domain"], SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
-                        admin_ui=DashboardResource())
-    certificates = acme_wiring.install(config, reactor, top, store, root)
     proxies = parse_networks(config["trusted-proxy"])
-    connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
-    root.api_guard = rate_limit = ApiRateLimit(
+    # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
+    connections = ConnectionLimits(connection_cap(config["max-connections"]),
+                                   config["max-connections-per-address"], proxies)
+    rate_limit = ApiRateLimit(
         buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
         buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds), proxies)
-    mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
-                            workers, config["domain"], extras={"sockets": hubs, "livelog": live,
-                                                               "certificates": certificates,
-                                                               "connections": connections,
-                                                               "rate_limit": rate_limit}))
+    root = RootResource(domain, SiteRenderer(index, apps, SiteSockets(hubs, config["ws-ping-seconds"])), api,
+                        admin_ui=DashboardResource(), api_guard=rate_limit)
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
-                    gate=DeployGate(auth, config["domain"]), reactor=reactor)
-    top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections
+                    gate=DeployGate(auth, domain), reactor=reactor)
+
+    # The service tree: children start in this order and stop in reverse (fazt.app.shutdown).
+    top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
+                         connections=connections)
+    store.setServiceParent(top)
+    ops_wiring.install(config, reactor, top, store)
+    deploy_pool = _pool(top, "fazt-deploy", 2)
+    workers.setServiceParent(top)
+    CronService(reactor, store, index, apps, domain).setServiceParent(top)
+    certificates = acme_wiring.install(config, reactor, top, store, root)
+
+    def on_switch(site_name: str) -> None:
+        # Deploys and rollbacks both land here, indistinguishable: streamed as C{event: switch}.
+        index.invalidate(site_name)
+        live.publish(site_name, "switch", {"site": site_name})
+        certificates.site_deployed(site_name)
+
+    deployer = Deployer(reactor, store, deploy_pool, domain, on_switch, limits, keep=config["keep-deployments"])
+
+    # The admin API's areas, and the public endpoints of the admin host.
+    mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
+                            workers, domain, bcrypt_pool=_pool(top, "fazt-bcrypt", 2),
+                            backup_pool=_pool(top, "fazt-backup", 1),
+                            extras={"sockets": hubs, "livelog": live, "certificates": certificates,
+                                    "connections": connections, "rate_limit": rate_limit}))
     return top, site
+
+
+def _pool(parent: MultiService, name: str, size: int) -> ThreadPool:
+    """A thread pool of at most C{size} threads, started and stopped with C{parent}."""
+    service = ThreadPoolService(ThreadPool(1, size, name=name))
+    service.setServiceParent(parent)
+    return service.pool
 
 
 def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
@@ -132,8 +148,6 @@ def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
     if reactor is None:
         from twisted.internet import reactor
     top, site = build(config, reactor)
-    # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
-    top.connections.max_total = connection_cap(config["max-connections"])
     listening = top.connections.listening(reactor)
     backlog = config["listen-backlog"]
     for endpoint in config["http"]:
