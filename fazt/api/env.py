@@ -14,13 +14,13 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.siteroutes import REQUIRED_SITE_ID, exact_paths_app, mount_site_segment, require_site, required_site
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.db import Store
 from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VALUE_BYTES, EnvVar, EnvVarError,
                                 check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
                                 list_env_vars, replace_env_vars, set_env_var)
-from fazt.api.sites import REQUIRED_SITE_ID, exact_paths_app, mount_site_segment, require_site, required_site
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.spec import ID_SCHEMA, Param, obj, query, takes

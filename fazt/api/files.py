@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
+from fazt.api.siteroutes import check_site_name, exact_paths_app, mount_site_segment, site_not_found
 from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import list_site_files

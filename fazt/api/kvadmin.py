@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
+from fazt.api.siteroutes import exact_paths_app, mount_site_segment, query_text, require_site
 from fazt.base.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, browse_keys, live_entry, remove_key
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args

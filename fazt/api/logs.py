@@ -10,14 +10,14 @@ from __future__ import annotations
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.livelogs import LiveStream
+from fazt.api.siteroutes import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
+                                 required_site, site_not_found)
+from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
-from fazt.web.envelope import add_error_handlers, iso, ok, page_args
-from fazt.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
-                                required_site, site_not_found)
-from fazt.api.livelogs import LiveStream
-from fazt.base.errors import ApiError
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import ID_SCHEMA, Param, query, takes
 
 

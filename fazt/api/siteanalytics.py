@@ -14,7 +14,7 @@ from typing import Callable
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
+from fazt.api.siteroutes import check_site_name, exact_paths_app, mount_site_segment, site_not_found
 from fazt.store.sites import site_exists
 from fazt.store.traffic import site_traffic
 from fazt.web.envelope import add_error_handlers, ok

@@ -14,7 +14,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 import fazt
-from fazt.api.sites import exact_paths_app
+from fazt.api.siteroutes import exact_paths_app
 from fazt.store.facts import database_facts
 from fazt.web.envelope import add_error_handlers, ok
 from fazt.web.spec import takes
