@@ -1,7 +1,7 @@
 """The audit log: a recorder every area can call, and C{GET /api/audit} (admin only).
 
-Areas record through C{services.extras["audit"]} (or C{services.auth.audit}, which is the same
-callable): C{audit(actor, action, resource, result="ok", details="")}. The write is queued on the
+The wiring makes one L{AuditRecorder} and gives it to the L{fazt.web.auth.Authenticator}; areas
+record through C{auth.audit} (or C{auth.audit_request}): C{audit(actor, action, resource, result="ok", details="")}. The write is queued on the
 batch writer; the Deferred it returns fires once the row is committed and never fails (a failed
 write is logged), so a caller may wait for it or not.
 """
@@ -81,8 +81,5 @@ add_error_handlers(AuditApi.app)
 
 
 def mount(services) -> None:
-    """Install the audit recorder (C{services.extras["audit"]}, C{services.auth.audit}); serve C{/api/audit}."""
-    recorder = AuditRecorder(services.writer, services.clock)
-    services.extras["audit"] = recorder
-    services.auth.audit = recorder
+    """Serve C{/api/audit}."""
     services.api.mount("audit", AuditApi(services.store, services.auth).app.resource())

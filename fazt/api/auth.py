@@ -193,8 +193,7 @@ add_error_handlers(AuthApi.app)
 
 
 def mount(services) -> None:
-    """Serve the login routes, and the rest of this family: the audit log (first, so that every
-    area finds its recorder) and the API keys."""
+    """Serve the login routes, and the rest of this family: the audit log and the API keys."""
     from fazt.api import audit, keys
 
     audit.mount(services)

@@ -12,6 +12,7 @@ from twisted.python.threadpool import ThreadPool
 
 from fazt.acme import wiring as acme_wiring
 from fazt.api.areas import ApiServices, mount_areas
+from fazt.api.audit import AuditRecorder
 from fazt.api.router import ApiRouter
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
@@ -94,7 +95,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     apps = AppRenderer(workers, store, writer, index, live=live)
-    auth = Authenticator(store)
+    auth = Authenticator(store, audit=AuditRecorder(writer))  # every area records through auth.audit
     api = ApiRouter()
     proxies = parse_networks(config["trusted-proxy"])
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
