@@ -61,6 +61,7 @@ class AuditApi:
     """C{GET /api/audit}: the log, newest first, paged."""
 
     app = Klein()
+    paths = ('audit',)  # served under /api/PATH
 
     def __init__(self, store: Store, auth: Authenticator) -> None:
         self.store = store
@@ -78,8 +79,3 @@ class AuditApi:
 
 
 add_error_handlers(AuditApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/audit}."""
-    services.api.mount("audit", AuditApi(services.store, services.auth).app.resource())

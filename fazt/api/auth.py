@@ -26,7 +26,7 @@ from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok
-from fazt.web.lockout import LoginLockout, parse_networks, request_client_address
+from fazt.web.lockout import LoginLockout, request_client_address
 from fazt.web.spec import nullable, obj, takes
 
 MAX_USERNAME = 256
@@ -87,6 +87,7 @@ class AuthApi:
     """Routes C{/login}, C{/logout}, C{/auth/status} and C{/user/me} under C{/api}."""
 
     app = Klein()
+    paths = ('login', 'logout', 'auth', 'user')  # served under /api/PATH
 
     def __init__(self, reactor: Any, store: Store, auth: Authenticator, pool: ThreadPool,
                  lockout: LoginLockout, trusted_proxies=(), clock: Callable[[], float] = time.time) -> None:
@@ -190,17 +191,3 @@ class AuthApi:
 
 
 add_error_handlers(AuthApi.app)
-
-
-def mount(services) -> None:
-    """Serve the login routes, and the rest of this family: the audit log and the API keys."""
-    from fazt.api import audit, keys
-
-    audit.mount(services)
-    keys.mount(services)
-    trusted = parse_networks(services.config.get("trusted-proxy") or ())
-    api = AuthApi(services.reactor, services.store, services.auth, services.bcrypt_pool,
-                  LoginLockout(services.clock), trusted, services.clock)
-    resource = api.app.resource()
-    for area in ("login", "logout", "auth", "user"):
-        services.api.mount(area, resource)

@@ -106,13 +106,3 @@ class BackupDownloads:
             return None
 
         return sent.addBoth(close)
-
-
-def mount(services) -> None:
-    """Offer the downloads, run on the wiring's snapshot pool (C{services.backup_pool}).
-
-    The route itself is C{/api/system/backup} in L{fazt.api.system}; it finds this object in
-    C{services.extras["backups"]}.
-    """
-    services.extras["backups"] = BackupDownloads(services.reactor, services.backup_pool, services.store.path,
-                                                 services.auth, services.clock)

@@ -38,6 +38,7 @@ class CertificatesApi(AdminRoutes):
     """The certificates area."""
 
     app = Klein()
+    paths = ('certificates',)  # served under /api/PATH
 
     def __init__(self, store, auth, manager) -> None:
         super().__init__(store, auth)
@@ -56,9 +57,3 @@ class CertificatesApi(AdminRoutes):
 
 
 add_error_handlers(CertificatesApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/certificates} from the certificate service in C{services.extras}."""
-    manager = services.extras["certificates"]
-    services.api.mount("certificates", CertificatesApi(services.store, services.auth, manager).app.resource())

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.api.siteroutes import REQUIRED_SITE_ID, exact_paths_app, mount_site_segment, require_site, required_site
+from fazt.api.siteroutes import REQUIRED_SITE_ID, exact_paths_app, require_site, required_site
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.db import Store
 from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VALUE_BYTES, EnvVar, EnvVarError,
@@ -62,6 +62,8 @@ class EnvApi:
     """Routes under C{/api/envvars} and C{/api/sites/NAME/env}."""
 
     app = exact_paths_app()
+    paths = ('envvars',)  # served under /api/PATH
+    site_segment = 'env'  # and under /api/sites/NAME/env
 
     def __init__(self, store: Store, auth: Authenticator, invalidate_env: Callable[[str], None],
                  clock: Callable[[], float] = time.time) -> None:
@@ -200,10 +202,3 @@ class EnvApi:
 
 
 add_error_handlers(EnvApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/envvars} and C{/api/sites/NAME/env[/VAR]}."""
-    resource = EnvApi(services.store, services.auth, services.apps.invalidate_env, services.clock).app.resource()
-    services.api.mount("envvars", resource)
-    mount_site_segment(services, "env", resource)

@@ -128,6 +128,7 @@ class KeysApi(AdminRoutes):
     """Routes under C{/api/keys}."""
 
     app = Klein()
+    paths = ('keys',)  # served under /api/PATH
 
     @app.route("/keys", methods=["GET"])
     @takes(paged=True)
@@ -185,8 +186,3 @@ class KeysApi(AdminRoutes):
 
 
 add_error_handlers(KeysApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/keys} and C{/api/keys/{id}}."""
-    services.api.mount("keys", KeysApi(services.store, services.auth, services.clock).app.resource())

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.api.siteroutes import exact_paths_app, mount_site_segment, query_text, require_site
+from fazt.api.siteroutes import exact_paths_app, query_text, require_site
 from fazt.base.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, browse_keys, live_entry, remove_key
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
@@ -42,6 +42,8 @@ class KvApi:
     """Routes under C{/api/sites/NAME/kv} (admin keys and sessions)."""
 
     app = exact_paths_app()
+    paths = ()  # served under /api/PATH
+    site_segment = 'kv'  # and under /api/sites/NAME/kv
 
     def __init__(self, store, auth, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -99,8 +101,3 @@ class KvApi:
 
 
 add_error_handlers(KvApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/sites/NAME/kv[/KEY]}."""
-    mount_site_segment(services, "kv", KvApi(services.store, services.auth, services.clock).app.resource())

@@ -11,8 +11,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.api.livelogs import LiveStream
-from fazt.api.siteroutes import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
-                                 required_site, site_not_found)
+from fazt.api.siteroutes import REQUIRED_SITE_ID, check_site_name, exact_paths_app, required_site, site_not_found
 from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
@@ -34,6 +33,8 @@ class LogsApi:
     """Routes under C{/api/logs} and C{/api/sites/NAME/logs} (admin keys and sessions)."""
 
     app = exact_paths_app()
+    paths = ('logs',)  # served under /api/PATH
+    site_segment = 'logs'  # and under /api/sites/NAME/logs
 
     def __init__(self, store: Store, auth: Authenticator, live=None, reactor=None) -> None:
         self.store = store
@@ -81,11 +82,3 @@ class LogsApi:
 
 
 add_error_handlers(LogsApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/logs} and C{/api/sites/NAME/logs}."""
-    resource = LogsApi(services.store, services.auth, services.extras.get("livelog"),
-                       services.reactor).app.resource()
-    services.api.mount("logs", resource)
-    mount_site_segment(services, "logs", resource)

@@ -222,6 +222,7 @@ class OpenApiDocument:
     """Serves the document, built on first request (once every area is mounted)."""
 
     app = Klein()
+    paths = ('openapi.json',)  # served under /api/PATH
 
     def __init__(self, router, public_apps: tuple = ()) -> None:
         self.router = router
@@ -246,12 +247,3 @@ def _raw_json(request: Request, document: dict) -> bytes:
 
 
 add_error_handlers(OpenApiDocument.app)
-
-
-def mount(services) -> None:
-    """Serve C{GET /api/openapi.json} (no auth: it documents the API, not data)."""
-    from fazt.web.metrics import MetricsEndpoint
-    from fazt.web.public import PublicEndpoints
-
-    public = (PublicEndpoints.app, MetricsEndpoint.app)
-    services.api.mount("openapi.json", OpenApiDocument(services.api, public).app.resource())

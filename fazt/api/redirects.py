@@ -88,6 +88,7 @@ class RedirectsApi(RowRoutes):
     """Create, list, read, update and delete redirects (admin only)."""
 
     app = Klein()
+    paths = ('redirects',)  # served under /api/PATH
     kind = REDIRECT
 
     @app.route("/redirects", methods=["GET"])
@@ -134,8 +135,3 @@ class RedirectsApi(RowRoutes):
 
 
 add_error_handlers(RedirectsApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/redirects[/{id}]}."""
-    services.api.mount("redirects", RedirectsApi(services.store, services.auth, services.clock).app.resource())

@@ -14,7 +14,7 @@ from typing import Callable
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.api.siteroutes import check_site_name, exact_paths_app, mount_site_segment, site_not_found
+from fazt.api.siteroutes import check_site_name, exact_paths_app, site_not_found
 from fazt.store.sites import site_exists
 from fazt.store.traffic import site_traffic
 from fazt.web.envelope import add_error_handlers, ok
@@ -29,6 +29,8 @@ class SiteAnalyticsApi:
     """C{/api/sites/NAME/analytics} (admin keys and sessions)."""
 
     app = exact_paths_app()
+    paths = ()  # served under /api/PATH
+    site_segment = 'analytics'  # and under /api/sites/NAME/analytics
 
     def __init__(self, store, auth, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -51,8 +53,3 @@ class SiteAnalyticsApi:
 
 
 add_error_handlers(SiteAnalyticsApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/sites/NAME/analytics}."""
-    mount_site_segment(services, "analytics", SiteAnalyticsApi(services.store, services.auth, services.clock).app.resource())

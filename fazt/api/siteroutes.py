@@ -1,4 +1,5 @@
-"""What the areas under C{/api/sites} share: the resource that dispatches C{/api/sites/NAME/SEGMENT},
+"""What the areas under C{/api/sites} share: the resource that dispatches C{/api/sites/NAME/SEGMENT}
+(the router owns it),
 strict paths, query parameters and the existence check of a site.
 """
 
@@ -95,17 +96,3 @@ class SitesArea(Resource):
         if resource is None:
             return fail(request, ApiError(404, "NOT_FOUND", "no such API route"))
         return resource.render(request)
-
-
-def sites_area(services) -> SitesArea:
-    """The resource serving C{/api/sites}, created and mounted on first use."""
-    area = services.extras.get("sites_area")
-    if area is None:
-        area = services.extras["sites_area"] = SitesArea()
-        services.api.mount("sites", area)
-    return area
-
-
-def mount_site_segment(services, segment: str, resource: IResource) -> None:
-    """Serve C{/api/sites/NAME/SEGMENT...} with C{resource}."""
-    sites_area(services).segments[segment.encode("ascii")] = resource

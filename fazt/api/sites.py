@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.api.siteroutes import (REQUIRED_SITE_ID, SITE_ID, check_site_name, exact_paths_app, query_text,
-                                 required_site, site_not_found, sites_area)
+                                 required_site, site_not_found)
 from fazt.base.errors import ApiError, validation_failed
 from fazt.base.names import split_host
 from fazt.deploy.service import Deployer
@@ -51,6 +51,8 @@ class SitesApi:
     """Routes under C{/api/deploy} and C{/api/sites}."""
 
     app = exact_paths_app()
+    paths = ('deploy', 'deployments')  # served under /api/PATH
+    serves_sites = True  # and the rest of /api/sites
 
     def __init__(self, store: Store, deployer: Deployer, auth: Authenticator, domain: str,
                  forget_site: Callable[[str], None] = lambda name: None) -> None:
@@ -209,17 +211,3 @@ class SitesApi:
 
 
 add_error_handlers(SitesApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/deploy}, C{/api/sites/...} and C{/api/deployments}."""
-
-    def forget_site(name: str) -> None:
-        services.index.invalidate(name)
-        services.apps.invalidate_env(name)
-
-    resource = SitesApi(services.store, services.deployer, services.auth, services.domain,
-                        forget_site).app.resource()
-    services.api.mount("deploy", resource)
-    services.api.mount("deployments", resource)
-    sites_area(services).default = resource

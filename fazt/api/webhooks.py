@@ -67,6 +67,7 @@ class WebhooksApi(RowRoutes):
     """Create, list, read, update and delete webhook receivers (admin only)."""
 
     app = Klein()
+    paths = ('webhooks',)  # served under /api/PATH
     kind = WEBHOOK
 
     @app.route("/webhooks", methods=["GET"])
@@ -116,8 +117,3 @@ class WebhooksApi(RowRoutes):
 
 
 add_error_handlers(WebhooksApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/webhooks[/{id}]}."""
-    services.api.mount("webhooks", WebhooksApi(services.store, services.auth, services.clock).app.resource())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Optional
 
 from twisted.application import strports
@@ -11,9 +12,25 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from fazt.acme import wiring as acme_wiring
-from fazt.api.areas import ApiServices, mount_areas
-from fazt.api.audit import AuditRecorder
+from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
+from fazt.api.analytics import AnalyticsApi
+from fazt.api.areas import ApiServices
+from fazt.api.audit import AuditApi, AuditRecorder
+from fazt.api.auth import AuthApi
+from fazt.api.backup import BackupDownloads
+from fazt.api.certificates import CertificatesApi
+from fazt.api.env import EnvApi
+from fazt.api.files import FilesApi
+from fazt.api.keys import KeysApi
+from fazt.api.kvadmin import KvApi
+from fazt.api.logs import LogsApi
+from fazt.api.openapi import OpenApiDocument
+from fazt.api.redirects import RedirectsApi
 from fazt.api.router import ApiRouter
+from fazt.api.siteanalytics import SiteAnalyticsApi
+from fazt.api.sites import SitesApi
+from fazt.api.system import SystemApi
+from fazt.api.webhooks import WebhooksApi
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
@@ -36,7 +53,10 @@ from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
 from fazt.web.frontdoor import ConnectionLimits
 from fazt.web.livelog import LiveLog
-from fazt.web.lockout import parse_networks
+from fazt.web import metrics, public
+from fazt.web.lockout import LoginLockout, parse_networks
+from fazt.web.metrics import MetricsEndpoint
+from fazt.web.public import PublicEndpoints
 from fazt.web.options import channel_limits
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
@@ -128,12 +148,32 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
 
     deployer = Deployer(reactor, store, deploy_pool, domain, on_switch, limits, keep=config["keep-deployments"])
 
-    # The admin API's areas, and the public endpoints of the admin host.
-    mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
-                            workers, domain, bcrypt_pool=_pool(top, "fazt-bcrypt", 2),
-                            backup_pool=_pool(top, "fazt-backup", 1),
-                            extras={"sockets": hubs, "livelog": live, "certificates": certificates,
-                                    "connections": connections, "rate_limit": rate_limit}))
+    # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
+    clock = time.time
+
+    def forget_site(name: str) -> None:
+        index.invalidate(name)
+        apps.invalidate_env(name)
+
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies, clock)
+    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth, clock)
+    events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
+    events.setServiceParent(top)
+    for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
+                 SitesApi(store, deployer, auth, domain, forget_site),
+                 SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
+                 EnvApi(store, auth, apps.invalidate_env, clock), FilesApi(store, auth, index),
+                 LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),
+                 RedirectsApi(store, auth, clock), WebhooksApi(store, auth, clock), KvApi(store, auth, clock),
+                 SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates),
+                 OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app))):
+        api.add(area)
+    services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
+                           domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
+                                                  "certificates": certificates, "connections": connections,
+                                                  "rate_limit": rate_limit})
+    public.mount(services)
+    metrics.mount(services)
     return top, site
 
 

@@ -242,14 +242,12 @@ async def test_the_audit_recorder_clips_what_it_stores(server):
 def test_the_audit_area_and_the_recorder_every_area_uses():
     # The wiring gives the authenticator the recorder; the audit area only serves the log, so
     # areas may be mounted in any order (the rows recorded end to end are checked above).
-    from types import SimpleNamespace
-
     from fazt.api import audit
     from fazt.api.router import ApiRouter
     from fazt.web.auth import Authenticator
 
-    services = SimpleNamespace(store=None, auth=Authenticator(None), api=ApiRouter())
-    audit.mount(services)
-    assert "audit" in services.api.areas()
+    router = ApiRouter()
+    router.add(audit.AuditApi(None, Authenticator(None)))
+    assert "audit" in router.areas()
     recorder = audit.AuditRecorder(None)
     assert Authenticator(None, audit=recorder).audit is recorder
