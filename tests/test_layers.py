@@ -4,18 +4,17 @@ Read with C{ast} from the source files: nothing of fazt is imported, so a module
 to import (or do work when imported) is still checked. The layers, lowest first, are described in
 docs/ARCHITECTURE.md:
 
-    base      fazt/base/ (and the package root: fazt/__init__.py, the re-exports fazt/names.py, fazt/errors.py)
+    base      fazt/base/ (and the package root, fazt/__init__.py)
     store     fazt/store/
     domain    fazt/deploy, runtime, ws, acme, analytics, cron, ops
-    http      fazt/web/ (sites, host router) and the admin API (fazt/web/api/ today, fazt/api/ later)
+    web       fazt/web/ (sites, host router, the HTTP helpers the admin API shares)
+    api       fazt/api/ (the admin API)
     app       fazt/app/ (wiring)
     cli       fazt/cli/ (and fazt/__main__.py)
 
 A module may import from its own folder and from any lower layer. Between two folders of the same
 layer only the edges in L{SIDEWAYS} are allowed, and no chain of imports may lead from a folder back
-to itself. What breaks these rules today, in files being changed elsewhere while this was written,
-is listed in L{KNOWN_UPWARD}, L{KNOWN_SQL} and L{KNOWN_SQLITE3}; further tests keep those lists
-true, so they can only shrink.
+to itself. No module outside fazt/store/ holds SQL text or imports C{sqlite3}.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from typing import Iterator
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fazt"
 
-LAYERS = {"base": 0, "store": 1, "domain": 2, "http": 3, "app": 4, "cli": 5}
+LAYERS = {"base": 0, "store": 1, "domain": 2, "web": 3, "api": 4, "app": 5, "cli": 6}
 DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops"}
 
 # Allowed imports between two folders of the same layer (importer, imported), and why.
@@ -35,50 +34,10 @@ SIDEWAYS = {
     # A deploy is refused when its fazt.json has a bad cron entry: deploy checks it with cron's pure
     # parser (fazt/cron/config.py). cron never imports deploy.
     ("deploy", "cron"),
-    # The admin API uses the HTTP face's request helpers (authentication, responses, live logs);
-    # the sites and host router never import the API (the wiring hands the router its resource).
-    ("api", "web"),
+    # A cron run is a request to the site's script: cron builds the script's C{req} with runtime's
+    # pure builder (fazt/runtime/scriptrequest.py). runtime never imports cron.
+    ("cron", "runtime"),
 }
-
-# Imports that break the rules today, each (importer, imported module, plan). All are in, or point
-# into, files that other work was changing when the layers were introduced (fazt/web/, fazt/ws/,
-# app/options.py, app/tap.py): they move in the next step of issue 12, and this list shrinks to nothing.
-KNOWN_UPWARD = {
-    # web/responses.py and web/mimetypes.py are ground-floor helpers that live in web/ for now.
-    ("fazt/acme/responder.py", "fazt.web.responses", "moves in issue 12 step 2"),
-    ("fazt/deploy/pipeline.py", "fazt.web.mimetypes", "moves in issue 12 step 2"),
-    # script_request (the req object a script sees, pure) belongs in runtime/.
-    ("fazt/cron/service.py", "fazt.web.apps", "moves in issue 12 step 2"),
-    # The thread-pool service is in fazt/base/threads.py; fazt/app/threads.py re-exports it meanwhile.
-    ("fazt/web/api/auth.py", "fazt.app.threads", "moves in issue 12 step 2"),
-    ("fazt/web/api/backup.py", "fazt.app.threads", "moves in issue 12 step 2"),
-    # The sites' side borrows the API's envelope helpers and its redirect/webhook lookups.
-    ("fazt/web/metrics.py", "fazt.web.api.common", "moves in issue 12 step 2"),
-    ("fazt/web/ratelimit.py", "fazt.web.api.common", "moves in issue 12 step 2"),
-    # The OpenAPI declarations (web/api/spec.py) also describe the public routes; they go down with the envelope.
-    ("fazt/web/metrics.py", "fazt.web.api.spec", "moves in issue 12 step 2"),
-    ("fazt/web/public.py", "fazt.web.api.spec", "moves in issue 12 step 2"),
-    ("fazt/web/public.py", "fazt.web.api.common", "moves in issue 12 step 2"),
-    ("fazt/web/public.py", "fazt.web.api.redirects", "moves in issue 12 step 2"),
-    ("fazt/web/public.py", "fazt.web.api.webhooks", "moves in issue 12 step 2"),
-}
-
-# Files outside fazt/store/ that still hold SQL text, or import sqlite3 (all in fazt/web/).
-KNOWN_SQL = {
-    ("fazt/web/metrics.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/kvadmin.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/siteanalytics.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/system.py", "moves in issue 12 step 2"),
-}
-KNOWN_SQLITE3 = {
-    ("fazt/web/api/auth.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/keys.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/kvadmin.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/redirects.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/siteanalytics.py", "moves in issue 12 step 2"),
-    ("fazt/web/api/webhooks.py", "moves in issue 12 step 2"),
-}
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -95,20 +54,16 @@ MODULES = {module_name(path) for path in source_files()}
 def folder(module: str) -> str:
     """The folder (unit of layering) a module belongs to: C{store}, C{api}, C{web}, C{base}, ..."""
     parts = module.split(".")
-    if len(parts) == 1 or module in ("fazt.names", "fazt.errors"):
+    if len(parts) == 1:
         return "base"
     if module == "fazt.__main__":
         return "cli"
-    if parts[1] == "web" and parts[2:3] == ["api"]:
-        return "api"
     return parts[1]
 
 
 def layer(unit: str) -> int:
     if unit in DOMAINS:
         return LAYERS["domain"]
-    if unit in ("web", "api"):
-        return LAYERS["http"]
     return LAYERS[unit]
 
 
@@ -148,24 +103,14 @@ def breaks_layers(importer_file: str, target: str) -> bool:
     return (importer, imported) not in SIDEWAYS
 
 
-def known_upward() -> set[tuple[str, str]]:
-    return {(importer, target) for importer, target, _ in KNOWN_UPWARD}
-
-
 def test_every_import_points_down_the_layers():
-    wrong = sorted({edge for edge in all_edges() if breaks_layers(*edge)} - known_upward())
+    wrong = sorted({edge for edge in all_edges() if breaks_layers(*edge)})
     assert wrong == [], "imports that point up the layers (or sideways without a SIDEWAYS entry)"
-
-
-def test_the_known_upward_imports_all_still_exist():
-    # Fixing one means deleting its entry: the list only shrinks.
-    present = {edge for edge in all_edges() if breaks_layers(*edge)}
-    assert sorted(known_upward() - present) == []
 
 
 def test_no_loop_between_folders():
     graph: dict[str, set[str]] = {}
-    for importer_file, target in set(all_edges()) - known_upward():
+    for importer_file, target in set(all_edges()):
         graph.setdefault(folder(module_name(PACKAGE.parent / importer_file)), set()).add(folder(target))
     loops = []
     for start in graph:
@@ -234,14 +179,8 @@ def test_the_sql_pattern_finds_statements_and_not_prose():
 
 
 def test_no_sql_outside_the_store():
-    assert sorted(sql_files() - {path for path, _ in KNOWN_SQL}) == []
+    assert sorted(sql_files()) == []
 
 
 def test_no_sqlite3_import_outside_the_store():
-    assert sorted(sqlite3_files() - {path for path, _ in KNOWN_SQLITE3}) == []
-
-
-def test_the_known_sql_lists_only_shrink():
-    assert sorted({path for path, _ in KNOWN_SQL} - sql_files()) == []
-    assert sorted({path for path, _ in KNOWN_SQLITE3} - sqlite3_files()) == []
-    assert all(path.startswith("fazt/web/") for path, _ in KNOWN_SQL | KNOWN_SQLITE3)
+    assert sorted(sqlite3_files()) == []

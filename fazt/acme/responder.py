@@ -7,7 +7,7 @@ from twisted.web.server import Request
 from zope.interface import implementer
 
 from fazt.acme.interfaces import IResponder
-from fazt.web.responses import METHOD_NOT_ALLOWED, plain_text_get
+from fazt.base.responses import METHOD_NOT_ALLOWED, plain_text_get
 
 PREFIX = b"/.well-known/acme-challenge/"
 

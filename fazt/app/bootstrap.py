@@ -13,11 +13,11 @@ from typing import Optional
 
 import bcrypt
 
+from fazt.base.mimetypes import content_type_for
 from fazt.deploy.pipeline import compress_variants
 from fazt.store.accounts import count_users, create_user, get_config, set_config
 from fazt.store.sites import NewFile, commit_deployment, site_exists
 from fazt.store.transaction import Connection, transaction
-from fazt.web.mimetypes import content_type_for
 
 DEFAULT_SITES = ("root", "404")
 BCRYPT_ROUNDS = 12

@@ -8,11 +8,11 @@ import os
 from twisted.python import usage
 
 from fazt.acme.policy import LETS_ENCRYPT
+from fazt.app.listeners import LISTEN_BACKLOG
 from fazt.base.converters import rate as _rate
 from fazt.base.converters import seconds as _seconds
 from fazt.base.converters import whole_number as _whole_number
-from fazt.app.listeners import LISTEN_BACKLOG
-from fazt.names import SITE_NAME
+from fazt.base.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
 from fazt.web.options import HTTP_PARAMETERS

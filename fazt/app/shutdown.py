@@ -26,7 +26,7 @@ from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from fazt.web.responses import is_event_stream
+from fazt.base.responses import is_event_stream
 
 _log = Logger()
 POLL_SECONDS = 0.05
@@ -103,17 +103,23 @@ class Drain:
 class OrderlyService(MultiService):
     """The top of fazt's service tree; see the module docstring for the order it stops in.
 
-    C{site} (a L{fazt.web.root.FaztSite}) and C{writer} (a L{fazt.store.batch.BatchWriter}) are
-    set once built; either may stay None.
+    C{site} (a L{fazt.web.root.FaztSite}: its connections are drained), C{writer} (a
+    L{fazt.store.batch.BatchWriter}: its queue is committed), C{sockets} (a
+    L{fazt.ws.hub.HubRegistry}: told to close its clients) and C{connections} (the
+    L{fazt.web.frontdoor.ConnectionLimits} every listener shares) are given by the wiring; any may
+    be None.
     """
 
-    def __init__(self, clock: Any, grace: float = DEFAULT_GRACE) -> None:
+    def __init__(self, clock: Any, grace: float = DEFAULT_GRACE, site: Optional[Any] = None,
+                 writer: Optional[Any] = None, sockets: Optional[Any] = None,
+                 connections: Optional[Any] = None) -> None:
         super().__init__()
         self._clock = clock
         self.grace = grace
-        self.site: Optional[Any] = None
-        self.writer: Optional[Any] = None
-        self.sockets: Optional[Any] = None  # fazt.ws.hub.HubRegistry: told to close its clients
+        self.site = site
+        self.writer = writer
+        self.sockets = sockets
+        self.connections = connections
 
     def stopService(self):
         Service.stopService(self)

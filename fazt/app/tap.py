@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Optional
 
 from twisted.application import strports
@@ -11,12 +12,31 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from fazt.acme import wiring as acme_wiring
+from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
+from fazt.api.analytics import AnalyticsApi
+from fazt.api.areas import ApiServices
+from fazt.api.audit import AuditApi, AuditRecorder
+from fazt.api.auth import AuthApi
+from fazt.api.backup import BackupDownloads
+from fazt.api.certificates import CertificatesApi
+from fazt.api.env import EnvApi
+from fazt.api.files import FilesApi
+from fazt.api.keys import KeysApi
+from fazt.api.kvadmin import KvApi
+from fazt.api.logs import LogsApi
+from fazt.api.openapi import OpenApiDocument
+from fazt.api.redirects import RedirectsApi
+from fazt.api.router import ApiRouter
+from fazt.api.siteanalytics import SiteAnalyticsApi
+from fazt.api.sites import SitesApi
+from fazt.api.system import SystemApi
+from fazt.api.webhooks import WebhooksApi
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
-from fazt.app.threads import ThreadPoolService
 from fazt.base.bus import SITE_CHANGED, LocalBus
+from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
@@ -29,16 +49,17 @@ from fazt.store.blobcache import ByteLRU
 from fazt.store.db import Store, open_cartridge
 from fazt.store.migrate import connect
 from fazt.web.admission import DeployGate
-from fazt.web.api.router import ApiRouter
-from fazt.web.api.areas import ApiServices, mount_areas
-from fazt.web.livelog import LiveLog
-from fazt.web.options import channel_limits
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
 from fazt.web.framing import RefusalCounter
 from fazt.web.frontdoor import ConnectionLimits
-from fazt.web.lockout import parse_networks
+from fazt.web.livelog import LiveLog
+from fazt.web import metrics, public
+from fazt.web.lockout import LoginLockout, parse_networks
+from fazt.web.metrics import MetricsEndpoint
+from fazt.web.public import PublicEndpoints
+from fazt.web.options import channel_limits
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
@@ -73,16 +94,16 @@ def prepare_cartridge(path: str) -> None:
 
 
 def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
-    """The service tree without listeners, and the web site to listen with."""
+    """The service tree without listeners, and the web site to listen with.
+
+    One pass, top to bottom: the parts that serve requests first, then the service tree that
+    starts and stops them (in the order its children are added), then the admin API's areas.
+    """
     prepare_cartridge(config["db"])
+    domain = config["domain"]
 
-    top = OrderlyService(reactor, config["grace-seconds"])  # stops gracefully (fazt.app.shutdown)
+    # What serves a request: the store, the sites' state, scripts, sockets, the host router.
     store = Store(config["db"], reactor)
-    store.setServiceParent(top)
-    ops_wiring.install(config, reactor, top, store)
-    deploy_pool = ThreadPoolService(ThreadPool(1, 2, name="fazt-deploy"))
-    deploy_pool.setServiceParent(top)
-
     index = SiteIndex(store, ByteLRU(config["cache-mb"] * MIB))
     limits = Limits(
         max_archive_bytes=config["max-archive-mb"] * MIB,
@@ -93,13 +114,6 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     bus.subscribe(SITE_CHANGED, lambda message: index.invalidate(message["site"]))
     live = LiveLog()
     live.follow(bus)
-
-    def on_switch(site_name: str) -> None:
-        # Deploys and rollbacks both land here, indistinguishable (the live log streams C{switch}).
-        bus.publish(SITE_CHANGED, {"site": site_name, "change": "switch"})
-
-    deployer = Deployer(reactor, store, deploy_pool.pool, config["domain"], on_switch, limits,
-                        keep=config["keep-deployments"])
     writer = BatchWriter(store)
     max_message = config["ws-max-message-kb"] * 1024
     # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
@@ -108,31 +122,76 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     host = HostApi(store, writer, SafeFetcher(reactor), clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
-    workers.setServiceParent(top)
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus)
-    CronService(reactor, store, index, apps, config["domain"]).setServiceParent(top)
-    auth = Authenticator(store, reactor)
+    auth = Authenticator(store, reactor, audit=AuditRecorder(writer))  # every area records through auth.audit
     api = ApiRouter()
-    sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
-    root = RootResource(config["domain"], SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource())
-    certificates = acme_wiring.install(config, reactor, top, store, root, bus)
     proxies = parse_networks(config["trusted-proxy"])
-    refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
-    connections = ConnectionLimits(config["max-connections"], config["max-connections-per-address"], proxies)
-    root.api_guard = rate_limit = ApiRateLimit(
+    # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
+    connections = ConnectionLimits(connection_cap(config["max-connections"]),
+                                   config["max-connections-per-address"], proxies)
+    rate_limit = ApiRateLimit(
         buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
         buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds), proxies)
-    mount_areas(ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps,
-                            workers, config["domain"], extras={"sockets": hubs, "livelog": live,
-                                                               "certificates": certificates,
-                                                               "connections": connections,
-                                                               "rate_limit": rate_limit,
-                                                               "http_refusals": refusals}))
+    sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
+    root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
+                        api_guard=rate_limit)
+    refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
-                    gate=DeployGate(auth, config["domain"]), refusals=refusals, reactor=reactor)
-    top.site, top.writer, top.sockets, top.connections = site, writer, hubs, connections
+                    gate=DeployGate(auth, domain), refusals=refusals, reactor=reactor)
+
+    # The service tree: children start in this order and stop in reverse (fazt.app.shutdown).
+    top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
+                         connections=connections)
+    store.setServiceParent(top)
+    ops_wiring.install(config, reactor, top, store)
+    deploy_pool = _pool(top, "fazt-deploy", 2)
+    workers.setServiceParent(top)
+    CronService(reactor, store, index, apps, domain).setServiceParent(top)
+    certificates = acme_wiring.install(config, reactor, top, store, root, bus)
+
+    def on_switch(site_name: str) -> None:
+        # Deploys and rollbacks both land here, indistinguishable; the SiteIndex, the live log
+        # (which streams C{switch}) and the certificate manager subscribed to SITE_CHANGED above.
+        bus.publish(SITE_CHANGED, {"site": site_name, "change": "switch"})
+
+    deployer = Deployer(reactor, store, deploy_pool, domain, on_switch, limits, keep=config["keep-deployments"])
+
+    # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
+    clock = time.time
+
+    def forget_site(name: str) -> None:
+        index.invalidate(name)
+        apps.invalidate_env(name)
+
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies, clock)
+    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth, clock)
+    events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
+    events.setServiceParent(top)
+    for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
+                 SitesApi(store, deployer, auth, domain, forget_site),
+                 SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
+                 EnvApi(store, auth, apps.invalidate_env, clock), FilesApi(store, auth, index),
+                 LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),
+                 RedirectsApi(store, auth, clock), WebhooksApi(store, auth, clock), KvApi(store, auth, clock),
+                 SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates),
+                 OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app))):
+        api.add(area)
+    services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
+                           domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
+                                                  "certificates": certificates, "connections": connections,
+                                                  "rate_limit": rate_limit,
+                                                  "http_refusals": refusals})
+    public.mount(services)
+    metrics.mount(services)
     return top, site
+
+
+def _pool(parent: MultiService, name: str, size: int) -> ThreadPool:
+    """A thread pool of at most C{size} threads, started and stopped with C{parent}."""
+    service = ThreadPoolService(ThreadPool(1, size, name=name))
+    service.setServiceParent(parent)
+    return service.pool
 
 
 def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
@@ -140,8 +199,6 @@ def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
     if reactor is None:
         from twisted.internet import reactor
     top, site = build(config, reactor)
-    # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
-    top.connections.max_total = connection_cap(config["max-connections"])
     listening = top.connections.listening(reactor)
     backlog = config["listen-backlog"]
     for endpoint in config["http"]:

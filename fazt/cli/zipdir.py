@@ -15,8 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import Iterator, Tuple
 
+from fazt.base.mimetypes import content_type_for, is_compressible
 from fazt.cli.errors import CliError
-from fazt.web.mimetypes import content_type_for, is_compressible
 
 
 class ZipDirectoryError(CliError):

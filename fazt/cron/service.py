@@ -26,8 +26,8 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.cron.config import CONFIG_FILE, ConfigError, CronEntry, parse_config
+from fazt.runtime.scriptrequest import script_request
 from fazt.store.cron import claim_run, cron_configs, record_outcome
-from fazt.web.apps import script_request
 
 _log = Logger()
 # Parsed configs kept by blob hash; beyond this many the cache starts over.

@@ -15,13 +15,13 @@ from typing import BinaryIO, Iterator, Optional
 
 import brotli
 
+from fazt.base.errors import ApiError, missing_field, validation_failed
+from fazt.base.mimetypes import content_type_for, is_compressible
+from fazt.base.names import InvalidSiteName, normalise_site_name
 from fazt.cron.config import CONFIG_FILE, ConfigError, check_deploy
 from fazt.deploy.archive import ArchiveError, Entry, Limits, inspect_archive, open_archive, read_entry
 from fazt.deploy.multipart import FileWindow, MultipartError, boundary_from_content_type, parse_multipart
-from fazt.base.errors import ApiError, missing_field, validation_failed
-from fazt.base.names import InvalidSiteName, normalise_site_name
 from fazt.store.sites import BlobContent, NewFile
-from fazt.web.mimetypes import content_type_for, is_compressible
 
 # Below this size compression does not pay for its header and the CPU spent decoding.
 MIN_COMPRESS_BYTES = 256

@@ -138,3 +138,40 @@ def append_logs(conn: sqlite3.Connection, entries: list[tuple[str, str, str, flo
     conn.executemany(
         "INSERT INTO site_logs (site_name, level, message, created_at) VALUES (?, ?, ?, ?)", entries
     )
+
+
+# The admin's view of a site's KV data (the dashboard's KV browser): times as stored, the API formats them.
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def browse_keys(conn: sqlite3.Connection, site: str, prefix: str, limit: int, offset: int, now: float,
+                preview_chars: int) -> tuple[list[dict], int]:
+    """A page of live keys starting with C{prefix}, in key order, each with a preview of its value; and their total."""
+    # A key range rather than LIKE: no wildcards to escape, and it walks the primary key.
+    where = f"site_name = ? AND key >= ? AND key < ? AND {_LIVE}"
+    args = (site, prefix, prefix + "\U0010ffff", now)
+    rows = conn.execute(
+        f"SELECT key, substr(value, 1, {preview_chars + 1}), length(CAST(value AS BLOB)), expires_at, updated_at"
+        f" FROM kv WHERE {where} ORDER BY key LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
+    total = conn.execute(f"SELECT COUNT(*) FROM kv WHERE {where}", args).fetchone()[0]
+    return [{"key": key, "preview": preview[:preview_chars], "truncated": len(preview) > preview_chars,
+             "size": size, "expires_at": expires, "updated_at": updated}
+            for key, preview, size, expires, updated in rows], total
+
+
+def live_entry(conn: sqlite3.Connection, site: str, key: str, now: float) -> Optional[dict]:
+    """One live key's whole value (parsed as scripts see it), size and times; None if missing or expired."""
+    row = conn.execute(f"SELECT value, expires_at, updated_at FROM kv WHERE site_name = ? AND key = ? AND {_LIVE}",
+                       (site, key, now)).fetchone()
+    if row is None:
+        return None
+    value, expires, updated = row
+    return {"key": key, "value": decode_value(value), "size": len(value.encode("utf-8", "surrogatepass")),
+            "expires_at": expires, "updated_at": updated}
+
+
+def remove_key(conn: sqlite3.Connection, site: str, key: str, now: float) -> bool:
+    """Remove a key; True if a live value was there (an expired one is removed all the same)."""
+    live = conn.execute(f"SELECT 1 FROM kv WHERE site_name = ? AND key = ? AND {_LIVE}", (site, key, now)).fetchone()
+    conn.execute("DELETE FROM kv WHERE site_name = ? AND key = ?", (site, key))
+    return live is not None

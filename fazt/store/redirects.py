@@ -1,7 +1,7 @@
 """SQL for the URL shortener's redirects (synchronous, connection first).
 
-Tags are stored comma-joined (a tag never holds a comma). A duplicate slug surfaces as
-C{sqlite3.IntegrityError} from the UNIQUE constraint, which the API answers with 409.
+Tags are stored comma-joined (a tag never holds a comma). A duplicate slug raises
+L{fazt.store.errors.Conflict} (the UNIQUE constraint), which the API answers with 409.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def find_redirect(conn: sqlite3.Connection, slug: str) -> Optional[tuple[int, st
 
 
 def create_redirect(conn: sqlite3.Connection, slug: str, destination: str, tags: list[str], now: int) -> dict:
-    """Insert a redirect and return it; raises IntegrityError when the slug is taken."""
+    """Insert a redirect and return it; raises Conflict when the slug is taken."""
     return REDIRECTS.insert(conn, {"slug": slug, "destination": destination, "tags": ",".join(tags),
                                    "click_count": 0, "created_at": now})
 

@@ -11,6 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
+from fazt.store.errors import Conflict
+
 
 def as_given(value: Any) -> Any:
     """How most writable columns store a value: unchanged."""
@@ -42,20 +44,29 @@ class RowTable:
     def insert(self, conn: sqlite3.Connection, values: dict) -> dict:
         """Insert a row of C{values} (column -> stored value) and return it.
 
-        A taken unique value raises C{sqlite3.IntegrityError} (the admin API answers 409).
+        A taken unique value raises L{Conflict} (the admin API answers 409).
         """
         names = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        cursor = conn.execute(f"INSERT INTO {self.table} ({names}) VALUES ({marks})", tuple(values.values()))
+        try:
+            cursor = conn.execute(f"INSERT INTO {self.table} ({names}) VALUES ({marks})", tuple(values.values()))
+        except sqlite3.IntegrityError as e:
+            raise Conflict(str(e)) from None
         return self.get(conn, cursor.lastrowid)
 
     def update(self, conn: sqlite3.Connection, row_id: int, changes: dict) -> Optional[dict]:
-        """Apply the writable ones of C{changes} in one UPDATE; the row after, or None if unknown."""
+        """Apply the writable ones of C{changes} in one UPDATE; the row after, or None if unknown.
+
+        A change to a value another row holds raises L{Conflict}.
+        """
         values = {column: store(changes[column]) for column, store in self.writable.items() if column in changes}
         if values:
             assignments = ", ".join(f"{column} = ?" for column in values)
-            cursor = conn.execute(f"UPDATE {self.table} SET {assignments} WHERE id = ?",
-                                  (*values.values(), row_id))
+            try:
+                cursor = conn.execute(f"UPDATE {self.table} SET {assignments} WHERE id = ?",
+                                      (*values.values(), row_id))
+            except sqlite3.IntegrityError as e:
+                raise Conflict(str(e)) from None
             if cursor.rowcount == 0:
                 return None
         return self.get(conn, row_id)

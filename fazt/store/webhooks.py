@@ -1,7 +1,7 @@
 """SQL for inbound webhook receivers (synchronous, connection first).
 
 The secret is kept as given (HMAC needs it) and never read back out by the listing functions:
-they report only C{has_secret}. A duplicate endpoint surfaces as C{sqlite3.IntegrityError}.
+they report only C{has_secret}. A duplicate endpoint raises L{fazt.store.errors.Conflict}.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def find_receiver(conn: sqlite3.Connection, endpoint: str) -> Optional[tuple[str
 
 def create_webhook(conn: sqlite3.Connection, name: str, endpoint: str, secret: Optional[str],
                    is_active: bool, now: int) -> dict:
-    """Insert a receiver and return it; raises IntegrityError when the endpoint is taken."""
+    """Insert a receiver and return it; raises Conflict when the endpoint is taken."""
     return WEBHOOKS.insert(conn, {"name": name, "endpoint": endpoint, "secret": _secret(secret),
                                   "is_active": int(is_active), "created_at": now})
 

@@ -15,8 +15,8 @@ from typing import Optional
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
-from fazt.names import ADMIN, route_host, split_host
+from fazt.base.errors import ApiError
+from fazt.base.names import ADMIN, route_host, split_host
 from fazt.web.auth import Authenticator, may_deploy
 
 DEPLOY_PATH = b"/api/deploy"

@@ -5,20 +5,20 @@ from __future__ import annotations
 import base64
 import re
 import time
-from typing import Iterable, Optional
-from urllib.parse import parse_qsl, unquote
+from typing import Optional
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from fazt.base.bus import LOG_LINE, IEventBus
-from fazt.names import split_host
+from fazt.base.names import split_host
+from fazt.base.responses import html_page
 from fazt.runtime.pool import RunResult, WorkerPool
+from fazt.runtime.scriptrequest import script_request
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
 from fazt.store.kv import append_logs, env_for_site
-from fazt.web.responses import html_page
 from fazt.web.sitestate import SiteIndex, SiteState
 
 MAX_JS_BODY = 1024 * 1024
@@ -32,38 +32,6 @@ _FAILURE_TEXT = {
     "memory": "The app ran out of memory.",
     "busy": "The app is too busy right now; try again shortly.",
 }
-
-
-def script_request(method: bytes, uri: bytes, headers: Iterable[tuple[bytes, list[bytes]]], body: bytes,
-                   ip: str, host: str) -> dict:
-    """The C{req} object a script sees, built from the raw request (pure)."""
-    path, _, query = uri.decode("latin-1").partition("?")
-    lowered: dict[str, str] = {}
-    for name, values in headers:
-        key = name.decode("latin-1").lower()
-        text = ", ".join(v.decode("latin-1") for v in values)
-        lowered[key] = f"{lowered[key]}, {text}" if key in lowered else text
-    params: dict[str, str] = {}
-    if query:
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            params.setdefault(key, value)
-    cookies: dict[str, str] = {}
-    if "cookie" in lowered:
-        for pair in lowered["cookie"].split(";"):
-            name, sep, value = pair.strip().partition("=")
-            if sep and name:
-                cookies.setdefault(name, value)
-    return {
-        "method": method.decode("latin-1").upper(),
-        "path": unquote(path) if "%" in path else path,
-        "query": query,
-        "params": params,
-        "headers": lowered,
-        "body": body.decode("utf-8", "replace"),
-        "ip": ip,
-        "host": host,
-        "cookies": cookies,
-    }
 
 
 class AppRenderer:

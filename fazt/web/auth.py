@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.store.accounts import find_api_key, touch_api_key
 from fazt.store.db import Store
 from fazt.store.sessions import extend_session, find_session
@@ -140,14 +140,15 @@ class Authenticator:
     """Finds the principal of a request: API keys by digest, sessions by digest (reader threads).
 
     C{audit(actor, action, resource, result="ok", details="")} records a security-relevant
-    action (the audit area installs the real recorder at mount time); L{audit_request} records
-    one as done by the request's principal.
+    action (the wiring passes the audit log's recorder, L{fazt.api.audit.AuditRecorder}; without
+    one nothing is recorded); L{audit_request} records one as done by the request's principal.
     """
 
-    def __init__(self, store: Store, clock: IReactorTime) -> None:
+    def __init__(self, store: Store, clock: IReactorTime,
+                 audit: Callable[..., Deferred] = _no_audit) -> None:
         self._store = store
         self.clock = clock
-        self.audit: Callable[..., Deferred] = _no_audit
+        self.audit = audit
 
     @inlineCallbacks
     def api_key(self, request: FaztRequest, deploy_scope: bool = False) -> Deferred[Principal]:

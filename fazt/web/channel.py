@@ -31,10 +31,10 @@ from twisted.logger import Logger
 from twisted.web.http import HTTPChannel
 from zope.interface import implementer
 
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.web.framing import (ChannelLimits, FramingError, check_host_headers, envelope_response, parse_target,
                               refusal)
-from fazt.web.responses import is_event_stream
+from fazt.base.responses import is_event_stream
 
 _log = Logger()
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

@@ -21,10 +21,10 @@ from typing import Optional
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
+from fazt.base.mimetypes import content_type_for, is_compressible
+from fazt.base.responses import html_page
 from fazt.web.caching import cache_control_for, choose_encoding
 from fazt.web.conditional import etag_for, http_date, if_none_match_hits, not_modified_since
-from fazt.web.mimetypes import content_type_for, is_compressible
-from fazt.web.responses import html_page
 
 try:
     import brotli

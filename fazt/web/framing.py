@@ -15,7 +15,7 @@ from typing import Optional
 
 from twisted.web.http import RESPONSES
 
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 
 KIB = 1024
 MIB = 1024 * KIB

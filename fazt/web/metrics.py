@@ -15,7 +15,6 @@ C{_other}; status codes are integers from 100 to 599.
 from __future__ import annotations
 
 import hmac
-import os
 from bisect import bisect_left
 from typing import Any, Callable, Iterable, Optional
 
@@ -24,9 +23,10 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
-from fazt.web.api.common import add_error_handlers
-from fazt.web.api.spec import takes
+from fazt.store.facts import metrics_figures
 from fazt.web.auth import bearer_token
+from fazt.web.envelope import add_error_handlers
+from fazt.web.spec import takes
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 # Any Host header names a "site"; beyond this many names, requests are counted under OTHER.
@@ -134,26 +134,6 @@ def histogram_family(name: str, help_text: str, samples: list[tuple[str, dict, f
     return lines
 
 
-def _file_size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
-def _db_figures(conn, path: str) -> dict:
-    """Figures read on a store thread (file sizes too: a stat may block)."""
-    return {
-        "db_size": _file_size(path) + _file_size(path + "-wal"),
-        "deployments": conn.execute("SELECT COUNT(*) FROM deployments").fetchone()[0],
-        # AUTOINCREMENT ids never go back, even when old deployments are pruned: every deploy made.
-        "deploys": (conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deployments'").fetchone()
-                    or (0,))[0],
-        "sites": conn.execute("SELECT COUNT(*) FROM sites").fetchone()[0],
-        "certificates": conn.execute("SELECT name, not_after FROM certificates ORDER BY name").fetchall(),
-    }
-
-
 class MetricsEndpoint:
     """The C{/metrics} route."""
 
@@ -175,7 +155,7 @@ class MetricsEndpoint:
         if not self._scraper(request):
             yield self.services.auth.api_key(request)
         store = self.services.store
-        db = yield store.read(_db_figures, store.path)
+        db = yield store.read(metrics_figures, store.path)
         request.setHeader(b"content-type", CONTENT_TYPE)
         request.setHeader(b"cache-control", b"no-store")
         return self.render_text(db).encode("utf-8")

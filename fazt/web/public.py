@@ -28,15 +28,13 @@ from fazt.analytics.events import (
     webhook_event,
     webhook_payload,
 )
-from fazt.errors import ApiError, payload_too_large, validation_failed
+from fazt.base.errors import ApiError, payload_too_large, validation_failed
 from fazt.store.db import Store
 from fazt.store.redirects import count_click, find_redirect
 from fazt.store.webhooks import find_receiver
-from fazt.web.api.common import add_error_handlers, ok
-from fazt.web.api.redirects import SLUG
-from fazt.web.api.redirects import TAGS_SCHEMA
-from fazt.web.api.spec import Param, nullable, obj, takes
-from fazt.web.api.webhooks import ENDPOINT
+from fazt.web.envelope import add_error_handlers, ok
+from fazt.web.shapes import ENDPOINT, SLUG, TAGS_SCHEMA
+from fazt.web.spec import Param, nullable, obj, takes
 
 TRACK_LIMIT = 10 * 1024
 WEBHOOK_LIMIT = 64 * 1024

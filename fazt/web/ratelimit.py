@@ -18,8 +18,8 @@ from typing import Callable, Optional, Sequence
 
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
-from fazt.web.api.common import fail
+from fazt.base.errors import ApiError
+from fazt.web.envelope import fail
 from fazt.web.lockout import Network, lockout_key, request_client_address
 
 MAX_TRACKED = 10_000

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 from twisted.web.server import Request
 
-from fazt.errors import payload_too_large
+from fazt.base.errors import payload_too_large
 
 if TYPE_CHECKING:
     from fazt.web.auth import Principal
@@ -32,7 +32,7 @@ class FaztRequest(Request):
         requests that are not a site's.
     @ivar _fazt_gone: whether the client went away before the answer was written (True), is still
         there (False), or nobody has started watching (None); kept by
-        L{fazt.web.responses.track_disconnect} so that late writers skip a closed request.
+        L{fazt.base.responses.track_disconnect} so that late writers skip a closed request.
     """
 
     fazt_principal: Optional["Principal"] = None

@@ -14,11 +14,11 @@ from twisted.internet.defer import Deferred
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
-from fazt.names import ADMIN, route_host, split_host
+from fazt.base.names import ADMIN, route_host, split_host
+from fazt.base.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.channel import FaztChannel
 from fazt.web.framing import ChannelLimits, RefusalCounter
 from fazt.web.request import FaztRequest
-from fazt.web.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.sitefiles import SiteRenderer
 
 # The dashboard is the admin host's only page: its own scripts, styles, icons and API, nothing
@@ -56,7 +56,8 @@ class RootResource(Resource):
     isLeaf = True
 
     def __init__(self, domain: str, sites: SiteRenderer, admin_api: IResource,
-                 admin_ui: Optional[IResource] = None) -> None:
+                 admin_ui: Optional[IResource] = None,
+                 api_guard: Optional[Callable[[Request, bytes], Optional[bytes]]] = None) -> None:
         super().__init__()
         self.domain = domain.lower()
         self.sites = sites
@@ -70,9 +71,9 @@ class RootResource(Resource):
         # Set by fazt.acme.wiring: the HTTP-01 responder, and plain HTTP -> HTTPS for certified hosts.
         self.acme_challenge: Optional[IResource] = None
         self.https_redirect: Optional[Callable[[Request], Optional[bytes]]] = None
-        # Set by the wiring: runs before every admin /api request with its area (the segment after
-        # /api/); a body (e.g. a 429 of the rate limit, fazt.web.ratelimit) answers it instead.
-        self.api_guard: Optional[Callable[[Request, bytes], Optional[bytes]]] = None
+        # Runs before every admin /api request with its area (the segment after /api/); a body
+        # (e.g. a 429 of the rate limit, fazt.web.ratelimit) answers it instead.
+        self.api_guard = api_guard
 
     def mount_public(self, segment: str, resource: IResource) -> None:
         """Serve C{/SEGMENT...} on the admin host without auth (e.g. /track, /r/, /webhook/)."""

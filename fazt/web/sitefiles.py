@@ -24,9 +24,9 @@ from fazt.web.conditional import (
     not_modified_since,
     parse_range,
 )
-from fazt.web.mimetypes import is_compressible
+from fazt.base.mimetypes import is_compressible
+from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
 from fazt.web.resolve import clean_request_path, resolve_file
-from fazt.web.responses import finish_later, html_page, internal_error_page, merge_headers
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 

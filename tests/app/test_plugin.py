@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import queue
+
+import pytest
 from twisted.application.service import IService, IServiceMaker
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.testing import MemoryReactorClock
 from twisted.plugin import getPlugins
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from fazt.app import tap
 from fazt.app.options import Options
+
+
+# The store's threads hand their results to the reactor: a thread's exception here fails the test.
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+
+
+@implementer(IReactorFromThreads)
+class MemoryReactorFromThreads(MemoryReactorClock):
+    """A L{MemoryReactorClock} that also takes calls from other threads, as the store needs.
+
+    The calls are queued and run by L{run_from_threads}, on the test's thread.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._from_threads: queue.SimpleQueue = queue.SimpleQueue()
+
+    def callFromThread(self, f, *args, **kwargs) -> None:
+        self._from_threads.put((f, args, kwargs))
+
+    def run_from_threads(self) -> None:
+        while not self._from_threads.empty():
+            f, args, kwargs = self._from_threads.get()
+            f(*args, **kwargs)
 
 
 def fazt_plugin():
@@ -40,7 +69,7 @@ def _options(tmp_path, *argv: str) -> Options:
 
 
 def test_make_service_listens_on_the_given_interface(tmp_path):
-    reactor = MemoryReactorClock()
+    reactor = MemoryReactorFromThreads()
     service = tap.makeService(_options(tmp_path, "--http", "tcp:0:interface=127.0.0.1"), reactor)
     assert IService.providedBy(service)
     assert reactor.tcpServers == []  # nothing listens before the service starts
@@ -57,7 +86,7 @@ def test_make_service_listens_on_the_given_interface(tmp_path):
 
 
 def test_make_service_listens_once_per_endpoint(tmp_path):
-    reactor = MemoryReactorClock()
+    reactor = MemoryReactorFromThreads()
     service = tap.makeService(_options(tmp_path, "--http", "tcp:8081:interface=127.0.0.1",
                                        "--http", "tcp:8082"), reactor)
     service.startService()

@@ -12,8 +12,8 @@ from twisted.internet.protocol import Protocol
 from twisted.web.client import Agent
 from twisted.web.http_headers import Headers
 
+from fazt.api.livelogs import LiveStream
 from fazt.cli.operator import create_key
-from fazt.web.api.livelogs import LiveStream
 from fazt.web.livelog import LiveLog
 from fazt_testing import assert_error, start_server, stop_server
 

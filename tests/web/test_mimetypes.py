@@ -1,11 +1,11 @@
-"""Tests for fazt.web.mimetypes."""
+"""Tests for fazt.base.mimetypes."""
 
 import mimetypes as stdlib_mimetypes
 
 import pytest
 from hypothesis import given, strategies as st
 
-from fazt.web.mimetypes import DEFAULT_TYPE, content_type_for, is_compressible
+from fazt.base.mimetypes import DEFAULT_TYPE, content_type_for, is_compressible
 
 UTF8 = "; charset=utf-8"
 

@@ -6,20 +6,16 @@ atomic UPDATE of every field given (the original ran one UPDATE per field).
 
 from __future__ import annotations
 
-import re
-import sqlite3
-
 from klein import Klein
-from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.api.rows import RowKind, RowRoutes
+from fazt.base.errors import validation_failed
 from fazt.store import webhooks as sql
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.redirects import path_id
-from fazt.web.api.spec import line_of_text, nullable, obj, takes
+from fazt.web.envelope import add_error_handlers
+from fazt.web.shapes import ENDPOINT
+from fazt.web.spec import line_of_text, nullable, obj, takes
 
-ENDPOINT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_NAME = 100
 MAX_SECRET = 256
 WEBHOOK_FIELDS = {
@@ -63,70 +59,47 @@ def clean_active(value) -> bool:
     return value
 
 
-def webhook_json(webhook: dict) -> dict:
-    return {**webhook, "created_at": iso(webhook["created_at"])}
+WEBHOOK = RowKind("webhook", "endpoint", sql.list_webhooks, sql.count_webhooks, sql.get_webhook,
+                  sql.update_webhook, sql.delete_webhook)
 
 
-def _not_found(webhook_id) -> ApiError:
-    return ApiError(404, "WEBHOOK_NOT_FOUND", f"webhook {webhook_id} does not exist")
-
-
-def _conflict(endpoint: str) -> ApiError:
-    return ApiError(409, "CONFLICT", f"endpoint '{endpoint}' is already taken", {"field": "endpoint"})
-
-
-class WebhooksApi(AdminRoutes):
+class WebhooksApi(RowRoutes):
     """Create, list, read, update and delete webhook receivers (admin only)."""
 
     app = Klein()
+    paths = ('webhooks',)  # served under /api/PATH
+    kind = WEBHOOK
 
     @app.route("/webhooks", methods=["GET"])
     @takes(paged=True)
-    @inlineCallbacks
     def index(self, request: Request):
-        yield self._admin(request)
-        limit, offset = page_args(request)
-        rows = yield self.store.read(sql.list_webhooks, limit, offset)
-        total = yield self.store.read(sql.count_webhooks)
-        return ok(request, [webhook_json(w) for w in rows], meta={"total": total, "limit": limit, "offset": offset})
+        return self.list_rows(request)
 
     @app.route("/webhooks", methods=["POST"])
     @takes(body=obj(WEBHOOK_FIELDS, required=("name", "endpoint"), example={"name": "GitHub", "endpoint": "github"}),
            body_required=True, status=201, errors=(409,),
            links=WEBHOOK_LINKS)
-    @inlineCallbacks
     def create(self, request: Request):
-        yield self._admin(request)
-        body = json_object(request)
-        for field in ("name", "endpoint"):
-            if body.get(field) is None:
-                raise missing_field(field)
+        return self.create_row(request, ("name", "endpoint"), self._new)
+
+    @staticmethod
+    def _new(body: dict):
         name, endpoint = clean_name(body["name"]), clean_endpoint(body["endpoint"])
         secret = clean_secret(body.get("secret"))
         active = clean_active(body["is_active"]) if body.get("is_active") is not None else True
-        try:
-            created = yield self.store.write(sql.create_webhook, name, endpoint, secret, active, int(self._clock()))
-        except sqlite3.IntegrityError:
-            raise _conflict(endpoint) from None
-        return ok(request, webhook_json(created), status=201)
+        return endpoint, sql.create_webhook, (name, endpoint, secret, active)
 
     @app.route("/webhooks/<webhook_id>", methods=["GET"])
-    @inlineCallbacks
     def read(self, request: Request, webhook_id: str):
-        yield self._admin(request)
-        number = path_id(webhook_id, _not_found(webhook_id))
-        found = yield self.store.read(sql.get_webhook, number)
-        if found is None:
-            raise _not_found(number)
-        return ok(request, webhook_json(found))
+        return self.read_row(request, webhook_id)
 
     @app.route("/webhooks/<webhook_id>", methods=["PUT"])
     @takes(body=obj({name: nullable(schema) for name, schema in WEBHOOK_FIELDS.items()}), errors=(409,))
-    @inlineCallbacks
     def update(self, request: Request, webhook_id: str):
-        yield self._admin(request)
-        number = path_id(webhook_id, _not_found(webhook_id))
-        body = json_object(request)
+        return self.update_row(request, webhook_id, self._changes)
+
+    @staticmethod
+    def _changes(body: dict) -> dict:
         changes = {}
         if body.get("name") is not None:
             changes["name"] = clean_name(body["name"])
@@ -136,29 +109,11 @@ class WebhooksApi(AdminRoutes):
             changes["secret"] = clean_secret(body["secret"])
         if body.get("is_active") is not None:
             changes["is_active"] = clean_active(body["is_active"])
-        try:
-            updated = yield self.store.write(sql.update_webhook, number, changes)
-        except sqlite3.IntegrityError:
-            raise _conflict(changes.get("endpoint", "")) from None
-        if updated is None:
-            raise _not_found(number)
-        return ok(request, webhook_json(updated))
+        return changes
 
     @app.route("/webhooks/<webhook_id>", methods=["DELETE"])
-    @inlineCallbacks
     def delete(self, request: Request, webhook_id: str):
-        yield self._admin(request)
-        number = path_id(webhook_id, _not_found(webhook_id))
-        deleted = yield self.store.write(sql.delete_webhook, number)
-        if not deleted:
-            raise _not_found(number)
-        yield self.auth.audit_request(request, "webhook.delete", f"webhook:{number}")
-        return ok(request, {"id": number, "message": "Webhook deleted"})
+        return self.delete_row(request, webhook_id)
 
 
 add_error_handlers(WebhooksApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/webhooks[/{id}]}."""
-    services.api.mount("webhooks", WebhooksApi(services.store, services.auth, services.clock).app.resource())

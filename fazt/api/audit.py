@@ -1,7 +1,7 @@
 """The audit log: a recorder every area can call, and C{GET /api/audit} (admin only).
 
-Areas record through C{services.extras["audit"]} (or C{services.auth.audit}, which is the same
-callable): C{audit(actor, action, resource, result="ok", details="")}. The write is queued on the
+The wiring makes one L{AuditRecorder} and gives it to the L{fazt.web.auth.Authenticator}; areas
+record through C{auth.audit} (or C{auth.audit_request}): C{audit(actor, action, resource, result="ok", details="")}. The write is queued on the
 batch writer; the Deferred it returns fires once the row is committed and never fails (a failed
 write is logged), so a caller may wait for it or not.
 """
@@ -19,9 +19,9 @@ from twisted.web.server import Request
 from fazt.store.audit import AuditEntry, count_entries, list_entries, record
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.spec import takes
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import takes
 
 _log = Logger()
 
@@ -61,6 +61,7 @@ class AuditApi:
     """C{GET /api/audit}: the log, newest first, paged."""
 
     app = Klein()
+    paths = ('audit',)  # served under /api/PATH
 
     def __init__(self, store: Store, auth: Authenticator) -> None:
         self.store = store
@@ -78,11 +79,3 @@ class AuditApi:
 
 
 add_error_handlers(AuditApi.app)
-
-
-def mount(services) -> None:
-    """Install the audit recorder (C{services.extras["audit"]}, C{services.auth.audit}); serve C{/api/audit}."""
-    recorder = AuditRecorder(services.writer, services.clock)
-    services.extras["audit"] = recorder
-    services.auth.audit = recorder
-    services.api.mount("audit", AuditApi(services.store, services.auth).app.resource())

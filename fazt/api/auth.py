@@ -8,7 +8,6 @@ names exist. Failed logins are counted per client address (L{fazt.web.lockout}).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any, Callable, Optional
 
@@ -20,16 +19,15 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Request
 
 import fazt
-from fazt.app.threads import ThreadPoolService
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.api.keys import is_utf8
+from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.audit import record
 from fazt.store.db import Store
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
-from fazt.web.api.common import add_error_handlers, iso, json_object, ok
-from fazt.web.api.keys import is_utf8
-from fazt.web.api.spec import nullable, obj, takes
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
-from fazt.web.lockout import LoginLockout, parse_networks, request_client_address
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok
+from fazt.web.lockout import LoginLockout, request_client_address
+from fazt.web.spec import nullable, obj, takes
 
 MAX_USERNAME = 256
 MAX_PASSWORD = 1024
@@ -70,7 +68,7 @@ def _text_field(body: dict, name: str, limit: int) -> str:
     return value
 
 
-def _open_session(conn: sqlite3.Connection, token: str, user: User, remember_me: bool, now: int,
+def _open_session(conn, token: str, user: User, remember_me: bool, now: int,
                   address: str, replaced: Optional[str]) -> int:
     if replaced is not None:  # a new login ends the session the browser held before
         delete_session(conn, replaced)
@@ -79,7 +77,7 @@ def _open_session(conn: sqlite3.Connection, token: str, user: User, remember_me:
     return expires_at
 
 
-def _close_session(conn: sqlite3.Connection, token: str, now: int, actor: str) -> None:
+def _close_session(conn, token: str, now: int, actor: str) -> None:
     username = delete_session(conn, token)
     if username is not None:
         record(conn, actor, "logout", "session", "ok", "", now)
@@ -89,6 +87,7 @@ class AuthApi:
     """Routes C{/login}, C{/logout}, C{/auth/status} and C{/user/me} under C{/api}."""
 
     app = Klein()
+    paths = ('login', 'logout', 'auth', 'user')  # served under /api/PATH
 
     def __init__(self, reactor: Any, store: Store, auth: Authenticator, pool: ThreadPool,
                  lockout: LoginLockout, trusted_proxies=(), clock: Callable[[], float] = time.time) -> None:
@@ -192,20 +191,3 @@ class AuthApi:
 
 
 add_error_handlers(AuthApi.app)
-
-
-def mount(services) -> None:
-    """Serve the login routes, and the rest of this family: the audit log (first, so that every
-    area finds its recorder) and the API keys."""
-    from fazt.web.api import audit, keys
-
-    audit.mount(services)
-    keys.mount(services)
-    bcrypt_pool = ThreadPoolService(ThreadPool(1, 2, name="fazt-bcrypt"))
-    bcrypt_pool.setServiceParent(services.parent)
-    trusted = parse_networks(services.config.get("trusted-proxy") or ())
-    api = AuthApi(services.reactor, services.store, services.auth, bcrypt_pool.pool,
-                  LoginLockout(services.clock), trusted, services.clock)
-    resource = api.app.resource()
-    for area in ("login", "logout", "auth", "user"):
-        services.api.mount(area, resource)

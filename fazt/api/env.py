@@ -14,16 +14,16 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.api.siteroutes import REQUIRED_SITE_ID, exact_paths_app, require_site, required_site
+from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.db import Store
 from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VALUE_BYTES, EnvVar, EnvVarError,
                                 check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
                                 list_env_vars, replace_env_vars, set_env_var)
-from fazt.web.api.common import add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.sites import REQUIRED_SITE_ID, exact_paths_app, mount_site_segment, require_site, required_site
-from fazt.web.api.spec import ID_SCHEMA, Param, obj, query, takes
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.spec import ID_SCHEMA, Param, obj, query, takes
 
 MAX_VARS_PER_REQUEST = 200
 ENV_NAME_SCHEMA = {"type": "string", "pattern": ENV_NAME.pattern, "maxLength": MAX_NAME_CHARS,
@@ -62,6 +62,8 @@ class EnvApi:
     """Routes under C{/api/envvars} and C{/api/sites/NAME/env}."""
 
     app = exact_paths_app()
+    paths = ('envvars',)  # served under /api/PATH
+    site_segment = 'env'  # and under /api/sites/NAME/env
 
     def __init__(self, store: Store, auth: Authenticator, invalidate_env: Callable[[str], None],
                  clock: Callable[[], float] = time.time) -> None:
@@ -200,10 +202,3 @@ class EnvApi:
 
 
 add_error_handlers(EnvApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/envvars} and C{/api/sites/NAME/env[/VAR]}."""
-    resource = EnvApi(services.store, services.auth, services.apps.invalidate_env, services.clock).app.resource()
-    services.api.mount("envvars", resource)
-    mount_site_segment(services, "env", resource)

@@ -21,8 +21,7 @@ from twisted.protocols.basic import FileSender
 from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Request
 
-from fazt.app.threads import ThreadPoolService
-from fazt.errors import ApiError
+from fazt.base.errors import ApiError
 from fazt.store.backup import BackupError, snapshot_file
 
 _log = Logger()
@@ -107,15 +106,3 @@ class BackupDownloads:
             return None
 
         return sent.addBoth(close)
-
-
-def mount(services) -> None:
-    """Create the snapshot pool (a service under C{services.parent}) and offer the downloads.
-
-    The route itself is C{/api/system/backup} in L{fazt.web.api.system}; it finds this object in
-    C{services.extras["backups"]}.
-    """
-    pool = ThreadPoolService(ThreadPool(1, 1, name="fazt-backup"))
-    pool.setServiceParent(services.parent)
-    services.extras["backups"] = BackupDownloads(services.reactor, pool.pool, services.store.path,
-                                                 services.auth, services.clock)

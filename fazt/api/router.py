@@ -12,8 +12,9 @@ from urllib.parse import unquote_to_bytes
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
-from fazt.web.api.common import fail
+from fazt.api.siteroutes import SitesArea
+from fazt.base.errors import ApiError
+from fazt.web.envelope import fail
 
 
 class ApiRouter(Resource):
@@ -28,6 +29,25 @@ class ApiRouter(Resource):
     def mount(self, area: str, resource: IResource) -> None:
         """Serve C{/api/AREA} and everything under it with C{resource} (a Klein resource)."""
         self._areas[area.encode("ascii")] = resource
+
+    def add(self, area) -> None:
+        """Serve an area object: its Klein C{app} under each of its C{paths}, under
+        C{/api/sites/NAME/}C{site_segment} if it has one, and the rest of C{/api/sites} if it
+        C{serves_sites}."""
+        resource = area.app.resource()
+        for path in area.paths:
+            self.mount(path, resource)
+        segment = getattr(area, "site_segment", None)
+        if segment is not None:
+            self._sites().segments[segment.encode("ascii")] = resource
+        if getattr(area, "serves_sites", False):
+            self._sites().default = resource
+
+    def _sites(self) -> SitesArea:
+        # Mounted where the first area under /api/sites comes, so that the areas keep their order.
+        if b"sites" not in self._areas:
+            self.mount("sites", SitesArea())
+        return self._areas[b"sites"]
 
     def areas(self) -> dict[str, IResource]:
         """A read-only copy of what is mounted: area name -> resource."""

@@ -9,33 +9,23 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from klein import Klein
 from twisted.internet.defer import inlineCallbacks
-from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
+from fazt.api.siteroutes import (REQUIRED_SITE_ID, SITE_ID, check_site_name, exact_paths_app, query_text,
+                                 required_site, site_not_found)
+from fazt.base.errors import ApiError, validation_failed
+from fazt.base.names import split_host
 from fazt.deploy.service import Deployer
-from fazt.errors import ApiError, missing_field, validation_failed
-from fazt.names import SITE_NAME, split_host
 from fazt.store.db import Store
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
-                              get_active_deployment, list_all_deployments, list_deployments, list_sites, site_exists)
-from fazt.web.api.common import add_error_handlers, fail, iso, json_object, ok, page_args
-from fazt.web.api.spec import ID_SCHEMA, MAX_SQL_INT, SITE_SCHEMA, Param, nullable, obj, query, takes
+                              get_active_deployment, list_all_deployments, list_deployments, list_sites)
 from fazt.web.auth import Authenticator, require_site_scope
-
-def exact_paths_app() -> Klein:
-    """A Klein app whose routes match paths as sent: werkzeug would answer C{//} in a path with
-    a redirect exception, which is no API answer (it became a 500); unmatched paths are 404."""
-    klein_app = Klein()
-    klein_app.url_map.merge_slashes = False
-    return klein_app
-
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.spec import ID_SCHEMA, MAX_SQL_INT, nullable, obj, takes
 
 # The built-in sites: redeploying them is how they change; deleting them is refused (409).
 PROTECTED_SITES = frozenset({"root", "404"})
-SITE_ID = Param("site_id", SITE_SCHEMA, description="The site's name.")
-REQUIRED_SITE_ID = Param("site_id", SITE_SCHEMA, required=True, description="The site's name.")
 DEPLOY_BODY = {
     "type": "object", "required": ["site_name", "file"],
     "properties": {"site_name": {"type": "string", "minLength": 1},
@@ -43,52 +33,6 @@ DEPLOY_BODY = {
                             "description": "A ZIP archive of the site's files."}},
 }
 ROLLBACK_BODY = obj({"deployment_id": nullable(ID_SCHEMA)})
-
-
-def query_text(request: Request, name: str) -> Optional[str]:
-    """A query parameter as text (None when absent); bytes that are not UTF-8 fail validation."""
-    values = request.args.get(name.encode("ascii"))
-    if not values:
-        return None
-    try:
-        return values[0].decode("utf-8")
-    except UnicodeDecodeError:
-        raise validation_failed(name, f"{name} must be UTF-8 text") from None
-
-
-def query_int(request: Request, name: str) -> Optional[int]:
-    """A query parameter as a non-negative integer SQLite can bind (None when absent)."""
-    return query(request, Param(name, ID_SCHEMA))
-
-
-def required_site(request: Request, field: str = "site_id") -> str:
-    """The site named by a required query parameter (not yet checked for existence)."""
-    site = query_text(request, field)
-    if site is None or not site.strip():
-        raise missing_field(field)
-    return site.strip()
-
-
-def check_site_name(name: str) -> None:
-    """Answer 404 at once for a name no site can have (before touching the store)."""
-    if not SITE_NAME.fullmatch(name) or len(name) > 63:
-        raise ApiError(404, "SITE_NOT_FOUND", f"site '{name[:100]}' does not exist")
-
-
-def site_not_found(name: str) -> ApiError:
-    return ApiError(404, "SITE_NOT_FOUND", f"site '{name}' does not exist")
-
-
-@inlineCallbacks
-def require_site(auth: Authenticator, store: Store, request: Request, name: str, key=None):
-    """The caller's key (C{key}, or the request's, which must be an admin's), once site C{name} exists."""
-    if key is None:
-        key = yield auth.api_key(request)
-    check_site_name(name)
-    exists = yield store.read(site_exists, name)
-    if not exists:
-        raise site_not_found(name)
-    return key
 
 
 def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
@@ -107,6 +51,8 @@ class SitesApi:
     """Routes under C{/api/deploy} and C{/api/sites}."""
 
     app = exact_paths_app()
+    paths = ('deploy', 'deployments')  # served under /api/PATH
+    serves_sites = True  # and the rest of /api/sites
 
     def __init__(self, store: Store, deployer: Deployer, auth: Authenticator, domain: str,
                  forget_site: Callable[[str], None] = lambda name: None) -> None:
@@ -265,51 +211,3 @@ class SitesApi:
 
 
 add_error_handlers(SitesApi.app)
-
-
-class SitesArea(Resource):
-    """C{/api/sites/...}: C{/api/sites/NAME/SEGMENT...} goes to the resource mounted for SEGMENT
-    (files, env, logs: each its own module), everything else to the sites routes."""
-
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.default: Optional[IResource] = None
-        self.segments: dict[bytes, IResource] = {}
-
-    def render(self, request: Request):
-        path = request.postpath
-        resource = self.segments.get(path[2]) if len(path) >= 3 else None
-        resource = resource or self.default
-        if resource is None:
-            return fail(request, ApiError(404, "NOT_FOUND", "no such API route"))
-        return resource.render(request)
-
-
-def sites_area(services) -> SitesArea:
-    """The resource serving C{/api/sites}, created and mounted on first use."""
-    area = services.extras.get("sites_area")
-    if area is None:
-        area = services.extras["sites_area"] = SitesArea()
-        services.api.mount("sites", area)
-    return area
-
-
-def mount_site_segment(services, segment: str, resource: IResource) -> None:
-    """Serve C{/api/sites/NAME/SEGMENT...} with C{resource}."""
-    sites_area(services).segments[segment.encode("ascii")] = resource
-
-
-def mount(services) -> None:
-    """Serve C{/api/deploy}, C{/api/sites/...} and C{/api/deployments}."""
-
-    def forget_site(name: str) -> None:
-        services.index.invalidate(name)
-        services.apps.invalidate_env(name)
-
-    resource = SitesApi(services.store, services.deployer, services.auth, services.domain,
-                        forget_site).app.resource()
-    services.api.mount("deploy", resource)
-    services.api.mount("deployments", resource)
-    sites_area(services).default = resource

@@ -8,7 +8,6 @@ C{/}, so the key is the rest of the path, percent-decoded.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Callable, Optional
 from urllib.parse import unquote
@@ -16,52 +15,23 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError, validation_failed
-from fazt.store.kv import MAX_KEY_BYTES, decode_value
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import exact_paths_app, mount_site_segment, query_text, require_site
-from fazt.web.api.spec import Param, takes
+from fazt.api.siteroutes import exact_paths_app, query_text, require_site
+from fazt.base.errors import ApiError, validation_failed
+from fazt.store.kv import MAX_KEY_BYTES, browse_keys, live_entry, remove_key
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import Param, takes
 
 PREVIEW_CHARS = 200
 # At most MAX_KEY_BYTES of UTF-8: a character takes up to 4 bytes.
 PREFIX = Param("prefix", {"type": "string", "maxLength": MAX_KEY_BYTES // 4}, description="Only keys starting so.")
-_LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
-def _range(prefix: str) -> tuple[str, str]:
-    # A key range rather than LIKE: no wildcards to escape, and it walks the primary key.
-    return prefix, prefix + "\U0010ffff"
-
-
-def list_keys(conn: sqlite3.Connection, site: str, prefix: str, limit: int, offset: int,
-              now: float) -> tuple[list[dict], int]:
-    low, high = _range(prefix)
-    where = f"site_name = ? AND key >= ? AND key < ? AND {_LIVE}"
-    args = (site, low, high, now)
-    rows = conn.execute(
-        f"SELECT key, substr(value, 1, {PREVIEW_CHARS + 1}), length(CAST(value AS BLOB)), expires_at, updated_at"
-        f" FROM kv WHERE {where} ORDER BY key LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
-    total = conn.execute(f"SELECT COUNT(*) FROM kv WHERE {where}", args).fetchone()[0]
-    return [{"key": key, "preview": preview[:PREVIEW_CHARS], "truncated": len(preview) > PREVIEW_CHARS,
-             "size": size, "expires_at": iso(expires) if expires is not None else None,
-             "updated_at": iso(updated)} for key, preview, size, expires, updated in rows], total
-
-
-def get_key(conn: sqlite3.Connection, site: str, key: str, now: float) -> Optional[dict]:
-    row = conn.execute(f"SELECT value, expires_at, updated_at FROM kv WHERE site_name = ? AND key = ? AND {_LIVE}",
-                       (site, key, now)).fetchone()
-    if row is None:
-        return None
-    value, expires, updated = row
-    return {"key": key, "value": decode_value(value), "size": len(value.encode("utf-8", "surrogatepass")),
-            "expires_at": iso(expires) if expires is not None else None, "updated_at": iso(updated)}
-
-
-def delete_key(conn: sqlite3.Connection, site: str, key: str, now: float) -> bool:
-    """Remove a key; True if a live value was there (an expired one is removed all the same)."""
-    live = conn.execute(f"SELECT 1 FROM kv WHERE site_name = ? AND key = ? AND {_LIVE}", (site, key, now)).fetchone()
-    conn.execute("DELETE FROM kv WHERE site_name = ? AND key = ?", (site, key))
-    return live is not None
+def _shown(entry: Optional[dict]) -> Optional[dict]:
+    """A KV entry as the API shows it: times in ISO 8601."""
+    if entry is not None:
+        entry["expires_at"] = iso(entry["expires_at"]) if entry["expires_at"] is not None else None
+        entry["updated_at"] = iso(entry["updated_at"])
+    return entry
 
 
 def key_not_found(site: str, key: str) -> ApiError:
@@ -72,6 +42,8 @@ class KvApi:
     """Routes under C{/api/sites/NAME/kv} (admin keys and sessions)."""
 
     app = exact_paths_app()
+    paths = ()  # served under /api/PATH
+    site_segment = 'kv'  # and under /api/sites/NAME/kv
 
     def __init__(self, store, auth, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -101,8 +73,8 @@ class KvApi:
         prefix = query_text(request, "prefix") or ""
         if len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise validation_failed("prefix", f"prefix is longer than {MAX_KEY_BYTES} bytes")
-        rows, total = yield self.store.read(list_keys, name, prefix, limit, offset, self.clock())
-        return ok(request, rows, meta={"total": total, "limit": limit, "offset": offset})
+        rows, total = yield self.store.read(browse_keys, name, prefix, limit, offset, self.clock(), PREVIEW_CHARS)
+        return ok(request, [_shown(row) for row in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/kv/<path:raw_key>", methods=["GET"])
     @inlineCallbacks
@@ -110,7 +82,7 @@ class KvApi:
         """One key's whole value, parsed as scripts see it."""
         yield self._site(request, name)
         key = self._key(raw_key)
-        found = yield self.store.read(get_key, name, key, self.clock())
+        found = _shown((yield self.store.read(live_entry, name, key, self.clock())))
         if found is None:
             raise key_not_found(name, key)
         return ok(request, found)
@@ -121,7 +93,7 @@ class KvApi:
         """Remove one key."""
         yield self._site(request, name)
         key = self._key(raw_key)
-        existed = yield self.store.write(delete_key, name, key, self.clock())
+        existed = yield self.store.write(remove_key, name, key, self.clock())
         if not existed:
             raise key_not_found(name, key)
         self.auth.audit_request(request, "kv.delete", f"{name}/{key[:200]}")
@@ -129,8 +101,3 @@ class KvApi:
 
 
 add_error_handlers(KvApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/sites/NAME/kv[/KEY]}."""
-    mount_site_segment(services, "kv", KvApi(services.store, services.auth, services.clock).app.resource())

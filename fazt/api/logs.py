@@ -1,6 +1,6 @@
 """A site's console log (what its C{main.js} printed), paged (SPEC §9).
 
-C{GET /api/logs/stream?site_id=NAME}: the live stream (Server-Sent Events, L{fazt.web.api.livelogs}).
+C{GET /api/logs/stream?site_id=NAME}: the live stream (Server-Sent Events, L{fazt.api.livelogs}).
 C{GET /api/logs?site_id=NAME} (the original's route) and C{GET /api/sites/NAME/logs}: newest
 first; with C{after_id=N} the lines written after line N, oldest first, for following the log.
 """
@@ -10,15 +10,14 @@ from __future__ import annotations
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.livelogs import LiveStream
+from fazt.api.siteroutes import REQUIRED_SITE_ID, check_site_name, exact_paths_app, required_site, site_not_found
+from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.logs import LEVELS, LogLine, log_page
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import (REQUIRED_SITE_ID, check_site_name, exact_paths_app, mount_site_segment,
-                                required_site, site_not_found)
-from fazt.errors import ApiError
-from fazt.web.api.livelogs import LiveStream
-from fazt.web.api.spec import ID_SCHEMA, Param, query, takes
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import ID_SCHEMA, Param, query, takes
 
 
 LOG_QUERY = (Param("after_id", ID_SCHEMA, description="Only lines after this one, oldest first."),
@@ -34,6 +33,8 @@ class LogsApi:
     """Routes under C{/api/logs} and C{/api/sites/NAME/logs} (admin keys and sessions)."""
 
     app = exact_paths_app()
+    paths = ('logs',)  # served under /api/PATH
+    site_segment = 'logs'  # and under /api/sites/NAME/logs
 
     def __init__(self, store: Store, auth: Authenticator, live=None, reactor=None) -> None:
         self.store = store
@@ -46,7 +47,7 @@ class LogsApi:
            errors=(404,))
     @inlineCallbacks
     def stream(self, request: Request):
-        """Server-Sent Events of a site (see L{fazt.web.api.livelogs})."""
+        """Server-Sent Events of a site (see L{fazt.api.livelogs})."""
         yield self.auth.api_key(request)
         site = required_site(request)
         check_site_name(site)
@@ -81,11 +82,3 @@ class LogsApi:
 
 
 add_error_handlers(LogsApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/logs} and C{/api/sites/NAME/logs}."""
-    resource = LogsApi(services.store, services.auth, services.extras.get("livelog"),
-                       services.reactor).app.resource()
-    services.api.mount("logs", resource)
-    mount_site_segment(services, "logs", resource)

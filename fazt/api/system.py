@@ -14,10 +14,10 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 import fazt
-from fazt.store.migrate import schema_version
-from fazt.web.api.common import add_error_handlers, ok
-from fazt.web.api.sites import exact_paths_app
-from fazt.web.api.spec import takes
+from fazt.api.siteroutes import exact_paths_app
+from fazt.store.facts import database_facts
+from fazt.web.envelope import add_error_handlers, ok
+from fazt.web.spec import takes
 
 MIB = 1024 * 1024
 DEFAULT_RAM = 512 * MIB
@@ -75,48 +75,38 @@ def rss_bytes() -> int:
         return 0
 
 
-def _file_size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
-def _db_facts(conn, path: str) -> dict:
-    """Database facts read on a store thread (file sizes too: a stat may block)."""
-    return {
-        "path": os.path.abspath(path),
-        "size_bytes": _file_size(path),
-        "wal_size_bytes": _file_size(path + "-wal"),
-        "page_count": conn.execute("PRAGMA page_count").fetchone()[0],
-        "page_size": conn.execute("PRAGMA page_size").fetchone()[0],
-        "schema_version": schema_version(conn),
-        "sites": conn.execute("SELECT COUNT(*) FROM sites").fetchone()[0],
-    }
-
-
 class SystemApi:
     """Routes under C{/api/system} and C{/api/config}."""
 
     app = exact_paths_app()
+    paths = ('system', 'config')  # served under /api/PATH
 
-    def __init__(self, services: Any, clock: Callable[[], float] = time.time) -> None:
-        self.services = services
+    def __init__(self, store: Any, auth: Any, config: Any, domain: str, blobs: Any, workers: Any,
+                 backups: Any, clock: Callable[[], float] = time.time) -> None:
+        """C{config}: the parsed options; C{blobs}: the file cache (L{fazt.store.blobcache.ByteLRU});
+        C{workers}: the script pool; C{backups}: the downloads (L{fazt.api.backup.BackupDownloads})."""
+        self.store = store
+        self.auth = auth
+        self.options = config
+        self.domain = domain
+        self.blobs = blobs
+        self.workers = workers
+        self.backups = backups
         self._clock = clock
         self._started = clock()
 
     @inlineCallbacks
     def _admin(self, request: Request):
-        yield self.services.auth.api_key(request)
+        yield self.auth.api_key(request)
 
     def _option(self, name: str, default: Any) -> Any:
         try:
-            return self.services.config[name]
+            return self.options[name]
         except (KeyError, TypeError):
             return default
 
     def cache_stats(self) -> dict:
-        blobs = self.services.index.blobs
+        blobs = self.blobs
         lookups = blobs.hits + blobs.misses
         return {
             "cached_files": len(blobs),
@@ -128,17 +118,17 @@ class SystemApi:
         }
 
     def config_json(self) -> dict:
-        return {"version": fazt.__version__, "domain": self.services.domain,
+        return {"version": fazt.__version__, "domain": self.domain,
                 "env": self._option("env", "development"), "https": bool(self._option("https", []))}
 
     @app.route("/system/health", methods=["GET"])
     @inlineCallbacks
     def health(self, request: Request):
         yield self._admin(request)
-        db = yield self.services.store.read(_db_facts, self.services.store.path)
+        db = yield self.store.read(database_facts, self.store.path)
         cache = self.cache_stats()
         rss, limit = rss_bytes(), total_ram()
-        workers = self.services.workers
+        workers = self.workers
         return ok(request, {
             "status": "healthy",
             "version": fazt.__version__,
@@ -164,11 +154,11 @@ class SystemApi:
             "max_unpacked_bytes": self._option("max-unpacked-mb", 0) * MIB,
             "max_entries": self._option("max-entries", 0),
             "max_request_bytes": MIB,
-            "cache_max_bytes": self.services.index.blobs.max_bytes,
+            "cache_max_bytes": self.blobs.max_bytes,
             "keep_deployments": self._option("keep-deployments", 0),
             "js_cpu_ms": self._option("js-cpu-ms", 0),
             "js_wall_seconds": self._option("js-wall-seconds", 0),
-            "js_workers": self.services.workers.size,
+            "js_workers": self.workers.size,
         })
 
     @app.route("/system/cache", methods=["GET"])
@@ -181,7 +171,7 @@ class SystemApi:
     @inlineCallbacks
     def db(self, request: Request):
         yield self._admin(request)
-        facts = yield self.services.store.read(_db_facts, self.services.store.path)
+        facts = yield self.store.read(database_facts, self.store.path)
         return ok(request, facts)
 
     @app.route("/system/config", methods=["GET"])
@@ -194,8 +184,8 @@ class SystemApi:
     @takes(answer_media="application/vnd.sqlite3", answer_schema={"type": "string", "format": "binary"},
            errors=(429, 500), headers={"Content-Disposition": {"schema": {"type": "string"}, "required": True}})
     def backup(self, request: Request):
-        """A consistent snapshot of the cartridge as a download (L{fazt.web.api.backup})."""
-        return self.services.extras["backups"].download(request)
+        """A consistent snapshot of the cartridge as a download (L{fazt.api.backup})."""
+        return self.backups.download(request)
 
     @app.route("/config", methods=["GET"])
     def legacy_config(self, request: Request):
@@ -204,10 +194,3 @@ class SystemApi:
 
 
 add_error_handlers(SystemApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/system/...} and C{/api/config}."""
-    resource = SystemApi(services, services.clock).app.resource()
-    services.api.mount("system", resource)
-    services.api.mount("config", resource)

@@ -1,6 +1,6 @@
 """What each admin API operation takes and answers, declared on its handler.
 
-A handler is decorated with L{takes} (under its C{@app.route}); L{fazt.web.api.openapi} reads
+A handler is decorated with L{takes} (under its C{@app.route}); L{fazt.api.openapi} reads
 the declaration back from the view Klein registered and writes the operation. The schemas are
 built from the same constants the handlers validate with (name lengths, patterns, bounds), and
 query parameters are read through the declarations themselves (L{query}), so the document and
@@ -16,8 +16,8 @@ from typing import Any, Callable, Optional
 
 from twisted.web.server import Request
 
-from fazt.errors import missing_field, validation_failed
-from fazt.names import SITE_NAME
+from fazt.base.errors import missing_field, validation_failed
+from fazt.base.names import SITE_NAME
 
 JSON = "application/json"
 # The largest integer SQLite binds; anything above it raises OverflowError (a 500) in the query.

@@ -12,13 +12,13 @@ from urllib.parse import unquote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError
+from fazt.api.siteroutes import check_site_name, exact_paths_app, site_not_found
+from fazt.base.errors import ApiError
 from fazt.store.db import Store
 from fazt.store.sites import list_site_files
-from fazt.web.api.common import add_error_handlers, iso, ok, page_args
-from fazt.web.api.sites import check_site_name, exact_paths_app, mount_site_segment, site_not_found
-from fazt.web.api.spec import takes
 from fazt.web.auth import Authenticator
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import takes
 
 # Served on the admin origin, a stored HTML or SVG file must not run scripts there.
 RAW_FILE_HEADERS = (
@@ -36,6 +36,8 @@ class FilesApi:
     """Routes under C{/api/sites/NAME/files}."""
 
     app = exact_paths_app()
+    paths = ()  # served under /api/PATH
+    site_segment = 'files'  # and under /api/sites/NAME/files
 
     def __init__(self, store: Store, auth: Authenticator, index) -> None:
         self.store = store
@@ -89,9 +91,3 @@ class FilesApi:
 
 
 add_error_handlers(FilesApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/sites/NAME/files[/PATH]}."""
-    api = FilesApi(services.store, services.auth, services.index)
-    mount_site_segment(services, "files", api.app.resource())

@@ -13,8 +13,9 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.acme.service import CertificateStatus
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
-from fazt.web.api.spec import takes
+from fazt.api.common import AdminRoutes
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import takes
 
 
 def _time(ts: Optional[float]) -> Optional[str]:
@@ -37,6 +38,7 @@ class CertificatesApi(AdminRoutes):
     """The certificates area."""
 
     app = Klein()
+    paths = ('certificates',)  # served under /api/PATH
 
     def __init__(self, store, auth, manager) -> None:
         super().__init__(store, auth)
@@ -55,9 +57,3 @@ class CertificatesApi(AdminRoutes):
 
 
 add_error_handlers(CertificatesApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/certificates} from the certificate service in C{services.extras}."""
-    manager = services.extras["certificates"]
-    services.api.mount("certificates", CertificatesApi(services.store, services.auth, manager).app.resource())

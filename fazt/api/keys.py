@@ -8,20 +8,20 @@ looked up on every request, never cached.
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Optional
 
 from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.errors import ApiError, missing_field, validation_failed
-from fazt.names import SITE_NAME
+from fazt.api.common import AdminRoutes
+from fazt.base.errors import ApiError, missing_field, validation_failed
+from fazt.base.names import SITE_NAME
 from fazt.store.accounts import ApiKey, count_api_keys, create_api_key, list_api_keys, revoke_api_key
 from fazt.store.audit import record
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.spec import ID_SCHEMA, MAX_SQL_INT, Param, line_of_text, nullable, obj, takes
 from fazt.web.auth import ADMIN_SCOPE
+from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
+from fazt.web.spec import ID_SCHEMA, MAX_SQL_INT, Param, line_of_text, nullable, obj, takes
 
 MAX_NAME = 100
 MAX_SCOPES = 50
@@ -107,20 +107,20 @@ def key_json(key: ApiKey) -> dict:
     }
 
 
-def _create_audited(conn: sqlite3.Connection, name: str, scopes: list[str], now: int, actor: str):
+def _create_audited(conn, name: str, scopes: list[str], now: int, actor: str):
     key_id, token = create_api_key(conn, name, scopes, now)
     record(conn, actor, "key.create", f"key:{key_id}", "ok", f"name={name} scopes={' '.join(scopes)}", now)
     return key_id, token
 
 
-def _revoke_audited(conn: sqlite3.Connection, key_id: int, now: int, actor: str) -> Optional[str]:
+def _revoke_audited(conn, key_id: int, now: int, actor: str) -> Optional[str]:
     name = revoke_api_key(conn, key_id, now)
     if name is not None:
         record(conn, actor, "key.revoke", f"key:{key_id}", "ok", f"name={name}", now)
     return name
 
 
-def _page(conn: sqlite3.Connection, limit: int, offset: int) -> tuple[list[ApiKey], int]:
+def _page(conn, limit: int, offset: int) -> tuple[list[ApiKey], int]:
     return list_api_keys(conn, limit, offset), count_api_keys(conn)
 
 
@@ -128,6 +128,7 @@ class KeysApi(AdminRoutes):
     """Routes under C{/api/keys}."""
 
     app = Klein()
+    paths = ('keys',)  # served under /api/PATH
 
     @app.route("/keys", methods=["GET"])
     @takes(paged=True)
@@ -185,8 +186,3 @@ class KeysApi(AdminRoutes):
 
 
 add_error_handlers(KeysApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/keys} and C{/api/keys/{id}}."""
-    services.api.mount("keys", KeysApi(services.store, services.auth, services.clock).app.resource())

@@ -1,7 +1,8 @@
-"""Everything the admin API and the admin host's public endpoints are made of, in one place.
+"""What the admin host's public endpoints (C{fazt.web.public}, C{fazt.web.metrics}) are given.
 
-C{tap.build} creates the shared services (L{ApiServices}) and calls L{mount_areas}; each area
-module has a C{mount(services)} that mounts its routes (and adds any service it owns).
+The admin API's areas are objects that receive what they need in their constructors, listed in
+C{fazt.app.tap.build} and added to the L{ApiRouter}; the two endpoint modules of C{web/} still
+take this bundle in their C{mount(services)}.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from typing import Any, Callable
 
 from twisted.application.service import MultiService
 
+from fazt.api.router import ApiRouter
 from fazt.deploy.service import Deployer
 from fazt.store.batch import BatchWriter
 from fazt.store.db import Store
-from fazt.web.api.router import ApiRouter
 from fazt.web.auth import Authenticator
 
 
 @dataclass
 class ApiServices:
-    """The shared parts an area may use; passed to every area's C{mount}."""
+    """The shared parts the public endpoints and C{/metrics} use."""
 
     reactor: Any
     config: Any                  # the parsed twistd Options (a dict)
@@ -38,18 +39,3 @@ class ApiServices:
     domain: str
     clock: Callable[[], float] = time.time
     extras: dict = field(default_factory=dict)  # what one area offers another (by name)
-
-
-def mount_areas(services: ApiServices) -> None:
-    """Mount every area of the admin API and the public endpoints."""
-    from fazt.web.api import auth, backup, sites, system
-    from fazt.web.api import env, files, logs
-    from fazt.web.api import analytics
-    from fazt.web.api import openapi
-    from fazt.web.api import certificates
-    from fazt.web import metrics
-    from fazt.web.api import kvadmin, siteanalytics  # the dashboard's KV browser and site traffic
-
-    for area in (auth, sites, backup, system, env, files, logs, analytics, kvadmin, siteanalytics, certificates,
-                 openapi, metrics):
-        area.mount(services)

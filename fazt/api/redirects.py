@@ -8,20 +8,19 @@ header of C{/r/SLUG} is always valid.
 from __future__ import annotations
 
 import re
-import sqlite3
 from urllib.parse import quote, urlsplit
 
 from klein import Klein
-from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.analytics.events import MAX_TAGS, TAG_LIMIT, InvalidEvent, clean_tags
-from fazt.errors import ApiError, missing_field, validation_failed
+from fazt.analytics.events import InvalidEvent, clean_tags
+from fazt.api.rows import RowKind, RowRoutes
+from fazt.base.errors import validation_failed
 from fazt.store import redirects as sql
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, json_object, ok, page_args
-from fazt.web.api.spec import MAX_SQL_INT, nullable, obj, takes
+from fazt.web.envelope import add_error_handlers
+from fazt.web.shapes import SLUG, TAGS_SCHEMA
+from fazt.web.spec import nullable, obj, takes
 
-SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DESTINATION = 2048
 _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII stays as it is
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -31,9 +30,6 @@ SLUG_SCHEMA = {"type": "string", "pattern": f"^{SLUG.pattern}$"}
 # an ASCII http(s) URL with a lower-case host name and a printable path.
 DESTINATION_SCHEMA = {"type": "string", "maxLength": MAX_DESTINATION,
                       "pattern": r"^https?://[a-z0-9][a-z0-9.-]{0,62}(/[!-~]*)?$"}
-# Tags: 1-64 characters without commas (not only spaces), at most 20 different ones.
-TAGS_SCHEMA = {"type": "array", "maxItems": MAX_TAGS,
-               "items": {"type": "string", "maxLength": TAG_LIMIT, "pattern": r"^[^,]*[^,\s][^,]*$"}}
 REDIRECT_FIELDS = {"slug": SLUG_SCHEMA, "destination": DESTINATION_SCHEMA, "tags": nullable(TAGS_SCHEMA)}
 REDIRECT_LINKS = {name: {"operationId": op, "parameters": {"redirect_id": "$response.body#/data/id"}}
                   for name, op in (("read", "get_api_redirects_redirect_id"),
@@ -84,79 +80,46 @@ def _tags(value) -> list[str]:
         raise validation_failed(error.field, str(error)) from None
 
 
-def path_id(value: str, not_found: ApiError) -> int:
-    """A numeric C{{id}} from a path; 400 when not a number, C{not_found} when out of range."""
-    if not value.isascii() or not value.isdigit():
-        raise validation_failed("id", "id must be a whole number")
-    number = int(value)
-    if number > MAX_SQL_INT:
-        raise not_found
-    return number
+REDIRECT = RowKind("redirect", "slug", sql.list_redirects, sql.count_redirects, sql.get_redirect,
+                   sql.update_redirect, sql.delete_redirect)
 
 
-def redirect_json(redirect: dict) -> dict:
-    return {**redirect, "created_at": iso(redirect["created_at"])}
-
-
-def _not_found(redirect_id) -> ApiError:
-    return ApiError(404, "REDIRECT_NOT_FOUND", f"redirect {redirect_id} does not exist")
-
-
-def _conflict(slug: str) -> ApiError:
-    return ApiError(409, "CONFLICT", f"slug '{slug}' is already taken", {"field": "slug"})
-
-
-class RedirectsApi(AdminRoutes):
+class RedirectsApi(RowRoutes):
     """Create, list, read, update and delete redirects (admin only)."""
 
     app = Klein()
+    paths = ('redirects',)  # served under /api/PATH
+    kind = REDIRECT
 
     @app.route("/redirects", methods=["GET"])
     @takes(paged=True)
-    @inlineCallbacks
     def index(self, request: Request):
-        yield self._admin(request)
-        limit, offset = page_args(request)
-        rows = yield self.store.read(sql.list_redirects, limit, offset)
-        total = yield self.store.read(sql.count_redirects)
-        return ok(request, [redirect_json(r) for r in rows], meta={"total": total, "limit": limit, "offset": offset})
+        return self.list_rows(request)
 
     @app.route("/redirects", methods=["POST"])
     @takes(body=obj(REDIRECT_FIELDS, required=("slug", "destination"),
                     example={"slug": "launch", "destination": "https://example.com/launch", "tags": ["news"]}),
            body_required=True, status=201,
            errors=(409,), links=REDIRECT_LINKS)
-    @inlineCallbacks
     def create(self, request: Request):
-        yield self._admin(request)
-        body = json_object(request)
-        for name in ("slug", "destination"):
-            if body.get(name) is None:
-                raise missing_field(name)
+        return self.create_row(request, ("slug", "destination"), self._new)
+
+    @staticmethod
+    def _new(body: dict):
         slug, destination, tags = clean_slug(body["slug"]), clean_destination(body["destination"]), _tags(body.get("tags"))
-        try:
-            created = yield self.store.write(sql.create_redirect, slug, destination, tags, int(self._clock()))
-        except sqlite3.IntegrityError:
-            raise _conflict(slug) from None
-        return ok(request, redirect_json(created), status=201)
+        return slug, sql.create_redirect, (slug, destination, tags)
 
     @app.route("/redirects/<redirect_id>", methods=["GET"])
-    @inlineCallbacks
     def read(self, request: Request, redirect_id: str):
-        yield self._admin(request)
-        number = path_id(redirect_id, _not_found(redirect_id))
-        found = yield self.store.read(sql.get_redirect, number)
-        if found is None:
-            raise _not_found(number)
-        return ok(request, redirect_json(found))
+        return self.read_row(request, redirect_id)
 
     @app.route("/redirects/<redirect_id>", methods=["PUT"])
     @takes(body=obj({name: nullable(schema) for name, schema in REDIRECT_FIELDS.items()}), errors=(409,))
-    @inlineCallbacks
     def update(self, request: Request, redirect_id: str):
-        yield self._admin(request)
-        number = path_id(redirect_id, _not_found(redirect_id))
-        body = json_object(request)
+        return self.update_row(request, redirect_id, self._changes)
+
+    @staticmethod
+    def _changes(body: dict) -> dict:
         changes = {}
         if body.get("slug") is not None:
             changes["slug"] = clean_slug(body["slug"])
@@ -164,29 +127,11 @@ class RedirectsApi(AdminRoutes):
             changes["destination"] = clean_destination(body["destination"])
         if "tags" in body:
             changes["tags"] = _tags(body["tags"])
-        try:
-            updated = yield self.store.write(sql.update_redirect, number, changes)
-        except sqlite3.IntegrityError:
-            raise _conflict(changes.get("slug", "")) from None
-        if updated is None:
-            raise _not_found(number)
-        return ok(request, redirect_json(updated))
+        return changes
 
     @app.route("/redirects/<redirect_id>", methods=["DELETE"])
-    @inlineCallbacks
     def delete(self, request: Request, redirect_id: str):
-        yield self._admin(request)
-        number = path_id(redirect_id, _not_found(redirect_id))
-        deleted = yield self.store.write(sql.delete_redirect, number)
-        if not deleted:
-            raise _not_found(number)
-        yield self.auth.audit_request(request, "redirect.delete", f"redirect:{number}")
-        return ok(request, {"id": number, "message": "Redirect deleted"})
+        return self.delete_row(request, redirect_id)
 
 
 add_error_handlers(RedirectsApi.app)
-
-
-def mount(services) -> None:
-    """Serve C{/api/redirects[/{id}]}."""
-    services.api.mount("redirects", RedirectsApi(services.store, services.auth, services.clock).app.resource())

@@ -1,7 +1,7 @@
 """Analytics read routes: /api/stats, /api/events, /api/domains, /api/tags (SPEC §10).
 
-C{mount} also sets up the whole analytics area: the event buffer (offered to other areas as
-C{services.extras["events"]}), the redirect and webhook admin routes, and the public endpoints.
+The event buffer, the redirect and webhook admin routes and the public endpoints are wired beside
+it in L{fazt.app.tap}.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
+from fazt.api.common import AdminRoutes
 from fazt.store.events import EventFilter, count_domains, count_events, domain_counts, list_events, tag_counts
 from fazt.store.events import stats as event_stats
-from fazt.web.api.common import AdminRoutes, add_error_handlers, iso, ok, page_args
-from fazt.web.api.spec import Param, query, takes
+from fazt.web.envelope import add_error_handlers, iso, ok, page_args
+from fazt.web.spec import Param, query, takes
 
 FILTER_LIMIT = 500
 EVENT_FILTERS = tuple(Param(name, {"type": "string", "maxLength": FILTER_LIMIT}, description=text)
@@ -48,6 +48,7 @@ class AnalyticsApi(AdminRoutes):
     """Routes under C{/api/stats}, C{/api/events}, C{/api/domains} and C{/api/tags} (admin only)."""
 
     app = Klein()
+    paths = ('stats', 'events', 'domains', 'tags')  # served under /api/PATH
 
     @app.route("/stats", methods=["GET"])
     @inlineCallbacks
@@ -88,21 +89,3 @@ class AnalyticsApi(AdminRoutes):
 
 
 add_error_handlers(AnalyticsApi.app)
-
-
-def mount(services) -> None:
-    """The analytics area: the event buffer, /api/{stats,events,domains,tags}, redirects,
-    webhooks, the public endpoints and the pageview hook."""
-    from fazt.web import public
-    from fazt.web.api import redirects, webhooks
-
-    interval = services.config.get("analytics-flush-seconds") or DEFAULT_INTERVAL
-    buffer = EventBuffer(services.store, services.reactor, interval=float(interval))
-    buffer.setServiceParent(services.parent)
-    services.extras["events"] = buffer
-    resource = AnalyticsApi(services.store, services.auth, services.clock).app.resource()
-    for area in ("stats", "events", "domains", "tags"):
-        services.api.mount(area, resource)
-    redirects.mount(services)
-    webhooks.mount(services)
-    public.mount(services)

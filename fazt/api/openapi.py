@@ -2,7 +2,7 @@
 
 Every Klein app reachable from the L{ApiRouter} (directly, or through the sites area's
 C{default}/C{segments}) is walked; each werkzeug rule becomes a path under C{/api} with one
-operation per method, described by the declaration on its handler (L{fazt.web.api.spec}):
+operation per method, described by the declaration on its handler (L{fazt.web.spec}):
 parameters, body, success answer. The statuses every route of a kind can answer are added here.
 The admin host's public endpoints (C{/track}, C{/pixel.gif}, C{/r/}, C{/webhook/}, C{/metrics})
 are walked the same way; C{/health} is described by hand. Public: no auth.
@@ -16,9 +16,9 @@ from typing import Any, Iterator, Optional
 from klein import Klein
 from twisted.web.server import Request
 
-from fazt.web.api.common import add_error_handlers
-from fazt.web.api.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of, takes
-from fazt.web.responses import json_body
+from fazt.base.responses import json_body
+from fazt.web.envelope import add_error_handlers
+from fazt.web.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of, takes
 
 _PARAM = re.compile(r"<(?:([a-zA-Z_][a-zA-Z0-9_]*)(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 # HEAD is implied by GET (werkzeug adds it); it is not documented separately.
@@ -69,7 +69,7 @@ def klein_apps(router) -> Iterator[Klein]:
 def app_routes(app: Klein) -> Iterator[tuple[str, str, str, Any]]:
     """(werkzeug rule, method, endpoint name, view function) for every route of C{app}."""
     # Klein keeps its views by endpoint name in _endpoints and offers no public accessor; the
-    # declarations (fazt.web.api.spec) live on those views. Guarded: a missing view documents bare.
+    # declarations (fazt.web.spec) live on those views. Guarded: a missing view documents bare.
     endpoints = getattr(app, "_endpoints", {})
     for rule in app.url_map.iter_rules():
         view = endpoints.get(rule.endpoint)
@@ -222,6 +222,7 @@ class OpenApiDocument:
     """Serves the document, built on first request (once every area is mounted)."""
 
     app = Klein()
+    paths = ('openapi.json',)  # served under /api/PATH
 
     def __init__(self, router, public_apps: tuple = ()) -> None:
         self.router = router
@@ -246,12 +247,3 @@ def _raw_json(request: Request, document: dict) -> bytes:
 
 
 add_error_handlers(OpenApiDocument.app)
-
-
-def mount(services) -> None:
-    """Serve C{GET /api/openapi.json} (no auth: it documents the API, not data)."""
-    from fazt.web.metrics import MetricsEndpoint
-    from fazt.web.public import PublicEndpoints
-
-    public = (PublicEndpoints.app, MetricsEndpoint.app)
-    services.api.mount("openapi.json", OpenApiDocument(services.api, public).app.resource())

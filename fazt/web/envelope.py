@@ -1,19 +1,18 @@
-"""What every admin API module shares: the envelope, paging, JSON bodies, error handlers."""
+"""The JSON envelope of the admin API and the public routes: answers, errors, paging, JSON bodies."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from twisted.internet.defer import inlineCallbacks
 from twisted.logger import Logger
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from fazt.errors import ApiError
-from fazt.web.api.spec import LIMIT, OFFSET, query
-from fazt.web.responses import json_body
+from fazt.base.errors import ApiError
+from fazt.base.responses import json_body
+from fazt.web.spec import LIMIT, OFFSET, query
 
 _log = Logger()
 
@@ -89,18 +88,3 @@ def add_error_handlers(app) -> None:
     app.handle_errors(NotFound)(_not_found)
     app.handle_errors(HTTPException)(_routing_error)
     app.handle_errors(Exception)(_internal)
-
-
-class AdminRoutes:
-    """Base of the route classes that only an admin (key scope C{admin} or a session) may use."""
-
-    def __init__(self, store: Any, auth: Any, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.auth = auth
-        self._clock = clock
-
-    @inlineCallbacks
-    def _admin(self, request: Request):
-        """The caller, if an admin; raises 401/403 in the envelope otherwise."""
-        principal = yield self.auth.api_key(request)
-        return principal
