@@ -8,10 +8,9 @@ write is logged), so a caller may wait for it or not.
 
 from __future__ import annotations
 
-import time
-from typing import Callable
 
 from klein import Klein
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger
 from twisted.web.server import Request
@@ -29,13 +28,13 @@ _log = Logger()
 class AuditRecorder:
     """C{recorder(actor, action, resource, result="ok", details="")}: queue one audit row."""
 
-    def __init__(self, writer: BatchWriter, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, writer: BatchWriter, clock: IReactorTime) -> None:
         self._writer = writer
         self._clock = clock
 
     def __call__(self, actor: str, action: str, resource: str = "", result: str = "ok",
                  details: str = "") -> Deferred:
-        d = self._writer.submit(record, actor, action, resource, result, details, self._clock())
+        d = self._writer.submit(record, actor, action, resource, result, details, self._clock.seconds())
         d.addErrback(lambda failure: _log.failure("could not record {action} in the audit log",
                                                   failure, action=action))
         return d

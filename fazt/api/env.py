@@ -7,10 +7,10 @@ makes the next script run of that site see the new environment.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 from urllib.parse import unquote
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -66,7 +66,7 @@ class EnvApi:
     site_segment = 'env'  # and under /api/sites/NAME/env
 
     def __init__(self, store: Store, auth: Authenticator, invalidate_env: Callable[[str], None],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: IReactorTime) -> None:
         self.store = store
         self.auth = auth
         self.invalidate_env = invalidate_env
@@ -86,7 +86,7 @@ class EnvApi:
 
     @inlineCallbacks
     def _set(self, request: Request, site: str, name: str, value: str):
-        var, created = yield self.store.write(set_env_var, site, name, value, int(self.clock()))
+        var, created = yield self.store.write(set_env_var, site, name, value, int(self.clock.seconds()))
         self.invalidate_env(site)
         return ok(request, {**env_var_json(var, with_site=True), "created": created})
 
@@ -161,7 +161,7 @@ class EnvApi:
         values = {}
         for raw_name, raw_value in given.items():
             values[checked(check_env_name, raw_name)] = checked(check_env_value, raw_value)
-        removed = yield self.store.write(replace_env_vars, site, values, int(self.clock()))
+        removed = yield self.store.write(replace_env_vars, site, values, int(self.clock.seconds()))
         self.invalidate_env(site)
         return ok(request, {"site": site, "names": sorted(values), "removed": removed})
 

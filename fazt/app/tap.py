@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Optional
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.application import strports
 from twisted.application.service import MultiService
 from twisted.logger import Logger
@@ -123,15 +123,15 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus)
-    auth = Authenticator(store, reactor, audit=AuditRecorder(writer))  # every area records through auth.audit
+    auth = Authenticator(store, reactor, audit=AuditRecorder(writer, reactor))  # every area records through auth.audit
     api = ApiRouter()
     proxies = parse_networks(config["trusted-proxy"])
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
     connections = ConnectionLimits(connection_cap(config["max-connections"]),
                                    config["max-connections-per-address"], proxies)
     rate_limit = ApiRateLimit(
-        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
-        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds), proxies)
+        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor),
+        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor), proxies)
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
@@ -158,14 +158,15 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     deployer = Deployer(reactor, store, deploy_pool, domain, on_switch, limits, keep=config["keep-deployments"])
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
-    clock = time.time
+    # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
+    clock = reactor
 
     def forget_site(name: str) -> None:
         index.invalidate(name)
         apps.invalidate_env(name)
 
-    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies, clock)
-    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth, clock)
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies)
+    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth)
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
