@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IReactorTime
 from fazt.api.router import ApiRouter
 from fazt.deploy.service import Deployer
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.web.auth import Authenticator
 
 
@@ -27,7 +27,7 @@ class ApiServices:
     reactor: Any
     config: Any                  # the parsed twistd Options (a dict)
     parent: MultiService         # attach services an area owns (buffers, timers) here
-    store: Store
+    store: IStore
     writer: BatchWriter          # group-committed small writes
     auth: Authenticator
     deployer: Deployer

@@ -17,7 +17,7 @@ from twisted.web.server import Request
 
 from fazt.store.audit import AuditEntry, count_entries, list_entries, record
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import takes
@@ -62,7 +62,7 @@ class AuditApi:
     app = Klein()
     paths = ('audit',)  # served under /api/PATH
 
-    def __init__(self, store: Store, auth: Authenticator) -> None:
+    def __init__(self, store: IStore, auth: Authenticator) -> None:
         self.store = store
         self.auth = auth
 

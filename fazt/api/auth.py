@@ -22,7 +22,7 @@ import fazt
 from fazt.api.keys import is_utf8
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.audit import record
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok
@@ -89,7 +89,7 @@ class AuthApi:
     app = Klein()
     paths = ('login', 'logout', 'auth', 'user')  # served under /api/PATH
 
-    def __init__(self, reactor: Any, store: Store, auth: Authenticator, pool: ThreadPool,
+    def __init__(self, reactor: Any, store: IStore, auth: Authenticator, pool: ThreadPool,
                  lockout: LoginLockout, trusted_proxies=()) -> None:
         self.reactor = reactor
         self.store = store

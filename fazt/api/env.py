@@ -16,7 +16,7 @@ from twisted.web.server import Request
 
 from fazt.api.siteroutes import REQUIRED_SITE_ID, exact_paths_app, require_site, required_site
 from fazt.base.errors import ApiError, missing_field, validation_failed
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VALUE_BYTES, EnvVar, EnvVarError,
                                 check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
@@ -65,7 +65,7 @@ class EnvApi:
     paths = ('envvars',)  # served under /api/PATH
     site_segment = 'env'  # and under /api/sites/NAME/env
 
-    def __init__(self, store: Store, auth: Authenticator, invalidate_env: Callable[[str], None],
+    def __init__(self, store: IStore, auth: Authenticator, invalidate_env: Callable[[str], None],
                  clock: IReactorTime) -> None:
         self.store = store
         self.auth = auth

@@ -29,7 +29,7 @@ from fazt.analytics.events import (
     webhook_payload,
 )
 from fazt.base.errors import ApiError, payload_too_large, validation_failed
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.redirects import count_click, find_redirect
 from fazt.store.webhooks import find_receiver
 from fazt.web.envelope import add_error_handlers, ok
@@ -82,7 +82,7 @@ class PublicEndpoints:
 
     app = Klein()
 
-    def __init__(self, store: Store, writer, events: EventBuffer, clock: IReactorTime) -> None:
+    def __init__(self, store: IStore, writer, events: EventBuffer, clock: IReactorTime) -> None:
         self.store = store
         self.writer = writer
         self.events = events

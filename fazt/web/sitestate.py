@@ -13,7 +13,7 @@ from typing import Optional
 from twisted.internet.defer import Deferred, succeed
 
 from fazt.store.blobcache import ByteLRU
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sites import BlobContent, Deployment, ManifestFile, get_active_deployment, load_blob, load_manifest
 from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redirects
 
@@ -86,7 +86,7 @@ def _load_state(conn, name: str) -> Optional[SiteState]:
 class SiteIndex:
     """Site states and file contents for the web layer, loaded lazily from the store."""
 
-    def __init__(self, store: Store, blob_cache: ByteLRU[BlobContent]) -> None:
+    def __init__(self, store: IStore, blob_cache: ByteLRU[BlobContent]) -> None:
         self._store = store
         self.blobs = blob_cache
         self._states: dict[str, Optional[SiteState]] = {}
