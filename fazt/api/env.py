@@ -65,11 +65,11 @@ class EnvApi:
     paths = ('envvars',)  # served under /api/PATH
     site_segment = 'env'  # and under /api/sites/NAME/env
 
-    def __init__(self, store: IStore, auth: Authenticator, invalidate_env: Callable[[str], None],
+    def __init__(self, store: IStore, auth: Authenticator, env_changed: Callable[[str], None],
                  clock: IReactorTime) -> None:
         self.store = store
         self.auth = auth
-        self.invalidate_env = invalidate_env
+        self.env_changed = env_changed  # tells the parts that cache a site's variables
         self.clock = clock
 
     def _site(self, request: Request, site: str, key=None):
@@ -87,7 +87,7 @@ class EnvApi:
     @inlineCallbacks
     def _set(self, request: Request, site: str, name: str, value: str):
         var, created = yield self.store.write(set_env_var, site, name, value, int(self.clock.seconds()))
-        self.invalidate_env(site)
+        self.env_changed(site)
         return ok(request, {**env_var_json(var, with_site=True), "created": created})
 
     @inlineCallbacks
@@ -95,7 +95,7 @@ class EnvApi:
         deleted = yield self.store.write(delete_env_var, site, name)
         if not deleted:
             raise var_not_found(site, name)
-        self.invalidate_env(site)
+        self.env_changed(site)
         return ok(request, {"site": site, "name": name, "message": "Environment variable deleted"})
 
     # -- the original's routes -------------------------------------------------------------
@@ -162,7 +162,7 @@ class EnvApi:
         for raw_name, raw_value in given.items():
             values[checked(check_env_name, raw_name)] = checked(check_env_value, raw_value)
         removed = yield self.store.write(replace_env_vars, site, values, int(self.clock.seconds()))
-        self.invalidate_env(site)
+        self.env_changed(site)
         return ok(request, {"site": site, "names": sorted(values), "removed": removed})
 
     @app.route("/sites/<site>/env", methods=["DELETE"])
@@ -170,7 +170,7 @@ class EnvApi:
     def clear_site_env(self, request: Request, site: str):
         yield self._site(request, site)
         removed = yield self.store.write(delete_all_env_vars, site)
-        self.invalidate_env(site)
+        self.env_changed(site)
         return ok(request, {"site": site, "removed": removed})
 
     @app.route("/sites/<site>/env/<raw_name>", methods=["GET"])

@@ -60,7 +60,7 @@ class SitesApi:
         self.deployer = deployer
         self.auth = auth
         self.domain = domain
-        self.forget_site = forget_site  # drops a deleted site's in-memory state
+        self.forget_site = forget_site  # announces a deleted site: the caches drop its state
 
     def site_url(self, request: Request, name: str) -> str:
         scheme = "https" if request.isSecure() else "http"

@@ -57,6 +57,12 @@ class AppRenderer:
         self._env.pop(site, None)
         self._env_generation[site] = self._env_generation.get(site, 0) + 1
 
+    def site_changed(self, message: dict) -> None:
+        """A C{SITE_CHANGED} message of the bus: new variables or a deleted site drop the cached
+        environment (a switch keeps it: variables belong to the site, not to a deployment)."""
+        if message.get("change") in ("env", "deleted"):
+            self.invalidate_env(message["site"])
+
     def render(self, request: Request, state: SiteState) -> bytes | Deferred[bytes]:
         """Answer C{request} by running the site's script: bytes at once (413), or a Deferred."""
         body = request.content.read(MAX_JS_BODY + 1) if request.content is not None else b""

@@ -140,6 +140,12 @@ class SiteIndex:
             self._absent -= 1
         self._generation[name] = self._generation.get(name, 0) + 1
 
+    def site_changed(self, message: dict) -> None:
+        """A C{SITE_CHANGED} message of the bus: a switch or a deletion changes what the site serves
+        (its environment does not, so C{"env"} keeps the state)."""
+        if message.get("change") in ("switch", "deleted"):
+            self.invalidate(message["site"])
+
     def blob(self, blob_hash: str) -> Deferred[Optional[BlobContent]]:
         """A file's content, from the cache or the store."""
         content = self.blobs.get(blob_hash)
