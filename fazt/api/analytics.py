@@ -54,7 +54,7 @@ class AnalyticsApi(AdminRoutes):
     @inlineCallbacks
     def stats(self, request: Request):
         yield self._admin(request)
-        data = yield self.store.read(event_stats, self._clock())
+        data = yield self.store.read(event_stats, self._clock.seconds())
         return ok(request, data)
 
     @app.route("/events", methods=["GET"])

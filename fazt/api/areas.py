@@ -7,16 +7,16 @@ take this bundle in their C{mount(services)}.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from twisted.application.service import MultiService
+from twisted.internet.interfaces import IReactorTime
 
 from fazt.api.router import ApiRouter
 from fazt.deploy.service import Deployer
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.web.auth import Authenticator
 
 
@@ -27,7 +27,7 @@ class ApiServices:
     reactor: Any
     config: Any                  # the parsed twistd Options (a dict)
     parent: MultiService         # attach services an area owns (buffers, timers) here
-    store: Store
+    store: IStore
     writer: BatchWriter          # group-committed small writes
     auth: Authenticator
     deployer: Deployer
@@ -37,5 +37,5 @@ class ApiServices:
     apps: Any                    # fazt.web.apps.AppRenderer: invalidate_env(site)
     workers: Any                 # fazt.runtime.pool.WorkerPool
     domain: str
-    clock: Callable[[], float] = time.time
+    clock: IReactorTime          # the reactor, as a clock
     extras: dict = field(default_factory=dict)  # what one area offers another (by name)

@@ -8,17 +8,16 @@ write is logged), so a caller may wait for it or not.
 
 from __future__ import annotations
 
-import time
-from typing import Callable
 
 from klein import Klein
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger
 from twisted.web.server import Request
 
 from fazt.store.audit import AuditEntry, count_entries, list_entries, record
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import takes
@@ -29,13 +28,13 @@ _log = Logger()
 class AuditRecorder:
     """C{recorder(actor, action, resource, result="ok", details="")}: queue one audit row."""
 
-    def __init__(self, writer: BatchWriter, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, writer: BatchWriter, clock: IReactorTime) -> None:
         self._writer = writer
         self._clock = clock
 
     def __call__(self, actor: str, action: str, resource: str = "", result: str = "ok",
                  details: str = "") -> Deferred:
-        d = self._writer.submit(record, actor, action, resource, result, details, self._clock())
+        d = self._writer.submit(record, actor, action, resource, result, details, self._clock.seconds())
         d.addErrback(lambda failure: _log.failure("could not record {action} in the audit log",
                                                   failure, action=action))
         return d
@@ -63,7 +62,7 @@ class AuditApi:
     app = Klein()
     paths = ('audit',)  # served under /api/PATH
 
-    def __init__(self, store: Store, auth: Authenticator) -> None:
+    def __init__(self, store: IStore, auth: Authenticator) -> None:
         self.store = store
         self.auth = auth
 

@@ -8,11 +8,11 @@ names exist. Failed logins are counted per client address (L{fazt.web.lockout}).
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import bcrypt
 from klein import Klein
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
@@ -22,7 +22,7 @@ import fazt
 from fazt.api.keys import is_utf8
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.store.audit import record
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sessions import User, create_session, delete_session, find_user, new_session_token
 from fazt.web.auth import Authenticator, clear_session_cookie, session_token, set_session_cookie
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok
@@ -89,15 +89,15 @@ class AuthApi:
     app = Klein()
     paths = ('login', 'logout', 'auth', 'user')  # served under /api/PATH
 
-    def __init__(self, reactor: Any, store: Store, auth: Authenticator, pool: ThreadPool,
-                 lockout: LoginLockout, trusted_proxies=(), clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, reactor: Any, store: IStore, auth: Authenticator, pool: ThreadPool,
+                 lockout: LoginLockout, trusted_proxies=()) -> None:
         self.reactor = reactor
         self.store = store
         self.auth = auth
         self.pool = pool
         self.lockout = lockout
         self.trusted_proxies = tuple(trusted_proxies)
-        self.clock = clock
+        self.clock: IReactorTime = reactor  # the reactor's clock tells the session times
         self._pending_checks = 0
 
     def client_address(self, request: Request) -> str:
@@ -155,7 +155,7 @@ class AuthApi:
         finally:
             self.lockout.release(address)
         token = new_session_token()
-        now = int(self.clock())
+        now = int(self.clock.seconds())
         expires_at = yield self.store.write(_open_session, token, user, remember_me, now, address,
                                            session_token(request))
         set_session_cookie(request, token, expires_at - now)
@@ -169,7 +169,7 @@ class AuthApi:
         principal = yield self.auth.api_key(request)
         token = session_token(request)
         if token is not None:
-            yield self.store.write(_close_session, token, int(self.clock()), principal.name)
+            yield self.store.write(_close_session, token, int(self.clock.seconds()), principal.name)
             clear_session_cookie(request)
         return ok(request, {"message": "Logged out successfully"})
 

@@ -12,8 +12,9 @@ session cookie, only from the admin origin itself (C{Sec-Fetch-Site}: hosted sit
 from __future__ import annotations
 
 import time
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -52,13 +53,12 @@ def check_fetch_site(request: Request) -> None:
 class BackupDownloads:
     """Makes snapshots of C{db_path} on C{pool} and streams them to admins."""
 
-    def __init__(self, reactor: Any, pool: ThreadPool, db_path: str, auth: Any,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, reactor: Any, pool: ThreadPool, db_path: str, auth: Any) -> None:
         self._reactor = reactor
         self._pool = pool
         self._db_path = db_path
         self._auth = auth
-        self._clock = clock
+        self._clock: IReactorTime = reactor
         self.in_flight = 0
 
     @inlineCallbacks
@@ -73,7 +73,7 @@ class BackupDownloads:
                            f"{MAX_IN_FLIGHT} backups are already being made or downloaded; try again soon")
         self.in_flight += 1
         try:
-            started = self._clock()
+            started = self._clock.seconds()
             try:
                 snapshot, size = yield deferToThreadPool(self._reactor, self._pool, snapshot_file,
                                                          self._db_path)
@@ -81,7 +81,7 @@ class BackupDownloads:
                 _log.error("backup download failed: {message}", message=error.message)
                 raise ApiError(500, "INTERNAL_ERROR", f"the backup could not be made: {error.message}") from None
             _log.info("backup of {size} bytes made in {seconds:.2f} s for {who}", size=size,
-                      seconds=self._clock() - started, who=principal.name)
+                      seconds=self._clock.seconds() - started, who=principal.name)
             self._auth.audit_request(request, "system.backup", "cartridge", details=f"{size} bytes")
             yield self._stream(request, snapshot, size)
         finally:
@@ -94,7 +94,7 @@ class BackupDownloads:
         request.setHeader(b"content-length", str(size).encode("ascii"))
         request.setHeader(b"cache-control", b"no-store")
         request.setHeader(b"content-disposition",
-                          f'attachment; filename="{download_name(self._clock())}"'.encode("ascii"))
+                          f'attachment; filename="{download_name(self._clock.seconds())}"'.encode("ascii"))
         if request.method == b"HEAD":
             snapshot.close()
             return succeed(None)

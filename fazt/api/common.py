@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any, Optional
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -12,7 +12,8 @@ from twisted.web.server import Request
 class AdminRoutes:
     """Base of the route classes that only an admin (key scope C{admin} or a session) may use."""
 
-    def __init__(self, store: Any, auth: Any, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Any, auth: Any, clock: Optional[IReactorTime] = None) -> None:
+        # C{clock}: the reactor, for the areas that stamp times (the others give none).
         self.store = store
         self.auth = auth
         self._clock = clock

@@ -7,16 +7,16 @@ makes the next script run of that site see the new environment.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 from urllib.parse import unquote
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
 from fazt.api.siteroutes import REQUIRED_SITE_ID, exact_paths_app, require_site, required_site
 from fazt.base.errors import ApiError, missing_field, validation_failed
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.envvars import (BLOCKED_NAMES, ENV_NAME, MAX_NAME_CHARS, MAX_VALUE_BYTES, EnvVar, EnvVarError,
                                 check_env_name, check_env_value, count_env_vars,
                                 delete_all_env_vars, delete_env_var, get_env_var, get_env_var_by_id,
@@ -65,11 +65,11 @@ class EnvApi:
     paths = ('envvars',)  # served under /api/PATH
     site_segment = 'env'  # and under /api/sites/NAME/env
 
-    def __init__(self, store: Store, auth: Authenticator, invalidate_env: Callable[[str], None],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: IStore, auth: Authenticator, env_changed: Callable[[str], None],
+                 clock: IReactorTime) -> None:
         self.store = store
         self.auth = auth
-        self.invalidate_env = invalidate_env
+        self.env_changed = env_changed  # tells the parts that cache a site's variables
         self.clock = clock
 
     def _site(self, request: Request, site: str, key=None):
@@ -86,8 +86,8 @@ class EnvApi:
 
     @inlineCallbacks
     def _set(self, request: Request, site: str, name: str, value: str):
-        var, created = yield self.store.write(set_env_var, site, name, value, int(self.clock()))
-        self.invalidate_env(site)
+        var, created = yield self.store.write(set_env_var, site, name, value, int(self.clock.seconds()))
+        self.env_changed(site)
         return ok(request, {**env_var_json(var, with_site=True), "created": created})
 
     @inlineCallbacks
@@ -95,7 +95,7 @@ class EnvApi:
         deleted = yield self.store.write(delete_env_var, site, name)
         if not deleted:
             raise var_not_found(site, name)
-        self.invalidate_env(site)
+        self.env_changed(site)
         return ok(request, {"site": site, "name": name, "message": "Environment variable deleted"})
 
     # -- the original's routes -------------------------------------------------------------
@@ -161,8 +161,8 @@ class EnvApi:
         values = {}
         for raw_name, raw_value in given.items():
             values[checked(check_env_name, raw_name)] = checked(check_env_value, raw_value)
-        removed = yield self.store.write(replace_env_vars, site, values, int(self.clock()))
-        self.invalidate_env(site)
+        removed = yield self.store.write(replace_env_vars, site, values, int(self.clock.seconds()))
+        self.env_changed(site)
         return ok(request, {"site": site, "names": sorted(values), "removed": removed})
 
     @app.route("/sites/<site>/env", methods=["DELETE"])
@@ -170,7 +170,7 @@ class EnvApi:
     def clear_site_env(self, request: Request, site: str):
         yield self._site(request, site)
         removed = yield self.store.write(delete_all_env_vars, site)
-        self.invalidate_env(site)
+        self.env_changed(site)
         return ok(request, {"site": site, "removed": removed})
 
     @app.route("/sites/<site>/env/<raw_name>", methods=["GET"])

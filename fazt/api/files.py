@@ -14,7 +14,7 @@ from twisted.web.server import Request
 
 from fazt.api.siteroutes import check_site_name, exact_paths_app, site_not_found
 from fazt.base.errors import ApiError
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sites import list_site_files
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
@@ -39,7 +39,7 @@ class FilesApi:
     paths = ()  # served under /api/PATH
     site_segment = 'files'  # and under /api/sites/NAME/files
 
-    def __init__(self, store: Store, auth: Authenticator, index) -> None:
+    def __init__(self, store: IStore, auth: Authenticator, index) -> None:
         self.store = store
         self.auth = auth
         self.index = index  # fazt.web.sitestate.SiteIndex: manifests and cached contents

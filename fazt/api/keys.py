@@ -149,7 +149,7 @@ class KeysApi(AdminRoutes):
         body = json_object(request)
         name = parse_key_name(body.get("name"))
         scopes = parse_scopes(body.get("scopes"))
-        now = int(self._clock())
+        now = int(self._clock.seconds())
         key_id, token = yield self.store.write(_create_audited, name, scopes, now, principal.name)
         data = key_json(ApiKey(key_id, name, tuple(scopes), now, None))
         data.update(token=token, message=CREATED_MESSAGE)
@@ -179,7 +179,7 @@ class KeysApi(AdminRoutes):
             if from_query:
                 raise validation_failed("id", "id must be a key's number")
             raise ApiError(404, "NOT_FOUND", "no such API key")
-        name = yield self.store.write(_revoke_audited, key_id, int(self._clock()), principal.name)
+        name = yield self.store.write(_revoke_audited, key_id, int(self._clock.seconds()), principal.name)
         if name is None:
             raise ApiError(404, "NOT_FOUND", f"no API key {key_id}")
         return ok(request, {"id": key_id, "name": name, "message": "API key revoked"})

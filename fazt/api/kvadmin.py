@@ -8,10 +8,10 @@ C{/}, so the key is the rest of the path, percent-decoded.
 
 from __future__ import annotations
 
-import time
-from typing import Callable, Optional
+from typing import Optional
 from urllib.parse import unquote
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -45,7 +45,7 @@ class KvApi:
     paths = ()  # served under /api/PATH
     site_segment = 'kv'  # and under /api/sites/NAME/kv
 
-    def __init__(self, store, auth, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store, auth, clock: IReactorTime) -> None:
         self.store = store
         self.auth = auth
         self.clock = clock
@@ -73,7 +73,7 @@ class KvApi:
         prefix = query_text(request, "prefix") or ""
         if len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise validation_failed("prefix", f"prefix is longer than {MAX_KEY_BYTES} bytes")
-        rows, total = yield self.store.read(browse_keys, name, prefix, limit, offset, self.clock(), PREVIEW_CHARS)
+        rows, total = yield self.store.read(browse_keys, name, prefix, limit, offset, self.clock.seconds(), PREVIEW_CHARS)
         return ok(request, [_shown(row) for row in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/kv/<path:raw_key>", methods=["GET"])
@@ -82,7 +82,7 @@ class KvApi:
         """One key's whole value, parsed as scripts see it."""
         yield self._site(request, name)
         key = self._key(raw_key)
-        found = _shown((yield self.store.read(live_entry, name, key, self.clock())))
+        found = _shown((yield self.store.read(live_entry, name, key, self.clock.seconds())))
         if found is None:
             raise key_not_found(name, key)
         return ok(request, found)
@@ -93,7 +93,7 @@ class KvApi:
         """Remove one key."""
         yield self._site(request, name)
         key = self._key(raw_key)
-        existed = yield self.store.write(remove_key, name, key, self.clock())
+        existed = yield self.store.write(remove_key, name, key, self.clock.seconds())
         if not existed:
             raise key_not_found(name, key)
         self.auth.audit_request(request, "kv.delete", f"{name}/{key[:200]}")

@@ -13,7 +13,7 @@ from twisted.web.server import Request
 from fazt.api.livelogs import LiveStream
 from fazt.api.siteroutes import REQUIRED_SITE_ID, check_site_name, exact_paths_app, required_site, site_not_found
 from fazt.base.errors import ApiError
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.logs import LEVELS, LogLine, log_page
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
@@ -36,7 +36,7 @@ class LogsApi:
     paths = ('logs',)  # served under /api/PATH
     site_segment = 'logs'  # and under /api/sites/NAME/logs
 
-    def __init__(self, store: Store, auth: Authenticator, live=None, reactor=None) -> None:
+    def __init__(self, store: IStore, auth: Authenticator, live=None, reactor=None) -> None:
         self.store = store
         self.auth = auth
         self.live = live          # fazt.web.livelog.LiveLog (None: no live stream, 404)

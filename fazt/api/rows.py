@@ -80,7 +80,7 @@ class RowRoutes(AdminRoutes):
                 raise missing_field(name)
         unique, create, args = values(body)
         try:
-            created = yield self.store.write(create, *args, int(self._clock()))
+            created = yield self.store.write(create, *args, int(self._clock.seconds()))
         except Conflict:
             raise self.kind.conflict(unique) from None
         return ok(request, row_json(created), status=201)

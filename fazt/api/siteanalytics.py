@@ -8,9 +8,8 @@ without keeping anything that follows a visitor across days (SPEC §10).
 
 from __future__ import annotations
 
-import time
-from typing import Callable
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -32,7 +31,7 @@ class SiteAnalyticsApi:
     paths = ()  # served under /api/PATH
     site_segment = 'analytics'  # and under /api/sites/NAME/analytics
 
-    def __init__(self, store, auth, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store, auth, clock: IReactorTime) -> None:
         self.store = store
         self.auth = auth
         self.clock = clock
@@ -48,7 +47,7 @@ class SiteAnalyticsApi:
         exists = yield self.store.read(site_exists, name)
         if not exists:
             raise site_not_found(name)
-        data = yield self.store.read(site_traffic, name, days, self.clock())
+        data = yield self.store.read(site_traffic, name, days, self.clock.seconds())
         return ok(request, data)
 
 

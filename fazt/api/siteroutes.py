@@ -14,7 +14,7 @@ from twisted.web.server import Request
 
 from fazt.base.errors import ApiError, missing_field, validation_failed
 from fazt.base.names import SITE_NAME
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sites import site_exists
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import fail
@@ -67,7 +67,7 @@ def site_not_found(name: str) -> ApiError:
 
 
 @inlineCallbacks
-def require_site(auth: Authenticator, store: Store, request: Request, name: str, key=None):
+def require_site(auth: Authenticator, store: IStore, request: Request, name: str, key=None):
     """The caller's key (C{key}, or the request's, which must be an admin's), once site C{name} exists."""
     if key is None:
         key = yield auth.api_key(request)

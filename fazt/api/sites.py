@@ -17,7 +17,7 @@ from fazt.api.siteroutes import (REQUIRED_SITE_ID, SITE_ID, check_site_name, exa
 from fazt.base.errors import ApiError, validation_failed
 from fazt.base.names import split_host
 from fazt.deploy.service import Deployer
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites)
 from fazt.web.auth import Authenticator, require_site_scope
@@ -54,13 +54,13 @@ class SitesApi:
     paths = ('deploy', 'deployments')  # served under /api/PATH
     serves_sites = True  # and the rest of /api/sites
 
-    def __init__(self, store: Store, deployer: Deployer, auth: Authenticator, domain: str,
+    def __init__(self, store: IStore, deployer: Deployer, auth: Authenticator, domain: str,
                  forget_site: Callable[[str], None] = lambda name: None) -> None:
         self.store = store
         self.deployer = deployer
         self.auth = auth
         self.domain = domain
-        self.forget_site = forget_site  # drops a deleted site's in-memory state
+        self.forget_site = forget_site  # announces a deleted site: the caches drop its state
 
     def site_url(self, request: Request, name: str) -> str:
         scheme = "https" if request.isSecure() else "http"

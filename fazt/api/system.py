@@ -7,9 +7,9 @@ C{/api/system/cache}, C{/api/system/db}, C{/api/system/config} and C{/api/config
 from __future__ import annotations
 
 import os
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -82,7 +82,7 @@ class SystemApi:
     paths = ('system', 'config')  # served under /api/PATH
 
     def __init__(self, store: Any, auth: Any, config: Any, domain: str, blobs: Any, workers: Any,
-                 backups: Any, clock: Callable[[], float] = time.time) -> None:
+                 backups: Any, clock: IReactorTime) -> None:
         """C{config}: the parsed options; C{blobs}: the file cache (L{fazt.store.blobcache.ByteLRU});
         C{workers}: the script pool; C{backups}: the downloads (L{fazt.api.backup.BackupDownloads})."""
         self.store = store
@@ -93,7 +93,7 @@ class SystemApi:
         self.workers = workers
         self.backups = backups
         self._clock = clock
-        self._started = clock()
+        self._started = clock.seconds()
 
     @inlineCallbacks
     def _admin(self, request: Request):
@@ -133,7 +133,7 @@ class SystemApi:
             "status": "healthy",
             "version": fazt.__version__,
             "mode": self._option("env", "development"),
-            "uptime_seconds": int(self._clock() - self._started),
+            "uptime_seconds": int(self._clock.seconds() - self._started),
             "sites": db["sites"],
             "memory": {"rss_bytes": rss, "used_mb": round(rss / MIB, 1), "limit_mb": round(limit / MIB, 1),
                        "vfs_cache_mb": round(cache["cache_size_bytes"] / MIB, 1)},

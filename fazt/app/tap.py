@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.application import strports
 from twisted.application.service import MultiService
 from twisted.logger import Logger
@@ -111,7 +111,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_entries=config["max-entries"],
     )
     bus = LocalBus()
-    bus.subscribe(SITE_CHANGED, lambda message: index.invalidate(message["site"]))
+    bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
     writer = BatchWriter(store)
@@ -123,15 +123,16 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus)
-    auth = Authenticator(store, reactor, audit=AuditRecorder(writer))  # every area records through auth.audit
+    bus.subscribe(SITE_CHANGED, apps.site_changed)  # new variables or a deletion
+    auth = Authenticator(store, reactor, audit=AuditRecorder(writer, reactor))  # every area records through auth.audit
     api = ApiRouter()
     proxies = parse_networks(config["trusted-proxy"])
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
     connections = ConnectionLimits(connection_cap(config["max-connections"]),
                                    config["max-connections-per-address"], proxies)
     rate_limit = ApiRateLimit(
-        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor.seconds),
-        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor.seconds), proxies)
+        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor),
+        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor), proxies)
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
@@ -150,28 +151,28 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     CronService(reactor, store, index, apps, domain).setServiceParent(top)
     certificates = acme_wiring.install(config, reactor, top, store, root, bus)
 
-    def on_switch(site_name: str) -> None:
-        # Deploys and rollbacks both land here, indistinguishable; the SiteIndex, the live log
-        # (which streams C{switch}) and the certificate manager subscribed to SITE_CHANGED above.
-        bus.publish(SITE_CHANGED, {"site": site_name, "change": "switch"})
+    def announce(change: str) -> Callable[[str], None]:
+        """A callback publishing SITE_CHANGED with C{change} for the site it is given; the SiteIndex,
+        the app renderer, the live log and the certificate manager subscribed above, each to the
+        changes that concern it (the live log and the certificates to C{"switch"} only)."""
+        return lambda site_name: bus.publish(SITE_CHANGED, {"site": site_name, "change": change})
 
-    deployer = Deployer(reactor, store, deploy_pool, domain, on_switch, limits, keep=config["keep-deployments"])
+    # Deploys and rollbacks both switch, indistinguishable.
+    deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
+                        keep=config["keep-deployments"])
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
-    clock = time.time
+    # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
+    clock = reactor
 
-    def forget_site(name: str) -> None:
-        index.invalidate(name)
-        apps.invalidate_env(name)
-
-    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies, clock)
-    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth, clock)
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies)
+    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth)
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
-                 SitesApi(store, deployer, auth, domain, forget_site),
+                 SitesApi(store, deployer, auth, domain, announce("deleted")),
                  SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
-                 EnvApi(store, auth, apps.invalidate_env, clock), FilesApi(store, auth, index),
+                 EnvApi(store, auth, announce("env"), clock), FilesApi(store, auth, index),
                  LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),
                  RedirectsApi(store, auth, clock), WebhooksApi(store, auth, clock), KvApi(store, auth, clock),
                  SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates),

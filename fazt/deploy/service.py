@@ -12,7 +12,7 @@ from twisted.python.threadpool import ThreadPool
 from fazt.deploy.archive import Limits
 from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
 from fazt.base.errors import ApiError
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sites import Deployment, activate, commit_deployment, get_active_deployment, get_deployment, list_deployments
 
 DEFAULT_KEEP = 20
@@ -41,7 +41,7 @@ class Deployer:
     def __init__(
         self,
         reactor: IReactorTime,
-        store: Store,
+        store: IStore,
         pool: ThreadPool,
         domain: str,
         on_switch: Callable[[str], None],

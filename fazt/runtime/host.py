@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.kv import KVError, kv_delete, kv_get, kv_incr, kv_list, kv_set
 
 MAX_FETCHES_PER_RUN = 50
@@ -45,7 +45,7 @@ class HostCallError(Exception):
 class HostApi:
     """Dispatches the host calls of PROTOCOL.md for one site at a time."""
 
-    def __init__(self, store: Store, writer: BatchWriter, fetcher: Fetcher, *, clock: IReactorTime,
+    def __init__(self, store: IStore, writer: BatchWriter, fetcher: Fetcher, *, clock: IReactorTime,
                  sockets: SocketHub = NoSockets()) -> None:
         self._store = store
         self._writer = writer

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from twisted.internet.defer import Deferred
 
-from fazt.store.db import MAX_BATCH, Store
+from fazt.store.db import MAX_BATCH
+from fazt.store.interfaces import IStore
 
 __all__ = ["BatchWriter", "MAX_BATCH"]
 
@@ -21,7 +22,7 @@ __all__ = ["BatchWriter", "MAX_BATCH"]
 class BatchWriter:
     """Queues C{fn(conn, *args)} operations and runs them in shared write transactions."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IStore) -> None:
         self._store = store
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Deferred:

@@ -18,8 +18,10 @@ from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
+from zope.interface import implementer
 
 from fazt.store.errors import StoreError
+from fazt.store.interfaces import IStore
 from fazt.store.migrate import connect, migrate
 from fazt.store.transaction import transaction
 
@@ -53,6 +55,7 @@ def open_file(path: str) -> sqlite3.Connection:
         raise StoreError(str(error)) from error
 
 
+@implementer(IStore)
 class Store(Service):
     """Runs SQL against the cartridge off the reactor thread.
 

@@ -17,7 +17,7 @@ from fazt.base.responses import html_page
 from fazt.runtime.pool import RunResult, WorkerPool
 from fazt.runtime.scriptrequest import script_request
 from fazt.store.batch import BatchWriter
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.kv import append_logs, env_for_site
 from fazt.web.sitestate import SiteIndex, SiteState
 
@@ -37,7 +37,7 @@ _FAILURE_TEXT = {
 class AppRenderer:
     """Runs a site's script on the worker pool and writes its response."""
 
-    def __init__(self, pool: WorkerPool, store: Store, writer: BatchWriter, index: SiteIndex,
+    def __init__(self, pool: WorkerPool, store: IStore, writer: BatchWriter, index: SiteIndex,
                  *, clock: IReactorTime, bus: Optional[IEventBus] = None) -> None:
         self._pool = pool
         self._bus = bus  # each log line is published (LOG_LINE) as it is made, before it is stored
@@ -56,6 +56,12 @@ class AppRenderer:
         """Forget a site's cached environment variables (they changed)."""
         self._env.pop(site, None)
         self._env_generation[site] = self._env_generation.get(site, 0) + 1
+
+    def site_changed(self, message: dict) -> None:
+        """A C{SITE_CHANGED} message of the bus: new variables or a deleted site drop the cached
+        environment (a switch keeps it: variables belong to the site, not to a deployment)."""
+        if message.get("change") in ("env", "deleted"):
+            self.invalidate_env(message["site"])
 
     def render(self, request: Request, state: SiteState) -> bytes | Deferred[bytes]:
         """Answer C{request} by running the site's script: bytes at once (413), or a Deferred."""

@@ -21,7 +21,7 @@ from twisted.web.server import Request
 
 from fazt.base.errors import ApiError
 from fazt.store.accounts import find_api_key, touch_api_key
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sessions import extend_session, find_session
 from fazt.web.request import FaztRequest
 
@@ -144,7 +144,7 @@ class Authenticator:
     one nothing is recorded); L{audit_request} records one as done by the request's principal.
     """
 
-    def __init__(self, store: Store, clock: IReactorTime,
+    def __init__(self, store: IStore, clock: IReactorTime,
                  audit: Callable[..., Deferred] = _no_audit) -> None:
         self._store = store
         self.clock = clock

@@ -9,8 +9,9 @@ IPv6 clients are counted per /64, the block one subscriber usually holds.
 from __future__ import annotations
 
 import ipaddress
-import time
 from typing import Callable, Iterable, Optional, Sequence
+
+from twisted.internet.interfaces import IReactorTime
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
@@ -95,7 +96,7 @@ class LoginLockout:
     does not get more guesses through than firing them one by one.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time, max_failures: int = MAX_FAILURES,
+    def __init__(self, clock: IReactorTime, max_failures: int = MAX_FAILURES,
                  window: float = WINDOW_SECONDS, max_tracked: int = MAX_TRACKED) -> None:
         self._clock = clock
         self.max_failures = max_failures
@@ -111,7 +112,7 @@ class LoginLockout:
         until = self._locked_until.get(key)
         if until is None:
             return 0
-        remaining = until - self._clock()
+        remaining = until - self._clock.seconds()
         if remaining <= 0:
             del self._locked_until[key]
             return 0
@@ -142,7 +143,7 @@ class LoginLockout:
     def record_failure(self, address: str) -> bool:
         """Count one failed login; returns whether the address is now locked."""
         key = lockout_key(address)
-        now = self._clock()
+        now = self._clock.seconds()
         recent = self._recent(key)
         self._failures.pop(key, None)
         recent.append(now)
@@ -162,7 +163,7 @@ class LoginLockout:
         self._locked_until.pop(key, None)
 
     def _recent(self, key: str) -> list[float]:
-        now = self._clock()
+        now = self._clock.seconds()
         return [t for t in self._failures.get(key, ()) if now - t < self.window]
 
     def _evict(self, table: dict, still_relevant: Callable[[object], bool]) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from typing import Callable, Optional
 
 from klein import Klein
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
@@ -29,7 +29,7 @@ from fazt.analytics.events import (
     webhook_payload,
 )
 from fazt.base.errors import ApiError, payload_too_large, validation_failed
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.redirects import count_click, find_redirect
 from fazt.store.webhooks import find_receiver
 from fazt.web.envelope import add_error_handlers, ok
@@ -82,7 +82,7 @@ class PublicEndpoints:
 
     app = Klein()
 
-    def __init__(self, store: Store, writer, events: EventBuffer, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: IStore, writer, events: EventBuffer, clock: IReactorTime) -> None:
         self.store = store
         self.writer = writer
         self.events = events
@@ -101,7 +101,7 @@ class PublicEndpoints:
             raise ApiError(400, "INVALID_JSON", "request body must be a JSON object")
         try:
             event = track_event(payload, request.getHeader(b"referer"), request.getHeader(b"user-agent"),
-                                client_ip(request), self._clock())
+                                client_ip(request), self._clock.seconds())
         except InvalidEvent as error:
             raise validation_failed(error.field, str(error)) from None
         self.events.add(event)
@@ -128,7 +128,7 @@ class PublicEndpoints:
             first = lambda name: (args.get(name) or [None])[0]  # noqa: E731
             self.events.add(pixel_event(first(b"domain"), first(b"tags"), first(b"source"),
                                         request.getHeader(b"referer"), request.getHeader(b"user-agent"),
-                                        client_ip(request), self._clock()))
+                                        client_ip(request), self._clock.seconds()))
         request.setHeader(b"content-type", b"image/gif")
         for name, value in NO_CACHE:
             request.setHeader(name, value)
@@ -157,7 +157,7 @@ class PublicEndpoints:
                 pass
             extra = (request.args.get(b"tags") or [None])[0]
             self.events.add(redirect_click(slug, tags, extra, request.getHeader(b"referer"),
-                                           request.getHeader(b"user-agent"), client_ip(request), self._clock()))
+                                           request.getHeader(b"user-agent"), client_ip(request), self._clock.seconds()))
         request.setResponseCode(302)
         request.setHeader(b"location", destination.encode("ascii"))
         request.setHeader(b"cache-control", b"no-store")
@@ -190,7 +190,7 @@ class PublicEndpoints:
             if not signature_valid(secret, body, header):
                 raise ApiError(401, "UNAUTHORIZED", "Invalid signature")
         self.events.add(webhook_event(endpoint, webhook_payload(body), request.getHeader(b"user-agent"),
-                                      client_ip(request), self._clock()))
+                                      client_ip(request), self._clock.seconds()))
         return ok(request, {"message": "Webhook received", "webhook": name})
 
 
@@ -202,7 +202,7 @@ def _allow_any_origin(request: Request) -> None:
     request.setHeader(b"access-control-allow-origin", b"*")
 
 
-def pageview_hook(events: EventBuffer, clock: Callable[[], float] = time.time) -> Callable[[Request, str], None]:
+def pageview_hook(events: EventBuffer, clock: IReactorTime) -> Callable[[Request, str], None]:
     """A site hook recording a C{hosting}/C{pageview} event for GETs of pages.
 
     On the static fast path: no decoding, no hashing, no I/O; only a tuple is queued. A page is
@@ -220,7 +220,7 @@ def pageview_hook(events: EventBuffer, clock: Callable[[], float] = time.time) -
         headers = request.requestHeaders
         referrer = headers.getRawHeaders(b"referer")
         agent = headers.getRawHeaders(b"user-agent")
-        add(PendingEvent(clock(), site, SOURCE_HOSTING, "pageview", path, referrer[-1] if referrer else None,
+        add(PendingEvent(clock.seconds(), site, SOURCE_HOSTING, "pageview", path, referrer[-1] if referrer else None,
                          agent[-1] if agent else None, getattr(request.getClientAddress(), "host", None)))
 
     return hook

@@ -14,8 +14,9 @@ which is what it would have had after a short pause anyway).
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from fazt.base.errors import ApiError
@@ -32,7 +33,7 @@ SIGN_IN_AREAS = frozenset({b"login"})
 class TokenBuckets:
     """One token bucket per key, for at most C{max_tracked} keys."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float],
+    def __init__(self, rate: float, burst: int, clock: IReactorTime,
                  max_tracked: int = MAX_TRACKED) -> None:
         self.rate = rate
         self.burst = burst
@@ -43,7 +44,7 @@ class TokenBuckets:
 
     def take(self, key: str) -> float:
         """Spend one token of C{key}'s bucket: 0 if there was one, else the seconds until there is."""
-        now = self._clock()
+        now = self._clock.seconds()
         entry = self._buckets.pop(key, None)
         tokens = float(self.burst) if entry is None else min(
             float(self.burst), entry[0] + max(0.0, now - entry[1]) * self.rate)
@@ -91,6 +92,6 @@ class ApiRateLimit:
                                       f"Too many requests from this address; try again in {seconds} s."))
 
 
-def buckets_for(rate: float, burst: int, clock: Callable[[], float]) -> Optional[TokenBuckets]:
+def buckets_for(rate: float, burst: int, clock: IReactorTime) -> Optional[TokenBuckets]:
     """The buckets of one option pair, or C{None} when C{rate} is 0 (no limit)."""
     return TokenBuckets(rate, burst, clock) if rate > 0 else None

@@ -13,7 +13,7 @@ from typing import Optional
 from twisted.internet.defer import Deferred, succeed
 
 from fazt.store.blobcache import ByteLRU
-from fazt.store.db import Store
+from fazt.store.interfaces import IStore
 from fazt.store.sites import BlobContent, Deployment, ManifestFile, get_active_deployment, load_blob, load_manifest
 from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redirects
 
@@ -86,7 +86,7 @@ def _load_state(conn, name: str) -> Optional[SiteState]:
 class SiteIndex:
     """Site states and file contents for the web layer, loaded lazily from the store."""
 
-    def __init__(self, store: Store, blob_cache: ByteLRU[BlobContent]) -> None:
+    def __init__(self, store: IStore, blob_cache: ByteLRU[BlobContent]) -> None:
         self._store = store
         self.blobs = blob_cache
         self._states: dict[str, Optional[SiteState]] = {}
@@ -139,6 +139,12 @@ class SiteIndex:
         if name in self._states and self._states.pop(name) is None:
             self._absent -= 1
         self._generation[name] = self._generation.get(name, 0) + 1
+
+    def site_changed(self, message: dict) -> None:
+        """A C{SITE_CHANGED} message of the bus: a switch or a deletion changes what the site serves
+        (its environment does not, so C{"env"} keeps the state)."""
+        if message.get("change") in ("switch", "deleted"):
+            self.invalidate(message["site"])
 
     def blob(self, blob_hash: str) -> Deferred[Optional[BlobContent]]:
         """A file's content, from the cache or the store."""

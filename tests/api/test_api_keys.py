@@ -230,7 +230,9 @@ async def test_the_audit_recorder_clips_what_it_stores(server):
     from fazt.api.audit import AuditRecorder
 
     [store] = [service for service in server.services if isinstance(service, Store)]
-    recorder = AuditRecorder(BatchWriter(store))
+    from twisted.internet import reactor
+
+    recorder = AuditRecorder(BatchWriter(store), reactor)
     await recorder("someone", "site.delete", "blog", details="x" * 50_000)
     await recorder("\ud800", "odd", "")
     data = (await call(server, "GET", "/api/audit")).json()["data"]
@@ -250,5 +252,5 @@ def test_the_audit_area_and_the_recorder_every_area_uses():
     router = ApiRouter()
     router.add(audit.AuditApi(None, Authenticator(None, Clock())))
     assert "audit" in router.areas()
-    recorder = audit.AuditRecorder(None)
+    recorder = audit.AuditRecorder(None, Clock())
     assert Authenticator(None, Clock(), audit=recorder).audit is recorder

@@ -113,3 +113,14 @@ async def test_stop_commits_every_queued_write_and_the_batch_writer_goes_idle(st
     assert notes(store.path) == ["first"] + [str(i) for i in range(200)]
     await gatherResults(pending)
     assert writer.idle
+
+
+def test_the_store_provides_the_declared_interface(tmp_path):
+    # Callers are typed against IStore; a second engine must provide the same (SPEC §19).
+    from twisted.internet.task import Clock
+    from zope.interface.verify import verifyObject
+
+    from fazt.store.db import Store
+    from fazt.store.interfaces import IStore
+
+    assert verifyObject(IStore, Store(str(tmp_path / "data.db"), Clock()))

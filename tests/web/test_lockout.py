@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 import pytest_twisted
 from twisted.internet.defer import gatherResults, ensureDeferred
+from twisted.internet.task import Clock
 
 from fazt.web.lockout import LoginLockout, client_address, lockout_key, parse_address, parse_networks
 from fazt_testing import set_admin_password, start_server, stop_server
@@ -16,19 +17,17 @@ from fazt_testing import set_admin_password, start_server, stop_server
 PASSWORD = "correct horse battery"
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+def clock_at(now: float = 1_000_000.0) -> Clock:
+    clock = Clock()
+    clock.advance(now)
+    return clock
 
 
 # -- the rules ------------------------------------------------------------------------------
 
 
 def test_five_failures_lock_an_address_for_the_window():
-    clock = FakeClock()
+    clock = clock_at()
     lockout = LoginLockout(clock)
     for _ in range(4):
         assert lockout.record_failure("192.0.2.1") is False
@@ -37,23 +36,23 @@ def test_five_failures_lock_an_address_for_the_window():
     assert lockout.retry_after("192.0.2.1") == 900
     assert lockout.admit("192.0.2.1") == 900
     assert lockout.retry_after("192.0.2.2") == 0
-    clock.now += 899
+    clock.advance(899)
     assert lockout.retry_after("192.0.2.1") == 1
-    clock.now += 1
+    clock.advance(1)
     assert lockout.retry_after("192.0.2.1") == 0
 
 
 def test_failures_older_than_the_window_do_not_count():
-    clock = FakeClock()
+    clock = clock_at()
     lockout = LoginLockout(clock)
     for _ in range(4):
         lockout.record_failure("192.0.2.1")
-    clock.now += 15 * 60
+    clock.advance(15 * 60)
     assert lockout.record_failure("192.0.2.1") is False
 
 
 def test_a_success_resets_the_count():
-    lockout = LoginLockout(FakeClock())
+    lockout = LoginLockout(clock_at())
     for _ in range(4):
         lockout.record_failure("192.0.2.1")
     lockout.reset("192.0.2.1")
@@ -62,7 +61,7 @@ def test_a_success_resets_the_count():
 
 
 def test_attempts_in_flight_count_against_the_limit():
-    lockout = LoginLockout(FakeClock())
+    lockout = LoginLockout(clock_at())
     lockout.record_failure("192.0.2.1")
     admitted = [lockout.admit("192.0.2.1") for _ in range(6)]
     assert admitted == [0, 0, 0, 0, 1, 1]
@@ -72,7 +71,7 @@ def test_attempts_in_flight_count_against_the_limit():
 
 
 def test_ipv6_clients_are_counted_per_64():
-    lockout = LoginLockout(FakeClock())
+    lockout = LoginLockout(clock_at())
     for host in range(1, 6):
         lockout.record_failure(f"2001:db8:1:2::{host}")
     assert lockout.retry_after("2001:db8:1:2:ffff::1") > 0
@@ -82,7 +81,7 @@ def test_ipv6_clients_are_counted_per_64():
 
 
 def test_the_state_stays_small():
-    lockout = LoginLockout(FakeClock(), max_tracked=10)
+    lockout = LoginLockout(clock_at(), max_tracked=10)
     for n in range(100):
         lockout.record_failure(f"10.0.0.{n}")
     assert len(lockout._failures) <= 10

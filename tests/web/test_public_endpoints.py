@@ -12,7 +12,7 @@ import time
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock, deferLater
 
 from fazt.web.public import TRANSPARENT_GIF, pageview_hook
 from fazt_testing import assert_error, start_server, stop_server
@@ -316,7 +316,7 @@ def test_pageview_hook_counts_pages_and_skips_assets():
             self.add = self.events.append
 
     sink = Sink()
-    hook = pageview_hook(sink)
+    hook = pageview_hook(sink, Clock())
     request, asset = Request(), Request()
     asset.path = b"/app.js"
     for _ in range(3):
