@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -338,7 +337,6 @@ def curl_post(port: int, path: str, host: str, data_file: str, *extra: str) -> s
     return result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 @pytest.mark.parametrize("expect", ["Expect:", "Expect: 100-continue"])
 @pytest_twisted.ensureDeferred
 async def test_curl_reads_the_413(live, tmp_path, expect):
