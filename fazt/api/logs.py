@@ -15,6 +15,7 @@ from fazt.api.siteroutes import REQUIRED_SITE_ID, check_site_name, exact_paths_a
 from fazt.base.errors import ApiError
 from fazt.store.interfaces import IStore
 from fazt.store.logs import LEVELS, LogLine, log_page
+from fazt.store.sites import site_exists
 from fazt.web.auth import Authenticator
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import ID_SCHEMA, Param, query, takes
@@ -53,6 +54,9 @@ class LogsApi:
         check_site_name(site)
         if self.live is None:
             raise ApiError(404, "NOT_FOUND", "no live log stream on this server")
+        # A stream of a site that does not exist would wait for ever on lines that never come.
+        if not (yield self.store.read(site_exists, site)):
+            raise site_not_found(site)
         return LiveStream(self.reactor, self.live, site)
 
     @app.route("/logs", methods=["GET"])

@@ -148,3 +148,10 @@ def test_pub_sub_and_a_slow_client_is_dropped():
     live.publish("a", "log", {"m": 99})
     assert live.subscribers("a") == 0 and request.channel.transport.aborted
     assert not clock.getDelayedCalls()
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_stream_of_a_site_that_does_not_exist(live):
+    """It would wait for ever on lines that never come: 404, like the paged log of that site."""
+    assert_error(await live.request("GET", "/api/logs/stream?site_id=nosuchsite",
+                                    headers={"Authorization": f"Bearer {live.admin_token}"}), 404, "SITE_NOT_FOUND")
