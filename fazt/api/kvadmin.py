@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Optional
 from urllib.parse import unquote
 
-from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.common import AdminRoutes
 from fazt.api.siteroutes import exact_paths_app, query_text, require_site
 from fazt.base.errors import ApiError, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, browse_keys, live_entry, remove_key
@@ -38,17 +38,13 @@ def key_not_found(site: str, key: str) -> ApiError:
     return ApiError(404, "NOT_FOUND", f"site '{site}' has no key '{key[:200]}'")
 
 
-class KvApi:
+class KvApi(AdminRoutes):
     """Routes under C{/api/sites/NAME/kv} (admin keys and sessions)."""
 
     app = exact_paths_app()
     paths = ()  # served under /api/PATH
     site_segment = 'kv'  # and under /api/sites/NAME/kv
 
-    def __init__(self, store, auth, clock: IReactorTime) -> None:
-        self.store = store
-        self.auth = auth
-        self.clock = clock
 
     def _site(self, request: Request, name: str):
         return require_site(self.auth, self.store, request, name)
@@ -73,7 +69,7 @@ class KvApi:
         prefix = query_text(request, "prefix") or ""
         if len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise validation_failed("prefix", f"prefix is longer than {MAX_KEY_BYTES} bytes")
-        rows, total = yield self.store.read(browse_keys, name, prefix, limit, offset, self.clock.seconds(), PREVIEW_CHARS)
+        rows, total = yield self.store.read(browse_keys, name, prefix, limit, offset, self._clock.seconds(), PREVIEW_CHARS)
         return ok(request, [_shown(row) for row in rows], meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/kv/<path:raw_key>", methods=["GET"])
@@ -82,7 +78,7 @@ class KvApi:
         """One key's whole value, parsed as scripts see it."""
         yield self._site(request, name)
         key = self._key(raw_key)
-        found = _shown((yield self.store.read(live_entry, name, key, self.clock.seconds())))
+        found = _shown((yield self.store.read(live_entry, name, key, self._clock.seconds())))
         if found is None:
             raise key_not_found(name, key)
         return ok(request, found)
@@ -93,7 +89,7 @@ class KvApi:
         """Remove one key."""
         yield self._site(request, name)
         key = self._key(raw_key)
-        existed = yield self.store.write(remove_key, name, key, self.clock.seconds())
+        existed = yield self.store.write(remove_key, name, key, self._clock.seconds())
         if not existed:
             raise key_not_found(name, key)
         self.auth.audit_request(request, "kv.delete", f"{name}/{key[:200]}")

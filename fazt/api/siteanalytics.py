@@ -9,10 +9,10 @@ without keeping anything that follows a visitor across days (SPEC §10).
 from __future__ import annotations
 
 
-from twisted.internet.interfaces import IReactorTime
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
+from fazt.api.common import AdminRoutes
 from fazt.api.siteroutes import check_site_name, exact_paths_app, site_not_found
 from fazt.store.sites import site_exists
 from fazt.store.traffic import site_traffic
@@ -24,17 +24,13 @@ DAYS = Param("days", {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "def
              description="How many days back, today included.")
 
 
-class SiteAnalyticsApi:
+class SiteAnalyticsApi(AdminRoutes):
     """C{/api/sites/NAME/analytics} (admin keys and sessions)."""
 
     app = exact_paths_app()
     paths = ()  # served under /api/PATH
     site_segment = 'analytics'  # and under /api/sites/NAME/analytics
 
-    def __init__(self, store, auth, clock: IReactorTime) -> None:
-        self.store = store
-        self.auth = auth
-        self.clock = clock
 
     @app.route("/sites/<name>/analytics", methods=["GET"])
     @takes(params=(DAYS,))
@@ -47,7 +43,7 @@ class SiteAnalyticsApi:
         exists = yield self.store.read(site_exists, name)
         if not exists:
             raise site_not_found(name)
-        data = yield self.store.read(site_traffic, name, days, self.clock.seconds())
+        data = yield self.store.read(site_traffic, name, days, self._clock.seconds())
         return ok(request, data)
 
 
