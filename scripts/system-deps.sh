@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the system programs the test suite drives for real, if any is missing:
 # Pebble (an ACME server), Chromium and its driver (the dashboard), shellcheck (install.sh), openssl,
-# curl (a client the framing tests answer), ss and unshare (the backlog and production-configuration tests).
+# curl (a client the framing tests answer), ss and unshare (the backlog and production-configuration tests),
+# node and npm (the full-stack tests `npm install` real packages from the registry into the sites they deploy).
 set -euo pipefail
 
 missing=()
 for pair in pebble:pebble pebble-challtestsrv:pebble chromium:chromium chromedriver:chromium-driver \
-            shellcheck:shellcheck openssl:openssl curl:curl ss:iproute2 unshare:util-linux; do
+            shellcheck:shellcheck openssl:openssl curl:curl ss:iproute2 unshare:util-linux \
+            node:nodejs npm:npm; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
