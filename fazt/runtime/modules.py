@@ -63,21 +63,27 @@ def resolve(importer, specifier, paths, read_json, kind="import"):
 def module_format(path, paths, read_json, source=None):
     """How to load C{path}: "esm", "cjs" or "json".
 
-    By extension (.mjs, .cjs, .json); a .js file holding ``import``/``export`` statements is ESM;
-    else the nearest package.json ``type`` decides; else CommonJS when the source was given (Node's
-    default), or, without the source, CommonJS inside node_modules and ESM in the site's own code.
+    By extension (.mjs, .cjs, .json); a .js file under a package.json with ``"type": "module"`` is
+    ESM; otherwise one holding ``import``/``export`` statements is ESM too (leniency for packages whose
+    "module" build lacks a "type"); otherwise CommonJS, when the source was given or the file is in
+    node_modules, and ESM for the site's own code read without its source.
     """
     extension = posixpath.splitext(path)[1]
     if extension in (".mjs", ".cjs", ".json"):
         return {".mjs": "esm", ".cjs": "cjs", ".json": "json"}[extension]
-    if source is not None and jstokens.module_syntax(source)[1]:
-        return "esm"
     package_type = _package_scope(path, paths, read_json)[1].get("type")
-    if package_type in ("module", "commonjs"):
-        return "esm" if package_type == "module" else "cjs"
-    if source is not None or "node_modules" in path.split("/"):
+    if package_type == "module":
+        return "esm"
+    if source is not None:
+        return "esm" if uses_module_syntax(source) else "cjs"
+    if package_type == "commonjs" or "node_modules" in path.split("/"):
         return "cjs"
     return "esm"
+
+
+def uses_module_syntax(source):
+    """Whether C{source} holds a top-level ``import``/``export`` (so it cannot be CommonJS)."""
+    return ("import" in source or "export" in source) and jstokens.module_syntax(source)[1]
 
 
 def require_info(importer, specifier, paths, read_text):

@@ -7,7 +7,7 @@ another (``module.exports = require("./impl")``, TypeScript's ``__exportStar``) 
 named exports too, followed a few levels deep, as Node does.
 """
 
-from fazt.runtime import modules, wrappers
+from fazt.runtime import jstokens, modules, wrappers
 
 REEXPORT_DEPTH = 8
 
@@ -49,3 +49,18 @@ def commonjs_names(path, source, paths, read_text):
                 seen.add(target)
                 pending.append((target, target_text, depth + 1))
     return list(dict.fromkeys(names))
+
+
+def unresolved_import(path, source, paths, read_text):
+    """The first static ``import``/``export ... from`` of C{source} (the file C{path}) that does not
+    resolve, as C{(line, message)}, or None: what a deploy check reports as ``details.line``.
+
+    (dukpy's module hook only says "Failed to normalize module"; this names the line and the reason.)
+    """
+    read_json = modules.json_reader(read_text)
+    for declaration in jstokens.module_syntax(source)[0]:
+        try:
+            modules.resolve(path, declaration.specifier, paths, read_json)
+        except modules.ModuleNotFound as error:
+            return declaration.line, str(error)
+    return None

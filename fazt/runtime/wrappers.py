@@ -87,6 +87,8 @@ def commonjs_export_names(source):
     C{reexports} are the specifiers of ``module.exports = require("x")`` and TypeScript's
     ``__exportStar(require("x"), exports)`` / ``__export(require("x"))``, whose names are those of "x".
     """
+    if "exports" not in source and "__export" not in source:
+        return [], []
     toks = list(jstokens.tokens(source))
     names, reexports = [], []
     for index, token in enumerate(toks):
@@ -157,7 +159,7 @@ def hoist_imports(source):
     line breaks kept, so every other statement keeps its line and column. ``import()``, ``import.meta``
     and "import" inside strings, comments, regexes and templates are left alone.
     """
-    declarations = [d for d in jstokens.module_syntax(source)[0] if d.kind == "import"]
+    declarations = [d for d in jstokens.module_syntax(source)[0] if d.kind == "import"] if "import" in source else []
     if not declarations:
         return "", source
     pieces, position = [], 0

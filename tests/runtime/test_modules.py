@@ -5,6 +5,7 @@ import json
 import pytest
 
 from fazt.runtime.modules import ModuleNotFound, json_reader, module_format, require_info, resolve
+from fazt.runtime.modulesource import unresolved_import
 
 
 def site(files):
@@ -200,3 +201,12 @@ def test_require_info_answers_what_the_js_hook_needs_and_never_raises():
     assert require_info("api/a.js", "../lib/d.json", paths, read_text)["format"] == "json"
     assert require_info("api/a.js", "zod", paths, read_text) == {
         "error": "cannot find module 'zod' imported from api/a.js (no package of that name in node_modules/)"}
+
+
+def test_unresolved_import_names_the_line_and_the_reason():
+    source = ('import a from "./a.js";\n// import x from "./comment.js"\nconst s = "import y from \'./s.js\'";\n'
+              'export { b } from "./b.js";\nimport {\n  c\n} from "zod";\n')
+    paths, read_text, _ = site({"api/x.js": source, "api/a.js": "", "api/b.js": ""})
+    assert unresolved_import("api/x.js", source, paths, read_text) == (
+        7, "cannot find module 'zod' imported from api/x.js (no package of that name in node_modules/)")
+    assert unresolved_import("api/a.js", "import a from './b.js'", paths, read_text) is None
