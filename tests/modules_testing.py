@@ -34,6 +34,7 @@ class ModuleInterpreter(dukpy.JSInterpreter):
     def __init__(self, paths, read_text):
         self.paths, self.read_text, self.loaded = frozenset(paths), read_text, []
         self.errors = []  # why the last resolutions failed (dukpy only says "Failed to normalize")
+        self.asked = []   # (importer, specifier) in the order QuickJS asked
         self._loader = _Loader(self.paths, read_text, self.loaded)
         self._ctx = _dukpy.create_context()
         self._funcs = {}
@@ -42,6 +43,7 @@ class ModuleInterpreter(dukpy.JSInterpreter):
         self._evaljs(CJS_SOURCE, True, "fazt:cjs", {})
 
     def _normalize_module(self, importer, specifier):
+        self.asked.append((importer, specifier))
         try:
             return modules.resolve(importer, specifier, self.paths, modules.json_reader(self.read_text))
         except modules.ModuleNotFound as error:

@@ -20,6 +20,7 @@ cached sources. Paths are site-relative with no leading slash ("api/hello.js").
   names that are not installed raise L{ModuleNotFound}, whose message names the specifier and importer.
 """
 
+import functools
 import json
 import posixpath
 
@@ -103,16 +104,23 @@ def require_info(importer, specifier, paths, read_text):
 
 
 def json_reader(read_text):
-    """A C{read_json} for L{resolve} built on C{read_text(path) -> str | None}: None when absent or invalid."""
+    """A C{read_json} for L{resolve} built on C{read_text(path) -> str | None}: None when absent or invalid.
+
+    Parsed values are shared between calls (a package.json is read for every import of its
+    package): treat them as read-only.
+    """
     def read_json(path):
         text = read_text(path)
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return None
+        return None if text is None else _parsed(text)
     return read_json
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _package_scope(path, paths, read_json):

@@ -21,14 +21,6 @@ import re
 
 from fazt.runtime import jstokens
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$]*$")
-_RESERVED = frozenset(
-    "await break case catch class const continue debugger default delete do else enum export extends false "
-    "finally for function if implements import in instanceof interface let new null package private protected "
-    "public return static super switch this throw true try typeof var void while with yield".split()
-)
-
-
 class InvalidModule(ValueError):
     """A file that cannot become a module (bad JSON); C{line} is 1-based or None."""
 
@@ -71,12 +63,14 @@ def esm_from_commonjs(path, source, names=None):
         f"{json.dumps(source, ensure_ascii=False)});",
         "export default __fazt_cjs_exports;",
     ]
-    exported = [name for name in dict.fromkeys(names) if _IDENTIFIER.match(name) and name not in _RESERVED]
+    exported = [name for name in dict.fromkeys(names) if name != "default"]
     if exported:
         lines.append("const __fazt_cjs_object = Object(__fazt_cjs_exports);")
         for index, name in enumerate(exported):
             lines.append(f"const __fazt_cjs_{index} = __fazt_cjs_object[{json.dumps(name)}];")
-        pairs = ", ".join(f"__fazt_cjs_{index} as {name}" for index, name in enumerate(exported))
+        # ES2022 string export names: "kebab-name" and reserved words (class, delete) export too.
+        pairs = ", ".join(f"__fazt_cjs_{index} as {json.dumps(name, ensure_ascii=False)}"
+                          for index, name in enumerate(exported))
         lines.append(f"export {{ {pairs} }};")
     return "\n".join(lines) + "\n"
 

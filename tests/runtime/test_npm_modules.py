@@ -144,6 +144,10 @@ def test_the_packages_load_in_quickjs_through_the_resolver_and_do_their_job(site
     ]
     assert "node_modules/dayjs/dayjs.min.js" in js.loaded  # the CommonJS build, wrapped
     assert len(js.loaded) == len(set(js.loaded))  # each module loaded once
+    # The static scan (hoisting, deploy checks) finds exactly the imports QuickJS's parser found.
+    for path in js.loaded:
+        scanned = {d.specifier for d in jstokens.module_syntax(read_text(path))[0]}
+        assert scanned == {spec for importer, spec in js.asked if importer == path}, path
 
 
 def test_a_missing_package_fails_the_import_with_the_reason(site):

@@ -43,6 +43,7 @@ CJS_FILES = {
         "exports.add = (a, b) => a + b;\n"
         "exports.twice = (x) => helper.double(x);\n"
         "exports['kebab-name'] = 1;\n"
+        "exports.class = 'reserved';\n"
         "Object.defineProperty(exports, 'defined', {enumerable: true, get() { return 'yes'; }});\n"
         "exports.self = this === module.exports && typeof __filename + typeof __dirname;\n"
     ),
@@ -67,13 +68,13 @@ CJS_FILES = {
 def test_commonjs_default_export_is_module_exports_with_named_exports_beside_it():
     js = interpreter(CJS_FILES)
     js.run_module(
-        'import math, { add, twice, defined, self } from "../lib/math.cjs";\n'
+        'import math, { add, twice, defined, self, "kebab-name" as kebab, class as klass } from "../lib/math.cjs";\n'
         'import * as ns from "../lib/math.cjs";\n'
         'import helper from "../lib/helper.js";\n'
         'globalThis.out = [add(2, 3), twice(4), defined, self, math["kebab-name"], typeof ns.default.add,'
-        ' helper.counter, Object.keys(ns).sort()];', "api/x.js")
+        ' helper.counter, Object.keys(ns).sort(), kebab, klass];', "api/x.js")
     assert js.value("out") == [5, 8, "yes", "stringstring", 1, "function", 1,
-                               ["add", "default", "defined", "self", "twice"]]
+                               ["add", "class", "default", "defined", "kebab-name", "self", "twice"], 1, "reserved"]
 
 
 def test_a_file_imported_and_required_runs_once():
