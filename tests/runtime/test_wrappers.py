@@ -1,6 +1,7 @@
 """CommonJS / JSON as ES modules and import hoisting (fazt.runtime.wrappers), run in real QuickJS."""
 
 import json
+import signal
 
 import pytest
 from dukpy import _dukpy
@@ -186,3 +187,27 @@ def test_hoisted_imports_and_body_evaluate_as_the_original_module():
 def test_sources_without_imports_come_back_unchanged():
     source = "const importer = 1; obj.import = 2; x = { import: 3 }; import('./dyn.js');"
     assert hoist_imports(source) == ("", source)
+
+
+class _OutOfCpu(BaseException):
+    pass
+
+
+def test_once_the_cpu_budget_is_gone_require_cannot_be_caught_past():
+    # The worker answers every host call with {"abort": true} once a run's CPU budget is used up
+    # (sandbox.py); require() must then spin until the CPU timer stops the interpreter, like the
+    # prelude does, not throw an Error the script could catch and carry on after.
+    js = interpreter({"lib/x.cjs": "module.exports = 1;"})
+    js.export_function("fazt.modules.require", lambda frm, spec: {"abort": True})
+
+    def out_of_cpu(signum, frame):
+        raise _OutOfCpu()
+
+    previous = signal.signal(signal.SIGALRM, out_of_cpu)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(_OutOfCpu):
+            js.evaljs("try { __fazt_require('api/x.js', '../lib/x.cjs'); } catch (e) { 'caught'; }")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -23,9 +23,16 @@
 
 (function () {
   const callPython = globalThis.call_python;
+  const QuickJSInternalError = InternalError;
   const indirectEval = globalThis.eval;
   const cache = new Map();
   const HEAD = '(function (exports, require, module, __filename, __dirname) {';
+
+  // As in prelude.js: once the run's CPU budget is gone, every host call answers {abort: true} (or
+  // dukpy throws "interrupted"); spin so the next CPU-timer tick stops the interpreter, uncatchably.
+  function spinUntilInterrupted() {
+    for (;;) {}
+  }
 
   function hidden(name, value) {
     Object.defineProperty(globalThis, name, {value, writable: false, enumerable: false, configurable: false});
@@ -75,8 +82,15 @@
 
   function lookup(fromPath, specifier) {
     if (typeof specifier !== 'string') throw new TypeError('require() takes a string');
-    const answer = callPython('fazt.modules.require', fromPath, specifier);
-    if (!answer || typeof answer !== 'object' || answer.error || answer.abort) {
+    let answer;
+    try {
+      answer = callPython('fazt.modules.require', fromPath, specifier);
+    } catch (error) {
+      if (error instanceof QuickJSInternalError && error.message === 'interrupted') spinUntilInterrupted();
+      throw error;
+    }
+    if (answer !== null && typeof answer === 'object' && answer.abort === true) spinUntilInterrupted();
+    if (!answer || typeof answer !== 'object' || answer.error) {
       const error = new Error(answer && answer.error ? answer.error : `cannot require '${specifier}'`);
       error.code = 'MODULE_NOT_FOUND';
       throw error;
