@@ -64,3 +64,59 @@ def unresolved_import(path, source, paths, read_text):
         except modules.ModuleNotFound as error:
             return declaration.line, str(error)
     return None
+
+
+class BundleModules:
+    """One code bundle's modules as one interpreter loads them: the three hooks, ready to wire.
+
+    C{read_text(path) -> str | None} is called at most once per path (the worker backs it with the
+    ``module.source`` host call). The worker wires::
+
+        interpreter._normalize_module = lambda importer, spec: modules_.normalize(importer, spec)
+        interpreter._loader.load = modules_.load            # -> (path, source, "module")
+        interpreter.export_function("fazt.modules.require", modules_.require)   # for js/cjs.js
+
+    dukpy reports a failed normalize only as "Failed to normalize module 'x'"; L{failures} keeps
+    the real reasons (with the importing line: L{describe_failure}) for the error the user sees.
+    """
+
+    def __init__(self, paths, read_text):
+        self.paths = paths if isinstance(paths, frozenset) else frozenset(paths)
+        self._texts = {}
+        self._read_text = read_text
+        self.read_json = modules.json_reader(self.text)
+        self.failures = []  # (importer, specifier, message), oldest first
+
+    def text(self, path):
+        """The file's text (cached), or None."""
+        if path not in self._texts:
+            self._texts[path] = self._read_text(path) if path in self.paths else None
+        return self._texts[path]
+
+    def normalize(self, importer, specifier):
+        """The resolved path; raises L{modules.ModuleNotFound} (and records it in L{failures})."""
+        try:
+            return modules.resolve(importer, specifier, self.paths, self.read_json)
+        except modules.ModuleNotFound as error:
+            self.failures.append((importer, specifier, str(error)))
+            raise
+
+    def load(self, path):
+        """C{(path, ES module source, "module")} for dukpy's loader; the source is None when absent.
+
+        Raises L{wrappers.InvalidModule} for invalid JSON.
+        """
+        return path, module_source(path, self.paths, self.text), "module"
+
+    def require(self, from_path, specifier):
+        """The worker-local "fazt.modules.require" function js/cjs.js calls (never raises)."""
+        return modules.require_info(from_path, specifier, self.paths, self.text)
+
+    def describe_failure(self):
+        """C{(file, line, message)} of the latest failed resolution, or None."""
+        if not self.failures:
+            return None
+        importer, specifier, message = self.failures[-1]
+        source = self.text(importer) or ""
+        line = next((d.line for d in jstokens.module_syntax(source)[0] if d.specifier == specifier), None)
+        return importer, line, message

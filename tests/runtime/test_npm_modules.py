@@ -157,3 +157,16 @@ def test_a_missing_package_fails_the_import_with_the_reason(site):
         js.run_module('import x from "left-pad";', "api/x.js")
     assert js.errors == ["cannot find module 'left-pad' imported from api/x.js "
                          "(no package of that name in node_modules/)"]
+
+
+def test_a_failed_import_is_described_with_its_file_and_line(site):
+    paths, read_text = site
+    files = dict.fromkeys(paths)
+    files["api/broken.js"] = 'import { Hono } from "hono";\n\nimport { z } from "zod/nope";\n'
+    js = ModuleInterpreter(files, lambda path: files["api/broken.js"] if path == "api/broken.js" else read_text(path))
+    with pytest.raises(Exception):
+        js.run_module(files["api/broken.js"], "api/broken.js")
+    assert js.bundle.describe_failure() == (
+        "api/broken.js", 3,
+        "cannot find module 'zod/nope' imported from api/broken.js (package 'zod': its \"exports\" field has "
+        "no entry for \"./nope\")")
