@@ -33,7 +33,7 @@ class ModuleInterpreter(dukpy.JSInterpreter):
 
     @property
     def errors(self):
-        return [message for _, _, message in self.bundle.failures]
+        return [failure[-1] for failure in self.bundle.failures]
 
     def _normalize_module(self, importer, specifier):
         self.asked.append((importer, specifier))

@@ -85,7 +85,7 @@ class BundleModules:
         self._texts = {}
         self._read_text = read_text
         self.read_json = modules.json_reader(self.text)
-        self.failures = []  # (importer, specifier, message), oldest first
+        self.failures = []  # (file, specifier | None, line | None, message), oldest first
 
     def text(self, path):
         """The file's text (cached), or None."""
@@ -98,25 +98,33 @@ class BundleModules:
         try:
             return modules.resolve(importer, specifier, self.paths, self.read_json)
         except modules.ModuleNotFound as error:
-            self.failures.append((importer, specifier, str(error)))
+            self.failures.append((importer, specifier, None, str(error)))
             raise
 
     def load(self, path):
         """C{(path, ES module source, "module")} for dukpy's loader; the source is None when absent.
 
-        Raises L{wrappers.InvalidModule} for invalid JSON.
+        Raises L{wrappers.InvalidModule} for invalid JSON (recorded in L{failures} too).
         """
-        return path, module_source(path, self.paths, self.text), "module"
+        try:
+            return path, module_source(path, self.paths, self.text), "module"
+        except wrappers.InvalidModule as error:
+            self.failures.append((path, None, error.line, f"{path}: {error}"))
+            raise
 
     def require(self, from_path, specifier):
         """The worker-local "fazt.modules.require" function js/cjs.js calls (never raises)."""
         return modules.require_info(from_path, specifier, self.paths, self.text)
 
     def describe_failure(self):
-        """C{(file, line, message)} of the latest failed resolution, or None."""
+        """C{(file, line, message)} of the latest failed resolution or load, or None.
+
+        For an import that does not resolve: the importing file and the line of that import.
+        """
         if not self.failures:
             return None
-        importer, specifier, message = self.failures[-1]
-        source = self.text(importer) or ""
-        line = next((d.line for d in jstokens.module_syntax(source)[0] if d.specifier == specifier), None)
-        return importer, line, message
+        file, specifier, line, message = self.failures[-1]
+        if specifier is not None:
+            declarations = jstokens.module_syntax(self.text(file) or "")[0]
+            line = next((d.line for d in declarations if d.specifier == specifier), None)
+        return file, line, message

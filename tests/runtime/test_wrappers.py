@@ -25,6 +25,14 @@ def test_json_files_import_as_their_value_and_never_run_as_code():
     assert js.value("out") == ["x", [1, 2], ["name", "__proto__", "n"], True, [1, 2, 3]]
 
 
+def test_an_invalid_json_import_fails_with_the_file_and_line():
+    js = interpreter({"data/bad.json": '{\n  "a": 1,\n}'})
+    with pytest.raises(_dukpy.JSRuntimeError):
+        js.run_module('import bad from "./data/bad.json";', "main.js")
+    file, line, message = js.bundle.describe_failure()
+    assert (file, line) == ("data/bad.json", 3) and message.startswith("data/bad.json: invalid JSON")
+
+
 def test_invalid_json_is_refused_with_its_line():
     with pytest.raises(InvalidModule) as caught:
         esm_from_json('{\n  "a": 1,\n  oops\n}')
