@@ -208,22 +208,20 @@ class _Resolver:
         while True:
             if posixpath.basename(folder) != "node_modules":
                 package_folder = posixpath.join(folder, "node_modules", name)
-                if self.installed(package_folder):
-                    data = self.read_json(posixpath.join(package_folder, "package.json"))
+                manifest = posixpath.join(package_folder, "package.json")
+                if manifest in self.paths:
+                    data = self.read_json(manifest)
                     return self.package(package_folder, data if isinstance(data, dict) else {}, subpath)
+                # No package.json (hand-made folders): Node probes the path as a file or folder.
+                found = self.file_or_folder(posixpath.join(package_folder, subpath) if subpath else package_folder)
+                if found is not None:
+                    return found
             if not folder:
                 break
             folder = posixpath.dirname(folder)
-        builtin = name in NODE_BUILTINS
-        self.reason = ("a Node.js built-in module, not available in fazt" if builtin
+        self.reason = ("a Node.js built-in module, not available in fazt" if name in NODE_BUILTINS
                        else "no package of that name in node_modules/")
         return None
-
-    def installed(self, package_folder):
-        if posixpath.join(package_folder, "package.json") in self.paths:
-            return True
-        prefix = package_folder + "/"
-        return any(path.startswith(prefix) for path in self.paths)
 
     def package(self, folder, data, subpath):
         if "exports" in data and data["exports"] is not None:

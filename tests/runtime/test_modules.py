@@ -210,3 +210,11 @@ def test_unresolved_import_names_the_line_and_the_reason():
     assert unresolved_import("api/x.js", source, paths, read_text) == (
         7, "cannot find module 'zod' imported from api/x.js (no package of that name in node_modules/)")
     assert unresolved_import("api/a.js", "import a from './b.js'", paths, read_text) is None
+
+
+def test_a_node_modules_folder_without_package_json_is_probed_like_node():
+    files = {"node_modules/plain/index.js": "", "node_modules/plain/sub/x.js": "", "node_modules/one.js": ""}
+    assert resolved(files, "api/x.js", "plain") == "node_modules/plain/index.js"
+    assert resolved(files, "api/x.js", "plain/sub/x") == "node_modules/plain/sub/x.js"
+    assert resolved(files, "api/x.js", "one") == "node_modules/one.js"
+    assert "no package of that name" in failure(files, "api/x.js", "plain/nope")
