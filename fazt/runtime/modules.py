@@ -10,8 +10,10 @@ cached sources. Paths are site-relative with no leading slash ("api/hello.js").
 - Bare names ("zod", "hono/cors", "@scope/pkg/sub"): ``node_modules/NAME`` in the importer's folder and
   each parent up to the site root (Node's walk-up), or the importer's own package by its name
   (self-reference). A package with ``exports`` is resolved only through it (L{fazt.runtime.packages});
-  one without: the subpath as a file/folder, and for the package root ``module``, then ``main``, then
-  ``index.js``. ``#name`` goes through the nearest package.json ``imports``.
+  one without: the subpath as a file/folder, and for the package root ``module``, then a ``browser``
+  string, then ``main``, then ``index.js``. ``#name`` goes through the nearest package.json ``imports``.
+- A package's ``browser`` object map (the bundlers' replacements, e.g. ``{"./node.js": "./web.js",
+  "util": false}``) is applied to the files and names it lists; ``false`` gives L{EMPTY_MODULE}.
 - ``import`` uses the conditions worker, browser, import, module, default; ``require()`` (CommonJS)
   uses worker, browser, require, default, and prefers ``main`` to ``module``. When no target exists for
   those, the other kind's conditions are a last resort (an ESM target for ``require()`` then fails with a
@@ -24,18 +26,9 @@ import functools
 import json
 import posixpath
 
-from fazt.runtime import jstokens, packages
-
-EXTENSIONS = (".js", ".mjs", ".cjs", ".json")
-INDEXES = tuple("index" + ext for ext in EXTENSIONS)
-IMPORT_CONDITIONS = frozenset({"worker", "browser", "import", "module", "default"})
-REQUIRE_CONDITIONS = frozenset({"worker", "browser", "require", "default"})
-NODE_BUILTINS = frozenset(
-    "assert async_hooks buffer child_process cluster console constants crypto dgram diagnostics_channel dns "
-    "domain events fs http http2 https inspector module net os path perf_hooks process punycode querystring "
-    "readline repl stream string_decoder sys timers tls trace_events tty url util v8 vm wasi worker_threads "
-    "zlib".split()
-)
+from fazt.runtime import jstokens
+from fazt.runtime.resolver import (  # noqa: F401  (the public names of module resolution)
+    EMPTY_MODULE, EXTENSIONS, IMPORT_CONDITIONS, NODE_BUILTINS, REQUIRE_CONDITIONS, Resolver, package_scope)
 
 
 class ModuleNotFound(Exception):
@@ -54,8 +47,10 @@ def resolve(importer, specifier, paths, read_json, kind="import"):
     conditions. Raises L{ModuleNotFound}.
     """
     paths = paths if isinstance(paths, (set, frozenset)) else frozenset(paths)
-    resolver = _Resolver(importer, specifier, paths, read_json, kind)
+    resolver = Resolver(importer, specifier, paths, read_json, kind)
     found = resolver.run()
+    if found is not None and found != EMPTY_MODULE:
+        found = resolver.browser_file(found)
     if found is None:
         raise ModuleNotFound(specifier, importer, resolver.reason)
     return found
@@ -72,7 +67,7 @@ def module_format(path, paths, read_json, source=None):
     extension = posixpath.splitext(path)[1]
     if extension in (".mjs", ".cjs", ".json"):
         return {".mjs": "esm", ".cjs": "cjs", ".json": "json"}[extension]
-    package_type = _package_scope(path, paths, read_json)[1].get("type")
+    package_type = package_scope(path, paths, read_json)[1].get("type")
     if package_type == "module":
         return "esm"
     if source is not None:
@@ -97,9 +92,11 @@ def require_info(importer, specifier, paths, read_text):
         path = resolve(importer, specifier, paths, read_json, kind="require")
     except ModuleNotFound as error:
         return {"error": str(error)}
-    source = read_text(path)
+    source = "{}" if path == EMPTY_MODULE else read_text(path)
     if source is None:
         return {"error": f"cannot read module '{path}'"}
+    if path == EMPTY_MODULE:
+        return {"path": path, "format": "json", "source": source}
     return {"path": path, "format": module_format(path, paths, read_json, source), "source": source}
 
 
@@ -121,165 +118,3 @@ def _parsed(text):
         return json.loads(text)
     except ValueError:
         return None
-
-
-def _package_scope(path, paths, read_json):
-    """(folder, parsed package.json) of the nearest package.json above C{path}, or ("", {})."""
-    folder = posixpath.dirname(path)
-    while True:
-        candidate = posixpath.join(folder, "package.json")
-        if candidate in paths:
-            data = read_json(candidate)
-            if isinstance(data, dict):
-                return folder, data
-        if not folder:
-            return "", {}
-        folder = posixpath.dirname(folder)
-
-
-class _Resolver:
-    """One resolution; C{reason} explains a failure for the error message."""
-
-    def __init__(self, importer, specifier, paths, read_json, kind):
-        self.importer, self.specifier, self.paths, self.read_json = importer, specifier, paths, read_json
-        self.conditions = REQUIRE_CONDITIONS if kind == "require" else IMPORT_CONDITIONS
-        self.fallback = IMPORT_CONDITIONS if kind == "require" else REQUIRE_CONDITIONS
-        self.kind = kind
-        self.reason = ""
-
-    def run(self):
-        spec = self.specifier
-        if not spec:
-            self.reason = "empty specifier"
-            return None
-        if spec.startswith(("./", "../", "/")) or spec in (".", ".."):
-            base = "" if spec.startswith("/") else posixpath.dirname(self.importer)
-            joined = posixpath.normpath(posixpath.join("/", base, spec.lstrip("/") or "."))
-            if spec.startswith("/") or not _escapes(base, spec):
-                return self.file_or_folder(joined.lstrip("/"))
-            self.reason = "it points outside the site"
-            return None
-        if spec.startswith("#"):
-            return self.package_imports()
-        if spec.startswith("node:"):
-            self.reason = "Node.js built-in modules are not available in fazt"
-            return None
-        if ":" in spec.split("/")[0]:
-            self.reason = "only the site's own files and its node_modules can be imported"
-            return None
-        return self.bare(spec)
-
-    def file_or_folder(self, path):
-        if path in ("", "."):
-            path = ""
-        for candidate in (path, *(path + ext for ext in EXTENSIONS)) if path else ():
-            if candidate in self.paths:
-                return candidate
-        return self.folder(path)
-
-    def folder(self, folder, main_fields=("main",)):
-        data = self.read_json(posixpath.join(folder, "package.json")) if posixpath.join(
-            folder, "package.json") in self.paths else None
-        if isinstance(data, dict):
-            for field in main_fields:
-                main = data.get(field)
-                if isinstance(main, str) and main and main not in (".", "./"):
-                    found = self.file_or_folder(packages.join(folder, main))
-                    if found is not None:
-                        return found
-        for index in INDEXES:
-            candidate = posixpath.join(folder, index)
-            if candidate in self.paths:
-                return candidate
-        self.reason = self.reason or "no such file"
-        return None
-
-    def bare(self, spec):
-        parts = spec.split("/")
-        count = 2 if spec.startswith("@") else 1
-        name, subpath = "/".join(parts[:count]), "/".join(parts[count:])
-        if len(parts) < count or not all(parts[:count]) or name.startswith((".", "_")):
-            self.reason = "not a valid package name"
-            return None
-        scope_folder, scope = _package_scope(self.importer, self.paths, self.read_json)
-        if scope.get("name") == name and "exports" in scope:
-            return self.package(scope_folder, scope, subpath)
-        folder = posixpath.dirname(self.importer)
-        while True:
-            if posixpath.basename(folder) != "node_modules":
-                package_folder = posixpath.join(folder, "node_modules", name)
-                manifest = posixpath.join(package_folder, "package.json")
-                if manifest in self.paths:
-                    data = self.read_json(manifest)
-                    return self.package(package_folder, data if isinstance(data, dict) else {}, subpath)
-                # No package.json (hand-made folders): Node probes the path as a file or folder.
-                found = self.file_or_folder(posixpath.join(package_folder, subpath) if subpath else package_folder)
-                if found is not None:
-                    return found
-            if not folder:
-                break
-            folder = posixpath.dirname(folder)
-        self.reason = ("a Node.js built-in module, not available in fazt" if name in NODE_BUILTINS
-                       else "no package of that name in node_modules/")
-        return None
-
-    def package(self, folder, data, subpath):
-        if "exports" in data and data["exports"] is not None:
-            key = "./" + subpath if subpath else "."
-            try:
-                target = self.with_fallback(packages.exports_target, data["exports"], key, folder)
-            except packages.PackageError as error:
-                self.reason = f"package '{data.get('name', folder)}': {error}"
-                return None
-            path = packages.join(folder, target)
-            if path in self.paths:
-                return path
-            self.reason = f"package '{data.get('name', folder)}' exports '{key}' as '{target}', which is missing"
-            return None
-        if subpath:
-            return self.file_or_folder(posixpath.join(folder, subpath))
-        fields = ("main", "module") if self.kind == "require" else ("module", "main")
-        return self.folder(folder, fields)
-
-    def with_fallback(self, lookup, value, key, folder):
-        def exists(target):
-            return not target.startswith("./") or packages.join(folder, target) in self.paths
-        try:
-            return lookup(value, key, self.conditions, exists)
-        except packages.PackageError:
-            try:
-                return lookup(value, key, self.fallback, exists)
-            except packages.PackageError:
-                pass
-            raise
-
-    def package_imports(self):
-        folder, data = _package_scope(self.importer, self.paths, self.read_json)
-        try:
-            target = self.with_fallback(packages.imports_target, data.get("imports"), self.specifier, folder)
-        except packages.PackageError as error:
-            self.reason = f"the nearest package.json: {error}"
-            return None
-        if target.startswith("./"):
-            path = packages.join(folder, target)
-            if path in self.paths:
-                return path
-            self.reason = f"'{self.specifier}' maps to '{target}', which is missing"
-            return None
-        inner = _Resolver(posixpath.join(folder, "package.json"), target, self.paths, self.read_json, self.kind)
-        found = inner.bare(target)
-        self.reason = inner.reason
-        return found
-
-
-def _escapes(base, spec):
-    """Whether C{spec} relative to the folder C{base} climbs above the site root."""
-    depth = len([part for part in base.split("/") if part])
-    for part in spec.split("/"):
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif part not in ("", "."):
-            depth += 1
-    return False

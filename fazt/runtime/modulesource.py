@@ -17,6 +17,8 @@ def module_source(path, paths, read_text):
 
     Raises L{wrappers.InvalidModule} for a .json file that is not valid JSON.
     """
+    if path == modules.EMPTY_MODULE:
+        return "export default {};\n"
     source = read_text(path)
     if source is None:
         return None

@@ -1,4 +1,5 @@
-"""package.json ``exports`` and ``imports`` maps, resolved as Node and the bundlers do.
+"""package.json ``exports`` and ``imports`` maps (and ``browser`` replacements), resolved as Node and
+the bundlers do.
 
 Pure functions over already-parsed JSON. A map's conditions are tried in the map's OWN key order
 and the first key that is in the active set wins: that is Node's rule, and esbuild's and wrangler's
@@ -104,6 +105,33 @@ def _checked(target, star, relative_only):
     if any(segment in ("..", ".", "node_modules") for segment in segments):
         return None
     return target
+
+
+def browser_replacement(data, folder, path=None, name=None):
+    """What a package.json "browser" object map (bundlers' file replacements) says about a file.
+
+    Give C{path}, a site path inside the package at C{folder}, or C{name}, a bare module name the
+    package imports. Returns None (no entry), False (replaced by an empty module), or the
+    replacement: C{("file", site path)} for "./x" values, C{("bare", name)} otherwise.
+    """
+    mapping = data.get("browser")
+    if not isinstance(mapping, dict):
+        return None
+    if name is not None:
+        candidates = (name,)
+    else:
+        relative = path[len(folder) + 1:] if folder else path
+        stem = posixpath.splitext(relative)[0]
+        candidates = (f"./{relative}", relative, f"./{stem}", stem)
+    for key in candidates:
+        if key in mapping:
+            value = mapping[key]
+            if value is False:
+                return False
+            if isinstance(value, str) and value:
+                return ("file", join(folder, value)) if value.startswith(".") else ("bare", value)
+            return None
+    return None
 
 
 def join(folder, relative):

@@ -218,3 +218,28 @@ def test_a_node_modules_folder_without_package_json_is_probed_like_node():
     assert resolved(files, "api/x.js", "plain/sub/x") == "node_modules/plain/sub/x.js"
     assert resolved(files, "api/x.js", "one") == "node_modules/one.js"
     assert "no package of that name" in failure(files, "api/x.js", "plain/nope")
+
+
+def test_browser_field_replacements_and_browser_main():
+    files = {
+        "node_modules/p/package.json": {"name": "p", "main": "index.js",
+                                        "browser": {"./node-impl.js": "./web-impl.js", "./inspect": False,
+                                                    "util": False, "stream": "readable", "other": "./shim.js"}},
+        "node_modules/p/index.js": "", "node_modules/p/node-impl.js": "", "node_modules/p/web-impl.js": "",
+        "node_modules/p/inspect.js": "", "node_modules/p/shim.js": "",
+        "node_modules/readable/package.json": {"name": "readable"}, "node_modules/readable/index.js": "",
+        "node_modules/d/package.json": {"main": "./node.js", "browser": "./browser.js"},
+        "node_modules/d/node.js": "", "node_modules/d/browser.js": "",
+    }
+    inside = "node_modules/p/index.js"
+    assert resolved(files, inside, "./node-impl.js") == "node_modules/p/web-impl.js"
+    assert resolved(files, inside, "./node-impl") == "node_modules/p/web-impl.js"
+    assert resolved(files, inside, "./inspect.js") == "fazt:empty"
+    assert resolved(files, inside, "util") == "fazt:empty"
+    assert resolved(files, inside, "stream") == "node_modules/readable/index.js"
+    assert resolved(files, inside, "other") == "node_modules/p/shim.js"
+    assert "built-in" in failure(files, "api/x.js", "util")  # the map is p's, not the site's
+    assert resolved(files, "api/x.js", "d") == "node_modules/d/browser.js"
+    assert resolved(files, "api/x.js", "d", kind="require") == "node_modules/d/browser.js"
+    paths, read_text, _ = site(files)
+    assert require_info(inside, "util", paths, read_text) == {"path": "fazt:empty", "format": "json", "source": "{}"}

@@ -219,3 +219,15 @@ def test_once_the_cpu_budget_is_gone_require_cannot_be_caught_past():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_browser_map_false_entries_load_as_empty_modules_for_import_and_require():
+    js = interpreter({
+        "node_modules/p/package.json": {"name": "p", "browser": {"./node.js": False, "util": False}},
+        "node_modules/p/index.js": "import n from './node.js'; export default [n, require_util()];\n"
+                                   "function require_util() { return 'esm'; }",
+        "node_modules/p/node.js": "import fs from 'node:fs'; export default fs;",
+        "node_modules/p/legacy.js": "module.exports = require('util');",
+    })
+    js.run_module('import p from "p"; import u from "p/legacy.js"; globalThis.out = [p, u];', "api/x.js")
+    assert js.value("out") == [[{}, "esm"], {}]
