@@ -125,7 +125,8 @@ class Declaration(NamedTuple):
     start: int      # offsets of the whole statement in the source (its ";" included)
     end: int
     line: int       # of the specifier
-    text: str       # the statement on one line, comments dropped, ending with ";"
+    text: str       # the statement on one line, comments and import attributes dropped, ending with ";"
+    attributes: tuple | None  # (start, end) of a ``with {...}`` / ``assert {...}`` clause
 
 
 _OPENERS, _CLOSERS = frozenset("({["), frozenset(")}]")
@@ -154,17 +155,17 @@ def module_syntax(source):
             following = toks[index + 1] if index + 1 < len(toks) else None
             if token.text == "export" or (following is not None and following.text != "("):
                 module = True
-            last = _declaration_end(toks, index)
-            if last is not None:
-                found.append(_declaration(source, toks, index, last))
-                index = last + 1
+            ends = _declaration_end(toks, index)
+            if ends is not None:
+                found.append(_declaration(source, toks, index, *ends))
+                index = ends[0] + 1
                 continue
         index += 1
     return found, module
 
 
 def _declaration_end(toks, first):
-    """Index of the last token of the import/export-from statement starting at C{first}, or None."""
+    """C{(last, specifier)} token indexes of the import/export-from statement at C{first}, or None."""
     size, keyword = len(toks), toks[first].text
     index = first + 1
     if index >= size:
@@ -194,21 +195,22 @@ def _declaration_end(toks, first):
     return None
 
 
-def _after_specifier(toks, index):
-    size = len(toks)
+def _after_specifier(toks, specifier):
+    size, index = len(toks), specifier
     if (index + 2 < size and toks[index + 1].text in ("with", "assert") and toks[index + 2].text == "{"):
         index += 2
         while index < size and toks[index].text != "}":
             index += 1
     if index + 1 < size and toks[index + 1].text == ";":
         index += 1
-    return min(index, size - 1)
+    return min(index, size - 1), specifier
 
 
-def _declaration(source, toks, first, last):
-    spec = next(t for t in toks[first:last + 1] if t.kind == "string")
-    text = " ".join(t.text for t in toks[first:last + 1])
-    if not text.endswith(";"):
-        text += ";"
-    return Declaration(toks[first].text, string_value(spec), toks[first].start, toks[last].end,
-                       line_of(source, spec.start), text)
+def _declaration(source, toks, first, last, specifier):
+    attributes, kept = None, toks[first:specifier + 1]
+    if specifier + 1 <= last and toks[specifier + 1].text in ("with", "assert"):
+        closing = next((i for i in range(specifier + 1, last + 1) if toks[i].text == "}"), last)
+        attributes = (toks[specifier + 1].start, toks[closing].end)
+    text = " ".join(t.text for t in kept) + ";"
+    return Declaration(toks[first].text, string_value(toks[specifier]), toks[first].start, toks[last].end,
+                       line_of(source, toks[specifier].start), text, attributes)

@@ -28,7 +28,7 @@ def module_source(path, paths, read_text):
         return wrappers.esm_from_json(source)
     if kind == "cjs":
         return wrappers.esm_from_commonjs(path, source, commonjs_names(path, source, paths, read_text))
-    return source
+    return wrappers.strip_import_attributes(source)
 
 
 def commonjs_names(path, source, paths, read_text):

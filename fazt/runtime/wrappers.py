@@ -145,21 +145,42 @@ def _literal_keys(toks, start):
     return keys
 
 
+_ATTRIBUTES_HINT = re.compile(r"\b(?:with|assert)\s*\{")
+
+
+def strip_import_attributes(source):
+    """C{source} with the ``with {type: "json"}`` / ``assert {...}`` clauses of its static imports
+    and re-exports blanked (line breaks kept): dukpy's QuickJS does not parse import attributes, and
+    the loader decides a file's format from the file itself anyway.
+    """
+    if not _ATTRIBUTES_HINT.search(source):
+        return source
+    spans = [d.attributes for d in jstokens.module_syntax(source)[0] if d.attributes]
+    return _blank(source, spans)
+
+
+def _blank(source, spans):
+    """C{source} with each (start, end) span replaced by spaces, its line breaks kept."""
+    pieces, position = [], 0
+    for start, end in spans:
+        pieces.append(source[position:start])
+        pieces.append(re.sub(r"[^\r\n\u2028\u2029]", " ", source[start:end]))
+        position = end
+    pieces.append(source[position:])
+    return "".join(pieces)
+
+
 def hoist_imports(source):
     """Split a root ``main.js`` into C{(hoisted, body)}.
 
     C{hoisted}: its static import declarations on ONE line (comments dropped, each ending in ";"),
     to go on the wrapper's first line. C{body}: C{source} with each of them replaced by spaces, its
     line breaks kept, so every other statement keeps its line and column. ``import()``, ``import.meta``
-    and "import" inside strings, comments, regexes and templates are left alone.
+    and "import" inside strings, comments, regexes and templates are left alone. Import attributes
+    (``with {type: "json"}``) are dropped (see L{strip_import_attributes}).
     """
     declarations = [d for d in jstokens.module_syntax(source)[0] if d.kind == "import"] if "import" in source else []
     if not declarations:
         return "", source
-    pieces, position = [], 0
-    for declaration in declarations:
-        pieces.append(source[position:declaration.start])
-        pieces.append(re.sub(r"[^\r\n\u2028\u2029]", " ", source[declaration.start:declaration.end]))
-        position = declaration.end
-    pieces.append(source[position:])
-    return " ".join(d.text for d in declarations), "".join(pieces)
+    body = _blank(source, [(d.start, d.end) for d in declarations])
+    return " ".join(d.text for d in declarations), body

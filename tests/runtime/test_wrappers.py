@@ -172,8 +172,8 @@ export default function (req) { return ns + c + d; }
 
 def test_hoist_imports_moves_static_imports_to_one_line_keeping_every_other_line_in_place():
     hoisted, body = hoist_imports(MAIN)
-    assert hoisted == ('import a , { b as c , d } from "./lib.js" with { type : "js" }; '
-                       "import * as ns from \"./ns.js\"; import \"./side.js\" ;")
+    assert hoisted == ('import a , { b as c , d } from "./lib.js"; '
+                       'import * as ns from "./ns.js"; import "./side.js";')
     assert "\n" not in hoisted
     assert len(body) == len(MAIN) and body.count("\n") == MAIN.count("\n")
     lines, original = body.split("\n"), MAIN.split("\n")
@@ -190,6 +190,20 @@ def test_hoisted_imports_and_body_evaluate_as_the_original_module():
     js.run_module(hoisted + body, "main.js")
     x, b, stack = js.value("out")
     assert (x, b) == ("A", "B") and "main.js:4" in stack  # the body kept its line numbers
+
+
+def test_import_attributes_which_quickjs_cannot_parse_are_dropped_in_modules_and_hoisted_imports():
+    files = {"data/d.json": '{"a": 1}', "api/f.js": (
+        'import d from "../data/d.json" with { type: "json" };\n'
+        'export { default as e } from "../data/d.json" assert {type: "json"}\n'
+        'export const line = new Error().stack;\nexport default d;\n')}
+    js = interpreter(files)
+    main = 'import d from "./data/d.json" with { type: "json" }\nimport f, { e, line } from "./api/f.js";\n' \
+           'globalThis.out = [d.a, f.a, e.a, line];\n'
+    hoisted, body = hoist_imports(main)
+    js.run_module(hoisted + body, "main.js")
+    a, fa, ea, line = js.value("out")
+    assert (a, fa, ea) == (1, 1, 1) and "api/f.js:3" in line
 
 
 def test_sources_without_imports_come_back_unchanged():
