@@ -21,8 +21,8 @@ CJS_SOURCE = importlib.resources.files("fazt.runtime").joinpath("js/cjs.js").rea
 class ModuleInterpreter(dukpy.JSInterpreter):
     """QuickJS with module loading over C{paths}/C{read_text} and nothing else."""
 
-    def __init__(self, paths, read_text):
-        self.bundle = BundleModules(paths, read_text)
+    def __init__(self, paths, read_text, check=False):
+        self.bundle = BundleModules(paths, read_text, check)
         self.paths, self.read_text = self.bundle.paths, read_text
         self.loaded, self.asked = [], []  # what QuickJS loaded / asked to resolve, in order
         self._loader = self

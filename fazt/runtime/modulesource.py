@@ -10,6 +10,7 @@ named exports too, followed a few levels deep, as Node does.
 from fazt.runtime import jstokens, modules, wrappers
 
 REEXPORT_DEPTH = 8
+CHECK_STOP = 'throw "fazt:check-stop";'  # see BundleModules (check mode); thrown as the text fazt:check-stop
 
 
 def module_source(path, paths, read_text):
@@ -80,14 +81,23 @@ class BundleModules:
 
     dukpy reports a failed normalize only as "Failed to normalize module 'x'"; L{failures} keeps
     the real reasons (with the importing line: L{describe_failure}) for the error the user sees.
+
+    With C{check=True} (deploy checks: compile everything, run nothing) every module, the entry
+    included (L{entry_source}), starts with L{CHECK_STOP} on its line 1. QuickJS then parses and
+    links the whole graph (syntax errors and missing exports surface with file and line) and the
+    first module evaluated throws "fazt:check-stop" before any of its code runs. CommonJS files
+    (whose code compiles only when run) are listed in L{commonjs}: pass each to
+    ``__fazt_cjs.compile(path, source)``, which compiles without running.
     """
 
-    def __init__(self, paths, read_text):
+    def __init__(self, paths, read_text, check=False):
         self.paths = paths if isinstance(paths, frozenset) else frozenset(paths)
+        self.check = check
         self._texts = {}
         self._read_text = read_text
         self.read_json = modules.json_reader(self.text)
         self.failures = []  # (file, specifier | None, line | None, message), oldest first
+        self.commonjs = []  # (path, source) of each CommonJS file loaded
 
     def text(self, path):
         """The file's text (cached), or None."""
@@ -109,10 +119,18 @@ class BundleModules:
         Raises L{wrappers.InvalidModule} for invalid JSON (recorded in L{failures} too).
         """
         try:
-            return path, module_source(path, self.paths, self.text), "module"
+            source = module_source(path, self.paths, self.text)
         except wrappers.InvalidModule as error:
             self.failures.append((path, None, error.line, f"{path}: {error}"))
             raise
+        if source is not None and path != modules.EMPTY_MODULE and modules.module_format(
+                path, self.paths, self.read_json, self.text(path)) == "cjs":
+            self.commonjs.append((path, self.text(path)))
+        return path, self.entry_source(source), "module"
+
+    def entry_source(self, source):
+        """C{source} as this loader hands modules to QuickJS (with L{CHECK_STOP} in check mode)."""
+        return CHECK_STOP + source if self.check and source is not None else source
 
     def require(self, from_path, specifier):
         """The worker-local "fazt.modules.require" function js/cjs.js calls (never raises)."""

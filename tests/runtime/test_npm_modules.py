@@ -5,7 +5,10 @@ resolves; and the graph LOADS in a bare QuickJS through the resolver and the wra
 worker loads it), where each package does its job.
 """
 
+import json
+
 import pytest
+from dukpy import _dukpy
 
 from fazt.runtime import jstokens, modules
 from modules_testing import ModuleInterpreter
@@ -170,3 +173,40 @@ def test_a_failed_import_is_described_with_its_file_and_line(site):
         "api/broken.js", 3,
         "cannot find module 'zod/nope' imported from api/broken.js (package 'zod': its \"exports\" field has "
         "no entry for \"./nope\")")
+
+
+def test_check_mode_compiles_and_links_the_whole_graph_without_running_any_of_it(site):
+    paths, read_text = site
+    entry = ('import { Hono } from "hono";\nimport dayjs from "dayjs";\nimport { z } from "zod";\n'
+             'globalThis.ran = true;\nexport default new Hono();\n')
+    files = {**dict.fromkeys(paths), "api/ok.js": entry,
+             "api/syntax.js": 'import { z } from "zod";\nimport { helper } from "./_lib.js";\nexport default 1;\n',
+             "api/_lib.js": "export const helper = 1;\n\nconst broken = ;\n",
+             "api/names.js": 'import { Nope } from "hono";\nexport default Nope;\n',
+             "api/cjs.js": 'import bad from "./_bad.cjs";\nexport default bad;\n',
+             "api/_bad.cjs": "module.exports = 1;\nfunction (\n"}
+
+    def read(path):
+        return files[path] if files.get(path) is not None else read_text(path)
+
+    def check(path):
+        js = ModuleInterpreter(files, read, check=True)
+        js.evaljs("globalThis.ran = false; null")
+        try:
+            js.run_module(js.bundle.entry_source(read(path)), path)
+        except _dukpy.JSRuntimeError as error:
+            outcome = str(error)
+        for file, source in js.bundle.commonjs:
+            try:
+                js.evaljs(f"__fazt_cjs.compile({json.dumps(file)}, {json.dumps(source)})")
+            except _dukpy.JSRuntimeError as error:
+                outcome = str(error)
+                break
+        assert js.value("ran") is False  # not a line of the site or of its packages ran
+        assert js.value("typeof globalThis.dayjs") == "undefined"
+        return outcome
+
+    assert check("api/ok.js") == "fazt:check-stop"
+    assert check("api/syntax.js").startswith("SyntaxError: unexpected token in expression: ';'\n    at api/_lib.js:3:")
+    assert check("api/names.js") == "SyntaxError: Could not find export 'Nope' in module 'node_modules/hono/dist/index.js'"
+    assert check("api/cjs.js").startswith("SyntaxError: ") and "(api/_bad.cjs:2)" in check("api/cjs.js")
