@@ -130,7 +130,11 @@ class BundleModules:
 
     def entry_source(self, source):
         """C{source} as this loader hands modules to QuickJS (with L{CHECK_STOP} in check mode)."""
-        return CHECK_STOP + source if self.check and source is not None else source
+        if not self.check or source is None:
+            return source
+        if source.startswith("#!"):  # a hashbang is valid only at the very start: keep it a comment
+            source = "//" + source[2:]
+        return CHECK_STOP + source
 
     def require(self, from_path, specifier):
         """The worker-local "fazt.modules.require" function js/cjs.js calls (never raises)."""
