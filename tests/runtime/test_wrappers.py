@@ -245,3 +245,11 @@ def test_browser_map_false_entries_load_as_empty_modules_for_import_and_require(
     })
     js.run_module('import p from "p"; import u from "p/legacy.js"; globalThis.out = [p, u];', "api/x.js")
     assert js.value("out") == [[{}, "esm"], {}]
+
+
+def test_check_mode_stops_before_running_even_a_module_with_a_hashbang():
+    files = {"bin/tool.js": "#!/usr/bin/env node\nglobalThis.ran = true;\nexport default 1;\n"}
+    js = ModuleInterpreter(files, files.get, check=True)
+    with pytest.raises(_dukpy.JSRuntimeError) as caught:
+        js.run_module(js.bundle.entry_source('import t from "./bin/tool.js";'), "main.js")
+    assert str(caught.value) == "fazt:check-stop" and js.value("typeof ran") == "undefined"
