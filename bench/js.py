@@ -194,6 +194,8 @@ def main() -> int:
         extra += ["--js-workers", str(args.workers)]
     if upstream is not None:
         extra += ["--unsafe-bench-fetch-allow", f"127.0.0.1:{upstream.port}"]
+        if args.io_connections > 200:  # wrk's connections all come from 127.0.0.1 (default cap: 256 per address)
+            extra += ["--max-connections-per-address", str(args.io_connections + 56)]
     server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", *profile, "fazt", "--domain", DOMAIN,
                                "--db", db, "--http", f"tcp:{port}:interface=127.0.0.1", *extra],
                               stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
