@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's virtualenv::
 
-    .venv/bin/python bench/js.py --quick          # 3 s per case, about 45 s in all
+    .venv/bin/python bench/js.py --quick          # 3 s per case, about 25 s in all
     .venv/bin/python bench/js.py                  # 10 s per case, under 2 minutes
     .venv/bin/python bench/js.py --rounds 3 --no-hostile --no-io --workers 1 [--profile F]
 
@@ -162,7 +162,7 @@ def print_report(args, results: dict, hostile: dict | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per case and a 1 s warm-up (about 45 s in all)")
+    parser.add_argument("--quick", action="store_true", help="3 s per case and a 1 s warm-up (about 25 s in all)")
     parser.add_argument("--duration", default=None, help="wrk duration of each measured run (default 10s)")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections for hello and counter")
     parser.add_argument("--io-connections", type=int, default=200, help="wrk connections for the io case")
