@@ -49,6 +49,17 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGTERM C{process} (by its PID), then SIGKILL if it has not exited after C{timeout} seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ScratchServer:
     """C{twistd -n fazt} on a new cartridge in a scratch folder; stopped by PID on exit."""
 
@@ -102,12 +113,7 @@ class ScratchServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 15 s; remove the scratch folder unless KEEP_SCRATCH is set."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         if not os.environ.get("KEEP_SCRATCH"):
             shutil.rmtree(self.scratch, ignore_errors=True)

@@ -1,183 +1,237 @@
-"""Serverless JS benchmark: hello and KV-counter apps under wrk, and a hostile neighbour (SPEC §13).
+"""Serverless JS benchmark: hello, KV counter, an I/O-bound handler and hostile neighbours (SPEC §13, §13b).
 
 Run from the repository root with the project's virtualenv::
 
-    .venv/bin/python bench/js.py                  # 10 s per case, 50 connections
-    .venv/bin/python bench/js.py --duration 5s --connections 50
-    .venv/bin/python bench/js.py --rounds 3 --no-hostile --workers 1 [--profile F]
+    .venv/bin/python bench/js.py --quick          # 3 s per case, about 25 s in all
+    .venv/bin/python bench/js.py                  # 10 s per case, under 2 minutes
+    .venv/bin/python bench/js.py --rounds 3 --no-hostile --no-io --workers 1 [--profile F]
 
-It starts fazt on a scratch cartridge on 127.0.0.1, deploys three apps with the real CLI:
+It starts fazt on a scratch cartridge on 127.0.0.1 and deploys, with the real CLI:
 
-  hello    fazt style:   res.send("hello")
-  counter  fazt style:   let n = db.incr("hits"); res.send(String(n))
-  hostile  while (true) {}
+  hello              fazt style:   res.send("hello")
+  counter            fazt style:   let n = db.incr("hits"); res.send(String(n))
+  io                 handler:      export default async function () { const r = await fetch(UPSTREAM); ... }
+                     (or with --io-shape module, api/io.js: export async function GET(request, ctx) {...})
+  hostile-loop       while (true) {}
+  hostile-recursion  function f(n) { return f(n + 1) + 1 } f(0)
+  hostile-memory     const a = []; for (;;) a.push(new Array(100000).fill(1))
 
 and measures with wrk (installed with apt-get if missing):
 
-  1. hello alone, 2. counter alone, 3. hello while 4 clients keep hitting `hostile` in a loop.
+  1. hello and 2. counter: wrk -t2 -c50 (target: hello >= 5,000 req/s, counter >= 3,000, p99 < 10 ms);
+  3. hostile: hello probed by wrk -t1 -c1, first alone ("quiet"), then while 20 clients keep hitting the
+     three hostile apps; its p50/p99 beside each other (target: within 2x), and how the hostile apps
+     were answered (all 500, each only after its own limit);
+  4. io: wrk -t2 -c200 against `io`, whose handler awaits a fetch of bench/upstream.py, a local server
+     that answers every request after 100 ms (target: >= 1,000 req/s).
 
-Targets: hello >= 5,000 req/s, counter >= 3,000 req/s, p99 < 10 ms at 50 connections; the hostile
-neighbour should not make hello fail. Servers are stopped by PID on exit.
+fetch refuses loopback (SPEC §7), so for case 4 fazt is started with the benchmark-only option
+`--unsafe-bench-fetch-allow 127.0.0.1:PORT`, which lets scripts reach that one port and nothing else
+(fazt/runtime/benchfetch.py). A tree without that option runs with --no-io.
 
 Besides req/s and latency, each case prints the CPU microseconds per request spent in the fazt
 process (all its threads) and in its JS workers, read from /proc/PID/stat before and after the
-wrk run: on a shared machine that is steadier than req/s.
+wrk run: on a shared machine that is steadier than req/s. Servers are stopped by PID on exit.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, ".venv", "bin")
+from benchlib import BIN, ROOT, free_port, request, stop_process
+from upstream import UpstreamProcess
+from wrklib import ensure_wrk, ms, percentile, wrk
+
 DOMAIN = "bench.test"
 APPS = {
     "hello": 'res.send("hello")',
     "counter": 'let n = db.incr("hits"); res.send(String(n))',
-    "hostile": "while (true) {}",
 }
+HOSTILE = {
+    "hostile-loop": "while (true) {}",
+    "hostile-recursion": "function f(n) { return f(n + 1) + 1 } f(0)",
+    "hostile-memory": "const a = []; for (;;) a.push(new Array(100000).fill(1))",
+}
+# The I/O-bound handler: one awaited fetch of the upstream per request; anything but its answer is a 502.
+# "main": a root main.js in handler style (part one); "module": a function module api/io.js (SPEC §14).
+IO_APPS = {
+    "main": ("/", "main.js", """export default async function (req) {
+  const r = await fetch("http://127.0.0.1:%d/");
+  const text = await r.text();
+  return r.status === 200 ? text : { status: 502, body: "upstream answered " + r.status };
+}
+"""),
+    "module": ("/api/io", "api/io.js", """export async function GET(request, ctx) {
+  const r = await fetch("http://127.0.0.1:%d/");
+  const text = await r.text();
+  return r.status === 200 ? new Response(text) : new Response("upstream answered " + r.status, { status: 502 });
+}
+"""),
+}
+UPSTREAM_BODY = b"upstream ok"
 # Not an app: the same 5 bytes as a static index.html, the cost floor of any request in fazt.
 STATIC = {"static": "hello"}
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+TARGETS = {"hello": ">= 5000 req/s, p99 < 10 ms", "counter": ">= 3000 req/s", "io": ">= 1000 req/s",
+           "static": "(reference: a static file)"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def hostile_case(binary: str, port: int, args, server: int) -> dict:
+    """hello probed alone, then beside C{args.hostile_clients} clients hammering the hostile apps."""
+    host = f"hello.{DOMAIN}"
+    probe = dict(threads=1, connections=args.probe_connections, server=server)
+    quiet = wrk(binary, port, host, args.duration, **probe)
+    answers: dict[str, list[tuple[int, float]]] = {name: [] for name in HOSTILE}
+    stop = threading.Event()
 
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
-    return shutil.which("wrk")
-
-
-def get(port: int, host: str, timeout: float = 5.0) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host})
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read()
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of one process, in clock ticks (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def children(pid: int) -> list[int]:
-    """The PIDs of a process's direct children (the JS workers of the fazt process)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
+    def hammer(name: str) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rpartition(")")[2].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return found
+                status = request(port, f"{name}.{DOMAIN}", timeout=20)[0]
+            except OSError:
+                status = -1
+            answers[name].append((status, time.monotonic() - started))
+
+    names = list(HOSTILE)
+    threads = [threading.Thread(target=hammer, args=(names[i % len(names)],), daemon=True)
+               for i in range(args.hostile_clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # let the hostile requests fill the queues first
+    loaded = wrk(binary, port, host, args.duration, **probe)
+    stop.set()
+    for thread in threads:
+        thread.join(25)
+    return {"quiet": quiet, "hostile": loaded, "answers": answers}
 
 
-def cpu_snapshot(server: int) -> dict:
-    """CPU ticks of the fazt process and of each of its workers."""
-    return {"server": cpu_ticks(server), "workers": {pid: cpu_ticks(pid) for pid in children(server)}}
+def io_case(binary: str, port: int, upstream: UpstreamProcess, args, server: int) -> dict:
+    """wrk -c200 against the handler that awaits the slow upstream; checked first, then measured."""
+    host, path = f"io.{DOMAIN}", IO_APPS[args.io_shape][0]
+    for _ in range(5):  # warm (worker started, script compiled) and check the fetch really reaches the upstream
+        status, body = request(port, host, path, timeout=30)
+        if (status, body) != (200, UPSTREAM_BODY):
+            return {"error": f"GET {path} answered {status} {body[:80]!r}, not 200 {UPSTREAM_BODY!r}: not measured"}
+    before = upstream.answered()
+    result = wrk(binary, port, host, args.duration, args.io_connections, server, timeout="15s", path=path)
+    result["upstream"] = upstream.answered() - before
+    return result
 
 
-def cpu_per_request(before: dict, after: dict, requests: int) -> tuple[float, float]:
-    """CPU microseconds per request in the fazt process and in all workers together.
-
-    A worker replaced meanwhile is counted from 0 (new) or up to its last reading (gone).
-    """
-    tick = 1e6 / os.sysconf("SC_CLK_TCK")
-    server = (after["server"] - before["server"]) * tick
-    workers = sum(after["workers"].get(pid, 0) - before["workers"].get(pid, 0)
-                  for pid in after["workers"]) * tick
-    requests = max(requests, 1)
-    return server / requests, workers / requests
-
-
-def wrk(binary: str, port: int, host: str, duration: str, connections: int, server: int = 0) -> dict:
-    before = cpu_snapshot(server) if server else None
-    out = subprocess.run([binary, "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-H", f"Host: {host}",
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock_errors = re.search(r"Socket errors: (.*)", out)
-    total = re.search(r"(\d+) requests in", out)
-    cpu = cpu_per_request(before, cpu_snapshot(server), int(total.group(1))) if server else (0.0, 0.0)
-    return {"rate": rate, "cpu_server": cpu[0], "cpu_workers": cpu[1], "p50": latency.get("50"), "p99": latency.get("99"),
-            "non2xx": int(errors.group(1)) if errors else 0, "socket_errors": sock_errors.group(1) if sock_errors else ""}
+def print_report(args, results: dict, hostile: dict | None) -> None:
+    print(f"fazt JS apps, wrk -d{args.duration}, 127.0.0.1, {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
+    print(f"{'case':<10}{'conns':>6}{'req/s':>9}{'p50':>10}{'p99':>10}{'non-2xx':>9}{'fazt us':>9}{'workers us':>11}  target")
+    for name, r in results.items():
+        if "error" in r:
+            print(f"{name:<10}{r['error']}")
+            continue
+        print(f"{name:<10}{r['connections']:>6}{r['rate']:>9.0f}{r['p50'] or '-':>10}{r['p99'] or '-':>10}{r['non2xx']:>9}"
+              f"{r['cpu_server']:>9.0f}{r['cpu_workers']:>11.0f}  {TARGETS[name]}"
+              + (f"  socket errors: {r['socket_errors']}" if r["socket_errors"] else ""))
+    print("fazt us / workers us: CPU microseconds per request in the fazt process and in all JS workers together")
+    if "io" in results and "error" not in results["io"]:
+        r = results["io"]
+        print(f"io: the upstream answered {r['upstream']} fetches during the run ({r['requests']} requests completed;"
+              f" it answers each after {args.upstream_delay_ms:g} ms, so {args.io_connections} connections allow at most"
+              f" {args.io_connections * 1000 / args.upstream_delay_ms:.0f} req/s)")
+    if hostile is None:
+        return
+    quiet, loaded = hostile["quiet"], hostile["hostile"]
+    print(f"hostile neighbours: hello probed with wrk -t1 -c{args.probe_connections}, alone and beside "
+          f"{args.hostile_clients} clients hammering {len(HOSTILE)} hostile apps")
+    for label, r in (("quiet", quiet), ("hostile", loaded)):
+        print(f"  {label:<8} {r['rate']:>7.0f} req/s  p50 {r['p50']:>9}  p99 {r['p99']:>9}  non-2xx {r['non2xx']}"
+              + (f"  fazt {r['cpu_server']:.0f} us + workers {r['cpu_workers']:.0f} us per hello request" if label == "quiet"
+                 else "  (CPU not per hello request here: the hostile apps' runs are in it)")
+              + (f"  socket errors: {r['socket_errors']}" if r["socket_errors"] else ""))
+    print(f"  hostile/quiet: p50 {ms(loaded['p50']) / ms(quiet['p50']):.2f}x, p99 {ms(loaded['p99']) / ms(quiet['p99']):.2f}x"
+          f" (target: within 2x); hello req/s {loaded['rate'] / max(quiet['rate'], 1e-9):.3g}x")
+    for name, answered in hostile["answers"].items():
+        statuses = {code: [s for s, _ in answered].count(code) for code in sorted({s for s, _ in answered})}
+        seconds = [t * 1000 for _, t in answered]
+        print(f"  {name:<18} {len(answered):>5} answered {statuses}  p50 {percentile(seconds, 0.5):.0f} ms"
+              f"  p99 {percentile(seconds, 0.99):.0f} ms  (500 expected: each stopped at its own limit)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", default="10s")
-    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="3 s per case and a 1 s warm-up (about 25 s in all)")
+    parser.add_argument("--duration", default=None, help="wrk duration of each measured run (default 10s)")
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections for hello and counter")
+    parser.add_argument("--io-connections", type=int, default=200, help="wrk connections for the io case")
+    parser.add_argument("--io-shape", choices=sorted(IO_APPS), default="main",
+                        help="io handler as a root main.js (default) or as the function module api/io.js (GET export)")
+    parser.add_argument("--upstream-delay-ms", type=float, default=100.0)
+    parser.add_argument("--hostile-clients", type=int, default=20)
+    parser.add_argument("--probe-connections", type=int, default=1, help="wrk connections probing hello (hostile case)")
     parser.add_argument("--workers", type=int, default=0, help="--js-workers for fazt (default: one per core)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat hello and counter; medians are printed")
-    parser.add_argument("--no-hostile", action="store_true", help="skip the hello+hostile case")
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile case")
+    parser.add_argument("--no-io", action="store_true", help="skip the io case (for trees without the bench option)")
     parser.add_argument("--static", action="store_true", help="also measure a 5-byte static file (reference)")
     parser.add_argument("--profile", metavar="FILE", help="run fazt under cProfile; stats saved to FILE at exit")
     args = parser.parse_args()
+    args.duration = args.duration or ("3s" if args.quick else "10s")
+    warmup = "1s" if args.quick else "2s"
     binary = ensure_wrk()
-    scratch = tempfile.mkdtemp(prefix="js.", dir=os.path.join(ROOT, ".bench") if os.path.isdir(os.path.join(ROOT, ".bench")) else None)
+    base = os.path.join(ROOT, ".bench")
+    scratch = tempfile.mkdtemp(prefix="js.", dir=base if os.path.isdir(base) else None)
     db = os.path.join(scratch, "data.db")
     port = free_port()
+    upstream = None if args.no_io else UpstreamProcess(args.upstream_delay_ms)
     log = open(os.path.join(scratch, "twistd.log"), "wb")
     # Wall-clock cProfile of the whole process (twistd's own option); time in epoll.poll is idle time.
     profile = ["--profile", os.path.abspath(args.profile), "--profiler=cprofile", "--savestats"] if args.profile else []
-    server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", *profile, "fazt", "--domain", DOMAIN, "--db", db,
-                               "--http", f"tcp:{port}:interface=127.0.0.1"]
-                              + (["--js-workers", str(args.workers)] if args.workers else []), stdout=log, stderr=subprocess.STDOUT,
-                              cwd=scratch)
-    stop_hostile = threading.Event()
+    extra = ["--grace-seconds", "2"]  # requests still queued when the last case ends are not worth waiting for
+    if args.workers:
+        extra += ["--js-workers", str(args.workers)]
+    if upstream is not None:
+        extra += ["--unsafe-bench-fetch-allow", f"127.0.0.1:{upstream.port}"]
+        if args.io_connections > 200:  # wrk's connections all come from 127.0.0.1 (default cap: 256 per address)
+            extra += ["--max-connections-per-address", str(args.io_connections + 56)]
+    server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", *profile, "fazt", "--domain", DOMAIN,
+                               "--db", db, "--http", f"tcp:{port}:interface=127.0.0.1", *extra],
+                              stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
     try:
         for _ in range(100):
             try:
-                if get(port, DOMAIN) in (200, 404):
+                if request(port, DOMAIN, "/health", timeout=1)[0] == 200:
                     break
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         token = subprocess.run([os.path.join(BIN, "fazt"), "key", "create", "--db", db, "--name", "bench"],
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        for name, source in {**APPS, **(STATIC if args.static else {})}.items():
+        sites = {name: {"main.js": source} for name, source in APPS.items()}
+        if not args.no_hostile:
+            sites.update({name: {"main.js": source} for name, source in HOSTILE.items()})
+        if upstream is not None:
+            _path, file_name, source = IO_APPS[args.io_shape]
+            sites["io"] = {file_name: source % upstream.port}
+        if args.static:
+            sites.update({name: {"index.html": source} for name, source in STATIC.items()})
+        for name, files in sites.items():
             folder = os.path.join(scratch, name)
-            os.makedirs(folder)
-            with open(os.path.join(folder, "main.js" if name in APPS else "index.html"), "w") as f:
-                f.write(source)
+            for file_name, source in files.items():
+                os.makedirs(os.path.dirname(os.path.join(folder, file_name)), exist_ok=True)
+                with open(os.path.join(folder, file_name), "w") as f:
+                    f.write(source)
             subprocess.run([os.path.join(BIN, "fazt"), "deploy", folder, "--site", name, "--server",
                             f"http://127.0.0.1:{port}", "--token", token], check=True, capture_output=True)
-        for name in ("hello", "counter"):
-            get(port, f"{name}.{DOMAIN}")  # warm: workers started, script compiled
+        for name in APPS:
+            request(port, f"{name}.{DOMAIN}")  # warm: workers started, script compiled
         results = {}
-        cases = ("hello", "counter", "static") if args.static else ("hello", "counter")
+        cases = (*APPS, "static") if args.static else tuple(APPS)
         rounds: dict[str, list[dict]] = {name: [] for name in cases}
         for name in cases:
-            wrk(binary, port, f"{name}.{DOMAIN}", "2s", args.connections)
+            wrk(binary, port, f"{name}.{DOMAIN}", warmup, args.connections)
         for _ in range(args.rounds):
             for name in cases:
                 rounds[name].append(wrk(binary, port, f"{name}.{DOMAIN}", args.duration, args.connections, server.pid))
@@ -186,45 +240,16 @@ def main() -> int:
             if args.rounds > 1:
                 print(f"{name} rounds: " + ", ".join(f"{r['rate']:.0f} req/s ({r['cpu_server']:.0f}+{r['cpu_workers']:.0f} us)"
                                                       for r in runs))
-        hostile_answers: list[int] = []
-
-        def hammer():
-            while not stop_hostile.is_set():
-                try:
-                    hostile_answers.append(get(port, f"hostile.{DOMAIN}", timeout=15))
-                except OSError:
-                    hostile_answers.append(-1)
-
-        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(0 if args.no_hostile else 4)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.5)
-        if not args.no_hostile:
-            results["hello+hostile"] = wrk(binary, port, f"hello.{DOMAIN}", args.duration, args.connections, server.pid)
-        stop_hostile.set()
-        for thread in threads:
-            thread.join(20)
-        print(f"fazt JS apps, wrk -t2 -c{args.connections} -d{args.duration}, 127.0.0.1, {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
-        print(f"{'case':<15}{'req/s':>10}{'p50':>10}{'p99':>10}{'non-2xx':>9}{'fazt us':>9}{'workers us':>11}  target")
-        targets = {"hello": ">= 5000 req/s", "counter": ">= 3000 req/s", "hello+hostile": "no failures",
-                   "static": "(reference: a static file)"}
-        for name, r in results.items():
-            print(f"{name:<15}{r['rate']:>10.0f}{r['p50'] or '-':>10}{r['p99'] or '-':>10}{r['non2xx']:>9}"
-                  f"{r['cpu_server']:>9.0f}{r['cpu_workers']:>11.0f}  {targets[name]}"
-                  + (f"  socket errors: {r['socket_errors']}" if r["socket_errors"] else ""))
-        statuses = {code: hostile_answers.count(code) for code in set(hostile_answers)}
-        print("fazt us / workers us: CPU microseconds per request in the fazt process and in all JS workers together"
-              " (with hostile, the workers' figure includes the hostile runs)")
-        print(f"hostile requests answered meanwhile: {len(hostile_answers)} {statuses} (500 expected: stopped at the CPU limit)")
-        return 0
+        hostile = None if args.no_hostile else hostile_case(binary, port, args, server.pid)
+        if upstream is not None:  # last: on a runtime that holds a worker per request, a backlog outlives it
+            results["io"] = io_case(binary, port, upstream, args, server.pid)
+        print_report(args, results, hostile)
+        return 1 if any("error" in r for r in results.values()) else 0
     finally:
-        stop_hostile.set()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
         log.close()
+        if upstream is not None:
+            upstream.stop()
         if not os.environ.get("KEEP_SCRATCH"):
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -14,6 +14,8 @@ from fazt.base.converters import seconds as _seconds
 from fazt.base.converters import whole_number as _whole_number
 from fazt.base.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
+from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
+from fazt.runtime.benchfetch import AllowanceError, parse_allowance
 from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
 from fazt.web.options import HTTP_PARAMETERS
 from fazt.web.ratelimit import API_BURST, API_RATE, LOGIN_BURST, LOGIN_RATE
@@ -93,6 +95,7 @@ class Options(usage.Options):
         self["http"] = []
         self["https"] = []
         self["trusted-proxy"] = []
+        self[BENCH_FETCH_OPTION] = None
 
     def opt_http(self, endpoint: str) -> None:
         """A plain-HTTP listener, as a Twisted endpoint string (repeatable). Default tcp:4698."""
@@ -114,6 +117,15 @@ class Options(usage.Options):
             raise usage.UsageError(f"--trusted-proxy {network!r} is not an IP network (e.g. 10.0.0.0/8)") from None
         self["trusted-proxy"].append(network.strip())
 
+    def opt_unsafe_bench_fetch_allow(self, target: str) -> None:
+        """Benchmarks only: scripts may fetch this loopback ADDRESS:PORT. Not from FAZT_*; refused in production."""
+        # Deliberately an opt_ method, not in optParameters: fazt.app.envconfig maps only those to FAZT_*.
+        try:
+            parse_allowance(target)
+        except AllowanceError as error:
+            raise usage.UsageError(str(error)) from None
+        self[BENCH_FETCH_OPTION] = target.strip()
+
     def postOptions(self) -> None:
         domain = self["domain"].strip().lower().rstrip(".")
         labels = domain.split(".")
@@ -124,6 +136,8 @@ class Options(usage.Options):
         self["domain"] = domain
         if self["env"] not in ("development", "production"):
             raise usage.UsageError("--env must be development or production")
+        if self["env"] == "production" and self[BENCH_FETCH_OPTION] is not None:
+            raise usage.UsageError(f"--{BENCH_FETCH_OPTION} is for benchmarks; it is refused with --env production")
         if not self["acme-directory"].lower().startswith(("https://", "http://")):
             raise usage.UsageError("--acme-directory must be an http(s) URL")
         bundle = self["acme-ca-bundle"]

@@ -41,6 +41,8 @@ from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
 from fazt.ops import wiring as ops_wiring
+from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
+from fazt.runtime.benchfetch import with_bench_allowance
 from fazt.runtime.fetch import SafeFetcher
 from fazt.runtime.host import HostApi
 from fazt.runtime.pool import WorkerPool
@@ -119,7 +121,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
     hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
                        max_pending=max(MIB, 2 * max_message))
-    host = HostApi(store, writer, SafeFetcher(reactor), clock=reactor, sockets=hubs)
+    fetcher = with_bench_allowance(SafeFetcher(reactor), reactor, config.get(BENCH_FETCH_OPTION))  # None: off
+    host = HostApi(store, writer, fetcher, clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus)
