@@ -1,0 +1,264 @@
+"""Worker-local Python functions behind the Web platform globals (fazt/runtime/js/web/*.js).
+
+The worker exports every entry of ``LOCAL_FUNCTIONS`` into each interpreter with
+``interpreter.export_function(name, fn)``; scripts reach them only through the Web APIs
+(``new URL``, ``crypto.subtle``, ``Request.formData()``...), never over the pipe to the parent.
+They run in the worker's main thread under the current request's CPU budget, so every input is
+capped. Arguments and results are JSON; bytes cross as base64 strings.
+
+The work is done by the libraries made for it: ``ada-url`` (the WHATWG URL parser Node uses),
+``hashlib``/``hmac``/``secrets`` and ``python-multipart``. A function raises ``ValueError`` for
+bad input: dukpy turns that into a catchable JS error, and the JS side turns the expected cases
+into the error the standard asks for before calling here.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+import re
+import uuid
+
+import ada_url
+from python_multipart.exceptions import ParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+MAX_URL_CHARS = 1 << 20  # a URL is text: one MiB is far beyond any real one
+MAX_DATA_BYTES = 32 << 20  # hashing, HMAC and multipart input (the interpreter's heap is 128 MiB)
+MAX_RANDOM_BYTES = 65536  # crypto.getRandomValues' own quota
+MAX_MULTIPART_PARTS = 1000
+MAX_MULTIPART_HEADER_BYTES = 16384
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_HASHES = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+_URL_PARTS = ("href", "origin", "protocol", "username", "password", "host", "hostname", "port",
+              "pathname", "search", "hash")
+_URL_SETTERS = frozenset(("href", "protocol", "username", "password", "host", "hostname", "port",
+                          "pathname", "search", "hash"))
+
+
+def _text(value, limit=MAX_URL_CHARS):
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    if len(value) > limit:
+        raise ValueError(f"string longer than {limit} characters")
+    # A USVString, as the standard converts it: a lone surrogate (JSON lets one through) becomes
+    # U+FFFD instead of making the UTF-8 encoding fail.
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+def _bytes(b64, limit=MAX_DATA_BYTES):
+    if not isinstance(b64, str) or len(b64) > (limit + 2) // 3 * 4:
+        raise ValueError(f"data larger than {limit} bytes")
+    try:
+        return base64.b64decode(b64, validate=True)
+    except binascii.Error:
+        raise ValueError("invalid base64 data") from None
+
+
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def _hash_name(name):
+    try:
+        return _HASHES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unsupported hash {name!r}") from None
+
+
+def _url_record(url):
+    return {part: getattr(url, part) for part in _URL_PARTS}
+
+
+def url_parse(text, base=None):
+    """Parse ``text`` (against ``base`` if given) as the WHATWG URL parser does.
+
+    Returns the URL's parts (``href``, ``origin``, ``protocol``... as the ``URL`` getters give
+    them), or None when the input is not a valid URL.
+    """
+    text = _text(text)
+    base = None if base is None else _text(base)
+    try:
+        return _url_record(ada_url.URL(text, base))
+    except ValueError:
+        return None
+
+
+def url_set(href, part, value):
+    """Apply the ``URL`` setter ``part`` with ``value`` to the URL ``href``.
+
+    Returns the new parts; an invalid value leaves the URL as it was (the standard's setters
+    ignore such input), except for ``href``, where None is returned (the JS side throws).
+    """
+    if part not in _URL_SETTERS:
+        raise ValueError(f"unknown URL part {part!r}")
+    url = ada_url.URL(_text(href))
+    try:
+        setattr(url, part, _text(value))
+    except ValueError:
+        if part == "href":
+            return None
+    return _url_record(url)
+
+
+def crypto_digest(algorithm, data):
+    """The digest of the base64 ``data`` with SHA-1/256/384/512, as base64."""
+    return _b64(hashlib.new(_hash_name(algorithm), _bytes(data)).digest())
+
+
+def crypto_hmac(algorithm, key, data):
+    """HMAC of the base64 ``data`` under the base64 ``key`` with the named hash, as base64."""
+    return _b64(hmac.new(_bytes(key), _bytes(data), _hash_name(algorithm)).digest())
+
+
+def crypto_hmac_verify(algorithm, key, signature, data):
+    """Whether ``signature`` is the HMAC of ``data`` (compared in constant time)."""
+    expected = hmac.new(_bytes(key), _bytes(data), _hash_name(algorithm)).digest()
+    return hmac.compare_digest(expected, _bytes(signature))
+
+
+def crypto_random(count):
+    """``count`` (at most 65536) cryptographically strong random bytes, as base64."""
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_RANDOM_BYTES:
+        raise ValueError(f"byte count must be between 0 and {MAX_RANDOM_BYTES}")
+    return _b64(secrets.token_bytes(count))
+
+
+def crypto_uuid():
+    """A random (version 4) UUID string."""
+    return str(uuid.uuid4())
+
+
+class _FormParts:
+    """python-multipart callbacks that collect every part with its headers, byte for byte."""
+
+    def __init__(self):
+        self.parts = []
+        self.ended = False
+        self._field = b""
+        self._value = b""
+        self._headers = {}
+        self._data = []
+        self._header_bytes = 0
+
+    def callbacks(self):
+        return {
+            "on_part_begin": self._begin,
+            "on_header_field": self._on_field,
+            "on_header_value": self._on_value,
+            "on_header_end": self._header_end,
+            "on_part_data": self._on_data,
+            "on_part_end": self._end,
+            "on_end": self._finished,
+        }
+
+    def _begin(self):
+        if len(self.parts) >= MAX_MULTIPART_PARTS:
+            raise ValueError(f"more than {MAX_MULTIPART_PARTS} parts")
+        self._headers, self._data, self._header_bytes = {}, [], 0
+
+    def _grow(self, size):
+        self._header_bytes += size
+        if self._header_bytes > MAX_MULTIPART_HEADER_BYTES:
+            raise ValueError("part headers too large")
+
+    def _on_field(self, data, start, end):
+        self._grow(end - start)
+        self._field += data[start:end]
+
+    def _on_value(self, data, start, end):
+        self._grow(end - start)
+        self._value += data[start:end]
+
+    def _header_end(self):
+        self._headers[self._field.decode("latin-1").lower()] = self._value.decode("latin-1")
+        self._field = self._value = b""
+
+    def _on_data(self, data, start, end):
+        self._data.append(data[start:end])
+
+    def _end(self):
+        self.parts.append(_form_entry(self._headers, b"".join(self._data)))
+
+    def _finished(self):
+        self.ended = True
+
+
+def _form_entry(headers, body):
+    disposition, options = parse_options_header(headers.get("content-disposition"))
+    if disposition != b"form-data" or b"name" not in options:
+        raise ValueError("a part without Content-Disposition: form-data; name=...")
+    name = options[b"name"].decode("utf-8", "replace")
+    if b"filename" not in options:
+        return {"name": name, "value": body.decode("utf-8", "replace")}
+    return {
+        "name": name,
+        "filename": options[b"filename"].decode("utf-8", "replace"),
+        # The Fetch standard's multipart/form-data parser: a file part without a type is text/plain.
+        "type": headers.get("content-type", "text/plain"),
+        "base64": _b64(body),
+    }
+
+
+def multipart_parse(content_type, data):
+    """Parse a multipart/form-data body (base64) sent with ``content_type``.
+
+    Returns the entries in order: ``{"name", "value"}`` for fields and ``{"name", "filename",
+    "type", "base64"}`` for files, bytes exactly as sent. Raises ValueError for a body that is
+    not valid multipart/form-data (the JS side rejects ``formData()`` with a TypeError).
+    """
+    mime, options = parse_options_header(_text(content_type, 4096))
+    boundary = options.get(b"boundary")
+    if mime != b"multipart/form-data" or not boundary:
+        raise ValueError("not multipart/form-data with a boundary")
+    collected = _FormParts()
+    parser = MultipartParser(boundary, collected.callbacks(), max_size=MAX_DATA_BYTES)
+    try:
+        parser.write(_bytes(data))
+        parser.finalize()
+    except ParseError as exc:
+        raise ValueError(f"invalid multipart body: {exc}") from None
+    if not collected.ended:
+        raise ValueError("invalid multipart body: no closing boundary")
+    return collected.parts
+
+
+LOCAL_FUNCTIONS = {
+    "web.url.parse": url_parse,
+    "web.url.set": url_set,
+    "web.crypto.digest": crypto_digest,
+    "web.crypto.hmac": crypto_hmac,
+    "web.crypto.hmac_verify": crypto_hmac_verify,
+    "web.crypto.random": crypto_random,
+    "web.crypto.uuid": crypto_uuid,
+    "web.multipart.parse": multipart_parse,
+}
+
+
+WEB_DIR = os.path.join(os.path.dirname(__file__), "js", "web")
+
+
+def web_sources():
+    """The Web API files as ``[(module_name, source)]``, in the order ``js/web/ORDER`` lists them."""
+    with open(os.path.join(WEB_DIR, "ORDER"), encoding="utf-8") as order:
+        names = [line.strip() for line in order if line.strip() and not line.startswith("#")]
+    sources = []
+    for name in names:
+        with open(os.path.join(WEB_DIR, name), encoding="utf-8") as source:
+            sources.append((f"fazt:web/{name.removesuffix('.js')}", source.read()))
+    return sources
+
+
+def install(interpreter, sources=None):
+    """Export ``LOCAL_FUNCTIONS`` into ``interpreter`` and evaluate the Web API files in order.
+
+    Call it before the prelude. ``sources`` defaults to ``web_sources()`` (read once by the
+    caller if it creates many interpreters).
+    """
+    for name, function in LOCAL_FUNCTIONS.items():
+        interpreter.export_function(name, function)
+    for module_name, source in web_sources() if sources is None else sources:
+        interpreter.evaluate_module(source, module_name)
