@@ -207,3 +207,23 @@ def test_form_data_methods_and_urlencoded_bodies(js):
       return out;""")
     assert got == [[["a", "x"], ["b", "2"]], True, None, ["x"], ["a", "file"], "renamed.txt", "text/plain", 3,
                    "application/x-www-form-urlencoded;charset=UTF-8", ["a b", "é"]]
+
+
+def test_fetched_response_carries_url_redirected_and_any_status(js):
+    got = js.wait("""const r = __faztWeb.fetchedResponse({ status: 304, statusText: 'Not Modified', body: 'ignored',
+          headers: [['ETag', '"x"'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']], url: 'https://up.test/final', redirected: true });
+      const ok = __faztWeb.fetchedResponse({ status: 200, body: __faztWeb.wireToBytes('aGk=') });
+      return [r.status, r.ok, r.statusText, r.url, r.redirected, r.type, r.body, r.headers.getSetCookie(),
+              r.headers.get('etag'), await ok.text(), ok.url, ok.redirected, r.clone().url];""")
+    assert got == [304, False, "Not Modified", "https://up.test/final", True, "basic", None, ["a=1", "b=2"], '"x"',
+                   "hi", "", False, "https://up.test/final"]
+
+
+def test_byte_order_marks_follow_the_standard(js):
+    # text() ("UTF-8 decode") drops a BOM; the urlencoded parser ("without BOM") keeps it.
+    got = js.wait("""const bom = [0xef, 0xbb, 0xbf];
+      return [await new Blob([new Uint8Array([...bom, 65])]).text(),
+              await new Response(new Uint8Array([...bom, 66])).text(),
+              [...await new Response(new Uint8Array([...bom, 97, 61, 49]),
+                                     { headers: { 'content-type': 'application/x-www-form-urlencoded' } }).formData()]];""")
+    assert got == ["A", "B", [["\ufeffa", "1"]]]

@@ -137,3 +137,33 @@ def test_local_functions_bound_their_inputs():
         webhost.crypto_digest("SHA-256", "A" * ((webhost.MAX_DATA_BYTES + 2) // 3 * 4 + 4))
     assert webhost.url_set("https://a.test/", "port", "nope")["href"] == "https://a.test/"
     assert webhost.url_set("https://a.test/", "href", "::") is None
+
+
+class Interrupted(BaseException):
+    """Raised by this test's SIGALRM handler, as the worker's CPU timer raises its own."""
+
+
+def test_an_abort_reply_from_the_worker_is_never_taken_as_a_result():
+    # Once a run's CPU budget is spent the worker answers every call_python with {"abort": true};
+    # the Web APIs must then spin until the timer interrupts them, not hand that reply to the script.
+    import signal
+
+    web = WebJS()
+    web.interpreter.aborting = True
+
+    def interrupt(signum, frame):
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(Interrupted):
+            web.run("crypto.randomUUID()")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_python_errors_reach_scripts_as_type_errors(js):
+    assert js.run("""(() => { try { new URL('https://a.test/' + 'x'.repeat(1100000)); }
+      catch (e) { return [e.name, e.message]; } })()""") == ["TypeError", "string longer than 1048576 characters"]

@@ -42,7 +42,13 @@ class Blob {
     const to = end === undefined ? size : clamp(end);
     return blobFrom(s.bytes.slice(from, Math.max(from, to)), normalizeType(contentType));
   }
-  text() { return Promise.resolve().then(() => utf8Decode(slot(this, BLOB).bytes)); }
+  text() {
+    // "UTF-8 decode" drops a leading byte order mark.
+    return Promise.resolve().then(() => {
+      const b = slot(this, BLOB).bytes;
+      return utf8Decode(b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b);
+    });
+  }
   arrayBuffer() { return Promise.resolve().then(() => slot(this, BLOB).bytes.slice().buffer); }
   bytes() { return Promise.resolve().then(() => slot(this, BLOB).bytes.slice()); }
   stream() { throw new TypeError('Blob.stream() is not available: this runtime has no ReadableStream'); }

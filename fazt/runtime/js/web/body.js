@@ -78,7 +78,9 @@ function parseFormData(source, s) {
     return form;
   }
   if (essence === 'application/x-www-form-urlencoded') {
-    for (const [name, value] of W.parseUrlencoded(decodeText(source))) form.append(name, value);
+    // The urlencoded parser decodes "without BOM": a leading U+FEFF stays part of the first name.
+    const text = typeof source === 'string' ? source : utf8Decode(sourceBytes(source));
+    for (const [name, value] of W.parseUrlencoded(text)) form.append(name, value);
     return form;
   }
   throw new TypeError('Could not parse the body as FormData: the Content-Type is not multipart/form-data or application/x-www-form-urlencoded');

@@ -191,5 +191,13 @@ class Response {
 W.installBody(Response);
 webidl(Response, 'Response');
 
+// A Response as fetch() delivers it: any status the network gave, with the final URL.
+W.fetchedResponse = ({ status, statusText = '', headers = [], body = null, url = '', redirected = false }) => {
+  if (!Number.isInteger(status) || status < 0 || status > 999) throw new RangeError(`invalid status ${status}`);
+  const h = W.makeHeaders(headers);
+  return newResponse({ type: 'basic', url: String(url), redirected: !!redirected, status, statusText: String(statusText) },
+    NULL_BODY_STATUS.has(status) ? null : body, h);
+};
+
 define(globalThis, 'Request', Request);
 define(globalThis, 'Response', Response);

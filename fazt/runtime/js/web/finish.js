@@ -11,6 +11,9 @@ const faztWeb = Object.freeze({
     return bytes;
   },
   bytesToBase64: (bytes) => W.bytesToBase64(W.viewBytes(bytes)),
+  // A Response as fetch() resolves to it: {status, statusText, headers (pairs or record), body
+  // (null, a string or a Uint8Array), url, redirected}; any status 0-999, type "basic".
+  fetchedResponse: W.fetchedResponse,
 });
 Object.defineProperty(globalThis, '__faztWeb', { value: faztWeb, writable: false, enumerable: false, configurable: false });
 delete globalThis.__faztWebBuild;
