@@ -227,3 +227,23 @@ def test_byte_order_marks_follow_the_standard(js):
               [...await new Response(new Uint8Array([...bom, 97, 61, 49]),
                                      { headers: { 'content-type': 'application/x-www-form-urlencoded' } }).formData()]];""")
     assert got == ["A", "B", [["\ufeffa", "1"]]]
+
+
+def test_a_wire_blob_body_gives_the_same_bytes_every_way(js):
+    # __faztWeb.wireBlob keeps a body from the wire as base64 until a script needs bytes.
+    body = multipart_body()
+    got = js.wait("""const req = () => new Request('https://h.test/', { method: 'POST', body: __faztWeb.wireBlob(dukpy.body),
+        headers: { 'content-type': 'multipart/form-data; boundary=' + dukpy.boundary } });
+      const blob = __faztWeb.wireBlob(dukpy.body, 'Application/X');
+      const form = await req().formData();
+      const file = form.get('upload');
+      const text = await req().text();
+      return [blob.size, blob.type, __faztWeb.bodyToWire(req()).base64, __faztWeb.bytesToBase64(await req().bytes()),
+              __faztWeb.bytesToBase64(req().body), text.length, file.size, __faztWeb.bytesToBase64(await file.bytes()),
+              await file.slice(0, 4).bytes().then(b => Array.from(b)), form.get('title'),
+              (() => { try { __faztWeb.wireBlob('a=b'); } catch (e) { return e.name; } })()];""",
+                  body=b64(body), boundary=BOUNDARY)
+    assert got[:5] == [len(body), "application/x", b64(body), b64(body), b64(body)]
+    assert got[5] == len(body.decode("utf-8", "replace"))
+    assert got[6] == len(BINARY) and base64.b64decode(got[7]) == BINARY
+    assert got[8:] == [[0, 1, 2, 3], "Zoë & co\r\nline 2", "TypeError"]

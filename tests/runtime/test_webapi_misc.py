@@ -132,9 +132,13 @@ def test_local_functions_bound_their_inputs():
     with pytest.raises(ValueError):
         webhost.crypto_digest("MD5", "")
     with pytest.raises(ValueError):
-        webhost.crypto_digest("SHA-256", "not base64!")
+        webhost.crypto_digest("SHA-256", "not a binary string: €")
     with pytest.raises(ValueError):
-        webhost.crypto_digest("SHA-256", "A" * ((webhost.MAX_DATA_BYTES + 2) // 3 * 4 + 4))
+        webhost.crypto_digest("SHA-256", "A" * (webhost.MAX_DATA_BYTES + 1))
+    assert webhost.from_base64("not base64!") is None
+    assert webhost.from_base64(" YQ\n", forgiving=True) == "a"
+    with pytest.raises(ValueError):
+        webhost.text_decode("\xff", fatal=True)
     assert webhost.url_set("https://a.test/", "port", "nope")["href"] == "https://a.test/"
     assert webhost.url_set("https://a.test/", "href", "::") is None
 

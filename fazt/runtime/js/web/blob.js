@@ -1,7 +1,8 @@
-// Blob and File (File API). The bytes live in one Uint8Array; no streams in this runtime.
+// Blob and File (File API). The bytes are a data record (base.js): a binary string, or the base64
+// a body from the wire came in. No streams here.
 
 const W = globalThis.__faztWebBuild;
-const { define, webidl, slot, setSlot, hasSlot, utf8Encode, utf8Decode, isBufferSource, copyBytes, concatBytes } = W;
+const { define, webidl, slot, setSlot, hasSlot, utf8EncodeBinary, binaryToBytes, isBufferSource, dataBinary } = W;
 
 const BLOB = 'Blob';
 
@@ -10,12 +11,12 @@ function normalizeType(type) {
   return /^[\x20-\x7e]*$/.test(t) ? t.toLowerCase() : '';
 }
 
-function partBytes(part, endings) {
-  if (isBufferSource(part)) return copyBytes(part);
-  if (hasSlot(part, BLOB)) return slot(part, BLOB).bytes;
+function partBinary(part, endings) {
+  if (isBufferSource(part)) return W.bufferBinary(part);
+  if (hasSlot(part, BLOB)) return dataBinary(slot(part, BLOB).data);
   let text = String(part);
   if (endings === 'native') text = text.replace(/\r\n|\r/g, '\n');
-  return utf8Encode(text);
+  return utf8EncodeBinary(text);
 }
 
 class Blob {
@@ -29,37 +30,42 @@ class Blob {
       throw new TypeError(`Blob: invalid endings "${endings}"`);
     }
     const chunks = [];
-    for (const part of parts || []) chunks.push(partBytes(part, endings));
-    setSlot(this, BLOB, { bytes: concatBytes(chunks), type: normalizeType(opts.type) });
+    for (const part of parts || []) chunks.push(partBinary(part, endings));
+    setSlot(this, BLOB, { data: { binary: chunks.join('') }, type: normalizeType(opts.type) });
   }
-  get size() { return slot(this, BLOB).bytes.length; }
+  get size() { return W.dataSize(slot(this, BLOB).data); }
   get type() { return slot(this, BLOB).type; }
   slice(start = 0, end = undefined, contentType = undefined) {
-    const s = slot(this, BLOB);
-    const size = s.bytes.length;
+    const binary = dataBinary(slot(this, BLOB).data);
+    const size = binary.length;
     const clamp = (v) => { v = Math.trunc(Number(v)) || 0; return v < 0 ? Math.max(size + v, 0) : Math.min(v, size); };
     const from = clamp(start);
     const to = end === undefined ? size : clamp(end);
-    return blobFrom(s.bytes.slice(from, Math.max(from, to)), normalizeType(contentType));
+    return blobFrom(binary.slice(from, Math.max(from, to)), normalizeType(contentType));
   }
   text() {
     // "UTF-8 decode" drops a leading byte order mark.
     return Promise.resolve().then(() => {
-      const b = slot(this, BLOB).bytes;
-      return utf8Decode(b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b);
+      const text = W.dataText(slot(this, BLOB).data);
+      return text.startsWith('\ufeff') ? text.slice(1) : text;
     });
   }
-  arrayBuffer() { return Promise.resolve().then(() => slot(this, BLOB).bytes.slice().buffer); }
-  bytes() { return Promise.resolve().then(() => slot(this, BLOB).bytes.slice()); }
+  arrayBuffer() { return Promise.resolve().then(() => binaryToBytes(dataBinary(slot(this, BLOB).data)).buffer); }
+  bytes() { return Promise.resolve().then(() => binaryToBytes(dataBinary(slot(this, BLOB).data))); }
   stream() { throw new TypeError('Blob.stream() is not available: this runtime has no ReadableStream'); }
 }
 webidl(Blob, 'Blob');
 
-// A Blob over `bytes` (not copied: callers pass bytes nobody else holds).
-function blobFrom(bytes, type) {
+// A Blob of the bytes in a data record (base.js).
+function blobOf(data, type) {
   const blob = Object.create(Blob.prototype);
-  setSlot(blob, BLOB, { bytes, type });
+  setSlot(blob, BLOB, { data, type });
   return blob;
+}
+
+// A Blob of the bytes in a binary string.
+function blobFrom(binary, type) {
+  return blobOf({ binary }, type);
 }
 
 const FILE = 'File';
@@ -79,13 +85,15 @@ class File extends Blob {
 webidl(File, 'File');
 
 W.blobFrom = blobFrom;
-W.blobBytes = (blob) => slot(blob, BLOB).bytes;
+W.blobOf = blobOf;
+W.blobData = (blob) => slot(blob, BLOB).data;
+W.blobBinary = (blob) => dataBinary(slot(blob, BLOB).data);
 W.isBlob = (value) => hasSlot(value, BLOB);
 W.isFile = (value) => hasSlot(value, FILE);
-// A File over `bytes` (not copied).
-W.fileFrom = (bytes, name, type, lastModified = Date.now()) => {
+// A File of the bytes in a data record (base.js).
+W.fileOf = (data, name, type, lastModified = Date.now()) => {
   const file = Object.create(File.prototype);
-  setSlot(file, BLOB, { bytes, type });
+  setSlot(file, BLOB, { data, type });
   setSlot(file, FILE, { name, lastModified });
   return file;
 };

@@ -1,40 +1,54 @@
 // The Body mixin (Fetch standard) shared by Request and Response, and body extraction.
-// A body is held as null, a string (made from a string or URLSearchParams) or a Uint8Array:
-// there is no ReadableStream here, so `body` returns that value (a valid BodyInit itself).
+// A body is text (made from a string or URLSearchParams) or data (a record of bytes, base.js).
+// There is no ReadableStream here, so `body` is null, the text, or a Uint8Array of the bytes:
+// each a valid BodyInit, so `new Response(r.body, r)` works.
 
 const W = globalThis.__faztWebBuild;
-const { slot, setSlot, hasSlot, usv, utf8Encode, utf8Decode, isBufferSource, copyBytes, local } = W;
+const { slot, setSlot, hasSlot, usv, utf8EncodeBinary, binaryToBytes, isBufferSource, local } = W;
 
 const BODY = 'Body';
+const TEXT_TYPE = 'text/plain;charset=UTF-8';
 
-// Extract a body from a BodyInit: {source, type} (type is the Content-Type it implies, or null).
+// Extract a body from a BodyInit: {text} or {data} or neither, and the Content-Type it implies.
 function extractBody(init) {
-  if (init === null || init === undefined) return { source: null, type: null };
-  if (typeof init === 'string') return { source: init.toWellFormed(), type: 'text/plain;charset=UTF-8' };
-  if (W.isURLSearchParams(init)) {
-    return { source: init.toString(), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
-  }
+  if (init === null || init === undefined) return { type: null };
+  if (typeof init === 'string') return { text: usv(init), type: TEXT_TYPE };
+  if (W.isURLSearchParams(init)) return { text: init.toString(), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
   if (W.isFormData(init)) {
-    const { bytes, type } = W.encodeMultipart(init);
-    return { source: bytes, type };
+    const { binary, type } = W.encodeMultipart(init);
+    return { data: { binary }, type };
   }
-  if (W.isBlob(init)) return { source: W.blobBytes(init).slice(), type: init.type || null };
-  if (isBufferSource(init)) return { source: copyBytes(init), type: null };
+  if (W.isBlob(init)) return { data: W.blobData(init), type: init.type || null };
+  if (isBufferSource(init)) return { data: { binary: W.bufferBinary(init) }, type: null };
   if (hasSlot(init, BODY)) throw new TypeError('a Request or Response is not a BodyInit: pass its body');
-  return { source: usv(init), type: 'text/plain;charset=UTF-8' };
+  return { text: usv(init), type: TEXT_TYPE };
 }
 
-// Give `obj` a body (its Headers object gets the implied Content-Type when it has none).
-function initBody(obj, source, headers) {
-  return setSlot(obj, BODY, { source, used: false, headers });
+// Give `obj` the extracted body; `headers` is its Headers (formData() and blob() read the type).
+function initBody(obj, extracted, headers) {
+  return setSlot(obj, BODY, { text: extracted.text, data: extracted.data, bytes: null, used: false, headers });
 }
 
-function sourceBytes(source) {
-  if (source === null) return new Uint8Array(0);
-  return typeof source === 'string' ? utf8Encode(source) : source;
+function hasContent(s) {
+  return s.text !== undefined || s.data !== undefined;
 }
 
-// The consume-body steps: a rejected promise if the body was already read, else `convert(source)`.
+function binaryOf(s) {
+  return s.text !== undefined ? utf8EncodeBinary(s.text) : s.data !== undefined ? W.dataBinary(s.data) : '';
+}
+
+// The text of the body, BOM kept (the urlencoded parser wants it so).
+function decodedOf(s) {
+  return s.text !== undefined ? s.text : s.data !== undefined ? W.dataText(s.data) : '';
+}
+
+// "UTF-8 decode": a leading byte order mark is dropped.
+function textOf(s) {
+  const text = decodedOf(s);
+  return text.startsWith('\ufeff') ? text.slice(1) : text;
+}
+
+// The consume-body steps: a rejected promise if the body was already read, else `convert(state)`.
 function consume(obj, convert) {
   let s;
   try {
@@ -43,17 +57,8 @@ function consume(obj, convert) {
     return Promise.reject(e);
   }
   if (s.used) return Promise.reject(new TypeError('Body has already been consumed'));
-  if (s.source !== null) s.used = true;
-  const source = s.source;
-  return Promise.resolve().then(() => convert(source, s));
-}
-
-function decodeText(source) {
-  // "UTF-8 decode" strips a leading byte order mark.
-  if (typeof source === 'string') return source.startsWith('\ufeff') ? source.slice(1) : source;
-  const bytes = sourceBytes(source);
-  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  return utf8Decode(bytes.subarray(start));
+  if (hasContent(s)) s.used = true;
+  return Promise.resolve().then(() => convert(s));
 }
 
 function mimeEssence(s) {
@@ -61,26 +66,25 @@ function mimeEssence(s) {
   return type === null ? '' : type.split(';')[0].trim().toLowerCase();
 }
 
-function parseFormData(source, s) {
+function parseFormData(s) {
   const essence = mimeEssence(s);
   const form = new FormData();
   if (essence === 'multipart/form-data') {
     let entries;
     try {
-      entries = local('web.multipart.parse', s.headers.get('content-type'), W.bytesToBase64(sourceBytes(source)));
+      const bytes = s.data !== undefined ? W.dataArgument(s.data) : binaryOf(s);
+      entries = local('web.multipart.parse', s.headers.get('content-type'), bytes);
     } catch (e) {
       throw new TypeError(`Could not parse the body as FormData: ${e.message}`);
     }
     for (const e of entries) {
       if (e.filename === undefined) form.append(e.name, e.value);
-      else form.append(e.name, W.fileFrom(W.base64ToBytes(e.base64), e.filename, e.type));
+      else form.append(e.name, W.fileOf(W.base64Data(e.base64), e.filename, e.type));
     }
     return form;
   }
   if (essence === 'application/x-www-form-urlencoded') {
-    // The urlencoded parser decodes "without BOM": a leading U+FEFF stays part of the first name.
-    const text = typeof source === 'string' ? source : utf8Decode(sourceBytes(source));
-    for (const [name, value] of W.parseUrlencoded(text)) form.append(name, value);
+    for (const [name, value] of W.parseUrlencoded(decodedOf(s))) form.append(name, value);
     return form;
   }
   throw new TypeError('Could not parse the body as FormData: the Content-Type is not multipart/form-data or application/x-www-form-urlencoded');
@@ -88,15 +92,24 @@ function parseFormData(source, s) {
 
 // The Body mixin's members, installed on a class prototype.
 const BodyMixin = {
-  get body() { return slot(this, BODY).source; },
-  get bodyUsed() { return slot(this, BODY).used; },
-  arrayBuffer() { return consume(this, (src) => sourceBytes(src).slice().buffer); },
-  bytes() { return consume(this, (src) => sourceBytes(src).slice()); },
-  blob() {
-    return consume(this, (src, s) => W.blobFrom(sourceBytes(src).slice(), (s.headers.get('content-type') || '').toLowerCase()));
+  get body() {
+    const s = slot(this, BODY);
+    if (s.text !== undefined) return s.text;
+    if (s.data === undefined) return null;
+    if (s.bytes === null) s.bytes = binaryToBytes(W.dataBinary(s.data));
+    return s.bytes;
   },
-  text() { return consume(this, decodeText); },
-  json() { return consume(this, (src) => JSON.parse(decodeText(src))); },
+  get bodyUsed() { return slot(this, BODY).used; },
+  arrayBuffer() { return consume(this, (s) => binaryToBytes(binaryOf(s)).buffer); },
+  bytes() { return consume(this, (s) => binaryToBytes(binaryOf(s))); },
+  blob() {
+    return consume(this, (s) => {
+      const type = (s.headers.get('content-type') || '').toLowerCase();
+      return s.data !== undefined ? W.blobOf(s.data, type) : W.blobFrom(binaryOf(s), type);
+    });
+  },
+  text() { return consume(this, textOf); },
+  json() { return consume(this, (s) => JSON.parse(textOf(s))); },
   formData() { return consume(this, parseFormData); },
 };
 
@@ -111,14 +124,16 @@ function installBody(cls) {
 
 // The body a Request/Response (or a raw BodyInit) holds, for the wire to the parent.
 function bodyToWire(value) {
-  const source = hasSlot(value, BODY) ? slot(value, BODY).source : extractBody(value).source;
-  if (source === null) return { text: '' };
-  return typeof source === 'string' ? { text: source } : { base64: W.bytesToBase64(source) };
+  const s = hasSlot(value, BODY) ? slot(value, BODY) : extractBody(value);
+  if (s.text !== undefined) return { text: s.text };
+  if (s.data !== undefined) return { base64: W.dataBase64(s.data) };
+  return { text: '' };
 }
 
 Object.assign(W, {
   extractBody, initBody, installBody, bodyToWire,
   bodyState: (obj) => slot(obj, BODY),
   hasBody: (obj) => hasSlot(obj, BODY),
-  copySource: (source) => (source instanceof Uint8Array ? source.slice() : source),
+  bodyContent: (s) => ({ text: s.text, data: s.data }),
+  bodyHasContent: hasContent,
 });

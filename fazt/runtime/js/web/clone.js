@@ -54,8 +54,8 @@ function cloneValue(value, memory) {
     if (typeof value.stack === 'string') define(copy, 'stack', value.stack, true);
     return copy;
   }
-  if (W.isFile(value)) return keep(W.fileFrom(W.blobBytes(value), value.name, value.type, value.lastModified));
-  if (W.isBlob(value)) return keep(W.blobFrom(W.blobBytes(value), value.type));
+  if (W.isFile(value)) return keep(W.fileOf(W.blobData(value), value.name, value.type, value.lastModified));
+  if (W.isBlob(value)) return keep(W.blobOf(W.blobData(value), value.type));
   if (value instanceof DOMException) return keep(new DOMException(value.message, value.name));
   if (Array.isArray(value)) {
     const copy = keep(new Array(value.length));

@@ -3,7 +3,7 @@
 // Python's hashlib, hmac (compare_digest for verify) and secrets: webhost.py.
 
 const W = globalThis.__faztWebBuild;
-const { define, webidl, slot, setSlot, local, bytesToBase64, base64ToBytes, copyBytes } = W;
+const { define, webidl, slot, setSlot, local, binaryToBytes, bufferBinary } = W;
 
 const HASHES = { 'SHA-1': 512, 'SHA-256': 512, 'SHA-384': 1024, 'SHA-512': 1024 };  // block size, bits
 const KEY = 'CryptoKey';
@@ -29,21 +29,24 @@ function hashName(hash) {
   return name;
 }
 
+// The bytes of a BufferSource as a binary string (see base.js).
 function bufferSource(data) {
   if (!W.isBufferSource(data)) throw new TypeError('Expected a BufferSource (ArrayBuffer or view)');
-  return bytesToBase64(copyBytes(data));
+  return bufferBinary(data);
 }
 
-function base64url(bytes) {
-  return bytesToBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+function base64url(binary) {
+  return W.toBase64(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function fromBase64url(text) {
-  const bytes = typeof text === 'string' && /^[A-Za-z0-9_-]*$/.test(text)
-    ? base64ToBytes(text.replace(/-/g, '+').replace(/_/g, '/')) : null;
-  if (bytes === null) throw domError('JWK "k" is not valid base64url', 'DataError');
-  return bytes;
+  const binary = typeof text === 'string' && /^[A-Za-z0-9_-]*$/.test(text)
+    ? W.fromBase64(text.replace(/-/g, '+').replace(/_/g, '/'), true) : null;
+  if (binary === null) throw domError('JWK "k" is not valid base64url', 'DataError');
+  return binary;
 }
+
+const bufferOf = (binary) => binaryToBytes(binary).buffer;
 
 class CryptoKey {
   constructor(key) {
@@ -56,14 +59,15 @@ class CryptoKey {
 }
 webidl(CryptoKey, 'CryptoKey');
 
-function hmacKey(bytes, algorithm, extractable, usages) {
+// An HMAC CryptoKey of the key bytes in the binary string `secret`.
+function hmacKey(secret, algorithm, extractable, usages) {
   const hash = hashName(algorithm.hash);
   usages = [...usages].map(String);
   for (const u of usages) {
     if (u !== 'sign' && u !== 'verify') throw domError(`HMAC keys cannot be used to ${u}`, 'SyntaxError');
   }
   if (usages.length === 0) throw domError('A secret key needs at least one usage', 'SyntaxError');
-  let length = bytes.length * 8;
+  let length = secret.length * 8;
   if (algorithm.length !== undefined) {
     if (Number(algorithm.length) > length || Number(algorithm.length) <= length - 8 || !length) {
       throw domError('HMAC: length does not match the key data', 'DataError');
@@ -73,7 +77,7 @@ function hmacKey(bytes, algorithm, extractable, usages) {
   if (length === 0) throw domError('HMAC: the key is empty', 'DataError');
   const key = new CryptoKey(CREATE);
   setSlot(key, KEY, {
-    type: 'secret', extractable: !!extractable, usages: Object.freeze(usages), bytes,
+    type: 'secret', extractable: !!extractable, usages: Object.freeze(usages), secret,
     algorithm: Object.freeze({ name: 'HMAC', hash: Object.freeze({ name: hash }), length }),
   });
   return key;
@@ -106,11 +110,11 @@ const SUBTLE = {
   digest(algorithm, data) {
     const name = algorithmName(algorithm);
     if (!(name in HASHES)) throw domError(`Unrecognized algorithm ${name}`, 'NotSupportedError');
-    return base64ToBytes(local('web.crypto.digest', name, bufferSource(data))).buffer;
+    return bufferOf(local('web.crypto.digest', name, bufferSource(data)));
   },
   importKey(format, keyData, algorithm, extractable, usages) {
     if (algorithmName(algorithm) !== 'HMAC') throw domError('Only HMAC keys are supported', 'NotSupportedError');
-    if (format === 'raw') return hmacKey(copyBytes(keyData), algorithm, extractable, usages);
+    if (format === 'raw') return hmacKey(bufferSource(keyData), algorithm, extractable, usages);
     if (format === 'jwk') {
       if (!keyData || keyData.kty !== 'oct') throw domError('JWK: kty must be "oct"', 'DataError');
       const hash = hashName(algorithm.hash);
@@ -125,10 +129,10 @@ const SUBTLE = {
   exportKey(format, key) {
     const k = slot(key, KEY);
     if (!k.extractable) throw domError('The key is not extractable', 'InvalidAccessError');
-    if (format === 'raw') return k.bytes.slice().buffer;
+    if (format === 'raw') return bufferOf(k.secret);
     if (format === 'jwk') {
       const h = k.algorithm.hash.name;
-      return { kty: 'oct', k: base64url(k.bytes), alg: h === 'SHA-1' ? 'HS1' : 'HS' + h.slice(4), key_ops: [...k.usages], ext: k.extractable };
+      return { kty: 'oct', k: base64url(k.secret), alg: h === 'SHA-1' ? 'HS1' : 'HS' + h.slice(4), key_ops: [...k.usages], ext: k.extractable };
     }
     throw domError(`Unsupported key format ${format}`, 'NotSupportedError');
   },
@@ -137,15 +141,15 @@ const SUBTLE = {
     const hash = hashName(algorithm.hash);
     const bits = algorithm.length === undefined ? HASHES[hash] : Number(algorithm.length);
     if (!Number.isInteger(bits) || bits <= 0 || bits % 8) throw domError('HMAC: length must be a positive multiple of 8', 'OperationError');
-    return hmacKey(base64ToBytes(local('web.crypto.random', bits / 8)), { ...algorithm, length: bits }, extractable, usages);
+    return hmacKey(local('web.crypto.random', bits / 8), { ...algorithm, length: bits }, extractable, usages);
   },
   sign(algorithm, key, data) {
     const k = usableKey(key, algorithm, 'sign');
-    return base64ToBytes(local('web.crypto.hmac', k.algorithm.hash.name, bytesToBase64(k.bytes), bufferSource(data))).buffer;
+    return bufferOf(local('web.crypto.hmac', k.algorithm.hash.name, k.secret, bufferSource(data)));
   },
   verify(algorithm, key, signature, data) {
     const k = usableKey(key, algorithm, 'verify');
-    return local('web.crypto.hmac_verify', k.algorithm.hash.name, bytesToBase64(k.bytes), bufferSource(signature), bufferSource(data));
+    return local('web.crypto.hmac_verify', k.algorithm.hash.name, k.secret, bufferSource(signature), bufferSource(data));
   },
 };
 for (const [name, fn] of Object.entries(SUBTLE)) {
@@ -167,7 +171,7 @@ class Crypto {
     if (array.byteLength > 65536) {
       throw domError(`getRandomValues: ${array.byteLength} bytes is more than 65536`, 'QuotaExceededError');
     }
-    const bytes = base64ToBytes(local('web.crypto.random', array.byteLength));
+    const bytes = binaryToBytes(local('web.crypto.random', array.byteLength));
     new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(bytes);
     return array;
   }

@@ -54,19 +54,18 @@ class Request {
       throw new TypeError('Request: the body of the input Request has already been consumed');
     }
     const headers = W.makeHeaders(init.headers !== undefined ? init.headers : from ? input.headers : undefined);
-    let source = null;
+    let body = { type: null };
     if (init.body !== undefined && init.body !== null) {
-      const extracted = W.extractBody(init.body);
-      source = extracted.source;
-      if (extracted.type !== null && !headers.has('content-type')) headers.append('content-type', extracted.type);
+      body = W.extractBody(init.body);
+      if (body.type !== null && !headers.has('content-type')) headers.append('content-type', body.type);
     } else if (init.body === undefined && inputBody) {
-      source = inputBody.source;
+      body = W.bodyContent(inputBody);
     }
-    if (source !== null && (method === 'GET' || method === 'HEAD')) {
+    if ((body.text !== undefined || body.data !== undefined) && (method === 'GET' || method === 'HEAD')) {
       throw new TypeError('Request with GET/HEAD method cannot have body.');
     }
     // Taking the input's body disturbs the input, as when its stream is read.
-    if (init.body === undefined && inputBody && inputBody.source !== null) inputBody.used = true;
+    if (init.body === undefined && inputBody && W.bodyHasContent(inputBody)) inputBody.used = true;
     const signal = init.signal !== undefined ? init.signal : from ? from.signal : undefined;
     setSlot(this, REQUEST, {
       url: from ? from.url : url.href,
@@ -83,7 +82,7 @@ class Request {
       integrity: init.integrity !== undefined ? String(init.integrity) : from ? from.integrity : '',
       keepalive: init.keepalive !== undefined ? !!init.keepalive : from ? from.keepalive : false,
     });
-    W.initBody(this, source, headers);
+    W.initBody(this, body, headers);
   }
   get method() { return slot(this, REQUEST).method; }
   get url() { return slot(this, REQUEST).url; }
@@ -108,7 +107,7 @@ class Request {
     const copy = Object.create(Object.getPrototypeOf(this));
     const headers = W.makeHeaders(s.headers);
     setSlot(copy, REQUEST, { ...s, headers, signal: W.followSignal(s.signal) });
-    W.initBody(copy, W.copySource(body.source), headers);
+    W.initBody(copy, W.bodyContent(body), headers);
     return copy;
   }
 }
@@ -121,10 +120,10 @@ function validStatusText(text) {
   return /^[\t\x20-\x7e\x80-\xff]*$/.test(text);
 }
 
-function newResponse(state, source, headers) {
+function newResponse(state, body, headers) {
   const response = Object.create(Response.prototype);
   setSlot(response, RESPONSE, { ...state, headers });
-  W.initBody(response, source, headers);
+  W.initBody(response, body, headers);
   return response;
 }
 
@@ -138,25 +137,24 @@ class Response {
     const statusText = init.statusText === undefined ? '' : byteString(init.statusText);
     if (!validStatusText(statusText)) throw new TypeError('Response: invalid statusText');
     const headers = W.makeHeaders(init.headers);
-    let source = null;
+    let extracted = { type: null };
     if (body !== null && body !== undefined) {
       if (NULL_BODY_STATUS.has(status)) throw new TypeError(`Response with status ${status} cannot have a body`);
-      const extracted = W.extractBody(body);
-      source = extracted.source;
+      extracted = W.extractBody(body);
       if (extracted.type !== null && !headers.has('content-type')) headers.append('content-type', extracted.type);
     }
     setSlot(this, RESPONSE, { type: 'default', url: '', redirected: false, status, statusText, headers });
-    W.initBody(this, source, headers);
+    W.initBody(this, extracted, headers);
   }
   static error() {
-    return newResponse({ type: 'error', url: '', redirected: false, status: 0, statusText: '' }, null,
+    return newResponse({ type: 'error', url: '', redirected: false, status: 0, statusText: '' }, {},
       W.makeHeaders(undefined, 'immutable'));
   }
   static redirect(url, status = 302) {
     const target = absoluteUrl(usv(url), 'Response.redirect');
     status = Number(status);
     if (!REDIRECT_STATUS.has(status)) throw new RangeError(`Response.redirect: invalid status ${status}`);
-    return newResponse({ type: 'default', url: '', redirected: false, status, statusText: '' }, null,
+    return newResponse({ type: 'default', url: '', redirected: false, status, statusText: '' }, {},
       W.makeHeaders([['location', target.href]], 'immutable'));
   }
   static json(data, init = {}) {
@@ -184,19 +182,20 @@ class Response {
     const headers = W.makeHeaders(s.headers);
     W.setHeadersGuard(headers, W.headersGuard(s.headers));
     setSlot(copy, RESPONSE, { ...s, headers });
-    W.initBody(copy, W.copySource(body.source), headers);
+    W.initBody(copy, W.bodyContent(body), headers);
     return copy;
   }
 }
 W.installBody(Response);
 webidl(Response, 'Response');
 
-// A Response as fetch() delivers it: any status the network gave, with the final URL.
+// A Response as fetch() delivers it: any status the network gave, with the final URL; the body
+// is a BodyInit (wireBlob() makes one from base64 without a byte loop).
 W.fetchedResponse = ({ status, statusText = '', headers = [], body = null, url = '', redirected = false }) => {
   if (!Number.isInteger(status) || status < 0 || status > 999) throw new RangeError(`invalid status ${status}`);
   const h = W.makeHeaders(headers);
   return newResponse({ type: 'basic', url: String(url), redirected: !!redirected, status, statusText: String(statusText) },
-    NULL_BODY_STATUS.has(status) ? null : body, h);
+    NULL_BODY_STATUS.has(status) ? {} : W.extractBody(body), h);
 };
 
 define(globalThis, 'Request', Request);

@@ -1,7 +1,7 @@
 // FormData (XMLHttpRequest standard) and its multipart/form-data encoding (HTML standard).
 
 const W = globalThis.__faztWebBuild;
-const { define, webidl, slot, setSlot, usv, utf8Encode, concatBytes } = W;
+const { define, webidl, slot, setSlot, usv, utf8EncodeBinary } = W;
 
 const FORM = 'FormData';
 
@@ -12,7 +12,7 @@ function entry(name, value, filename, args) {
     if (filename === undefined && W.isFile(value)) return [name, value];
     const fileName = filename !== undefined ? usv(filename) : W.isFile(value) ? value.name : 'blob';
     const lastModified = W.isFile(value) ? value.lastModified : Date.now();
-    return [name, W.fileFrom(W.blobBytes(value), fileName, value.type, lastModified)];
+    return [name, W.fileOf(W.blobData(value), fileName, value.type, lastModified)];
   }
   if (args > 2) throw new TypeError("FormData: parameter 2 is not of type 'Blob'");
   return [name, usv(value)];
@@ -78,21 +78,21 @@ function randomBoundary() {
   return out;
 }
 
-// The multipart/form-data encoding of a FormData: {bytes, type} (type carries the boundary).
+// The multipart/form-data encoding of a FormData: {binary, type} (type carries the boundary).
 function encodeMultipart(form) {
   const boundary = randomBoundary();
   const chunks = [];
   for (const [name, value] of slot(form, FORM).list) {
     let head = `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(crlf(name))}"`;
     if (typeof value === 'string') {
-      chunks.push(utf8Encode(`${head}\r\n\r\n${crlf(value)}\r\n`));
+      chunks.push(utf8EncodeBinary(`${head}\r\n\r\n${crlf(value)}\r\n`));
     } else {
       head += `; filename="${escapeName(value.name)}"\r\nContent-Type: ${value.type || 'application/octet-stream'}\r\n\r\n`;
-      chunks.push(utf8Encode(head), W.blobBytes(value), utf8Encode('\r\n'));
+      chunks.push(utf8EncodeBinary(head), W.blobBinary(value), '\r\n');
     }
   }
-  chunks.push(utf8Encode(`--${boundary}--\r\n`));
-  return { bytes: concatBytes(chunks), type: `multipart/form-data; boundary=${boundary}` };
+  chunks.push(`--${boundary}--\r\n`);
+  return { binary: chunks.join(''), type: `multipart/form-data; boundary=${boundary}` };
 }
 
 W.isFormData = (value) => W.hasSlot(value, FORM);

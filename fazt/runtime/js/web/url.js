@@ -3,30 +3,19 @@
 // URLSearchParams is the standard's application/x-www-form-urlencoded parser and serializer.
 
 const W = globalThis.__faztWebBuild;
-const { define, webidl, slot, setSlot, hasSlot, usv, local, utf8Encode, utf8Decode } = W;
+const { define, webidl, slot, setSlot, hasSlot, usv, local, utf8EncodeBinary, utf8DecodeBinary } = W;
 
 const URL_BRAND = 'URL';
 const PARAMS = 'URLSearchParams';
 
 // ---- application/x-www-form-urlencoded ----
 
+// Percent-decode (after "+" to space), then UTF-8 decode without BOM, with replacement.
 function percentDecode(text) {
   if (!/[%+]/.test(text)) return text;
-  const bytes = utf8Encode(text);
-  const out = new Uint8Array(bytes.length);
-  let n = 0;
-  const hex = (b) => (b >= 48 && b <= 57 ? b - 48 : b >= 65 && b <= 70 ? b - 55 : b >= 97 && b <= 102 ? b - 87 : -1);
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0x2b) { out[n++] = 0x20; continue; }
-    if (b === 0x25 && i + 2 < bytes.length && hex(bytes[i + 1]) >= 0 && hex(bytes[i + 2]) >= 0) {
-      out[n++] = hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]);
-      i += 2;
-      continue;
-    }
-    out[n++] = b;
-  }
-  return utf8Decode(out.subarray(0, n));
+  const binary = utf8EncodeBinary(text.replace(/\+/g, ' '))
+    .replace(/%([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  return utf8DecodeBinary(binary);
 }
 
 function parseUrlencoded(input) {
@@ -41,16 +30,13 @@ function parseUrlencoded(input) {
   return list;
 }
 
+// The application/x-www-form-urlencoded percent-encode set differs from encodeURIComponent's
+// only in these characters (and in writing a space as "+").
+const FORM_EXTRA = { '!': '%21', "'": '%27', '(': '%28', ')': '%29', '~': '%7E' };
+
 function encodeComponent(text) {
   if (/^[A-Za-z0-9*\-._]*$/.test(text)) return text;
-  let out = '';
-  for (const b of utf8Encode(text)) {
-    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ||
-        b === 0x2a || b === 0x2d || b === 0x2e || b === 0x5f) out += String.fromCharCode(b);
-    else if (b === 0x20) out += '+';
-    else out += '%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase();
-  }
-  return out;
+  return encodeURIComponent(text).replace(/%20/g, '+').replace(/[!'()~]/g, (c) => FORM_EXTRA[c]);
 }
 
 function serializeUrlencoded(list) {
