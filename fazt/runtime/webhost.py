@@ -20,8 +20,8 @@ import binascii
 import hashlib
 import hmac
 import os
-import secrets
 import re
+import secrets
 import uuid
 
 import ada_url
@@ -57,10 +57,13 @@ def _text(value, limit=MAX_URL_CHARS):
 def _bytes(binary, limit=MAX_DATA_BYTES):
     """The bytes a binary string (or ``{"base64": text}``) stands for."""
     if isinstance(binary, dict) and binary.keys() == {"base64"}:
-        decoded = from_base64(binary["base64"])
-        if decoded is None:
-            raise ValueError("invalid base64 data")
-        binary = decoded
+        text = binary["base64"]
+        if not isinstance(text, str) or len(text) > (limit + 2) // 3 * 4:
+            raise ValueError(f"data must be base64 of at most {limit} bytes")
+        try:
+            return base64.b64decode(text, validate=True)
+        except binascii.Error:
+            raise ValueError("invalid base64 data") from None
     if not isinstance(binary, str) or len(binary) > limit:
         raise ValueError(f"data must be a binary string of at most {limit} bytes")
     try:

@@ -97,10 +97,6 @@ function utf8DecodeBinary(binary, fatal = false) {
   }
 }
 
-function utf8Decode(bytes, fatal = false) {
-  return utf8DecodeBinary(bytesToBinary(bytes), fatal);
-}
-
 function toBase64(binary) {
   return local('web.bytes.to_base64', binary);
 }
@@ -196,7 +192,7 @@ function hasSlot(obj, brand) {
 
 define(globalThis, '__faztWebBuild', {
   local, define, webidl, usv, byteString, bytesToBinary, binaryToBytes, utf8EncodeBinary, utf8Encode,
-  utf8DecodeBinary, utf8Decode, toBase64, fromBase64, bytesToBase64, isBufferSource, viewBytes, bufferBinary,
+  utf8DecodeBinary, toBase64, fromBase64, bytesToBase64, isBufferSource, viewBytes, bufferBinary,
   dataBinary, dataBase64, dataSize, dataArgument, dataText, base64Data,
   slot, setSlot, hasSlot,
 }, true);

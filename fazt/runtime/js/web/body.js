@@ -133,7 +133,6 @@ function bodyToWire(value) {
 Object.assign(W, {
   extractBody, initBody, installBody, bodyToWire,
   bodyState: (obj) => slot(obj, BODY),
-  hasBody: (obj) => hasSlot(obj, BODY),
   bodyContent: (s) => ({ text: s.text, data: s.data }),
   bodyHasContent: hasContent,
 });

@@ -121,5 +121,4 @@ W.makeHeaders = (init, guard = 'none') => {
 };
 W.setHeadersGuard = (headers, guard) => { slot(headers, HEADERS).guard = guard; };
 W.headersGuard = (headers) => slot(headers, HEADERS).guard;
-W.headerPairs = (headers) => slot(headers, HEADERS).list.map(([n, v]) => [n, v]);
 define(globalThis, 'Headers', Headers);
