@@ -171,3 +171,10 @@ def test_an_abort_reply_from_the_worker_is_never_taken_as_a_result():
 def test_python_errors_reach_scripts_as_type_errors(js):
     assert js.run("""(() => { try { new URL('https://a.test/' + 'x'.repeat(1100000)); }
       catch (e) { return [e.name, e.message]; } })()""") == ["TypeError", "string longer than 1048576 characters"]
+
+
+def test_text_decoder_streams_a_bom_and_a_sequence_split_across_chunks(js):
+    assert js.run("""const d = new TextDecoder();
+      [d.decode(new Uint8Array([0xef]), { stream: true }), d.decode(new Uint8Array([0xbb]), { stream: true }),
+       d.decode(new Uint8Array([0xbf, 0x41]), { stream: true }), d.decode(new Uint8Array([0xe2, 0x82]), { stream: true }),
+       d.decode(), new TextDecoder().decode(new Uint8Array([0xef, 0xbb]))]""") == ["", "", "A", "", "\ufffd", "\ufffd"]

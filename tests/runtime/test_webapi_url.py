@@ -137,3 +137,29 @@ def test_searchparams_and_url_stay_in_step(js):
       u3.href = 'https://h.test/?k=v';
       [a, b, c, sp.get('k'), u3.searchParams === sp]""") == [
         "https://h.test/p?q=1&name=Zo%C3%AB+%26+co#frag", [["x", "9"]], "https://h.test/p#frag", "v", True]
+
+
+# The cases of WPT url/urlsearchparams-sort.any.js: a stable sort by UTF-16 code units.
+SORT_CASES = [
+    ("z=b&a=b&z=a&a=a", [["a", "b"], ["a", "a"], ["z", "b"], ["z", "a"]]),
+    ("\ufffd=x&\ufffc&\ufffd=a", [["\ufffc", ""], ["\ufffd", "x"], ["\ufffd", "a"]]),
+    ("ﬃ&🌈", [["🌈", ""], ["ﬃ", ""]]),
+    ("é&e\ufffd&e\u0301", [["e\u0301", ""], ["e\ufffd", ""], ["é", ""]]),
+    ("z=z&a=a&z=y&a=b&z=x&a=c&z=w&a=d&z=v&a=e&z=u&a=f&z=t&a=g",
+     [["a", c] for c in "abcdefg"] + [["z", c] for c in "zyxwvut"]),
+    ("bbb&bb&aaa&aa=x&aa=y", [["aa", "x"], ["aa", "y"], ["aaa", ""], ["bb", ""], ["bbb", ""]]),
+    ("z=z&=f&=t&=x", [["", "f"], ["", "t"], ["", "x"], ["z", "z"]]),
+    ("a🌈&a💩", [["a🌈", ""], ["a💩", ""]]),
+]
+
+
+@pytest.mark.parametrize("query, expected", SORT_CASES)
+def test_urlsearchparams_sort_passes_the_wpt_cases(js, query, expected):
+    assert js.run("""const p = new URLSearchParams(dukpy.q); p.sort();
+      const u = new URL('?' + dukpy.q, 'https://example/'); u.searchParams.sort();
+      [[...p], [...new URLSearchParams(u.search)]]""", q=query) == [expected, expected]
+
+
+def test_sorting_no_params_removes_the_question_mark(js):
+    assert js.run("const u = new URL('http://example.com/?'); u.searchParams.sort(); [u.href, u.search]") == [
+        "http://example.com/", ""]
