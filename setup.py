@@ -38,10 +38,12 @@ setup(
         "acme>=5.9,<6",
         "josepy>=2.2,<3",
         "txsni>=0.2",
+        "ada-url>=1.15",
+        "python-multipart>=0.0.20",
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",
-                 "playwright>=1.40"],
+                 "playwright>=1.40", "PyJWT>=2.8"],
     },
     entry_points={"console_scripts": ["fazt = fazt.cli.main:main"]},
 )
