@@ -26,7 +26,7 @@ from fazt.web.conditional import (
 )
 from fazt.base.mimetypes import is_compressible
 from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
-from fazt.web.resolve import clean_request_path, resolve_file
+from fazt.web.resolve import clean_request_path, is_api_path, resolve_file, route_path
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 NOT_FOUND_SITE = "404"
 # Files that configure a site and are never served as content.
 PRIVATE_FILES = frozenset({"_redirects", "_headers", "main.js", "fazt.json"})
+# Folders that hold code, never served as files (SPEC §14): functions and npm packages.
+PRIVATE_FOLDERS = ("api/", "node_modules/")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -74,7 +76,14 @@ class SiteRenderer:
             return self.sockets.render(request, state.name)
         if state.is_app:
             return self._render_app(request, state)
+        if state.routes is not None:  # a site with api/ functions (a static-only site skips this)
+            routed = self._route(request, state, route_path(request.path))
+            if routed is not None:
+                return routed
         if request.method not in (b"GET", b"HEAD"):
+            rewritten = self._rewrite_to_function(request, state)
+            if rewritten is not None:
+                return rewritten
             request.setResponseCode(405)
             request.setHeader(b"allow", b"GET, HEAD")
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
@@ -103,9 +112,41 @@ class SiteRenderer:
         request.requestHeaders.removeHeader(b"x-fazt-cron")
         return self.apps.render(request, state)
 
+    def _route(self, request: Request, state: SiteState, path: Optional[str]) -> bytes | Deferred | None:
+        """Run the function module whose route matches C{path} (percent-encoded), if one does."""
+        if path is None or not is_api_path(path):
+            return None
+        match = state.routes.match(path)
+        if match is None:
+            return None
+        if self.apps is None:
+            request.setResponseCode(503)
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return html_page(503, "Service Unavailable", "This server does not run JavaScript functions.")
+        file, params = match
+        return self.apps.render_function(request, state, file, params)
+
+    def _rewrite_to_function(self, request: Request, state: SiteState) -> bytes | Deferred | None:
+        """A C{_redirects} rewrite (200) to a function route, for a method static files do not answer."""
+        if state.routes is None or not state.redirects:
+            return None
+        path = clean_request_path(request.path)
+        match = match_redirect(state.redirects, path) if path is not None else None
+        if match is None or match.status != 200 or is_external(match.target):
+            return None
+        return self._route_target(request, state, match.target)
+
+    def _route_target(self, request: Request, state: SiteState, target: str) -> bytes | Deferred | None:
+        if state.routes is None:
+            return None
+        path = quote(target.split("?", 1)[0], safe="/:@!$&'()*+,;=~[]")
+        return self._route(request, state, route_path(path.encode("latin-1", "replace")))
+
     def _resolve(self, state: SiteState, path: str) -> Optional[str]:
         target = resolve_file(state.files, path)
-        return None if target in PRIVATE_FILES else target
+        if target is None or target in PRIVATE_FILES or target.startswith(PRIVATE_FOLDERS):
+            return None
+        return target
 
     def _apply_rule(self, request: Request, state: SiteState, match) -> bytes | Deferred:
         if match.status in REDIRECT_CODES:
@@ -117,6 +158,10 @@ class SiteRenderer:
             request.setHeader(b"location", location.encode("latin-1", "replace"))
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return html_page(match.status, "Moved", "This page has moved.")
+        if match.status == 200 and not is_external(match.target):
+            routed = self._route_target(request, state, match.target)
+            if routed is not None:
+                return routed
         if match.status in (200, 404) and not is_external(match.target):
             path = clean_request_path(match.target.split("?", 1)[0].encode("utf-8"))
             target = self._resolve(state, path) if path else None
