@@ -26,7 +26,8 @@ from fazt.web.conditional import (
 )
 from fazt.base.mimetypes import is_compressible
 from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
-from fazt.web.resolve import clean_request_path, is_api_path, resolve_file, route_path
+from fazt.web.resolve import clean_request_path, resolve_file
+from fazt.web.sitefunctions import FunctionDispatch
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
@@ -50,6 +51,7 @@ class SiteRenderer:
         self.index = index
         self.apps = apps
         self.sockets = sockets
+        self.functions = FunctionDispatch(apps)
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -77,11 +79,11 @@ class SiteRenderer:
         if state.is_app:
             return self._render_app(request, state)
         if state.routes is not None:  # a site with api/ functions (a static-only site skips this)
-            routed = self._route(request, state, route_path(request.path))
+            routed = self.functions.route(request, state)
             if routed is not None:
                 return routed
         if request.method not in (b"GET", b"HEAD"):
-            rewritten = self._rewrite_to_function(request, state)
+            rewritten = self.functions.rewrite(request, state)
             if rewritten is not None:
                 return rewritten
             request.setResponseCode(405)
@@ -112,36 +114,6 @@ class SiteRenderer:
         request.requestHeaders.removeHeader(b"x-fazt-cron")
         return self.apps.render(request, state)
 
-    def _route(self, request: Request, state: SiteState, path: Optional[str]) -> bytes | Deferred | None:
-        """Run the function module whose route matches C{path} (percent-encoded), if one does."""
-        if path is None or not is_api_path(path):
-            return None
-        match = state.routes.match(path)
-        if match is None:
-            return None
-        if self.apps is None:
-            request.setResponseCode(503)
-            request.setHeader(b"content-type", b"text/html; charset=utf-8")
-            return html_page(503, "Service Unavailable", "This server does not run JavaScript functions.")
-        file, params = match
-        return self.apps.render_function(request, state, file, params)
-
-    def _rewrite_to_function(self, request: Request, state: SiteState) -> bytes | Deferred | None:
-        """A C{_redirects} rewrite (200) to a function route, for a method static files do not answer."""
-        if state.routes is None or not state.redirects:
-            return None
-        path = clean_request_path(request.path)
-        match = match_redirect(state.redirects, path) if path is not None else None
-        if match is None or match.status != 200 or is_external(match.target):
-            return None
-        return self._route_target(request, state, match.target)
-
-    def _route_target(self, request: Request, state: SiteState, target: str) -> bytes | Deferred | None:
-        if state.routes is None:
-            return None
-        path = quote(target.split("?", 1)[0], safe="/:@!$&'()*+,;=~[]")
-        return self._route(request, state, route_path(path.encode("latin-1", "replace")))
-
     def _resolve(self, state: SiteState, path: str) -> Optional[str]:
         target = resolve_file(state.files, path)
         if target is None or target in PRIVATE_FILES or target.startswith(PRIVATE_FOLDERS):
@@ -159,7 +131,7 @@ class SiteRenderer:
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return html_page(match.status, "Moved", "This page has moved.")
         if match.status == 200 and not is_external(match.target):
-            routed = self._route_target(request, state, match.target)
+            routed = self.functions.target(request, state, match.target)
             if routed is not None:
                 return routed
         if match.status in (200, 404) and not is_external(match.target):
