@@ -34,12 +34,15 @@ def code_entries(paths: Collection[str]) -> list[str]:
 
 
 def invalid_script(result: CheckResult) -> ApiError:
-    """400 C{INVALID_SCRIPT}; the message reads as a compiler's (C{main.js:3: SyntaxError: ...})."""
-    where = result.file or "?"
-    if result.line is not None:
-        where += f":{result.line}"
+    """400 C{INVALID_SCRIPT}; the message reads as a compiler's (C{main.js:3: SyntaxError: ...}).
+
+    A check that could not finish (the pool names no file) says so in its message.
+    """
     message = result.message or "the code does not compile"
-    return ApiError(400, "INVALID_SCRIPT", f"{where}: {message}",
+    where = result.file
+    if where is not None and result.line is not None:
+        where += f":{result.line}"
+    return ApiError(400, "INVALID_SCRIPT", f"{where}: {message}" if where else message,
                     {"file": result.file, "line": result.line, "message": message})
 
 

@@ -34,3 +34,9 @@ def test_a_refusal_reads_like_a_compiler_error_and_carries_file_and_line():
 def test_a_refusal_without_a_line_still_names_the_file():
     error = invalid_script(CheckResult(False, "api/a.js", None, "could not resolve './missing.js'"))
     assert error.message == "api/a.js: could not resolve './missing.js'"
+
+
+def test_a_check_that_could_not_finish_says_so_without_a_file():
+    error = invalid_script(CheckResult(False, None, None, "the code could not be checked: busy"))
+    assert error.message == "the code could not be checked: busy"
+    assert error.details == {"file": None, "line": None, "message": "the code could not be checked: busy"}
