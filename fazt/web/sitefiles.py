@@ -26,7 +26,7 @@ from fazt.web.conditional import (
 )
 from fazt.base.mimetypes import is_compressible
 from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
-from fazt.web.resolve import clean_request_path, resolve_file
+from fazt.web.resolve import clean_request_path, is_api_path, resolve_file
 from fazt.web.sitefunctions import FunctionDispatch
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
@@ -100,7 +100,10 @@ class SiteRenderer:
         if state.redirects:
             match = match_redirect(state.redirects, path)
             if match is not None and (match.force or target is None):
-                return self._apply_rule(request, state, match)
+                # /api paths of a site with functions are never answered by a file (no SPA fallback):
+                # redirects and rewrites to functions only.
+                return self._apply_rule(request, state, match,
+                                        static=state.routes is None or not is_api_path(path))
         if target is None:
             return self._site_not_found(request, state)
         return self._serve(request, state, state.files[target], 200, path)
@@ -120,7 +123,7 @@ class SiteRenderer:
             return None
         return target
 
-    def _apply_rule(self, request: Request, state: SiteState, match) -> bytes | Deferred:
+    def _apply_rule(self, request: Request, state: SiteState, match, static: bool = True) -> bytes | Deferred:
         if match.status in REDIRECT_CODES:
             location = quote(match.target, safe="/:?#[]@!$&'()*+,;=%~")
             query = request.uri.partition(b"?")[2]
@@ -134,7 +137,7 @@ class SiteRenderer:
             routed = self.functions.target(request, state, match.target)
             if routed is not None:
                 return routed
-        if match.status in (200, 404) and not is_external(match.target):
+        if static and match.status in (200, 404) and not is_external(match.target):
             path = clean_request_path(match.target.split("?", 1)[0].encode("utf-8"))
             target = self._resolve(state, path) if path else None
             if target is not None:

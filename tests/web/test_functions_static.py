@@ -23,12 +23,16 @@ async def test_api_and_node_modules_are_never_served_even_on_a_static_site(serve
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_spa_fallback_does_not_expose_function_sources(server):
-    files = {"index.html": "<h1>app</h1>", "_redirects": "/* /index.html 200\n",
+async def test_a_spa_fallback_never_answers_for_api_paths_nor_shows_function_sources(server):
+    files = {"index.html": "<h1>app</h1>", "404.html": "<h1>lost</h1>",
+             "_redirects": "/api/old /api/hello 301\n/* /index.html 200\n",
              "api/hello.js": "export default () => new Response('hi');"}
     response = await server.deploy("spa", files)
     assert response.code == 200, response.body
-    page = await server.get("/api/hello.js", "spa.example.test")
-    assert (page.code, page.body) == (200, b"<h1>app</h1>")
+    for path in ("/api/hello.js", "/api/unknown", "/api/"):
+        page = await server.get(path, "spa.example.test")
+        assert (page.code, page.body) == (404, b"<h1>lost</h1>"), path
+    moved = await server.get("/api/old", "spa.example.test")
+    assert (moved.code, moved.header("location")) == (301, "/api/hello")
     page = await server.get("/dashboard/settings", "spa.example.test")
     assert (page.code, page.body) == (200, b"<h1>app</h1>")
