@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 
+from twisted.web.server import Request
+from twisted.web.test.requesthelper import DummyChannel
+
 from fazt.runtime.scriptrequest import script_request
+from fazt.web.apps import request_scheme
+from fazt.web.lockout import parse_networks
 from fazt.web.resolve import is_api_path, route_path
 
 
@@ -61,3 +66,27 @@ def test_route_paths_stay_encoded_and_lose_dot_segments_and_trailing_slashes():
 def test_only_api_and_below_are_function_paths():
     assert is_api_path("/api") and is_api_path("/api/x")
     assert not is_api_path("/apix") and not is_api_path("/")
+
+
+def twisted_request(secure: bool = False, forwarded_proto: str | None = None):
+    channel = DummyChannel()
+    if secure:
+        channel.transport = DummyChannel.SSL()
+    request = Request(channel)
+    if forwarded_proto is not None:
+        request.requestHeaders.setRawHeaders(b"x-forwarded-proto", [forwarded_proto.encode()])
+    return request
+
+
+def test_the_scheme_is_the_listeners_unless_a_trusted_proxy_says_otherwise():
+    proxies = parse_networks(["10.0.0.0/8"])
+    assert request_scheme(twisted_request(), "203.0.113.9", ()) == "http"
+    assert request_scheme(twisted_request(secure=True), "203.0.113.9", ()) == "https"
+    # Anyone may send the header; only a configured proxy is believed.
+    assert request_scheme(twisted_request(forwarded_proto="https"), "203.0.113.9", ()) == "http"
+    assert request_scheme(twisted_request(forwarded_proto="https"), "203.0.113.9", proxies) == "http"
+    assert request_scheme(twisted_request(forwarded_proto="https"), "10.1.2.3", proxies) == "https"
+    assert request_scheme(twisted_request(forwarded_proto="https"), "::ffff:10.1.2.3", proxies) == "https"
+    # The proxy next to us appends last; nonsense keeps the listener's scheme.
+    assert request_scheme(twisted_request(forwarded_proto="http, https"), "10.1.2.3", proxies) == "https"
+    assert request_scheme(twisted_request(secure=True, forwarded_proto="gopher"), "10.1.2.3", proxies) == "https"
