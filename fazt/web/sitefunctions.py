@@ -30,6 +30,8 @@ class FunctionDispatch:
 
     def route(self, request: Request, state: SiteState) -> bytes | Deferred | None:
         """The answer of the function whose route matches the request's path, or None."""
+        if b"/api" not in request.path:  # most requests of a site: its files, at no routing cost
+            return None
         return self._run(request, state, route_path(request.path))
 
     def rewrite(self, request: Request, state: SiteState) -> bytes | Deferred | None:
