@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import sqlite3
 
 import pytest
 
@@ -44,6 +45,12 @@ FUNCTIONS = {
     ),
     "api/env.js": "export default (request, ctx) => Response.json({ greeting: ctx.env.GREETING, site: ctx.site });\n",
     "api/worker.js": "export default { fetch(request, env, ctx) { return Response.json({ form: 'workers', greeting: env.GREETING }); } };\n",
+    "api/late.js": (
+        "export default (request, ctx) => {\n"
+        "  ctx.waitUntil(new Promise((done) => setTimeout(() => { console.log('late line'); done(); }, 50)));\n"
+        "  return new Response('early');\n"
+        "};\n"
+    ),
     "api/pkg.js": "import greet from 'greet';\nexport default () => new Response(greet('npm'));\n",
     "node_modules/greet/package.json": json.dumps({"name": "greet", "version": "1.0.0", "main": "lib/index.js"}),
     "node_modules/greet/lib/index.js": "module.exports = function greet(name) { return 'hello ' + name; };\n",
@@ -122,12 +129,12 @@ def test_a_rewrite_runs_the_function_it_targets_with_imports(shop):
     assert status == 200
     answer = json.loads(body)
     assert answer["greeting"] == "hi" and answer["what"] == "shoes" and answer["twice"] == 4
-    assert answer["url"] == f"http://{HOST}:{shop.port}/go/shoes"
+    assert answer["url"] == f"http://{HOST}/go/shoes"
 
 
 def test_the_url_has_the_scheme_a_trusted_proxy_reports(shop):
     _, _, body = call(shop, "GET", "/api/echo/x", headers={"X-Forwarded-Proto": "https"})
-    assert json.loads(body)["url"] == f"https://{HOST}:{shop.port}/api/echo/x"
+    assert json.loads(body)["url"] == f"https://{HOST}/api/echo/x"
 
 
 def test_binary_bodies_arrive_and_leave_byte_exact(shop):
@@ -140,6 +147,20 @@ def test_ctx_env_the_workers_form_and_an_npm_package(shop):
     assert json.loads(call(shop, "GET", "/api/env")[2]) == {"greeting": "bonjour", "site": SITE}
     assert json.loads(call(shop, "GET", "/api/worker")[2]) == {"form": "workers", "greeting": "bonjour"}
     assert call(shop, "GET", "/api/pkg")[::2] == (200, b"hello npm")
+
+
+def test_lines_logged_after_the_response_reach_the_sites_log(shop, fz):
+    assert call(shop, "GET", "/api/late")[::2] == (200, b"early")
+
+    def logged():
+        conn = sqlite3.connect(shop.db)
+        try:
+            return conn.execute("SELECT level FROM site_logs WHERE site_name = ? AND message = 'late line'",
+                                (SITE,)).fetchall()
+        finally:
+            conn.close()
+
+    assert fz.wait_for(logged, "the late log line", shop, timeout=15) == [("info",)]
 
 
 @pytest.mark.parametrize("broken, where", [
