@@ -37,6 +37,9 @@ SIDEWAYS = {
     # A cron run is a request to the site's script: cron builds the script's C{req} with runtime's
     # pure builder (fazt/runtime/scriptrequest.py). runtime never imports cron.
     ("cron", "runtime"),
+    # A deploy whose code does not compile is refused (SPEC §14): deploy hands the upload to the JS
+    # pool's check as a runtime CodeBundle (fazt/runtime/code.py). runtime never imports deploy.
+    ("deploy", "runtime"),
 }
 
 def module_name(path: Path) -> str:

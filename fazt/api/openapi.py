@@ -33,7 +33,7 @@ _PATH_SCHEMAS = {"key_id": ID_SCHEMA, "redirect_id": ID_SCHEMA, "webhook_id": ID
 _TEXT_SEGMENT = {"type": "string", "minLength": 1}
 _DESCRIPTIONS = {
     200: "Success", 201: "Created", 204: "Done; no content", 302: "Redirect to the destination",
-    400: "Invalid input (VALIDATION_FAILED, MISSING_FIELD, INVALID_JSON, BAD_REQUEST, INVALID_ZIP)",
+    400: "Invalid input (VALIDATION_FAILED, MISSING_FIELD, INVALID_JSON, BAD_REQUEST, INVALID_ZIP, INVALID_SCRIPT)",
     401: "Missing or invalid credentials", 403: "The credentials may not do this, or a CSRF check failed",
     404: "No such resource", 405: "Method not allowed (see Allow)", 409: "Conflict with the current state",
     413: "Body too large", 415: "Unsupported media type", 429: "Too many requests (see Retry-After)",

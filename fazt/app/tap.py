@@ -66,6 +66,7 @@ from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
+from fazt.web.v1pool import v2_runner
 from fazt.ws.hub import HubRegistry
 from fazt.ws.resource import SiteSockets
 
@@ -125,11 +126,11 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     host = HostApi(store, writer, fetcher, clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
                          wall_seconds=config["js-wall-seconds"])
-    apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus)
+    proxies = parse_networks(config["trusted-proxy"])
+    apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus, trusted_proxies=proxies)
     bus.subscribe(SITE_CHANGED, apps.site_changed)  # new variables or a deletion
     auth = Authenticator(store, reactor, audit=AuditRecorder(writer, reactor))  # every area records through auth.audit
     api = ApiRouter()
-    proxies = parse_networks(config["trusted-proxy"])
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
     connections = ConnectionLimits(connection_cap(config["max-connections"]),
                                    config["max-connections-per-address"], proxies)
@@ -161,8 +162,9 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         return lambda site_name: bus.publish(SITE_CHANGED, {"site": site_name, "change": change})
 
     # Deploys and rollbacks both switch, indistinguishable.
+    # The JS pool checks an upload's code before the deploy is committed (400 INVALID_SCRIPT).
     deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
-                        keep=config["keep-deployments"])
+                        keep=config["keep-deployments"], code_pool=v2_runner(workers))  # TEMPORARY wrapper: `workers` after the v2 merge
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.

@@ -15,7 +15,7 @@ import importlib
 import sys
 from urllib.parse import quote
 
-from fazt.cli.client import ApiClient, ClientError
+from fazt.cli.client import ApiClient, ApiError, ClientError
 from fazt.cli.errors import CliError
 from fazt.cli.formatting import human_duration, human_size, render_table, size_with_bytes
 from fazt.cli.multipart import MultipartFileBody
@@ -69,6 +69,8 @@ def deploy(args: argparse.Namespace) -> int:
         progress = progress_for(form.content_length)
         try:
             envelope = client.upload("/api/deploy", form, progress)
+        except ApiError as error:
+            raise _readable_deploy_error(error) from error
         finally:
             if progress is not None:
                 progress.finish()
@@ -105,6 +107,13 @@ def list_sites(args: argparse.Namespace) -> int:
     print(render_table(("NAME", "URL", "DEPLOYMENT", "FILES", "SIZE", "UPDATED"), rows))
     _print_partial_list_note(envelope, len(sites), "sites")
     return 0
+
+
+def _readable_deploy_error(error: ApiError) -> CliError:
+    """A refused deploy, said the way a compiler says it when the site's code does not compile."""
+    if error.code != "INVALID_SCRIPT":
+        return error
+    return CliError(f"deploy refused, the site's code does not compile (nothing was switched): {error.message}")
 
 
 def list_deployments(args: argparse.Namespace) -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator, Optional
 
 import brotli
@@ -35,6 +36,9 @@ class PreparedDeploy:
     archive: zipfile.ZipFile
     files: list[tuple[Entry, str]]
     limits: Limits
+    # The archive is one spooled file read through a shared window: one reader at a time.
+    _reading: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _by_path: Optional[dict] = field(default=None, repr=False, compare=False)
 
     @property
     def file_count(self) -> int:
@@ -43,6 +47,22 @@ class PreparedDeploy:
     @property
     def size_bytes(self) -> int:
         return sum(entry.size for entry, _ in self.files)
+
+    @property
+    def paths(self) -> frozenset:
+        """Every file path of the upload (no leading slash), as the deployment's manifest keys."""
+        return frozenset(entry.path for entry, _ in self.files)
+
+    def read_text(self, path: str) -> Optional[str]:
+        """One file of the upload as UTF-8 text (None if absent); blocking: call it on a thread."""
+        with self._reading:
+            if self._by_path is None:
+                self._by_path = {entry.path: entry for entry, _ in self.files}
+            entry = self._by_path.get(path)
+            if entry is None:
+                return None
+            data = read_entry(self.archive, entry, self.limits)
+        return data.decode("utf-8", "replace")
 
     def new_files(self) -> Iterator[NewFile]:
         """The files for L{fazt.store.sites.commit_deployment}, loading content lazily."""

@@ -10,6 +10,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from fazt.deploy.archive import Limits
+from fazt.deploy.check import CodeChecker
 from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
 from fazt.base.errors import ApiError
 from fazt.store.interfaces import IStore
@@ -47,6 +48,7 @@ class Deployer:
         on_switch: Callable[[str], None],
         limits: Limits = Limits(),
         keep: int = DEFAULT_KEEP,
+        code_pool: Any = None,
     ) -> None:
         self._reactor = reactor
         self._store = store
@@ -55,6 +57,9 @@ class Deployer:
         self._on_switch = on_switch
         self.limits = limits
         self.keep = keep
+        # The JS pool checks an upload's main.js and api/ modules before it is committed (SPEC §14).
+        self._checker = None if code_pool is None else CodeChecker(
+            code_pool, lambda function, *args: deferToThreadPool(reactor, pool, function, *args))
 
     def prepare(self, body: BinaryIO, content_type: Optional[bytes]) -> Deferred[PreparedDeploy]:
         """Validate an upload on the deploy pool (raises L{ApiError})."""
@@ -64,7 +69,11 @@ class Deployer:
 
     @inlineCallbacks
     def commit(self, prepared: PreparedDeploy, deployed_by: str):
-        """Store a prepared deploy and switch the site to it; fires with (deployment, new blobs)."""
+        """Check a prepared deploy's code, store it and switch the site to it; fires with
+        (deployment, new blobs). Code that does not compile raises L{ApiError} C{INVALID_SCRIPT}
+        before anything is stored or switched."""
+        if self._checker is not None:
+            yield self._checker.check(prepared.site_name, prepared.paths, prepared.read_text)
         result = yield self._store.write(
             commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._reactor.seconds(), self.keep
         )

@@ -43,3 +43,18 @@ def resolve_file(files: Mapping[str, object], path: str) -> Optional[str]:
         if candidate in files:
             return candidate
     return None
+
+
+def route_path(raw: bytes) -> Optional[str]:
+    """A request URI path as function routes match it: still percent-encoded (the routes decode
+    each parameter once), dot segments resolved, no trailing slash. None for control characters."""
+    text = raw.decode("latin-1")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+        return None
+    path = posixpath.normpath("/" + text.lstrip("/"))
+    return "/" + path.lstrip("/")
+
+
+def is_api_path(path: str) -> bool:
+    """C{/api} or below it: where function routes live (SPEC §14)."""
+    return path == "/api" or path.startswith("/api/")

@@ -26,7 +26,8 @@ from fazt.web.conditional import (
 )
 from fazt.base.mimetypes import is_compressible
 from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
-from fazt.web.resolve import clean_request_path, resolve_file
+from fazt.web.resolve import clean_request_path, is_api_path, resolve_file
+from fazt.web.sitefunctions import FunctionDispatch
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 NOT_FOUND_SITE = "404"
 # Files that configure a site and are never served as content.
 PRIVATE_FILES = frozenset({"_redirects", "_headers", "main.js", "fazt.json"})
+# Folders that hold code, never served as files (SPEC §14): functions and npm packages.
+PRIVATE_FOLDERS = ("api/", "node_modules/")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -48,6 +51,7 @@ class SiteRenderer:
         self.index = index
         self.apps = apps
         self.sockets = sockets
+        self.functions = FunctionDispatch(apps)
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -74,7 +78,14 @@ class SiteRenderer:
             return self.sockets.render(request, state.name)
         if state.is_app:
             return self._render_app(request, state)
+        if state.routes is not None:  # a site with api/ functions (a static-only site skips this)
+            routed = self.functions.route(request, state)
+            if routed is not None:
+                return routed
         if request.method not in (b"GET", b"HEAD"):
+            rewritten = self.functions.rewrite(request, state)
+            if rewritten is not None:
+                return rewritten
             request.setResponseCode(405)
             request.setHeader(b"allow", b"GET, HEAD")
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
@@ -89,7 +100,10 @@ class SiteRenderer:
         if state.redirects:
             match = match_redirect(state.redirects, path)
             if match is not None and (match.force or target is None):
-                return self._apply_rule(request, state, match)
+                # /api paths of a site with functions are never answered by a file (no SPA fallback):
+                # redirects and rewrites to functions only.
+                return self._apply_rule(request, state, match,
+                                        static=state.routes is None or not is_api_path(path))
         if target is None:
             return self._site_not_found(request, state)
         return self._serve(request, state, state.files[target], 200, path)
@@ -105,9 +119,11 @@ class SiteRenderer:
 
     def _resolve(self, state: SiteState, path: str) -> Optional[str]:
         target = resolve_file(state.files, path)
-        return None if target in PRIVATE_FILES else target
+        if target is None or target in PRIVATE_FILES or target.startswith(PRIVATE_FOLDERS):
+            return None
+        return target
 
-    def _apply_rule(self, request: Request, state: SiteState, match) -> bytes | Deferred:
+    def _apply_rule(self, request: Request, state: SiteState, match, static: bool = True) -> bytes | Deferred:
         if match.status in REDIRECT_CODES:
             location = quote(match.target, safe="/:?#[]@!$&'()*+,;=%~")
             query = request.uri.partition(b"?")[2]
@@ -117,7 +133,11 @@ class SiteRenderer:
             request.setHeader(b"location", location.encode("latin-1", "replace"))
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return html_page(match.status, "Moved", "This page has moved.")
-        if match.status in (200, 404) and not is_external(match.target):
+        if match.status == 200 and not is_external(match.target):
+            routed = self.functions.target(request, state, match.target)
+            if routed is not None:
+                return routed
+        if static and match.status in (200, 404) and not is_external(match.target):
             path = clean_request_path(match.target.split("?", 1)[0].encode("utf-8"))
             target = self._resolve(state, path) if path else None
             if target is not None:

@@ -8,7 +8,7 @@ File contents come from a byte-bounded LRU keyed by content hash.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, succeed
 
@@ -16,6 +16,11 @@ from fazt.store.blobcache import ByteLRU
 from fazt.store.interfaces import IStore
 from fazt.store.sites import BlobContent, Deployment, ManifestFile, get_active_deployment, load_blob, load_manifest
 from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redirects
+
+try:
+    from fazt.web.functionroutes import FunctionRoutes
+except ImportError:  # until helper "modules" lands it; the stand-in goes with the merge
+    from fazt.web.routestandin import FunctionRoutes
 
 # Parsed rule files are small; larger ones are ignored rather than parsed on the reactor.
 _MAX_RULES_FILE = 256 * 1024
@@ -47,6 +52,11 @@ class SiteState:
     redirects: list[RedirectRule] = field(default_factory=list)
     header_rules: list[HeaderRule] = field(default_factory=list)
     prepared: dict = field(default_factory=dict)
+    # The api/ function routes (SPEC §14), None for a deployment without function files: a
+    # static-only site pays one attribute test per request for them, nothing more.
+    routes: Optional[FunctionRoutes] = None
+    # The deployment's CodeBundle (fazt.runtime.code), made on first use by the app renderer.
+    code: Any = None
 
     def remember(self, path: bytes, accept_encoding: Optional[str], response: PreparedResponse) -> None:
         if len(self.prepared) >= MAX_PREPARED:
@@ -58,7 +68,13 @@ class SiteState:
 
     @property
     def is_app(self) -> bool:
+        """A root C{main.js} makes the whole site an app (SPEC §7): every path but C{/ws} runs it."""
         return "main.js" in self.files
+
+    @property
+    def code_key(self) -> str:
+        """The key of this deployment's code bundle (PROTOCOL.md: C{"SITE:DEPLOYMENT_ID"})."""
+        return f"{self.name}:{self.deployment.id}"
 
     @property
     def last_modified(self) -> float:
@@ -71,6 +87,9 @@ def _load_state(conn, name: str) -> Optional[SiteState]:
         return None
     files = load_manifest(conn, deployment.id)
     state = SiteState(name, deployment, files)
+    code_files = [path for path in files if path.startswith("api/") and path.endswith((".js", ".mjs"))]
+    if code_files:
+        state.routes = FunctionRoutes.from_paths(code_files)
     for rule_file, parse, attr in (
         ("_redirects", parse_redirects, "redirects"),
         ("_headers", parse_headers, "header_rules"),

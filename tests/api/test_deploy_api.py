@@ -377,3 +377,36 @@ async def test_pagination(server):
     assert page.json()["meta"] == {"total": 2, "limit": 1, "offset": 1}
     beyond = await api(server, "GET", "/api/sites/blog/deployments?limit=1&offset=5")
     assert beyond.json()["data"] == [] and beyond.json()["meta"]["total"] == 2
+
+
+# Code that does not compile (SPEC §14): (files added to V2, the file named, the line named or None).
+BROKEN_CODE = {
+    "main.js syntax error": ({"main.js": "res.send('a');\nlet = ;\n"}, "main.js", 2),
+    "function syntax error": ({"api/a.js": "export default function () {\n  return (;\n}\n"}, "api/a.js", 2),
+    "missing relative import": ({"api/a.js": "import x from './_nope.js';\nexport default () => x;\n"}, "api/a.js", None),
+    "missing package": ({"api/a.js": "import { z } from 'zod';\nexport default () => z;\n"}, "api/a.js", None),
+}
+
+
+@pytest.fixture
+def coded(tmp_path):
+    """A server with blog at v1, for uploads whose code is checked (not shared: a check that wrongly
+    passed would change the site)."""
+    live = start_server(str(tmp_path / "data.db"))
+    pytest_twisted.blockon(ensureDeferred(deployed(live, V1)))
+    yield live
+    stop_server(live)
+
+
+@pytest.mark.parametrize("case", list(BROKEN_CODE))
+@pytest_twisted.ensureDeferred
+async def test_code_that_does_not_compile_is_refused_and_changes_nothing(coded, case):
+    blobs = blob_count(coded.db)
+    files, file, line = BROKEN_CODE[case]
+    error = assert_error(await post_deploy(coded, *form(make_zip({**V2, **files}))), 400, "INVALID_SCRIPT")
+    assert error["details"]["file"] == file
+    assert error["message"].startswith(file + ":")
+    if line is not None:
+        assert error["details"]["line"] == line
+    await assert_unchanged(coded)
+    assert blob_count(coded.db) == blobs
