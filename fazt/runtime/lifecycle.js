@@ -263,8 +263,8 @@ function settleWith(run, call) {
 }
 
 // The root main.js: its default export (if any) decides what the request gets. Without one (fazt
-// style) the response is what `res` holds once nothing of the run is pending any more (see flush):
-// promise chains the script left running still write to `res`, as they always could.
+// style) the response is what `res` holds once none of the run's host calls is pending (see flush):
+// promise chains the script left running on them still write to `res`, as they always could.
 function callScriptExport(run, exported) {
   if (exported === undefined || exported === null) {
     run.awaitQuiet = true;
@@ -314,7 +314,7 @@ function start(id, entry, wire, env, site, text) {
 
 function flush() {
   for (const run of runs.values()) {
-    if (run.awaitQuiet && !run.responded && run.calls.size === 0 && run.timers.size === 0) {
+    if (run.awaitQuiet && !run.responded && run.calls.size === 0) {
       state.current = run;
       respond(run, undefined);
     }
@@ -372,6 +372,12 @@ const internal = freeze({
       if (run.responded) end(run);
       else fail(run, new Error(NEVER_FINISHED));
     }
+    return sliceResult;
+  },
+  // A Promise rejection no handler took, reported by dukpy after the drain of the previous slice.
+  unhandled(id, text) {
+    const run = runs.get(id);
+    if (run !== undefined && !run.ended) recordTo(run, 'error', ['Uncaught (in promise)', text.trimEnd()]);
     return sliceResult;
   },
   // The logs of a run that ended abnormally (CPU limit), as far as the interpreter can tell.

@@ -202,6 +202,8 @@ class Engine:
             return
         if action == "resume":
             call = self._calls.pop(args[0], None)
+            if call is None:
+                return  # a blocking getter took its reply already (fazt.wait)
             run.calls.pop(call.key, None)
             reply = call.reply
             code, kwargs = "__fazt.resume(dukpy.id, dukpy.key, dukpy.ok, dukpy.value)", {
@@ -232,7 +234,7 @@ class Engine:
             return self._over_limit(run, "timeout", "CPU time limit exceeded")
         self.current = run
         started = self._cpu_clock()
-        problem = None
+        problem = unhandled = None
         try:
             try:
                 self.guard.arm(run.budget_ms)
@@ -251,6 +253,8 @@ class Engine:
             problem = ("exception", exc.message, exc.stack)
         except JSRuntimeError as exc:
             problem = _classify_js_error(str(exc), self.guard.ticks)
+            if problem is None:  # a rejection no one handled: dukpy reports it after the drain
+                unhandled = str(exc)
         except Exception as exc:
             if _caused_by_cpu_limit(exc) or self.guard.ticks:
                 problem = ("timeout", "CPU time limit exceeded")
@@ -264,6 +268,9 @@ class Engine:
             self.current = None
         if problem is not None:
             return self._over_limit(run, *problem)
+        if unhandled is not None:  # the slice's events are still in the interpreter: fetch them
+            return self._housekeeping(interpreter, "__fazt.unhandled(dukpy.id, dukpy.text)", id=run.id,
+                                      text=unhandled)
         self._apply(interpreter, events_of(result))
         self._settle_if_stuck(interpreter)
 
@@ -275,7 +282,7 @@ class Engine:
                 result = interpreter.slice(code, **kwargs)
             finally:
                 self.guard.disarm()
-        except (Exception, CpuLimitExceeded) as exc:
+        except (Exception, CpuLimitExceeded) as exc:  # the interpreter is broken: no new runs in it
             log(f"a housekeeping slice failed: {exc!r}")
             self.interpreters.retire(interpreter)
             return
@@ -435,14 +442,18 @@ def _text_of_base64(data):
 
 
 def _classify_js_error(text, ticks):
-    """(kind, message) of a JSRuntimeError that escaped a slice."""
+    """(kind, message) of a JSRuntimeError that escaped a slice; None for an unhandled rejection.
+
+    The runtime's own slice code catches everything a script throws, so what escapes is the CPU
+    interrupt, QuickJS running out of memory, or a Promise rejection nothing handled (dukpy raises
+    it once the job queue has drained).
+    """
     first = text.partition("\n")[0]
-    if ticks or "interrupted" in first:
+    if ticks or first.endswith("interrupted"):
         return ("timeout", "CPU time limit exceeded")
     if first.startswith("InternalError: out of memory"):
         return ("memory", "out of memory")
-    log(f"a slice failed: {text}")
-    return ("exception", f"the JS runtime failed: {first}; context is unusable")
+    return None
 
 
 def _caused_by_cpu_limit(exc):

@@ -77,15 +77,37 @@ function emit(event) {
 // later slice (see lifecycle.js resume). Returns [promise, key].
 function hostAsync(run, fn, args) {
   const key = ++run.keys;
-  const promise = new Promise((resolve, reject) => run.calls.set(key, { resolve, reject }));
+  const promise = new Promise((resolve, reject) => run.calls.set(key, { resolve, reject, fn, args }));
   emit(['call', run.id, key, fn, args]);
   return [promise, key];
 }
 
-// Block until the reply of an async call already sent (a fazt-style getter needs it now).
+// Block until the reply of an async call (a fazt-style getter needs it now); its Promise settles
+// with the same reply. A call still in this slice's outbox is taken back and made synchronously.
 function awaitCall(run, key) {
+  const call = run.calls.get(key);
   run.calls.delete(key);
-  return unwrapReply(guardedCallPython('fazt.wait', run.id, key));
+  let value;
+  try {
+    value = takeBack(run, key) ? host(call.fn, call.args) : unwrapReply(guardedCallPython('fazt.wait', run.id, key));
+  } catch (e) {
+    if (call !== undefined) call.reject(e);
+    throw e;
+  }
+  if (call !== undefined) call.resolve(value);
+  return value;
+}
+
+function takeBack(run, key) {
+  const outbox = state.outbox;
+  for (let i = 0; i < outbox.length; i++) {
+    const event = outbox[i];
+    if (event[0] === 'call' && event[1] === run.id && event[2] === key) {
+      outbox.splice(i, 1);
+      return true;
+    }
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,10 +327,12 @@ class FallbackRequest {
     this.url = String(url);
     this.method = String(options.method || 'GET').toUpperCase();
     this.headers = options.headers instanceof Headers ? options.headers : new Headers(options.headers);
-    this.body = options.body === undefined || options.body === null ? null : bodyText(options.body);
+    const body = options.body === undefined || options.body === null ? null : options.body;
+    this.body = body === null || body instanceof Uint8Array ? body : bodyText(body);
   }
   text() { return Promise.resolve(bodyText(this.body)); }
   json() { return this.text().then(JSON.parse); }
+  arrayBuffer() { return Promise.resolve(this.body instanceof Uint8Array ? this.body.slice().buffer : new ArrayBuffer(0)); }
 }
 
 const Response = 'Response' in globalThis ? globalThis.Response : FallbackResponse;

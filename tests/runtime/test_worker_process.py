@@ -424,3 +424,22 @@ def test_malformed_run_and_oversized_response(worker):
 def test_worker_exits_when_stdin_closes(worker):
     worker.process.stdin.close()
     assert worker.process.wait(timeout=5) == 0
+
+
+def test_a_fazt_style_getter_blocks_on_an_async_call_already_sent(worker):
+    source = """export default async () => {
+        const pending = fetch("https://upstream.example.test/");
+        const later = pending.then((response) => response.status);
+        await new Promise((resolve) => setTimeout(resolve, 1));  // the call goes out with this slice
+        return pending.status + " " + await later;
+    }"""
+    run_id = worker.start(source)
+    frame = worker.step(hold=("fetch",))
+    while frame["t"] != "call" or frame["fn"] != "fetch":
+        frame = worker.step(hold=("fetch",))
+    assert frame["sync"] is False
+    worker.send({"t": "ping"})
+    assert worker.receive() == {"t": "pong"}  # pings are answered while the getter waits
+    worker.send({"t": "reply", "id": frame["id"], "ok": True, "value": {"status": 201, "headers": {}, "body": ""}})
+    assert body_of(worker.wait(run_id)[0]) == "201 201"
+    assert [c["fn"] for c in worker.calls].count("fetch") == 1
