@@ -51,6 +51,11 @@ def module_source(path, paths, read_text):
     return f"export default JSON.parse({json.dumps(source)});\n"
 
 
+def module_format(path, paths, read_json, source=None):
+    """No CommonJS in the stand-in."""
+    return "json" if path.endswith(".json") else "esm"
+
+
 def require_info(importer, specifier, paths, read_text):
     """No CommonJS in the stand-in."""
     return {"error": "require() is not available until the module resolver is merged"}

@@ -13,10 +13,12 @@ import re
 
 from fazt.runtime import scripts
 from fazt.runtime.loader import INTERNAL, SCRIPT_ENTRY, ModuleLoader
-from fazt.runtime.sandbox import CpuLimitExceeded, JSRuntimeError, SandboxedInterpreter
+from fazt.runtime.sandbox import RUNTIME_SOURCES, CpuLimitExceeded, JSRuntimeError, SandboxedInterpreter
 
 _PASSED = "ReferenceError: __faztCheckPassed is not defined"
 _NOT_FOUND = "ReferenceError: cannot find module: "
+_CJS_WHERE = re.compile(r" \([^()]*:(\d+)\)$")
+_PASSED_VERDICT = {"ok": True, "file": None, "line": None, "message": ""}
 _AT = re.compile(r"^\s*at (?:.*\()?(.+?):(\d+)(?::\d+)?\)?\s*$")
 
 
@@ -25,7 +27,7 @@ def run_check(message, calls, guard):
     check_id = message["id"]
     calls.checking(check_id)
     loader = ModuleLoader(lambda fn, args: calls.sync_call(None, fn, args), check=True)
-    verdict = {"ok": True, "file": None, "line": None, "message": ""}
+    verdict = _PASSED_VERDICT
     try:
         guard.arm(message["cpu_ms"])
         try:
@@ -34,6 +36,8 @@ def run_check(message, calls, guard):
                 verdict = _check_entry(interpreter, loader, entry)
                 if not verdict["ok"]:
                     break
+            else:
+                verdict = _check_commonjs(interpreter, loader)
         finally:
             guard.disarm()
     except CpuLimitExceeded:
@@ -56,13 +60,29 @@ def _check_entry(interpreter, loader, entry):
             interpreter._evaljs(f"import {json.dumps(entry)};", True, f"{INTERNAL}check", {})
     except JSRuntimeError as exc:
         return _verdict(str(exc), loader, entry)
-    return {"ok": True, "file": None, "line": None, "message": ""}
+    return _PASSED_VERDICT
+
+
+def _check_commonjs(interpreter, loader):
+    """Compile (never run) the CommonJS files of the graph: their ES wrappers hold them as text."""
+    cjs = dict(RUNTIME_SOURCES).get("fazt:cjs")
+    if cjs is None or not loader.commonjs:
+        return _PASSED_VERDICT
+    interpreter.evaluate_module(cjs, "fazt:cjs")
+    for path in loader.commonjs:
+        try:
+            interpreter.evaljs("__fazt_cjs.compile(dukpy.path, dukpy.source)", path=path, source=loader.source(path))
+        except JSRuntimeError as exc:
+            first = str(exc).partition("\n")[0]
+            where = _CJS_WHERE.search(first)
+            return _failed(path, int(where[1]) if where else None, _CJS_WHERE.sub("", first))
+    return _PASSED_VERDICT
 
 
 def _verdict(text, loader, entry):
     first, _, rest = text.partition("\n")
     if first.startswith(_PASSED):
-        return {"ok": True, "file": None, "line": None, "message": ""}
+        return _PASSED_VERDICT
     if first.startswith(_NOT_FOUND):
         module_id = first[len(_NOT_FOUND):]
         if module_id in loader.invalid:

@@ -21,12 +21,12 @@ from fazt.runtime import scripts
 from fazt.runtime.sandbox import HostCallError
 
 try:
-    from fazt.runtime.modules import ModuleNotFound, require_info, resolve
+    from fazt.runtime.modules import ModuleNotFound, module_format, require_info, resolve
     from fazt.runtime.modulesource import module_source
     from fazt.runtime.wrappers import InvalidModule, hoist_imports
 except ImportError:  # until the "modules" helper's files are merged (then _standin.py goes)
     from fazt.runtime._standin import (
-        InvalidModule, ModuleNotFound, hoist_imports, module_source, require_info, resolve)
+        InvalidModule, ModuleNotFound, hoist_imports, module_format, module_source, require_info, resolve)
 
 CHECK_PREFIX = "throw __faztCheckPassed;"
 INTERNAL = "fazt:"
@@ -48,6 +48,7 @@ class ModuleLoader:
         self._json = {}
         self.missing = {}  # id given to an unresolvable import -> (importer, specifier, message)
         self.invalid = {}  # id of a file that cannot be a module -> (message, line)
+        self.commonjs = []  # check mode: the CommonJS files of the graph (their wrappers hold them as text)
 
     # -- the bundle ---------------------------------------------------------------------
 
@@ -118,6 +119,9 @@ class ModuleLoader:
                 return None, None, None
         if source is None:
             return None, None, None
+        if self._check and module_id != SCRIPT_ENTRY and module_id.endswith((".js", ".cjs")) and \
+                module_format(module_id, self.paths(), self.read_json, self.source(module_id)) == "cjs":
+            self.commonjs.append(module_id)
         if source.startswith("#!"):
             source = "//" + source[2:]
         return module_id, (CHECK_PREFIX + source) if self._check else source, "module"
