@@ -11,7 +11,6 @@ see L{fazt.runtime.guards}); the process CPU time it used is taken off that budg
 budget fails with "timeout" and its interpreter is retired (the other runs in it go on).
 """
 
-import base64
 import collections
 import heapq
 import time
@@ -22,37 +21,13 @@ from fazt.runtime.checks import run_check
 from fazt.runtime.guards import log
 from fazt.runtime.interpreters import Interpreters, ScriptError, events_of
 from fazt.runtime.sandbox import CpuLimitExceeded, HostCallError, JSRuntimeError
+from fazt.runtime.runs import (
+    Call, Run, caused_by_cpu_limit, check_problem, classify_js_error, failed_frame, run_problem, text_of_base64)
 from fazt.runtime.scripts import clean_stack
 
 MAX_RUNS = 256
 AFTER_RESPONSE_SECONDS = 10.0  # how long work kept alive with ctx.waitUntil may go on after a run starts
 HOUSEKEEPING_CPU_MS = 100      # budget of the runtime's own slices (forget, expire, abandon)
-
-
-class Run:
-    """The worker's record of one run: its interpreter, budget, calls and timers in flight."""
-
-    def __init__(self, message, interpreter, now):
-        self.id = message["id"]
-        self.message = message
-        self.interpreter = interpreter
-        self.budget_ms = float(message["cpu_ms"])
-        self.cpu_ms = 0.0
-        self.started = now
-        self.responded = False
-        self.calls = {}     # JS call key -> wire call id (async calls not yet resumed)
-        self.timers = set()  # JS timer ids armed
-
-
-class Call:
-    """An async call sent for a run; ``reply`` is its frame once it came."""
-
-    __slots__ = ("run_id", "key", "reply")
-
-    def __init__(self, run_id, key):
-        self.run_id = run_id
-        self.key = key
-        self.reply = None
 
 
 class Engine:
@@ -91,7 +66,7 @@ class Engine:
                 self._end(run)
                 self._enqueue(run.interpreter, ("forget", run.id, ()))
         elif kind == "check":
-            problem = _check_problem(message)
+            problem = check_problem(message)
             if problem is None:
                 self._ready.setdefault(message["site"], collections.deque()).append(("check", message, ()))
             elif isinstance(message.get("id"), int):
@@ -101,7 +76,7 @@ class Engine:
             log(f"ignoring a {kind!r} frame")
 
     def _accept_run(self, message):
-        problem = _run_problem(message)
+        problem = run_problem(message)
         if problem is not None:
             if isinstance(message.get("id"), int):
                 self._send_failed(message["id"], "protocol", problem, None, [], 0.0)
@@ -223,7 +198,7 @@ class Engine:
         request = message["req"]
         text = request.get("body") or ""
         if request.get("body_base64"):
-            text = _text_of_base64(text)
+            text = text_of_base64(text)
         return "__fazt.start(dukpy.id, dukpy.entry, dukpy.req, dukpy.env, dukpy.site, dukpy.text)", {
             "id": run.id, "entry": message["entry"], "req": request, "env": message["env"], "site": message["site"],
             "text": text}
@@ -252,11 +227,11 @@ class Engine:
         except ScriptError as exc:  # main.js is missing or does not compile
             problem = ("exception", exc.message, exc.stack)
         except JSRuntimeError as exc:
-            problem = _classify_js_error(str(exc), self.guard.ticks)
+            problem = classify_js_error(str(exc), self.guard.ticks)
             if problem is None:  # a rejection no one handled: dukpy reports it after the drain
                 unhandled = str(exc)
         except Exception as exc:
-            if _caused_by_cpu_limit(exc) or self.guard.ticks:
+            if caused_by_cpu_limit(exc) or self.guard.ticks:
                 problem = ("timeout", "CPU time limit exceeded")
             else:
                 log("internal error during a slice:\n" + traceback.format_exc())
@@ -383,13 +358,7 @@ class Engine:
                               run.cpu_ms)
 
     def _send_failed(self, run_id, kind, message, stack, logs, cpu_ms, allow=None):
-        outcome = protocol.failed(kind, message, stack, logs)
-        outcome["kind"] = kind if kind in ("exception", "timeout", "memory", "protocol", "method") else "exception"
-        outcome["cpu_ms"] = round(cpu_ms, 3)
-        outcome["id"] = run_id
-        if kind == "method":
-            outcome["allow"] = [m for m in (allow or []) if isinstance(m, str)]
-        self.send(outcome)
+        self.send(failed_frame(run_id, kind, message, stack, logs, cpu_ms, allow))
 
     # -- host calls (called from inside a slice, through the interpreter's exported functions) --------
 
@@ -432,65 +401,3 @@ class Engine:
         if reply.get("ok") is True:
             return {"ok": True, "value": reply.get("value")}
         return {"ok": False, "error": str(reply.get("error") or "failed")}
-
-
-def _text_of_base64(data):
-    try:
-        return base64.b64decode(data).decode("utf-8", "replace")
-    except ValueError:
-        return ""
-
-
-def _classify_js_error(text, ticks):
-    """(kind, message) of a JSRuntimeError that escaped a slice; None for an unhandled rejection.
-
-    The runtime's own slice code catches everything a script throws, so what escapes is the CPU
-    interrupt, QuickJS running out of memory, or a Promise rejection nothing handled (dukpy raises
-    it once the job queue has drained).
-    """
-    first = text.partition("\n")[0]
-    if ticks or first.endswith("interrupted"):
-        return ("timeout", "CPU time limit exceeded")
-    if first.startswith("InternalError: out of memory"):
-        return ("memory", "out of memory")
-    return None
-
-
-def _caused_by_cpu_limit(exc):
-    """Whether ``CpuLimitExceeded`` is in ``exc``'s cause/context chain."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, CpuLimitExceeded):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _run_problem(message):
-    """What is wrong with a ``run`` message, or None."""
-    entry = message.get("entry")
-    checks = (
-        (isinstance(message.get("id"), int), "id must be an integer"),
-        (isinstance(message.get("site"), str), "site must be a string"),
-        (isinstance(message.get("code"), str), "code must be a string"),
-        (isinstance(entry, dict) and entry.get("kind") in ("script", "module") and isinstance(entry.get("path"), str),
-         "entry must be {kind: script|module, path}"),
-        (isinstance(message.get("req"), dict), "req must be an object"),
-        (isinstance(message.get("env"), dict), "env must be an object"),
-        (isinstance(message.get("cpu_ms"), int) and message.get("cpu_ms") > 0, "cpu_ms must be a positive integer"),
-    )
-    for ok, problem in checks:
-        if not ok:
-            return problem
-    return None
-
-
-def _check_problem(message):
-    entries = message.get("entries")
-    if not (isinstance(message.get("id"), int) and isinstance(message.get("site"), str)
-            and isinstance(message.get("code"), str) and isinstance(entries, list)
-            and all(isinstance(e, str) for e in entries)
-            and isinstance(message.get("cpu_ms"), int) and message.get("cpu_ms") > 0):
-        return "check needs id, site, code, entries [path] and cpu_ms"
-    return None
