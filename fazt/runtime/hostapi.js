@@ -7,7 +7,7 @@
 // Timers live as long as the run that set them (see lifecycle.js).
 
 import {
-  state, host, hostAsync, awaitCall, emit, recordTo, headerPairs, trustedHeaders, wireBody, wireToBytes,
+  state, host, hostAsync, awaitCall, emit, recordTo, headerPairs, trustedHeaders, plainHeaders, wireBody, wireToBytes,
   Response, Request, safeString,
 } from 'fazt:prelude';
 
@@ -134,7 +134,7 @@ function fetch(input, init) {
     statusText: () => '',
     ok: () => now().error === undefined && now().status >= 200 && now().status <= 299,
     error: () => now().error,
-    headers: () => trustedHeaders(now().error !== undefined ? {} : now().headers),
+    headers: () => plainHeaders(now().error !== undefined ? {} : now().headers),
     body: () => (now().error !== undefined ? '' : now().body_base64 ? wireToBytes(now().body) : String(now().body || '')),
     url: () => url,
   };

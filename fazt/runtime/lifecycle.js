@@ -11,7 +11,7 @@
 // worker says its wall time is over): then its timers go and the worker forgets it.
 
 import {
-  state, emit, recordTo, console, safeString, checkHeader, headerPairs, hasHeader, trustedHeaders, checkStatus,
+  state, emit, recordTo, console, safeString, headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus,
   ResponseBuilder, Headers, Response, Request, wireBody, wireToBytes, asBytes, guardedCallPython, HTML, JSON_TYPE,
   MAX_LOG_LINES,
 } from 'fazt:prelude';
@@ -73,7 +73,7 @@ function legacyRequest(run) {
       path: String(wire.path || '/'),
       query: String(wire.query || ''),
       params: plainCopy(wire.params),
-      headers: legacyHeaders(wire.headers),
+      headers: plainHeaders(wire.headers),
       body: run.text,
       ip: String(wire.ip || ''),
       host: String(wire.host || ''),
@@ -81,18 +81,6 @@ function legacyRequest(run) {
     };
   }
   return run.legacy;
-}
-
-// The legacy req.headers: every header as a property (lowercase), with get/has for convenience.
-function legacyHeaders(source) {
-  const headers = {};
-  for (const name of objectKeys(source || {})) {
-    defineProperty(headers, String(name).toLowerCase(),
-      { value: String(source[name]), enumerable: true, writable: true, configurable: true });
-  }
-  defineProperty(headers, 'get', { value: (name) => headers[String(name).toLowerCase()] ?? null });
-  defineProperty(headers, 'has', { value: (name) => String(name).toLowerCase() in headers });
-  return headers;
 }
 
 function standardRequest(run) {

@@ -83,6 +83,9 @@ class Engine:
             else:
                 log(f"ignoring a malformed run: {problem}")
             return
+        if len(self.runs) >= MAX_RUNS:  # the parent sends at most max_runs (see "ready")
+            self._send_failed(message["id"], "protocol", f"the worker already holds {MAX_RUNS} runs", None, [], 0.0)
+            return
         try:
             interpreter = self.interpreters.get(message["site"], message["code"])
         except Exception as exc:  # e.g. out of memory while creating the interpreter

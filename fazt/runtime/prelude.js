@@ -221,6 +221,19 @@ class FallbackHeaders {
 
 const Headers = 'Headers' in globalThis ? globalThis.Headers : FallbackHeaders;
 
+// Headers as part one's scripts see them (req.headers, a fetch result read at once): every header an
+// own property (lowercase name), with the Fetch-style methods on the prototype; never refused.
+function plainHeaders(source) {
+  const headers = Object.create(FallbackHeaders.prototype);
+  if (source && typeof source === 'object') {
+    for (const name of objectKeys(source)) {
+      defineProperty(headers, String(name).toLowerCase(),
+        { value: String(source[name]), enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return headers;
+}
+
 // Headers from the parent (the request's, a fetch result's): taken as they are, never refused;
 // a name the Headers class would refuse is left out of it (the legacy req keeps every header).
 function trustedHeaders(source) {
@@ -375,6 +388,6 @@ function wireBody(body) {
 
 export {
   state, host, hostAsync, awaitCall, emit, guardedCallPython, recordTo, console, safeString, checkHeader,
-  headerPairs, hasHeader, trustedHeaders, checkStatus, bodyText, ResponseBuilder, Headers, Response, Request,
+  headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus, bodyText, ResponseBuilder, Headers, Response, Request,
   wireBody, wireToBytes, asBytes, HTML, JSON_TYPE, MAX_LOG_LINES,
 };

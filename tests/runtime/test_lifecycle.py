@@ -236,3 +236,13 @@ def test_check_compiles_commonjs_files_without_running_them(parent):
     assert [c for c in parent.calls if not c[0].startswith("module.")] == []
     verdict = parent.check({**CJS, "api/_lib.cjs": "exports.name = 1;\n\nexports.twice = (n) => n *;"}, ["api/c.js"])
     assert (verdict["ok"], verdict["file"], verdict["line"]) == (False, "api/_lib.cjs", 3), verdict
+
+
+def test_runs_beyond_max_runs_are_refused(parent):
+    from fazt.runtime.loop import MAX_RUNS
+    files = {"main.js": "export default async () => { await new Promise((r) => setTimeout(r, 1)); return 'ok' }"}
+    ids = [parent.submit(files, code="k") for _ in range(MAX_RUNS + 1)]
+    refused = parent.outcome(ids[-1])
+    assert refused["kind"] == "protocol" and "256" in refused["message"]
+    parent.run_all()
+    assert all(body_of(parent.outcome(i)) == "ok" for i in ids[:-1])

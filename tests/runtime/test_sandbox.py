@@ -153,7 +153,7 @@ def test_fetch_failure_is_fazt_style_and_rejects_when_awaited(run):
 
 def test_successful_fetch_is_readable_at_once_and_awaitable(run, host):
     source = """const r = fetch("https://api.example.test/x");
-        res.json({status: r.status, body: r.body, then: typeof r.then, ct: r.headers.get("content-type"), ok: r.ok})"""
+        res.json({status: r.status, body: r.body, then: typeof r.then, ct: r.headers["content-type"], ok: r.ok})"""
     assert json.loads(body_of(run(source))) == {
         "status": 200, "body": '{"answer": 42}', "then": "function", "ct": "application/json", "ok": True}
     assert ("fetch", ["https://api.example.test/x", {"method": "GET", "headers": {}, "body": None,
@@ -287,3 +287,10 @@ def test_interpreters_are_a_bounded_set_that_keeps_busy_ones(host):
     a.runs.clear()
     newer = interpreters.get("a", "a:2")  # a new deployment: the old interpreter retires
     assert newer is not a and a.retired
+
+
+def test_req_headers_keep_part_one_shape(run):
+    source = "const seen = []; req.headers.forEach((v, k) => seen.push(k + '=' + v)); " \
+             "res.json({keys: Object.keys(req.headers), seen, has: req.headers.has('Accept')})"
+    assert json.loads(body_of(run(source))) == {
+        "keys": ["user-agent", "accept"], "seen": ["user-agent=pytest", "accept=*/*"], "has": True}
