@@ -7,7 +7,7 @@
 // Timers live as long as the run that set them (see lifecycle.js).
 
 import {
-  state, host, hostAsync, awaitCall, emit, recordTo, headerPairs, trustedHeaders, plainHeaders, wireBody, wireToBytes,
+  state, host, hostAsync, awaitCall, takeBack, emit, recordTo, headerPairs, trustedHeaders, plainHeaders, wireBody, wireToBytes,
   Response, Request, safeString,
 } from 'fazt:prelude';
 
@@ -78,7 +78,10 @@ function fetch(input, init) {
   if (signal && !aborted && typeof signal.addEventListener === 'function') {
     signal.addEventListener('abort', () => {
       aborted = true;
-      if (key) run.calls.delete(key);  // its late reply is ignored
+      if (key) {
+        run.calls.delete(key);  // its late reply is ignored
+        takeBack(run, key);     // and if it has not left yet, it never does
+      }
       if (reply === undefined) reply = { error: safeString(abortError(signal)) };
       if (rejectOnAbort !== null) rejectOnAbort(abortError(signal));
     });

@@ -387,7 +387,7 @@ function wireBody(body) {
 }
 
 export {
-  state, host, hostAsync, awaitCall, emit, guardedCallPython, recordTo, console, safeString, checkHeader,
+  state, host, hostAsync, awaitCall, takeBack, emit, guardedCallPython, recordTo, console, safeString, checkHeader,
   headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus, bodyText, ResponseBuilder, Headers, Response, Request,
   wireBody, wireToBytes, asBytes, HTML, JSON_TYPE, MAX_LOG_LINES,
 };

@@ -173,6 +173,7 @@ def test_fetch_honours_an_abort_signal(parent):
         return (await outcome) + ' / ' + early;
     }"""
     assert body_of(parent.run(source)) == "rejected AbortError / stop"
+    assert [c for c in parent.calls if c[0] == "fetch"] == []  # aborted before it left: never sent
 
 
 def test_a_module_that_throws_on_load_fails_its_runs(parent):
