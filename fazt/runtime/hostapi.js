@@ -66,85 +66,104 @@ function responseFrom(url, reply) {
   return response;
 }
 
-function fetch(input, init) {
-  const run = state.current;
-  if (run === null) throw new Error('fetch() can only be called while a request runs');
-  const [url, request, signal] = fetchArguments(input, init);
-  let reply;        // the normalized reply, once known
-  let promise;      // what awaiting gives, once asked
-  let key = 0;      // the async call in flight
-  let rejectOnAbort = null;
-  let aborted = signal ? Boolean(signal.aborted) : false;
-  if (signal && !aborted && typeof signal.addEventListener === 'function') {
-    signal.addEventListener('abort', () => {
-      aborted = true;
-      if (key) {
-        run.calls.delete(key);  // its late reply is ignored
-        takeBack(run, key);     // and if it has not left yet, it never does
-      }
-      if (reply === undefined) reply = { error: safeString(abortError(signal)) };
-      if (rejectOnAbort !== null) rejectOnAbort(abortError(signal));
-    });
+// What fetch() returns: awaiting it sends an async call; reading status/headers/body/ok/error at
+// once blocks on the reply (fazt style). A class, not closures: a run in flight keeps it alive, and
+// every object alive costs each slice (dukpy runs QuickJS's GC twice per evaljs).
+class PendingFetch {
+  #run; #url; #request; #signal;
+  #reply;          // the normalized reply, once known
+  #promise;        // what awaiting gives, once asked
+  #key = 0;        // the async call in flight
+  #reject = null;  // rejects #promise when the signal aborts
+  #aborted;
+
+  constructor(run, url, request, signal) {
+    this.#run = run;
+    this.#url = url;
+    this.#request = request;
+    this.#signal = signal;
+    this.#aborted = signal ? Boolean(signal.aborted) : false;
+    if (signal && !this.#aborted && typeof signal.addEventListener === 'function') {
+      signal.addEventListener('abort', () => this.#abort());
+    }
   }
-  const now = () => {
-    if (reply === undefined) {
-      if (aborted) reply = { error: safeString(abortError(signal)) };
-      else if (key) reply = normalReply(awaitCall(run, key));
+
+  #abort() {
+    this.#aborted = true;
+    if (this.#key) {
+      this.#run.calls.delete(this.#key);  // its late reply is ignored
+      takeBack(this.#run, this.#key);     // and if it has not left yet, it never does
+    }
+    if (this.#reply === undefined) this.#reply = { error: safeString(abortError(this.#signal)) };
+    if (this.#reject !== null) this.#reject(abortError(this.#signal));
+  }
+
+  #now() {
+    if (this.#reply === undefined) {
+      if (this.#aborted) this.#reply = { error: safeString(abortError(this.#signal)) };
+      else if (this.#key) this.#reply = normalReply(awaitCall(this.#run, this.#key));
       else {
         try {
-          reply = normalReply(host('fetch', [url, request]));
+          this.#reply = normalReply(host('fetch', [this.#url, this.#request]));
         } catch (e) {
-          reply = { error: e.message };
+          this.#reply = { error: e.message };
         }
       }
     }
-    return reply;
-  };
-  const awaited = () => {
-    if (promise !== undefined) return promise;
-    if (aborted) {
-      promise = Promise.reject(abortError(signal));
-    } else if (reply !== undefined) {
-      promise = reply.error !== undefined ? Promise.reject(new Error(reply.error)) : Promise.resolve(responseFrom(url, reply));
+    return this.#reply;
+  }
+
+  #awaited() {
+    if (this.#promise !== undefined) return this.#promise;
+    const url = this.#url;
+    if (this.#aborted) {
+      this.#promise = Promise.reject(abortError(this.#signal));
+    } else if (this.#reply !== undefined) {
+      const reply = this.#reply;
+      this.#promise = reply.error !== undefined ? Promise.reject(new Error(reply.error)) : Promise.resolve(responseFrom(url, reply));
     } else {
-      let sent;
-      [sent, key] = hostAsync(run, 'fetch', [url, request]);
-      promise = new Promise((resolve, reject) => {
-        rejectOnAbort = reject;
+      const [sent, key] = hostAsync(this.#run, 'fetch', [url, this.#request]);
+      this.#key = key;
+      this.#promise = new Promise((resolve, reject) => {
+        this.#reject = reject;
         sent.then((value) => {
-          if (reply === undefined) reply = normalReply(value);
-          if (reply.error !== undefined) reject(new Error(reply.error));
-          else resolve(responseFrom(url, reply));
+          if (this.#reply === undefined) this.#reply = normalReply(value);
+          if (this.#reply.error !== undefined) reject(new Error(this.#reply.error));
+          else resolve(responseFrom(url, this.#reply));
         }, (error) => {
-          if (reply === undefined) reply = { error: error.message };
+          if (this.#reply === undefined) this.#reply = { error: error.message };
           reject(error);
         });
       });
     }
-    return promise;
-  };
-  const pending = {
-    then: (onFulfilled, onRejected) => awaited().then(onFulfilled, onRejected),
-    catch: (onRejected) => awaited().catch(onRejected),
-    finally: (onFinally) => awaited().finally(onFinally),
-    text: () => awaited().then((r) => r.text()),
-    json: () => awaited().then((r) => r.json()),
-    arrayBuffer: () => awaited().then((r) => r.arrayBuffer()),
-  };
-  // fazt style: these read at once (blocking on the reply); a failed fetch has `error`, status 0.
-  const readers = {
-    status: () => (now().error !== undefined ? 0 : Number(now().status) || 0),
-    statusText: () => '',
-    ok: () => now().error === undefined && now().status >= 200 && now().status <= 299,
-    error: () => now().error,
-    headers: () => plainHeaders(now().error !== undefined ? {} : now().headers),
-    body: () => (now().error !== undefined ? '' : now().body_base64 ? wireToBytes(now().body) : String(now().body || '')),
-    url: () => url,
-  };
-  for (const name of Object.keys(readers)) {
-    Object.defineProperty(pending, name, { get: readers[name], enumerable: true });
+    return this.#promise;
   }
-  return pending;
+
+  then(onFulfilled, onRejected) { return this.#awaited().then(onFulfilled, onRejected); }
+  catch(onRejected) { return this.#awaited().catch(onRejected); }
+  finally(onFinally) { return this.#awaited().finally(onFinally); }
+  text() { return this.#awaited().then((r) => r.text()); }
+  json() { return this.#awaited().then((r) => r.json()); }
+  arrayBuffer() { return this.#awaited().then((r) => r.arrayBuffer()); }
+
+  // fazt style: these read at once (blocking on the reply); a failed fetch has `error`, status 0.
+  get status() { return this.#now().error !== undefined ? 0 : Number(this.#now().status) || 0; }
+  get statusText() { return ''; }
+  get ok() { return this.#now().error === undefined && this.#now().status >= 200 && this.#now().status <= 299; }
+  get error() { return this.#now().error; }
+  get headers() { return plainHeaders(this.#now().error !== undefined ? {} : this.#now().headers); }
+  get body() {
+    const reply = this.#now();
+    return reply.error !== undefined ? '' : reply.body_base64 ? wireToBytes(reply.body) : String(reply.body || '');
+  }
+  get url() { return this.#url; }
+}
+
+function fetch(input, init) {
+  const run = state.current;
+  if (run === null) throw new Error('fetch() can only be called while a request runs');
+  const [url, request, signal] = fetchArguments(input, init);
+  return new PendingFetch(run, url, request, signal);
 }
 
 // ---------------------------------------------------------------------------------------------

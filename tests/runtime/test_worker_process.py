@@ -239,6 +239,8 @@ def test_fifty_runs_wait_on_timers_at_once(worker):
     # Every run had started before any had finished: they waited together, not one after another.
     assert max(t["started"] for t in times) <= min(t["finished"] for t in times)
     assert all(t["finished"] - t["started"] >= 200 for t in times)
+    # More runs than one interpreter takes: the deployment got a second one, its files still read once.
+    assert [c["args"] for c in worker.calls if c["fn"] == "module.source"] == [["main.js"]]
 
 
 FETCH_WAIT = """export default async (req) => {
