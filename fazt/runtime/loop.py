@@ -7,7 +7,7 @@ Pipe-free: L{Engine} is given ``send(message)`` (a frame to the parent) and ``wa
 Work items (start a run, resume it with a call's reply, fire a timer, ...) wait in one queue per
 site and are taken round-robin across sites (L{Engine.step} runs one). Each is one **slice**: one
 evaljs into the run's interpreter, armed with the run's remaining CPU budget (``ITIMER_PROF``,
-see L{fazt.runtime.guards}); the process CPU time it used is taken off that budget. A run over its
+see L{fazt.runtime.guards}); the CPU time it used is taken off that budget. A run over its
 budget fails with "timeout" and its interpreter is retired (the other runs in it go on).
 """
 
