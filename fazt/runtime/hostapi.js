@@ -56,6 +56,10 @@ function normalReply(reply) {
 function responseFrom(url, reply) {
   const status = Number(reply.status) || 0;
   const body = NULL_BODY_STATUS.has(status) ? null : reply.body_base64 ? wireToBytes(reply.body) : String(reply.body || '');
+  const web = globalThis.__faztWeb;
+  if (web && typeof web.fetchedResponse === 'function') {  // any status, with url (the Web API files)
+    return web.fetchedResponse({ status, statusText: '', headers: reply.headers || {}, body, url, redirected: false });
+  }
   let response;
   try {
     response = new Response(body, { status, headers: trustedHeaders(reply.headers) });

@@ -88,7 +88,9 @@ function standardRequest(run) {
     const wire = run.wire;
     const method = String(wire.method || 'GET');
     const hasBody = method !== 'GET' && method !== 'HEAD' && (wire.body || '') !== '';
-    const body = !hasBody ? null : wire.body_base64 ? wireToBytes(wire.body) : String(wire.body);
+    const web = globalThis.__faztWeb;
+    const body = !hasBody ? null : !wire.body_base64 ? String(wire.body)
+      : web && typeof web.wireBlob === 'function' ? web.wireBlob(wire.body) : wireToBytes(wire.body);
     const query = wire.query ? `?${wire.query}` : '';
     const url = wire.url || `http://${wire.host || 'localhost'}${wire.path || '/'}${query}`;
     const request = new Request(url, { method, headers: trustedHeaders(wire.headers), body });
