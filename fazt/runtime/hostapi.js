@@ -71,7 +71,9 @@ function responseFrom(url, reply) {
 }
 
 // What fetch() returns: awaiting it sends an async call; reading status/headers/body/ok/error at
-// once blocks on the reply (fazt style). A class, not closures: a run in flight keeps it alive, and
+// once blocks on the reply (fazt style). A fetch neither awaited nor read during its slice is sent
+// at the slice's end all the same (fetch starts the request, as everywhere; fazt-style scripts that
+// fire and forget still reach the server): see startFetches. A class, not closures: a run in flight keeps it alive, and
 // every object alive costs each slice (dukpy runs QuickJS's GC twice per evaljs).
 class PendingFetch {
   #run; #url; #request; #signal;
@@ -102,7 +104,15 @@ class PendingFetch {
     if (this.#reject !== null) this.#reject(abortError(this.#signal));
   }
 
+  // Sent at the end of the slice if nothing asked for it before (see startFetches).
+  static launch(pending) {
+    if (pending.#key === 0 && pending.#reply === undefined && pending.#promise === undefined) {
+      pending.#awaited().catch(() => {});  // a failure is for whoever awaits it, if anyone does
+    }
+  }
+
   #now() {
+    unstarted.delete(this);
     if (this.#reply === undefined) {
       if (this.#aborted) this.#reply = { error: safeString(abortError(this.#signal)) };
       else if (this.#key) this.#reply = normalReply(awaitCall(this.#run, this.#key));
@@ -118,6 +128,7 @@ class PendingFetch {
   }
 
   #awaited() {
+    unstarted.delete(this);
     if (this.#promise !== undefined) return this.#promise;
     const url = this.#url;
     if (this.#aborted) {
@@ -167,7 +178,17 @@ function fetch(input, init) {
   const run = state.current;
   if (run === null) throw new Error('fetch() can only be called while a request runs');
   const [url, request, signal] = fetchArguments(input, init);
-  return new PendingFetch(run, url, request, signal);
+  const pending = new PendingFetch(run, url, request, signal);
+  unstarted.add(pending);
+  return pending;
+}
+
+const unstarted = new Set();  // fetches of this slice not yet awaited nor read
+
+// At the end of a slice: send every fetch nothing asked for yet.
+function startFetches() {
+  for (const pending of unstarted) PendingFetch.launch(pending);
+  unstarted.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,4 +270,4 @@ function dropTimers(run) {
 const setTimeout = (callback, delay, ...args) => addTimer(callback, delay, args, false);
 const setInterval = (callback, delay, ...args) => addTimer(callback, delay, args, true);
 
-export { fetch, db, socket, setTimeout, setInterval, clearTimer, fireTimer, dropTimers };
+export { fetch, startFetches, db, socket, setTimeout, setInterval, clearTimer, fireTimer, dropTimers };

@@ -15,7 +15,7 @@ import {
   ResponseBuilder, Headers, Response, Request, wireBody, wireToBytes, asBytes, guardedCallPython, HTML, JSON_TYPE,
   MAX_LOG_LINES,
 } from 'fazt:prelude';
-import { fetch, db, socket, setTimeout, setInterval, clearTimer, fireTimer, dropTimers } from 'fazt:hostapi';
+import { fetch, startFetches, db, socket, setTimeout, setInterval, clearTimer, fireTimer, dropTimers } from 'fazt:hostapi';
 
 const defineProperty = Object.defineProperty;
 const freeze = Object.freeze;
@@ -303,6 +303,7 @@ function start(id, entry, wire, env, site, text) {
 // The worker's side: every function returns the slice's events (read after the job queue drained)
 
 function flush() {
+  startFetches();
   for (const run of runs.values()) {
     if (run.awaitQuiet && !run.responded && run.calls.size === 0) {
       state.current = run;

@@ -247,3 +247,13 @@ def test_runs_beyond_max_runs_are_refused(parent):
     assert refused["kind"] == "protocol" and "256" in refused["message"]
     parent.run_all()
     assert all(body_of(parent.outcome(i)) == "ok" for i in ids[:-1])
+
+
+def test_a_fetch_nobody_reads_is_still_sent_and_a_fazt_script_waits_for_it(parent):
+    run_id = parent.submit({"main.js": 'fetch("https://api.example.test/x"); res.send("pinged")'})
+    while parent.engine.has_work():  # every slice done, the fetch's reply not given yet
+        parent.engine.step()
+    assert [c[0] for c in parent.calls if c[0] == "fetch"] == ["fetch"]
+    assert parent.outcome(run_id) is None  # part one's fetch was synchronous: the response waits for it
+    parent.run_all()
+    assert body_of(parent.outcome(run_id)) == "pinged"
