@@ -444,3 +444,22 @@ def test_a_fazt_style_getter_blocks_on_an_async_call_already_sent(worker):
     worker.send({"t": "reply", "id": frame["id"], "ok": True, "value": {"status": 201, "headers": {}, "body": ""}})
     assert body_of(worker.wait(run_id)[0]) == "201 201"
     assert [c["fn"] for c in worker.calls].count("fetch") == 1
+
+
+def test_interleaved_runs_are_charged_their_own_cpu(worker):
+    source = """export default async (req) => {
+        const order = [];
+        let x = 0;
+        for (let slice = 0; slice < 3; slice++) {
+            for (let i = 0; i < 150000; i++) x += i;  // a few tens of ms of CPU per slice
+            order.push(req.path + slice);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        return String(x);
+    }"""
+    ids = [worker.start(source, code="site-a:1", req={"path": f"/{n}"}, cpu_ms=1000) for n in range(4)]
+    outcomes = worker.wait(*ids)
+    assert [o["t"] for o in outcomes] == ["done"] * 4
+    # Each run is charged what it used itself (about the same for all four), not what the worker did meanwhile.
+    charged = [o["cpu_ms"] for o in outcomes]
+    assert max(charged) < sum(charged) / 2
