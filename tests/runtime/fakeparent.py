@@ -8,6 +8,7 @@ import time
 
 from fazt.runtime.guards import CpuGuard
 from fazt.runtime.loop import Engine
+from fazt.runtime.protocol import encode_frame
 
 REQUEST = {"method": "GET", "url": "http://blog.example.test/hello?a=1&b=2", "path": "/hello", "query": "a=1&b=2",
            "params": {"a": "1", "b": "2"}, "headers": {"user-agent": "pytest", "accept": "*/*"}, "body": "",
@@ -33,7 +34,6 @@ class FakeParent:
     # -- what the engine sends ---------------------------------------------------------------
 
     def _receive(self, message):
-        from fazt.runtime.protocol import encode_frame
         encode_frame(message)  # what could not cross the pipe fails here too
         self.frames.append(message)
         if message["t"] == "call":
