@@ -40,15 +40,15 @@ def test_installed_twistd_knows_the_plugin_outside_the_source_tree(installed, tm
 
 
 def test_installed_package_reads_its_data_files(installed, tmp_path):
-    """The JS prelude, the migrations and the dashboard, read the way the running code reads them."""
+    """The runtime's JS files, the migrations and the dashboard, read the way the running code reads them."""
     probe = (
         "import fazt.runtime.sandbox as s, fazt.store.migrate as m, fazt.web.dashboard as d, os;"
-        "print(len(s.PRELUDE_SOURCE), len(m.available_migrations()), len(d.load_assets()) > 10,"
+        "print(sum(1 for _, js in s.RUNTIME_SOURCES if js), len(m.available_migrations()), len(d.load_assets()) > 10,"
         " os.path.dirname(s.__file__))"
     )
     result = subprocess.run([PYTHON, "-c", probe], cwd=tmp_path, env=clean_env(), capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    prelude, migrations, dashboard, location = result.stdout.split()
-    assert int(prelude) > 0 and int(migrations) >= 4 and dashboard == "True"
+    runtime_js, migrations, dashboard, location = result.stdout.split()
+    assert int(runtime_js) >= 3 and int(migrations) >= 4 and dashboard == "True"
     assert location.startswith(str(VENV)), location

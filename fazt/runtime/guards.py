@@ -50,9 +50,22 @@ class CpuGuard:
         signal.setitimer(signal.ITIMER_PROF, max(cpu_ms, 1) / 1000.0, self.TICK)
 
     def disarm(self):
-        """Stop the timer; a tick already on its way is ignored."""
+        """Stop the timer; a tick already on its way is ignored.
+
+        A tick may still land just before this runs (in a ``finally`` that calls it) and raise;
+        callers that must end disarmed retry (``settle``).
+        """
         self.armed = False
         signal.setitimer(signal.ITIMER_PROF, 0, 0)
+
+    def settle(self):
+        """Disarm for sure, even if ticks keep landing on the way."""
+        while True:
+            try:
+                self.disarm()
+                return
+            except CpuLimitExceeded:
+                continue
 
     def enter_io(self):
         """Defer ticks until the matching ``leave_io``."""

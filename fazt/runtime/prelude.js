@@ -1,19 +1,19 @@
-// fazt prelude: the serverless JavaScript API of SPEC §7 for one site's interpreter.
+// fazt prelude: the serverless JavaScript API of SPEC §7 and §14 for one interpreter.
 //
-// sandbox.py evaluates this file once per interpreter, as an ES module (strict mode, its own
-// scope). It defines the globals a site script sees -- req, res, db, fetch, console, socket,
-// process, Response, Headers -- on top of a single host function, "fazt.host", reached through
-// dukpy's call_python. It also defines `__fazt`, the frozen object sandbox.py uses to register
-// compiled scripts and to run one request.
+// interpreters.py evaluates this file once per interpreter (one per site and deployment), as an
+// ES module, after the Web API files of js/web/ORDER. It defines the fazt globals -- req, res, db,
+// fetch, console, socket, process, setTimeout and friends -- on top of the Python functions the
+// worker exports ("fazt.host" for host calls, "fazt.wait" to wait for an async call's reply), and
+// `__fazt`, the frozen object the worker drives runs with (see lifecycle.js for the runs
+// themselves: this file holds the APIs, lifecycle.js what a run is).
 //
-// Host calls are synchronous: the worker blocks on its pipe until the parent replies. So every
-// Promise built from their results settles while dukpy drains the job queue at the end of the
-// evaljs call that started the request. The request's outcome is computed by a toJSON hook,
-// which dukpy invokes only after that drain (see __fazt.start).
+// Many runs are in flight in one interpreter. Each worker slice (one evaljs) belongs to one run and
+// sets `current` to it, so the per-request globals (req, res, process, console) and host calls
+// are that run's. A slice hands its events (async calls to send, timers, outcomes) back to the
+// worker through a toJSON hook, which dukpy invokes after it has drained the job queue.
 
 const callPython = globalThis.call_python;
 const jsonStringify = JSON.stringify;
-const jsonParse = JSON.parse;
 const defineProperty = Object.defineProperty;
 const freeze = Object.freeze;
 const objectKeys = Object.keys;
@@ -23,7 +23,6 @@ const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key
 
 const HTML = 'text/html; charset=utf-8';
 const JSON_TYPE = 'application/json';
-const TEXT = 'text/plain; charset=utf-8';
 const MAX_LOG_LINES = 200;
 const MAX_LOG_CHARS = 4096;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -54,65 +53,65 @@ function spinUntilInterrupted() {
   for (;;) {}
 }
 
-// Call a host function (see PROTOCOL.md for names and arguments) and return its value.
-// A failed host call throws an Error with the host's message.
-function host(fn, args) {
-  const reply = guardedCallPython('fazt.host', fn, args);
+function unwrapReply(reply) {
   if (reply === null || typeof reply !== 'object' || reply.ok !== true) {
     throw new Error(String(reply && reply.error));
   }
   return reply.value;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Per-request state
+const state = { current: null, outbox: [] };
 
-let current = null;  // the request being run: see newRun()
-
-function newRun(request, env) {
-  const envCopy = {};
-  for (const name of objectKeys(env || {})) {
-    defineProperty(envCopy, name, { value: String(env[name]), enumerable: true });
-  }
-  return {
-    req: makeRequest(request || {}),
-    res: new ResponseBuilder(),
-    process: freeze({ env: freeze(envCopy) }),
-    logs: [],
-    droppedLogs: 0,
-    settled: false,
-    failed: false,
-    result: undefined,
-    error: undefined,
-  };
+// A synchronous host call (see PROTOCOL.md for names and arguments): the worker blocks until
+// its reply. A failed host call throws an Error with the host's message.
+function host(fn, args) {
+  const run = state.current;
+  return unwrapReply(guardedCallPython('fazt.host', run === null ? -1 : run.id, fn, args));
 }
 
-function copyPlainObject(source) {
-  const copy = {};
-  if (source && typeof source === 'object') {
-    for (const key of objectKeys(source)) {
-      defineProperty(copy, key, { value: source[key], enumerable: true, writable: true, configurable: true });
+function emit(event) {
+  state.outbox[state.outbox.length] = event;
+}
+
+// An asynchronous host call: the worker sends it and goes on; the reply settles the Promise in a
+// later slice (see lifecycle.js resume). Returns [promise, key].
+function hostAsync(run, fn, args) {
+  const key = ++run.keys;
+  const promise = new Promise((resolve, reject) => run.calls.set(key, { resolve, reject, fn, args }));
+  emit(['call', run.id, key, fn, args]);
+  return [promise, key];
+}
+
+// Block until the reply of an async call (a fazt-style getter needs it now); its Promise settles
+// with the same reply. A call still in this slice's outbox is taken back and made synchronously.
+function awaitCall(run, key) {
+  const call = run.calls.get(key);
+  run.calls.delete(key);
+  let value;
+  try {
+    value = takeBack(run, key) ? host(call.fn, call.args) : unwrapReply(guardedCallPython('fazt.wait', run.id, key));
+  } catch (e) {
+    if (call !== undefined) call.reject(e);
+    throw e;
+  }
+  if (call !== undefined) call.resolve(value);
+  return value;
+}
+
+function takeBack(run, key) {
+  const outbox = state.outbox;
+  for (let i = 0; i < outbox.length; i++) {
+    const event = outbox[i];
+    if (event[0] === 'call' && event[1] === run.id && event[2] === key) {
+      outbox.splice(i, 1);
+      return true;
     }
   }
-  return copy;
-}
-
-function makeRequest(request) {
-  return {
-    method: String(request.method || 'GET'),
-    path: String(request.path || '/'),
-    query: String(request.query || ''),
-    params: copyPlainObject(request.params),
-    headers: trustedHeaders(request.headers),
-    body: String(request.body || ''),
-    ip: String(request.ip || ''),
-    host: String(request.host || ''),
-    cookies: copyPlainObject(request.cookies),
-  };
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
-// console: lines collected into the request's logs (at most MAX_LOG_LINES of MAX_LOG_CHARS)
+// console: lines collected into the run's logs (at most MAX_LOG_LINES of MAX_LOG_CHARS)
 
 function safeString(value) {
   try {
@@ -134,8 +133,7 @@ function formatLogArgument(value) {
   }
 }
 
-function record(level, args) {
-  const run = current;
+function recordTo(run, level, args) {
   if (run === null) return;
   if (run.logs.length >= MAX_LOG_LINES) {
     run.droppedLogs += 1;
@@ -149,6 +147,8 @@ function record(level, args) {
   run.logs[run.logs.length] = [level, line.length > MAX_LOG_CHARS ? line.slice(0, MAX_LOG_CHARS) : line];
 }
 
+const record = (level, args) => recordTo(state.current, level, args);
+
 const console = freeze({
   log: (...args) => record('info', args),
   info: (...args) => record('info', args),
@@ -157,16 +157,8 @@ const console = freeze({
   debug: (...args) => record('debug', args),
 });
 
-function collectLogs(run) {
-  const logs = run.logs.slice(0, MAX_LOG_LINES);
-  if (run.droppedLogs > 0) {
-    logs[logs.length] = ['warn', `${run.droppedLogs} more log lines dropped (limit ${MAX_LOG_LINES} per request)`];
-  }
-  return logs;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Headers: a plain object of lowercase name -> value, with Fetch-style methods on its prototype
+// Headers (only until the Web API files provide them): a plain object of lowercase name -> value
 
 function checkHeader(name, value) {
   const text = String(name);
@@ -176,11 +168,12 @@ function checkHeader(name, value) {
   return [text.toLowerCase(), valueText];
 }
 
-// Turn a Headers, a plain object (values may be arrays) or an array of pairs into [name, value] pairs.
+// Turn a Headers (anything iterable of pairs), a plain object (values may be arrays) or an
+// array of pairs into checked [name, value] pairs.
 function headerPairs(init) {
   const pairs = [];
   if (init === undefined || init === null) return pairs;
-  if (isArray(init)) {
+  if (isArray(init) || (typeof init.entries === 'function' && typeof init[Symbol.iterator] === 'function')) {
     for (const pair of init) pairs[pairs.length] = checkHeader(pair[0], pair[1]);
     return pairs;
   }
@@ -195,7 +188,7 @@ function headerPairs(init) {
   return pairs;
 }
 
-class Headers {
+class FallbackHeaders {
   constructor(init) {
     for (const [name, value] of headerPairs(init)) this.append(name, value);
   }
@@ -226,13 +219,35 @@ class Headers {
   [Symbol.iterator]() { return this.entries(); }
 }
 
-// Headers from the parent (the request's, a fetch result's): taken as they are, never refused.
-function trustedHeaders(source) {
-  const headers = Object.create(Headers.prototype);
+const Headers = 'Headers' in globalThis ? globalThis.Headers : FallbackHeaders;
+
+// Headers as part one's scripts see them (req.headers, a fetch result read at once): every header an
+// own property (lowercase name), with the Fetch-style methods on the prototype; never refused.
+function plainHeaders(source) {
+  const headers = Object.create(FallbackHeaders.prototype);
   if (source && typeof source === 'object') {
     for (const name of objectKeys(source)) {
       defineProperty(headers, String(name).toLowerCase(),
         { value: String(source[name]), enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return headers;
+}
+
+// Headers from the parent (the request's, a fetch result's): taken as they are, never refused;
+// a name the Headers class would refuse is left out of it (the legacy req keeps every header).
+function trustedHeaders(source) {
+  const headers = new Headers();
+  if (source && typeof source === 'object') {
+    for (const name of objectKeys(source)) {
+      try {
+        headers.append(name, String(source[name]));
+      } catch (e) {
+        if (Headers === FallbackHeaders) {
+          defineProperty(headers, String(name).toLowerCase(),
+            { value: String(source[name]), enumerable: true, writable: true, configurable: true });
+        }
+      }
     }
   }
   return headers;
@@ -295,242 +310,84 @@ class ResponseBuilder {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Response: a minimal Fetch-style response, also what fetch() returns on success
+// Response and Request (only until the Web API files provide them): string bodies only
 
-class Response {
+class FallbackResponse {
   constructor(body, init) {
     const options = init || {};
     this.status = options.status === undefined ? 200 : checkStatus(options.status);
     this.statusText = options.statusText === undefined ? '' : String(options.statusText);
     this.headers = new Headers(options.headers);
-    this.body = bodyText(body);
+    this.body = body === undefined || body === null ? null : bodyText(body);
   }
   get ok() { return this.status >= 200 && this.status <= 299; }
-  text() { return Promise.resolve(this.body); }
-  json() { return new Promise((resolve) => resolve(jsonParse(this.body))); }
+  text() { return Promise.resolve(bodyText(this.body)); }
+  json() { return this.text().then(JSON.parse); }
   static json(value, init) {
     const text = jsonStringify(value);
-    const response = new Response(text === undefined ? 'null' : text, init);
+    const response = new FallbackResponse(text === undefined ? 'null' : text, init);
     if (!response.headers.has('content-type')) response.headers.set('content-type', JSON_TYPE);
     return response;
   }
   static redirect(url, status = 302) {
-    return new Response('', { status, headers: { location: String(url) } });
+    return new FallbackResponse(null, { status, headers: { location: String(url) } });
   }
 }
+
+class FallbackRequest {
+  constructor(url, init) {
+    const options = init || {};
+    this.url = String(url);
+    this.method = String(options.method || 'GET').toUpperCase();
+    this.headers = options.headers instanceof Headers ? options.headers : new Headers(options.headers);
+    const body = options.body === undefined || options.body === null ? null : options.body;
+    this.body = body === null || body instanceof Uint8Array ? body : bodyText(body);
+  }
+  text() { return Promise.resolve(bodyText(this.body)); }
+  json() { return this.text().then(JSON.parse); }
+  arrayBuffer() { return Promise.resolve(this.body instanceof Uint8Array ? this.body.slice().buffer : new ArrayBuffer(0)); }
+}
+
+const Response = 'Response' in globalThis ? globalThis.Response : FallbackResponse;
+const Request = 'Request' in globalThis ? globalThis.Request : FallbackRequest;
 
 // ---------------------------------------------------------------------------------------------
-// fetch: synchronous underneath; the parent does the request (SSRF checks, limits)
+// Bodies on the wire: text, or base64 of the bytes (PROTOCOL.md body_base64)
 
-function fetchFailure(message) {
-  const rejection = () => Promise.reject(new Error(message));
-  // Thenable on purpose: `await fetch(bad)` throws, while `fetch(bad).error` still reads (fazt style).
-  return {
-    error: message,
-    status: 0,
-    ok: false,
-    headers: new Headers(),
-    body: '',
-    then: (onFulfilled, onRejected) => rejection().then(onFulfilled, onRejected),
-    catch: (onRejected) => rejection().catch(onRejected),
-    text: rejection,
-    json: rejection,
-  };
+const web = globalThis.__faztWeb;
+
+function bytesToBase64(bytes) {
+  if (web) return web.bytesToBase64(bytes);
+  return guardedCallPython('fazt.bytes_to_base64', Array.from(bytes));
 }
 
-function fetch(url, options) {
-  const init = options || {};
-  const body = init.body === undefined || init.body === null ? null
-    : typeof init.body === 'string' ? init.body : jsonStringify(init.body);
-  const request = {
-    method: String(init.method || 'GET').toUpperCase(),
-    headers: Object.fromEntries(headerPairs(init.headers)),
-    body,
-  };
-  let reply;
-  try {
-    reply = host('fetch', [String(url), request]);
-  } catch (e) {
-    return fetchFailure(e.message);
-  }
-  if (reply === null || typeof reply !== 'object' || typeof reply.error === 'string') {
-    return fetchFailure(reply && typeof reply.error === 'string' ? reply.error : 'fetch failed');
-  }
-  // Not validated like user input: the status comes from the remote server via the parent.
-  const response = Object.create(Response.prototype);
-  response.status = Number(reply.status) || 0;
-  response.statusText = '';
-  response.headers = trustedHeaders(reply.headers);
-  response.body = bodyText(reply.body);
-  response.url = String(url);
-  return response;
+function wireToBytes(base64) {
+  if (web) return web.wireToBytes(base64);
+  return new Uint8Array(guardedCallPython('fazt.base64_to_bytes', base64));
 }
 
-// ---------------------------------------------------------------------------------------------
-// db (per-site key-value store) and socket (the site's WebSocket clients)
-
-const db = freeze({
-  get: (key) => host('db.get', [String(key)]),
-  set(key, value, options) {
-    let ttl = null;
-    if (options && options.ttl !== undefined && options.ttl !== null) {
-      ttl = Number(options.ttl);
-      if (!Number.isFinite(ttl) || ttl <= 0) throw new TypeError('db.set: ttl must be a positive number of seconds');
-    }
-    host('db.set', [String(key), value === undefined ? null : value, ttl]);
-  },
-  delete: (key) => host('db.delete', [String(key)]),
-  list: (prefix) => host('db.list', [prefix === undefined || prefix === null ? '' : String(prefix)]),
-  incr(key, by) {
-    const amount = by === undefined || by === null ? 1 : Number(by);
-    if (!Number.isFinite(amount)) throw new TypeError('db.incr: the increment must be a number');
-    return host('db.incr', [String(key), amount]);
-  },
-});
-
-const socket = freeze({
-  broadcast: (message) => host('socket.broadcast', [typeof message === 'string' ? message : jsonStringify(message)]),
-  clients: () => host('socket.clients', []),
-});
-
-// ---------------------------------------------------------------------------------------------
-// Running one request
-
-function describeError(error) {
-  if (error instanceof Error) {
-    const kind = error.name === 'InternalError' && error.message === 'out of memory' ? 'memory' : 'exception';
-    return { kind, message: safeString(error), stack: typeof error.stack === 'string' ? error.stack : null };
-  }
-  let message;
-  try {
-    message = typeof error === 'object' && error !== null ? jsonStringify(error) : undefined;
-  } catch (e) {
-    message = undefined;
-  }
-  const text = message === undefined ? safeString(error) : message;
-  return { kind: 'exception', message: 'Uncaught ' + text, stack: null };
+function asBytes(body) {
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  return null;
 }
 
-function settle(run, value) {
-  run.settled = true;
-  run.result = value;
+// [text, base64?] of a body a script gave (a Response's body, a fetch init's body).
+function wireBody(body) {
+  if (body === undefined || body === null) return ['', false];
+  if (typeof body === 'string') return [body, false];
+  const bytes = asBytes(body);
+  if (bytes !== null) return [bytesToBase64(bytes), true];
+  if (web) {
+    const wire = web.bodyToWire(body);
+    return 'base64' in wire ? [wire.base64, true] : [wire.text, false];
+  }
+  return [safeString(body), false];
 }
 
-function fail(run, error) {
-  run.settled = true;
-  run.failed = true;
-  run.error = error;
-}
-
-// Call the default export (if any) with req; a returned thenable settles during the job drain.
-function callHandler(run, exported) {
-  if (exported === undefined || exported === null) return settle(run, undefined);
-  let result = exported;
-  try {
-    if (typeof exported === 'function') result = exported(run.req);
-    else if (typeof exported === 'object' && typeof exported.fetch === 'function') result = exported.fetch(run.req);
-  } catch (e) {
-    return fail(run, e);
-  }
-  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-    Promise.resolve(result).then((value) => settle(run, value), (error) => fail(run, error));
-  } else {
-    settle(run, result);
-  }
-}
-
-// Turn a handler result (or, when it is undefined, what `res` accumulated) into a response.
-function toResponse(result, res) {
-  if (result === undefined || result === null) return ResponseBuilder.envelope(res);
-  if (typeof result === 'string') return { status: 200, headers: [['content-type', HTML]], body: result };
-  if (result instanceof Response) {
-    const headers = headerPairs(result.headers);
-    if (result.body !== '' && !hasHeader(headers, 'content-type')) headers.push(['content-type', TEXT]);
-    return { status: checkStatus(result.status), headers, body: result.body };
-  }
-  if (typeof result !== 'object') return { status: 200, headers: [['content-type', HTML]], body: safeString(result) };
-  if (!('status' in result || 'headers' in result || 'body' in result)) {
-    return { status: 200, headers: [['content-type', JSON_TYPE]], body: jsonStringify(result) };
-  }
-  const headers = headerPairs(result.headers);
-  let body = result.body;
-  let type = HTML;
-  if (body === undefined || body === null) {
-    body = '';
-  } else if (typeof body !== 'string') {
-    body = jsonStringify(body);
-    type = JSON_TYPE;
-  }
-  if (body !== '' && !hasHeader(headers, 'content-type')) headers.push(['content-type', type]);
-  return { status: result.status === undefined ? 200 : checkStatus(result.status), headers, body };
-}
-
-function finish(run) {
-  const logs = collectLogs(run);
-  if (!run.settled) {
-    return { ok: false, kind: 'exception', stack: null, logs,
-      message: 'the handler never finished: its Promise is still pending (only host calls settle)' };
-  }
-  if (run.failed) return { ok: false, ...describeError(run.error), logs };
-  try {
-    return { ok: true, response: toResponse(run.result, run.res), logs };
-  } catch (e) {
-    return { ok: false, ...describeError(e), logs };
-  }
-}
-
-const scripts = new Map();  // content hash -> compiled script function (see sandbox.py)
-
-const internal = freeze({
-  register(script, hash) {
-    scripts.set(hash, script);
-  },
-  forget(hash) {
-    scripts.delete(hash);
-  },
-  // Start one request; the returned object's toJSON runs after the job queue has drained.
-  start(hash, request, env) {
-    const run = newRun(request, env);
-    current = run;
-    const script = scripts.get(hash);
-    try {
-      if (script === undefined) throw new Error(`script ${hash} is not loaded`);
-      script().then((exported) => callHandler(run, exported), (error) => fail(run, error));
-    } catch (e) {
-      fail(run, e);
-    }
-    return { toJSON: () => finish(run) };
-  },
-  // The logs of the current request, for a run that ended without reaching finish().
-  logs() {
-    return current === null ? [] : collectLogs(current);
-  },
-});
-
-// ---------------------------------------------------------------------------------------------
-// Globals: fixed (non-writable) API objects, and per-request accessors
-
-function defineGlobal(name, value) {
-  defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
-}
-
-function defineRequestGlobal(name, read) {
-  defineProperty(globalThis, name, { get: read, enumerable: false, configurable: false });
-}
-
-defineProperty(globalThis, 'call_python', {
-  get: () => guardedCallPython,
-  set: () => {},  // dukpy's re-installation before each evaljs
-  enumerable: false,
-  configurable: false,
-});
-defineGlobal('__fazt', internal);
-defineGlobal('console', console);
-defineGlobal('db', db);
-defineGlobal('socket', socket);
-defineGlobal('fetch', fetch);
-defineGlobal('Response', Response);
-defineGlobal('Headers', Headers);
-defineRequestGlobal('req', () => (current === null ? undefined : current.req));
-defineRequestGlobal('res', () => (current === null ? undefined : current.res));
-defineRequestGlobal('process', () => (current === null ? undefined : current.process));
+export {
+  state, host, hostAsync, awaitCall, takeBack, emit, guardedCallPython, recordTo, console, safeString, checkHeader,
+  headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus, bodyText, ResponseBuilder, Headers, Response, Request,
+  wireBody, wireToBytes, asBytes, HTML, JSON_TYPE, MAX_LOG_LINES,
+};

@@ -1,23 +1,14 @@
 """A site's script as the sandbox runs it, and what comes back as a protocol outcome.
 
-The author's C{main.js} is wrapped into an async function registered with the prelude, run once
-per request in a fresh scope (L{compile_wrapper}); its result record or a QuickJS error becomes a
-L{fazt.runtime.protocol} outcome with a stack that names C{main.js} lines (L{clean_stack}). Pure
-text work: nothing here touches an interpreter (L{fazt.runtime.sandbox} does).
+The author's C{main.js} is wrapped into an async function run once per request in a fresh scope:
+a sloppy-mode script registering it (L{compile_wrapper}, fazt style, as part one ran it), or, when
+it has static imports, an ES module exporting it (L{module_wrapper}). Stacks are relabelled for the
+author (L{clean_stack}). Pure text work: nothing here touches an interpreter.
 """
 
-import hashlib
-import json
 import re
 
-from fazt.runtime import protocol
-
 _DEFAULT_EXPORT = re.compile(r"^([ \t]*)export\s+default\b\s*", re.MULTILINE)
-
-
-def script_hash_of(source):
-    """The content hash used to key compiled scripts when the caller has none (sha256 hex)."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
 def prepare_source(source):
@@ -32,17 +23,29 @@ def prepare_source(source):
     return body, count == 1
 
 
-_WRAPPER_HEAD = "__fazt.register(async function (__fazt_default) {"
+_WRAPPER_HEAD = "__fazt.registerScript(async function (__fazt_default) {"
+_MODULE_HEAD = "export default (async function (__fazt_default) {"
 
 
-def compile_wrapper(script_hash, source):
-    """JS that registers ``source`` as an async function run once per request (fresh scope).
+def compile_wrapper(source, check=False):
+    """The fazt-style root main.js as a script registering an async function run once per request.
 
-    User line N stays line N in stack traces: the wrapper's head shares line 1
-    (``clean_stack`` takes its length off line-1 columns).
+    Evaluated as a script (sloppy mode, as part one always ran it), once per interpreter. User
+    line N stays line N in stack traces: the wrapper's head shares line 1 (``clean_stack`` takes
+    its length off line-1 columns). ``check`` makes it throw before registering anything.
     """
     body, _ = prepare_source(source)
-    return f"{_WRAPPER_HEAD}{body}\n;return __fazt_default; }}, {json.dumps(script_hash)});\nnull"
+    prefix = "throw __faztCheckPassed;" if check else ""
+    return f"{prefix}{_WRAPPER_HEAD}{body}\n;return __fazt_default; }});\nnull"
+
+
+def module_wrapper(hoisted, body):
+    """A root main.js with static imports: an ES module whose default export is the per-request function.
+
+    ``hoisted`` (the import declarations) and the wrapper's head share line 1, so lines stay.
+    """
+    body, _ = prepare_source(body)
+    return f"{hoisted} {_MODULE_HEAD}{body}\n;return __fazt_default; }});\n"
 
 
 _USER_LINE_ONE = re.compile(r"main\.js:1:(\d+)")
@@ -54,26 +57,8 @@ def clean_stack(stack):
         return None
     lines = []
     for line in stack.splitlines():
-        if "fazt:prelude" in line or line.lstrip().startswith("at <eval> (<dukpy>"):
+        if "(fazt:" in line or "at fazt:" in line or line.lstrip().startswith("at <eval> (<dukpy>"):
             continue
         line = line.replace("<dukpy>", "main.js").replace("__fazt_default", "default")
         lines.append(_USER_LINE_ONE.sub(lambda m: f"main.js:1:{max(int(m[1]) - len(_WRAPPER_HEAD), 1)}", line))
     return "\n".join(lines) or None
-
-
-def outcome_from_script(result):
-    """Turn the prelude's finish() record into a protocol outcome."""
-    if not isinstance(result, dict):
-        return protocol.failed("exception", "the runtime returned no outcome", None, [])
-    logs = result.get("logs")
-    if result.get("ok") is True:
-        return protocol.done(result.get("response"), logs)
-    kind = "memory" if result.get("kind") == "memory" else "exception"
-    return protocol.failed(kind, result.get("message"), clean_stack(result.get("stack")), logs)
-
-
-def failure_from_js_error(text):
-    """Turn a ``JSRuntimeError`` text ("Name: message\\n    at ...") into a failed outcome."""
-    message, _, stack = text.partition("\n")
-    kind = "memory" if message.startswith("InternalError: out of memory") else "exception"
-    return protocol.failed(kind, message, clean_stack(stack), [])

@@ -1,73 +1,34 @@
-"""In-process tests of the sandboxed interpreter, the prelude (SPEC §7 JS API) and SiteRuntime."""
+"""In-process tests of the sandboxed interpreter and the fazt JS API (SPEC §7), driven through the worker engine."""
 
 import importlib.metadata
 import json
 
 import pytest
 
-from fazt.runtime.sandbox import (
-    HostCallError,
-    SandboxedInterpreter,
-    SiteRuntime,
-    SiteRuntimeCache,
-)
-from fazt.runtime.scripts import prepare_source, script_hash_of
+from fakeparent import REQUEST, FakeParent
+from fazt.runtime.interpreters import Interpreters
+from fazt.runtime.sandbox import SandboxedInterpreter
+from fazt.runtime.scripts import prepare_source
 
 COUNTER = 'let n = (db.get("count") || 0) + 1; db.set("count", n); res.send(`<h1>${n}</h1>`);'
 
 
 def request(**overrides):
-    base = {"method": "GET", "path": "/hello", "query": "a=1&b=2", "params": {"a": "1", "b": "2"},
-            "headers": {"user-agent": "pytest", "accept": "*/*"}, "body": "", "ip": "203.0.113.9",
-            "host": "blog.example.test", "cookies": {"sid": "abc"}}
-    base.update(overrides)
-    return base
-
-
-class FakeHost:
-    """A dict-backed stand-in for the parent: answers host calls synchronously."""
-
-    def __init__(self):
-        self.kv = {}
-        self.calls = []
-        self.fetches = {"https://api.example.test/x": {"status": 200, "headers": {"content-type": "application/json"},
-                                                        "body": '{"answer": 42}'}}
-
-    def __call__(self, fn, args):
-        self.calls.append((fn, args))
-        if fn == "db.get":
-            return self.kv.get(args[0])
-        if fn == "db.set":
-            self.kv[args[0]] = args[1]
-            return None
-        if fn == "db.delete":
-            return self.kv.pop(args[0], None) is not None
-        if fn == "db.list":
-            return [{"key": k, "value": v} for k, v in sorted(self.kv.items()) if k.startswith(args[0])]
-        if fn == "db.incr":
-            self.kv[args[0]] = self.kv.get(args[0], 0) + args[1]
-            return self.kv[args[0]]
-        if fn == "fetch":
-            return self.fetches.get(args[0], {"error": f"blocked: {args[0]}"})
-        if fn == "socket.broadcast":
-            return 3
-        if fn == "socket.clients":
-            return 3
-        raise HostCallError(f"no such host function {fn}")
+    return {**REQUEST, **overrides}
 
 
 @pytest.fixture
 def host():
-    return FakeHost()
+    return FakeParent()
 
 
 @pytest.fixture
 def run(host):
-    runtimes = {}
-
-    def run_script(source, req=None, env=None, site="blog", host_call=host):
-        runtime = runtimes.setdefault(site, SiteRuntime(site))
-        return runtime.run(script_hash_of(source), req or request(), env or {}, host_call, source=source)
+    def run_script(source, req=None, env=None, site="blog", host_call=None):
+        if host_call is not None:
+            host.answer = lambda run_id, fn, args: host_call(fn, args) if fn.startswith(("db.", "fetch", "socket")) \
+                else FakeParent.answer(host, run_id, fn, args)
+        return host.run(source, req=req, env=env, site=site)
 
     return run_script
 
@@ -80,6 +41,7 @@ def body_of(outcome):
 def test_fazt_counter_script_counts_across_runs(run, host):
     assert [body_of(run(COUNTER)) for _ in range(3)] == ["<h1>1</h1>", "<h1>2</h1>", "<h1>3</h1>"]
     assert host.kv == {"count": 3}
+    assert [c for c in host.calls if c[0].startswith("db.")][:2] == [("db.get", ["count"], True), ("db.set", ["count", 1, None], True)]
 
 
 def test_script_style_defaults_to_empty_html_200(run):
@@ -169,12 +131,12 @@ def test_db_api(run, host):
     assert json.loads(body_of(run(source))) == {
         "listed": [{"key": "a:1", "value": {"x": 1}}, {"key": "a:2", "value": "two"}],
         "n": 1, "m": 6, "gone": True, "missing": None, "x": 1}
-    assert ("db.set", ["a:1", {"x": 1}, 60]) in host.calls
+    assert ("db.set", ["a:1", {"x": 1}, 60], True) in host.calls
 
 
 def test_host_errors_throw_in_js(run):
     def refusing(fn, args):
-        raise HostCallError("quota exceeded")
+        raise ValueError("quota exceeded")
     outcome = run('db.set("k", 1)', host_call=refusing)
     assert outcome["kind"] == "exception" and outcome["message"] == "Error: quota exceeded"
 
@@ -189,18 +151,20 @@ def test_fetch_failure_is_fazt_style_and_rejects_when_awaited(run):
     assert body_of(run(caught)) == "caught blocked: http://x/"
 
 
-def test_successful_fetch_is_readable_at_once_and_not_thenable(run):
+def test_successful_fetch_is_readable_at_once_and_awaitable(run, host):
     source = """const r = fetch("https://api.example.test/x");
-        res.json({status: r.status, body: r.body, then: typeof r.then, ct: r.headers["content-type"]})"""
+        res.json({status: r.status, body: r.body, then: typeof r.then, ct: r.headers["content-type"], ok: r.ok})"""
     assert json.loads(body_of(run(source))) == {
-        "status": 200, "body": '{"answer": 42}', "then": "undefined", "ct": "application/json"}
+        "status": 200, "body": '{"answer": 42}', "then": "function", "ct": "application/json", "ok": True}
+    assert ("fetch", ["https://api.example.test/x", {"method": "GET", "headers": {}, "body": None,
+                                                     "body_base64": False}], True) in host.calls
     awaited = 'export default async () => { const r = await fetch("https://api.example.test/x"); return r.body }'
     assert body_of(run(awaited)) == '{"answer": 42}'
 
 
 def test_socket_api(run, host):
     assert body_of(run('res.send(String(socket.broadcast("hi")) + "/" + socket.clients())')) == "3/3"
-    assert ("socket.broadcast", ["hi"]) in host.calls
+    assert ("socket.broadcast", ["hi"], True) in host.calls
 
 
 def test_console_levels_are_collected(run):
@@ -280,23 +244,53 @@ def test_top_level_let_and_await_rerun_in_a_fresh_scope(run):
     assert [body_of(run(source)) for _ in range(2)] == ["1:undefined", "1:undefined"]
 
 
-def test_sites_do_not_see_each_others_globals(run):
-    assert body_of(run("globalThis.x = 'from A'; res.send(String(globalThis.x))", site="a")) == "from A"
-    assert body_of(run("res.send(String(globalThis.x))", site="b")) == "undefined"
-    assert body_of(run("res.send(String(globalThis.x))", site="a")) == "from A"
+def test_sites_do_not_see_each_others_globals(host):
+    source = "if (req.path === '/set') globalThis.x = 'from ' + req.host; res.send(String(globalThis.x))"
+    outcomes = []
+    for site, path in (("a", "/set"), ("b", "/"), ("a", "/")):
+        run_id = host.submit({"main.js": source}, site=site, code=f"{site}:1", req={"path": path, "host": site})
+        host.run_all()
+        outcomes.append(body_of(host.outcome(run_id)))
+    assert outcomes == ["from a", "undefined", "from a"]
 
 
-def test_api_globals_cannot_be_replaced_for_later_runs(run):
-    run("globalThis.db = null; globalThis.fetch = null; call_python = null; console = null")
-    assert body_of(run("res.send(typeof db.get + typeof fetch + typeof call_python)")) == "functionfunctionfunction"
+def test_a_new_deployment_starts_in_a_fresh_interpreter(host):
+    source = "globalThis.n = (globalThis.n || 0) + 1; res.send(String(globalThis.n))"
+    bodies = []
+    for code in ("blog:1", "blog:1", "blog:2"):
+        run_id = host.submit({"main.js": source}, code=code)
+        host.run_all()
+        bodies.append(body_of(host.outcome(run_id)))
+    assert bodies == ["1", "2", "1"]
 
 
-def test_runtime_cache_is_a_bounded_lru():
-    cache = SiteRuntimeCache(capacity=2)
-    a = cache.get("a")
-    cache.get("b")
-    assert cache.get("a") is a
-    cache.get("c")
-    assert "b" not in cache and "a" in cache and len(cache) == 2
-    a.broken = True
-    assert cache.get("a") is not a
+def test_api_globals_cannot_be_replaced_for_later_runs(host):
+    source = """if (req.path === '/break') { globalThis.db = null; globalThis.fetch = null; call_python = null; console = null }
+        res.send(typeof db.get + typeof fetch + typeof call_python)"""
+    bodies = []
+    for path in ("/break", "/"):
+        run_id = host.submit({"main.js": source}, code="blog:1", req={"path": path})
+        host.run_all()
+        bodies.append(body_of(host.outcome(run_id)))
+    assert bodies[1] == "functionfunctionfunction"
+
+
+def test_interpreters_are_a_bounded_set_that_keeps_busy_ones(host):
+    interpreters = Interpreters(host.engine, capacity=2)
+    a = interpreters.get("a", "a:1")
+    interpreters.get("b", "b:1")
+    assert interpreters.get("a", "a:1") is a
+    a.runs.add(99)  # a run in flight: never evicted
+    interpreters.get("c", "c:1")
+    interpreters.get("d", "d:1")
+    assert interpreters.get("a", "a:1") is a
+    a.runs.clear()
+    newer = interpreters.get("a", "a:2")  # a new deployment: the old interpreter retires
+    assert newer is not a and a.retired
+
+
+def test_req_headers_keep_part_one_shape(run):
+    source = "const seen = []; req.headers.forEach((v, k) => seen.push(k + '=' + v)); " \
+             "res.json({keys: Object.keys(req.headers), seen, has: req.headers.has('Accept')})"
+    assert json.loads(body_of(run(source))) == {
+        "keys": ["user-agent", "accept"], "seen": ["user-agent=pytest", "accept=*/*"], "has": True}

@@ -1,0 +1,112 @@
+"""What the worker's loop keeps about a run, and the checks of the frames that start one.
+
+Plain records and pure functions for L{fazt.runtime.loop}: L{Run} (one run in flight: its
+interpreter, CPU budget, async calls and timers), L{Call} (an async host call sent), the
+validation of ``run``/``check`` frames, and how an error that escaped a slice is classified.
+"""
+
+import base64
+
+from fazt.runtime import protocol
+from fazt.runtime.sandbox import CpuLimitExceeded
+
+FAILURE_KINDS = ("exception", "timeout", "memory", "protocol", "method")
+
+
+class Run:
+    """The worker's record of one run: its interpreter, budget, calls and timers in flight."""
+
+    def __init__(self, message, interpreter, now):
+        self.id = message["id"]
+        self.message = message
+        self.interpreter = interpreter
+        self.budget_ms = float(message["cpu_ms"])
+        self.cpu_ms = 0.0
+        self.started = now
+        self.responded = False
+        self.calls = {}     # JS call key -> wire call id (async calls not yet resumed)
+        self.timers = set()  # JS timer ids armed
+
+
+class Call:
+    """An async call sent for a run; ``reply`` is its frame once it came."""
+
+    __slots__ = ("run_id", "key", "reply")
+
+    def __init__(self, run_id, key):
+        self.run_id = run_id
+        self.key = key
+        self.reply = None
+
+
+def text_of_base64(data):
+    try:
+        return base64.b64decode(data).decode("utf-8", "replace")
+    except ValueError:
+        return ""
+
+
+def classify_js_error(text, ticks):
+    """(kind, message) of a JSRuntimeError that escaped a slice; None for an unhandled rejection.
+
+    The runtime's own slice code catches everything a script throws, so what escapes is the CPU
+    interrupt, QuickJS running out of memory, or a Promise rejection nothing handled (dukpy raises
+    it once the job queue has drained).
+    """
+    first = text.partition("\n")[0]
+    if ticks or first.endswith("interrupted"):
+        return ("timeout", "CPU time limit exceeded")
+    if first.startswith("InternalError: out of memory"):
+        return ("memory", "out of memory")
+    return None
+
+
+def caused_by_cpu_limit(exc):
+    """Whether ``CpuLimitExceeded`` is in ``exc``'s cause/context chain."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, CpuLimitExceeded):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def run_problem(message):
+    """What is wrong with a ``run`` message, or None."""
+    entry = message.get("entry")
+    checks = (
+        (isinstance(message.get("id"), int), "id must be an integer"),
+        (isinstance(message.get("site"), str), "site must be a string"),
+        (isinstance(message.get("code"), str), "code must be a string"),
+        (isinstance(entry, dict) and entry.get("kind") in ("script", "module") and isinstance(entry.get("path"), str),
+         "entry must be {kind: script|module, path}"),
+        (isinstance(message.get("req"), dict), "req must be an object"),
+        (isinstance(message.get("env"), dict), "env must be an object"),
+        (isinstance(message.get("cpu_ms"), int) and message.get("cpu_ms") > 0, "cpu_ms must be a positive integer"),
+    )
+    for ok, problem in checks:
+        if not ok:
+            return problem
+    return None
+
+
+def check_problem(message):
+    entries = message.get("entries")
+    if not (isinstance(message.get("id"), int) and isinstance(message.get("site"), str)
+            and isinstance(message.get("code"), str) and isinstance(entries, list)
+            and all(isinstance(e, str) for e in entries)
+            and isinstance(message.get("cpu_ms"), int) and message.get("cpu_ms") > 0):
+        return "check needs id, site, code, entries [path] and cpu_ms"
+    return None
+
+
+def failed_frame(run_id, kind, message, stack, logs, cpu_ms, allow=None):
+    """A ``failed`` frame: protocol.failed's limits, the run's CPU, and ``allow`` for kind "method"."""
+    frame = protocol.failed(kind, message, stack, logs)
+    frame["kind"] = kind if kind in FAILURE_KINDS else "exception"  # protocol.py predates "method"
+    frame["cpu_ms"] = round(cpu_ms, 3)
+    frame["id"] = run_id
+    if kind == "method":
+        frame["allow"] = [m for m in (allow or []) if isinstance(m, str)]
+    return frame
