@@ -66,7 +66,6 @@ from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
-from fazt.web.v1pool import v2_runner
 from fazt.ws.hub import HubRegistry
 from fazt.ws.resource import SiteSockets
 
@@ -164,7 +163,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     # Deploys and rollbacks both switch, indistinguishable.
     # The JS pool checks an upload's code before the deploy is committed (400 INVALID_SCRIPT).
     deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
-                        keep=config["keep-deployments"], code_pool=v2_runner(workers))  # TEMPORARY wrapper: `workers` after the v2 merge
+                        keep=config["keep-deployments"], code_pool=workers)
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.

@@ -14,10 +14,7 @@ from fazt.runtime import scripts
 from fazt.runtime.loader import SCRIPT_ENTRY, ModuleLoader
 from fazt.runtime.sandbox import HostCallError, JSRuntimeError, new_interpreter
 
-try:
-    from fazt.runtime.webhost import LOCAL_FUNCTIONS
-except ImportError:  # until the "webapi" helper's webhost.py is merged
-    LOCAL_FUNCTIONS = {}
+from fazt.runtime.webhost import LOCAL_FUNCTIONS
 
 HOST_CALLS = frozenset(
     {"db.get", "db.set", "db.delete", "db.list", "db.incr", "fetch", "socket.broadcast", "socket.clients"}

@@ -20,13 +20,9 @@ import json
 from fazt.runtime import scripts
 from fazt.runtime.sandbox import HostCallError
 
-try:
-    from fazt.runtime.modules import ModuleNotFound, module_format, require_info, resolve
-    from fazt.runtime.modulesource import module_source
-    from fazt.runtime.wrappers import InvalidModule, hoist_imports
-except ImportError:  # until the "modules" helper's files are merged (then _standin.py goes)
-    from fazt.runtime._standin import (
-        InvalidModule, ModuleNotFound, hoist_imports, module_format, module_source, require_info, resolve)
+from fazt.runtime.modules import ModuleNotFound, module_format, require_info, resolve
+from fazt.runtime.modulesource import module_source
+from fazt.runtime.wrappers import InvalidModule, hoist_imports
 
 CHECK_PREFIX = "throw __faztCheckPassed;"
 INTERNAL = "fazt:"

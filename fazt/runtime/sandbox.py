@@ -18,10 +18,11 @@ import os
 import dukpy
 from dukpy import _dukpy
 
+from fazt.runtime.webhost import web_sources
+
 JSRuntimeError = _dukpy.JSRuntimeError
 _ABORT_REPLY = b'{"abort":true}'
 _HERE = os.path.dirname(__file__)
-_WEB_DIR = os.path.join(_HERE, "js", "web")
 RUNTIME_MODULES = ("prelude", "hostapi", "lifecycle")
 
 
@@ -32,16 +33,9 @@ def _read(path):
 
 def _runtime_sources():
     """[(module name, source)] of the runtime's own JS, in evaluation order (read once)."""
-    sources = []
-    order = os.path.join(_WEB_DIR, "ORDER")
-    if os.path.exists(order):  # the Web API files (SPEC §14 globals), evaluated first
-        for line in _read(order).splitlines():
-            name = line.strip()
-            if name and not name.startswith("#"):
-                sources.append((f"fazt:web/{name.removesuffix('.js')}", _read(os.path.join(_WEB_DIR, name))))
-    cjs = os.path.join(_HERE, "js", "cjs.js")
-    if os.path.exists(cjs):  # CommonJS support (require, module.exports) for the module loader
-        sources.append(("fazt:cjs", _read(cjs)))
+    sources = web_sources()  # the Web API files (SPEC §14 globals), evaluated first
+    # CommonJS support (require, module.exports) for the module loader
+    sources.append(("fazt:cjs", _read(os.path.join(_HERE, "js", "cjs.js"))))
     for name in RUNTIME_MODULES:
         sources.append((f"fazt:{name}", _read(os.path.join(_HERE, f"{name}.js"))))
     return sources

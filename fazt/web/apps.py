@@ -26,7 +26,6 @@ from fazt.store.sites import BlobContent
 from fazt.web.appresponse import page, respond_function, respond_script
 from fazt.web.lockout import parse_address
 from fazt.web.sitestate import SiteIndex, SiteState
-from fazt.web.v1pool import v2_runner
 
 MAX_JS_BODY = 1024 * 1024
 ROOT_SCRIPT = Entry(SCRIPT, "main.js")
@@ -42,7 +41,7 @@ class AppRenderer:
     def __init__(self, pool: WorkerPool, store: IStore, writer: BatchWriter, index: SiteIndex,
                  *, clock: IReactorTime, bus: Optional[IEventBus] = None,
                  trusted_proxies: Sequence = ()) -> None:
-        self._pool = v2_runner(pool)  # TEMPORARY: `pool` itself once the v2 pool is merged
+        self._pool = pool
         self._bus = bus  # each log line is published (LOG_LINE) as it is made, before it is stored
         self._store = store
         self._writer = writer

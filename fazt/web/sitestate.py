@@ -17,10 +17,7 @@ from fazt.store.interfaces import IStore
 from fazt.store.sites import BlobContent, Deployment, ManifestFile, get_active_deployment, load_blob, load_manifest
 from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redirects
 
-try:
-    from fazt.web.functionroutes import FunctionRoutes
-except ImportError:  # until helper "modules" lands it; the stand-in goes with the merge
-    from fazt.web.routestandin import FunctionRoutes
+from fazt.web.functionroutes import FunctionRoutes
 
 # Parsed rule files are small; larger ones are ignored rather than parsed on the reactor.
 _MAX_RULES_FILE = 256 * 1024
