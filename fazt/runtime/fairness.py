@@ -56,6 +56,15 @@ class CpuShares:
         if self._since_prune >= 1024:
             self._prune(now)
 
+    def waiting(self, site: str) -> None:
+        """A run of C{site} awaits I/O (an async host call): it is not burning CPU now.
+
+        A site never seen becomes known (and light) at once, so its other runs need not wait for
+        a slow first request to finish; what that run then costs is recorded when it ends.
+        """
+        if not self.known(site):
+            self.record(site, 0.0)
+
     def score(self, site: str) -> float:
         """The site's recent CPU per run, in ms (0 for a site never seen)."""
         record = self._records.get(site)

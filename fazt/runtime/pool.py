@@ -227,6 +227,9 @@ class WorkerPool(Service):
             answer = module_call(job.code, fn, args)
         else:
             answer = self._host.call(job.site, fn, args, job.budget)
+            if not sync and not job.check and not self.shares.known(job.site):
+                self.shares.waiting(job.site)  # a new site's first run awaits I/O: let its others go
+                self._dispatch()
 
         def reply(value: Any, ok: bool = True) -> None:
             if sync:

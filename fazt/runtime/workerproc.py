@@ -142,8 +142,9 @@ class WorkerProcess(ProcessProtocol):
 
     def find(self, run_id: Any) -> Optional[Job]:
         """The run with this id, in flight or recently finished, or None."""
-        job = self.runs.get(run_id) if isinstance(run_id, int) else None
-        return job if job is not None else self.recent.get(run_id) if isinstance(run_id, int) else None
+        if not isinstance(run_id, int):
+            return None
+        return self.runs.get(run_id) or self.recent.get(run_id)
 
     def outReceived(self, data: bytes) -> None:
         self.frames += 1  # bytes count as a sign of life, even before a whole frame is in

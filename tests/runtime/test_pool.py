@@ -92,6 +92,26 @@ async def test_host_calls_async_and_sync_reach_the_sites_store(make_pool):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_new_sites_runs_wait_for_its_first_only_until_it_awaits_io(make_pool):
+    pool = make_pool()
+    order: list[str] = []
+    first = run(pool, 'sleep 0.3\ncall db.get ["k"]\nsleep 0.5').addCallback(lambda r: order.append("first") or r)
+    others = [run(pool, "inflight").addCallback(lambda r: order.append("other") or r) for _ in range(3)]
+    results = await gatherResults(others)
+    assert order == ["other"] * 3  # the first run awaits its call: its cost is not known, but it is waiting
+    assert all(out(r)[0] >= 2 for r in results)
+    await first
+    assert order[-1] == "first"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_call_for_a_run_that_is_over_is_refused_not_left_hanging(make_pool):
+    pool = make_pool()
+    result = await run(pool, "orphan db.get")
+    assert out(result) == [{"error": "the request this call belongs to is over"}]
+
+
+@pytest_twisted.ensureDeferred
 async def test_past_the_wall_deadline_a_run_fails_and_the_worker_is_told_to_cancel_it(make_pool):
     pool = make_pool(wall_seconds=0.5)
     slow = await run(pool, "sleep 30")

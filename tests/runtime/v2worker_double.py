@@ -11,6 +11,7 @@ per line:
   sleep S          wait S seconds without blocking the other runs
   call FN [ARGS]   an async host call (ARGS: a JSON list); its value goes to the output
   sync FN [ARGS]   the same, blocking the whole worker until the reply (a fazt-style call)
+  orphan FN        a sync call naming a run the parent never sent, its answer to the output
   inflight         the number of runs this worker holds now, to the output
   cancels          the ids of the runs the parent cancelled so far, to the output
   late MESSAGE     after the response, send MESSAGE in a "late" frame
@@ -102,7 +103,9 @@ class Double:
                 return
             _, fn, args, sync = request
             self.call_ids += 1
-            self.send({"t": "call", "id": self.call_ids, "run": run_id, "fn": fn, "args": args, "sync": sync})
+            owner = -1 if fn.startswith("orphan:") else run_id
+            self.send({"t": "call", "id": self.call_ids, "run": owner, "fn": fn.replace("orphan:", ""), "args": args,
+                       "sync": sync})
             if not sync:
                 self.calls[self.call_ids] = run_id
                 return
@@ -140,6 +143,8 @@ def run(double, frame):
         elif op in ("call", "sync"):
             fn, _, args = arg.partition(" ")
             out.append((yield ("call", fn, json.loads(args or "[]"), op == "sync")))
+        elif op == "orphan":
+            out.append((yield ("call", "orphan:" + arg, [], True)))
         elif op == "inflight":
             out.append(len(double.runs))
         elif op == "cancels":
