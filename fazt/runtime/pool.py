@@ -64,7 +64,7 @@ class WorkerPool(Service):
 
     def __init__(self, reactor: IReactorProcess, host: Any, size: Optional[int] = None, cpu_ms: int = 100,
                  wall_seconds: float = 10.0, max_queue: int = 1000, check_cpu_ms: int = 2000,
-                 check_wall_seconds: float = 20.0, stall_seconds: float = 3.0, heavy_per_worker: int = 2,
+                 check_wall_seconds: float = 20.0, stall_seconds: float = 5.0, heavy_per_worker: int = 2,
                  on_late_logs: Optional[Callable[[str, list], None]] = None,
                  command: Optional[list[str]] = None) -> None:
         self._reactor = reactor

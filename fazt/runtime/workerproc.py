@@ -155,7 +155,10 @@ class WorkerProcess(ProcessProtocol):
             self.kill()
             return
         for message in messages:
-            self._on_message(self, message)
+            try:
+                self._on_message(self, message)
+            except Exception:  # a bug in a handler must not close the worker's pipe (Twisted would)
+                _log.failure("handling a frame from JS worker {pid}", pid=self.pid)
 
     def errReceived(self, data: bytes) -> None:
         _log.info("JS worker {pid}: {text}", pid=self.pid, text=data.decode("utf-8", "replace").rstrip())

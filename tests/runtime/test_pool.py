@@ -159,6 +159,21 @@ async def test_late_logs_reach_the_hook_with_the_site(make_pool):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_late_logs_hook_that_raises_does_not_cut_the_worker_off(make_pool):
+    arrived = Deferred()
+
+    def broken(site, logs):
+        arrived.callback(None)
+        raise RuntimeError("a bug in the hook")
+
+    pool = make_pool(on_late_logs=broken)
+    first = await run(pool, "late x")
+    await arrived
+    second = await run(pool, "")
+    assert pid(second) == pid(first) and pool.restarts == 0
+
+
+@pytest_twisted.ensureDeferred
 async def test_failures_carry_their_kind_and_a_method_failure_its_allow_list(make_pool):
     pool = make_pool()
     method = await run(pool, "method")
