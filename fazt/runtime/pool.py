@@ -95,6 +95,7 @@ class WorkerPool(Service):
         # pays their memory, and start-up stays fast.
         super().startService()
         self._stopped = False
+        self._spawned = False
         if self._lanes.queued:
             self._ensure_workers()
 
@@ -286,5 +287,7 @@ class WorkerPool(Service):
 
 
 def _log_late(site: str, logs: list) -> None:
+    """Where late logs go when the web layer gives no hook: the server's log."""
     for level, message in logs:
-        _log.info("late log of site {site} ({level}): {message}", site=site, level=level, message=message)
+        _log.info("late log of site {site} ({js_level}): {js_message}", site=site, js_level=level,
+                  js_message=message)

@@ -17,6 +17,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.task import deferLater
+from twisted.logger import formatEvent, globalLogPublisher
 
 from fazt.runtime.code import MODULE, SCRIPT, CodeBundle, Entry
 from fazt.runtime.fetch import SafeFetcher
@@ -156,6 +157,24 @@ async def test_late_logs_reach_the_hook_with_the_site(make_pool):
     assert result.failure is None
     await arrived
     assert late == [("blog", [["info", "flushed after the response"]])]
+
+
+@pytest_twisted.ensureDeferred
+async def test_without_a_hook_late_logs_go_to_the_server_log(make_pool):
+    logged = Deferred()
+
+    def observer(event):
+        if event.get("log_namespace") == "fazt.runtime.pool" and not logged.called:
+            logged.callback(event)
+
+    globalLogPublisher.addObserver(observer)
+    try:
+        pool = make_pool()
+        await run(pool, "late after the response", site="blog")
+        event = await logged
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert formatEvent(event) == "late log of site blog (info): after the response"
 
 
 @pytest_twisted.ensureDeferred
