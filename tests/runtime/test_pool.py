@@ -15,15 +15,13 @@ import sys
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.logger import formatEvent, globalLogPublisher
 
-from fazt.runtime.code import MODULE, SCRIPT, CodeBundle, Entry
-from fazt.runtime.fetch import SafeFetcher
-from fazt.runtime.host import HostApi
+from fazt.runtime.code import MODULE, SCRIPT, Entry
 from fazt.runtime.pool import WorkerPool
-from fazt.store.batch import BatchWriter
+from pooltesting import Pools, bundle, deployment
 
 DOUBLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "v2worker_double.py")
 REQUEST = {"method": "GET", "url": "http://a.test/", "path": "/", "query": "", "params": {}, "headers": {},
@@ -31,30 +29,16 @@ REQUEST = {"method": "GET", "url": "http://a.test/", "path": "/", "query": "", "
            "route": {"params": {}}}
 
 
-def bundle(files: dict, key: str = "a:1") -> CodeBundle:
-    return CodeBundle(key, frozenset(files), lambda path: succeed(files.get(path)))
-
-
 @pytest.fixture
 def make_pool(store):
-    pools = []
-
-    def make(size=1, max_runs=8, **options) -> WorkerPool:
-        host = HostApi(store, BatchWriter(store), SafeFetcher(reactor), clock=reactor)
-        pool = WorkerPool(reactor, host, size=size, command=[sys.executable, DOUBLE, str(max_runs)], **options)
-        pool.startService()
-        pools.append(pool)
-        return pool
-
-    yield make
-    for pool in pools:
-        if pool.running:
-            pytest_twisted.blockon(pool.stopService())
+    pools = Pools(store)
+    yield lambda size=1, max_runs=8, **options: pools.make(
+        size=size, command=[sys.executable, DOUBLE, str(max_runs)], **options)
+    pools.stop()
 
 
 def run(pool: WorkerPool, source: str, site: str = "a", entry: Entry = Entry(MODULE, "api/x.js"), files=None):
-    files = {entry.path: source, **(files or {})}
-    return pool.run(site, bundle(files, f"{site}:1"), entry, REQUEST, {})
+    return pool.run(site, deployment(site, {entry.path: source, **(files or {})}), entry, REQUEST, {})
 
 
 def out(result) -> list:
@@ -216,10 +200,10 @@ async def test_over_max_queue_runs_are_answered_busy_at_once(make_pool):
 async def test_checks_report_the_file_and_line_of_a_problem(make_pool):
     pool = make_pool()
     files = {"main.js": "ok", "api/a.js": "fine\nsyntax error", "api/b.js": "ok"}
-    assert (await pool.check("a", bundle(files), ["main.js", "api/b.js"])).ok
-    broken = await pool.check("a", bundle(files), ["main.js", "api/a.js"])
+    assert (await pool.check("a", bundle(files, "check:1"), ["main.js", "api/b.js"])).ok
+    broken = await pool.check("a", bundle(files, "check:1"), ["main.js", "api/a.js"])
     assert (broken.ok, broken.file, broken.line) == (False, "api/a.js", 2)
-    missing = await pool.check("a", bundle(files), ["api/gone.js"])
+    missing = await pool.check("a", bundle(files, "check:1"), ["api/gone.js"])
     assert (missing.ok, missing.file) == (False, "api/gone.js")
 
 
@@ -232,6 +216,8 @@ async def test_stopping_the_pool_fails_runs_in_flight_and_queued(make_pool):
     await pool.stopService()
     assert [r.failure for r in await gatherResults(runs)] == ["crash"] * 3
     assert (await run(pool, "")).failure == "crash"
+    pool.startService()  # started again: new workers come up with the next run
+    assert out(await run(pool, "inflight")) == [1]
 
 
 @pytest_twisted.ensureDeferred
