@@ -53,6 +53,7 @@ __all__ = ["CheckResult", "RunResult", "WorkerPool"]
 
 _FAZT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(fazt.__file__)))
 _log = Logger()
+_START_TICKS = 4  # stall-watch periods a worker may take to send "ready"
 
 
 class WorkerPool(Service):
@@ -126,6 +127,7 @@ class WorkerPool(Service):
                                                childFDs={0: "w", 1: "r", 2: "r"})
         worker.pid = transport.pid
         self._workers.append(worker)
+        self._watch()
 
     # -- running ------------------------------------------------------------------------
 
@@ -209,6 +211,7 @@ class WorkerPool(Service):
                 self._on_late_logs(job.site, clean_logs(message.get("logs")))
         elif kind == "ready":
             worker.ready = True
+            worker.seen = worker.frames
             max_runs = message.get("max_runs")
             worker.load.capacity = max_runs if isinstance(max_runs, int) and max_runs > 0 else 1
             self._dispatch()
@@ -248,13 +251,19 @@ class WorkerPool(Service):
     # -- worker health ------------------------------------------------------------------
 
     def _watch(self) -> None:
-        """Keep the stall watch ticking while any worker holds runs."""
-        if self._watch_timer is None and self.running and any(w.runs for w in self._workers):
+        """Keep the stall watch ticking while any worker holds runs or is starting."""
+        if self._watch_timer is None and self.running and any(w.runs or not w.ready for w in self._workers):
             self._watch_timer = self._reactor.callLater(self.stall_seconds, self._tick)
 
     def _tick(self) -> None:
         self._watch_timer = None
         for worker in list(self._workers):
+            if not worker.ready:
+                worker.seen += 1  # ticks spent starting; one that never gets ready holds its slot for ever
+                if worker.seen >= _START_TICKS:
+                    _log.warn("JS worker {pid} did not start; killing it", pid=worker.pid)
+                    worker.kill()
+                continue
             silent = worker.runs and not worker.sync_calls and worker.frames == worker.seen
             worker.seen = worker.frames
             if not silent:

@@ -121,7 +121,7 @@ class WorkerProcess(ProcessProtocol):
         self.recent: OrderedDict[int, Job] = OrderedDict()
         self.frames = 0  # frames received so far (the stall watch compares it between ticks)
         self.sync_calls = 0  # sync host calls not answered yet: the worker is waiting on the parent
-        self.seen = 0  # the value of C{frames} at the stall watch's last tick
+        self.seen = 0  # C{frames} at the stall watch's last tick (before "ready": the ticks spent starting)
         self.pinged = False
         self.stalled = False  # killed by the stall watch
         self.ended: Deferred = Deferred()

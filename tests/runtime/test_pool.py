@@ -128,6 +128,19 @@ async def test_a_worker_that_dies_fails_its_runs_and_is_replaced(make_pool):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_worker_that_never_gets_ready_is_killed_and_replaced(store):
+    pool = Pools(store).make(size=1, stall_seconds=0.05, command=[sys.executable, "-c", "import time; time.sleep(60)"])
+    waiting = pool.run("a", deployment("a", {}), Entry(MODULE, "api/x.js"), REQUEST, {})
+    for _ in range(200):  # each replacement comes after the 1 s back-off of a worker that never started
+        if pool.restarts >= 2:
+            break
+        await deferLater(reactor, 0.05, lambda: None)
+    assert pool.restarts >= 2 and not waiting.called
+    await pool.stopService()
+    assert (await waiting).failure == "crash"
+
+
+@pytest_twisted.ensureDeferred
 async def test_late_logs_reach_the_hook_with_the_site(make_pool):
     late: list = []
     arrived = Deferred()
