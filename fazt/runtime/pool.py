@@ -11,7 +11,8 @@ worker enforces the per-request CPU budget itself; the parent enforces the rest:
   - B{Stalls}: a worker holding runs that sends no frame for C{stall_seconds} (while it is not
     waiting on the parent's answer to a sync call) is pinged; if it is still silent one period
     later, it is killed, its runs fail ("crash") and it is replaced (after a back-off of 1 s if it
-    died before it was ready, so a broken worker cannot respawn in a tight loop).
+    died before it was ready, so a broken worker cannot respawn in a tight loop). A worker that
+    has not sent C{ready} after four periods is killed and replaced the same way.
   - B{Fair shares}: a site cannot take more than its share of the workers. The pool records the
     CPU every run used (the worker's C{cpu_ms}; a CPU or memory overrun counts as the whole budget)
     in L{fazt.runtime.fairness.CpuShares}; sites whose recent runs burned more than a quarter of the
@@ -21,7 +22,10 @@ worker enforces the per-request CPU budget itself; the parent enforces the rest:
     heavy run in flight (L{fazt.runtime.lanes} has the rules). The default size, C{max(2, cores)},
     keeps a light lane even on one core. Hostile sites therefore queue behind each other, never in
     front of a harmless site. Fairness is counted in CPU, not in runs: a site whose runs wait on
-    I/O may hold many runs in flight, since waiting costs the others nothing.
+    I/O may hold many runs in flight, since waiting costs the others nothing. The price: while
+    heavy, a site gets at most half the workers even when the others are idle (a light request
+    arriving then would wait behind its CPU), and few runs in flight (CPU-heavy runs that also
+    wait on slow I/O see little concurrency until their average falls).
   - B{Queue}: past C{max_queue} runs waiting in the parent, a run is answered "busy" at once.
 
 The worker's C{module.*} calls are answered from the run's L{CodeBundle}; the other host calls go
@@ -36,12 +40,12 @@ import sys
 from typing import Any, Callable, Optional
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.defer import Deferred, DeferredList, fail
 from twisted.internet.interfaces import IReactorProcess
 from twisted.logger import Logger
 
 import fazt
-from fazt.runtime.code import SCRIPT, CheckResult, CodeBundle, Entry
+from fazt.runtime.code import CheckResult, CodeBundle, Entry
 from fazt.runtime.deadlines import Deadlines
 from fazt.runtime.fairness import CpuShares
 from fazt.runtime.host import HostCallError, module_call
