@@ -151,6 +151,7 @@ class WorkerPool(Service):
         return self._submit(Job(site, code, frame, Deferred(), check=True))
 
     def _submit(self, job: Job) -> Deferred:
+        result = job.result
         if self._stopped:
             job.settle(failure("crash", "the JS worker pool stopped"))
         elif self._lanes.queued >= self.max_queue:
@@ -159,7 +160,7 @@ class WorkerPool(Service):
             self._ensure_workers()
             self._lanes.push(job)
             self._dispatch()
-        return job.result
+        return result
 
     def _dispatch(self) -> None:
         for job, worker in self._lanes.assign(self._workers):

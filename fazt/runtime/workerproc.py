@@ -47,7 +47,7 @@ class Job:
     site: str
     code: CodeBundle
     frame: Optional[dict]
-    result: Deferred
+    result: Optional[Deferred]
     check: bool = False
     id: int = 0
     heavy: bool = False
@@ -60,10 +60,14 @@ class Job:
         return ("check", self.site) if self.check else self.site
 
     def settle(self, outcome: dict) -> None:
-        """Fire the result from a worker's C{done}/C{failed}/C{checked} frame (or one made up by the pool)."""
-        if self.result.called:
-            return
-        self.result.callback(check_result(outcome) if self.check else run_result(outcome))
+        """Fire the result from a worker's C{done}/C{failed}/C{checked} frame (or one made up by the pool).
+
+        The job lets go of its Deferred: it may stay among its worker's recent runs for a while, and
+        must not keep a response body alive there.
+        """
+        result, self.result = self.result, None
+        if result is not None and not result.called:
+            result.callback(check_result(outcome) if self.check else run_result(outcome))
 
 
 def run_result(outcome: dict) -> RunResult:

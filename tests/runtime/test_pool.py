@@ -8,9 +8,11 @@ After the merge they are to be rewritten against fazt.runtime.worker with JavaSc
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
+import weakref
 
 import pytest
 import pytest_twisted
@@ -67,6 +69,18 @@ async def test_module_calls_are_answered_from_the_runs_own_bundle(make_pool):
     assert out(result) == [["lib/util.js", "main.js"], "export const x = 1;", None]
     other = await run(pool, 'call module.source ["lib/util.js"]', site="b")
     assert out(other) == [None]  # another site's bundle never leaks
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_pool_keeps_no_answered_response_alive(make_pool):
+    pool = make_pool()
+    answered = Deferred()
+    # A caller whose callback returns the result leaves it as the Deferred's result.
+    run(pool, "inflight").addCallback(lambda r: answered.callback(weakref.ref(r)) or r)
+    gone = await answered
+    await deferLater(reactor, 0, lambda: None)  # out of the callback chain that fired it
+    gc.collect()
+    assert gone() is None  # the run stays among its worker's recent ones, without its response
 
 
 @pytest_twisted.ensureDeferred
