@@ -33,6 +33,7 @@ class Deadlines:
         line = self._lines.get(seconds)
         if line is None:
             line = self._lines[seconds] = OrderedDict()
+        line.pop(key, None)  # a key added again goes to the back: the line stays in deadline order
         line[key] = at
         if self._timer is None or at < self._timer.getTime():
             self._arm()

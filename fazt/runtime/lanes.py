@@ -11,8 +11,9 @@ other run in flight on the same worker. So the scheduler keeps CPU-hungry work a
   - Every other run goes to the least loaded worker with room, preferring workers with no heavy
     run in flight, then workers outside the heavy lane.
   - A site not seen recently (its cost unknown) has at most C{probe} runs in flight until one of
-    them finishes and tells what it costs (or awaits I/O, see C{CpuShares.waiting}): a burst from
-    a site that just turned hostile cannot flood the light workers before it is measured.
+    them finishes and tells what it costs (or awaits I/O, or outlives the CPU budget by far: see
+    C{CpuShares.waiting}): a burst from a site that just turned hostile cannot flood the light
+    workers before it is measured.
   - Runs waiting in the parent are taken round-robin between queues (one queue per site, one per
     site's checks), one run per queue per turn, so a site's backlog waits behind its own runs and
     never in front of another site's.

@@ -84,6 +84,8 @@ class WorkerPool(Service):
         self.shares = CpuShares(reactor, heavy_ms=cpu_ms / 4)
         self._lanes = Lanes(self.shares, self.size, heavy_per_worker)
         self._deadlines = Deadlines(reactor, self._overtime)
+        # Ten CPU budgets of wall time: a first run that outlives that is surely waiting, not burning.
+        self._probe_seconds = max(1.0, 10 * cpu_ms / 1000)
         self._on_late_logs = on_late_logs or _log_late
         self._command = list(command or [sys.executable, "-m", "fazt.runtime.worker"])
         self._workers: list[WorkerProcess] = []
@@ -169,6 +171,8 @@ class WorkerPool(Service):
             worker.take(job)
             frame, job.frame = job.frame, None
             self._deadlines.add(job, self.check_wall_seconds if job.check else self.wall_seconds)
+            if not job.check and not self.shares.known(job.site):
+                self._deadlines.add(("probe", job.site), self._probe_seconds)
             worker.send({**frame, "id": job.id})
         self._watch()
 
@@ -191,7 +195,10 @@ class WorkerPool(Service):
             cpu = max(cpu, float(self.cpu_ms))
         return cpu
 
-    def _overtime(self, job: Job) -> None:
+    def _overtime(self, job: Any) -> None:
+        if isinstance(job, tuple):  # ("probe", site): a new site's first run is still going
+            self._probe_over(job[1])
+            return
         worker = job.worker
         if worker is None or worker.runs.get(job.id) is not job:
             return
@@ -199,6 +206,13 @@ class WorkerPool(Service):
         limit = self.check_wall_seconds if job.check else self.wall_seconds
         # Waiting on I/O costs no CPU: the run counts as a light one (the worker stops CPU hogs).
         self._settle(worker, job, failure("timeout", f"script ran longer than {limit:g} s"), 0.0)
+
+    def _probe_over(self, site: str) -> None:
+        """A new site's first run is still going after C{_probe_seconds}: it is waiting (on a timer,
+        say), not burning CPU (the worker would have stopped it), so the site's other runs may go."""
+        if not self.shares.known(site):
+            self.shares.waiting(site)
+            self._dispatch()
 
     # -- messages from workers ----------------------------------------------------------
 

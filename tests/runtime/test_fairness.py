@@ -160,6 +160,14 @@ def test_deadlines_share_one_timer_and_fire_in_order():
     clock.advance(5)
     assert [n for n in expired if n != "check"] == list(range(1, 40, 2))
     assert len(deadlines) == 0 and not clock.getDelayedCalls()
+    deadlines.add("a", 1)
+    deadlines.add("b", 2)
+    clock.advance(0.5)
+    deadlines.add("a", 2)  # added again: due at 2.5, behind "b"
+    clock.advance(1.6)
+    assert expired[-1] == "b"
+    clock.advance(0.5)
+    assert expired[-2:] == ["b", "a"]
     deadlines.add("again", 1)
     deadlines.stop()
     assert not clock.getDelayedCalls()

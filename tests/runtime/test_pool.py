@@ -104,6 +104,17 @@ async def test_a_new_sites_runs_wait_for_its_first_only_until_it_awaits_io(make_
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_new_sites_runs_wait_for_its_first_only_briefly_when_it_awaits_a_timer(make_pool):
+    pool = make_pool()
+    order: list[str] = []
+    first = run(pool, "sleep 2").addCallback(lambda r: order.append("first") or r)  # no host call at all
+    others = [run(pool, "inflight").addCallback(lambda r: order.append("other") or r) for _ in range(3)]
+    await gatherResults(others)
+    assert order == ["other"] * 3
+    await first
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_call_for_a_run_that_is_over_is_refused_not_left_hanging(make_pool):
     pool = make_pool()
     result = await run(pool, "orphan db.get")
