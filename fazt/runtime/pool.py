@@ -51,13 +51,13 @@ from fazt.runtime.fairness import CpuShares
 from fazt.runtime.host import HostCallError, module_call
 from fazt.runtime.lanes import Lanes
 from fazt.runtime.protocol import ProtocolError, clean_logs
+from fazt.runtime.stallwatch import StallWatch
 from fazt.runtime.workerproc import Job, RunResult, WorkerProcess, failure
 
 __all__ = ["CheckResult", "RunResult", "WorkerPool"]
 
 _FAZT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(fazt.__file__)))
 _log = Logger()
-_START_TICKS = 4  # stall-watch periods a worker may take to send "ready"
 
 
 class WorkerPool(Service):
@@ -92,7 +92,7 @@ class WorkerPool(Service):
         self._next_id = 0
         self._spawned = False
         self._stopped = False
-        self._watch_timer = None
+        self._watch = StallWatch(reactor, stall_seconds, lambda: self._workers)
         self.restarts = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -103,6 +103,7 @@ class WorkerPool(Service):
         super().startService()
         self._stopped = False
         self._spawned = False
+        self._watch.start()
         if self._lanes.queued:
             self._ensure_workers()
 
@@ -116,9 +117,7 @@ class WorkerPool(Service):
         super().stopService()
         self._stopped = True
         self._deadlines.stop()
-        if self._watch_timer is not None and self._watch_timer.active():
-            self._watch_timer.cancel()
-        self._watch_timer = None
+        self._watch.stop()
         for job in self._lanes.drain():
             job.settle(failure("crash", "the JS worker pool stopped"))
         ended = [w.ended for w in self._workers]
@@ -133,7 +132,7 @@ class WorkerPool(Service):
                                                childFDs={0: "w", 1: "r", 2: "r"})
         worker.pid = transport.pid
         self._workers.append(worker)
-        self._watch()
+        self._watch.poke()
 
     # -- running ------------------------------------------------------------------------
 
@@ -174,7 +173,7 @@ class WorkerPool(Service):
             if not job.check and not self.shares.known(job.site):
                 self._deadlines.add(("probe", job.site), self._probe_seconds)
             worker.send({**frame, "id": job.id})
-        self._watch()
+        self._watch.poke()
 
     def _settle(self, worker: WorkerProcess, job: Job, outcome: dict, cost: Optional[float]) -> None:
         """A run is over: free its place, learn what it cost (C{cost}, CPU ms; None: unknown), send
@@ -268,33 +267,6 @@ class WorkerPool(Service):
         answer.addErrback(lambda f: _log.failure("answering a JS host call", f))
 
     # -- worker health ------------------------------------------------------------------
-
-    def _watch(self) -> None:
-        """Keep the stall watch ticking while any worker holds runs or is starting."""
-        if self._watch_timer is None and self.running and any(w.runs or not w.ready for w in self._workers):
-            self._watch_timer = self._reactor.callLater(self.stall_seconds, self._tick)
-
-    def _tick(self) -> None:
-        self._watch_timer = None
-        for worker in list(self._workers):
-            if not worker.ready:
-                worker.seen += 1  # ticks spent starting; one that never gets ready holds its slot for ever
-                if worker.seen >= _START_TICKS:
-                    _log.warn("JS worker {pid} did not start; killing it", pid=worker.pid)
-                    worker.kill()
-                continue
-            silent = worker.runs and not worker.sync_calls and worker.frames == worker.seen
-            worker.seen = worker.frames
-            if not silent:
-                worker.pinged = False
-            elif not worker.pinged:
-                worker.pinged = True
-                worker.send({"t": "ping"})
-            else:
-                _log.warn("JS worker {pid} stopped answering; killing it", pid=worker.pid)
-                worker.stalled = True
-                worker.kill()
-        self._watch()
 
     def _on_exit(self, worker: WorkerProcess) -> None:
         if worker in self._workers:
