@@ -54,7 +54,7 @@ class Options(usage.Options):
         ["max-archive-mb", None, 100, "Largest deploy archive, in MiB.", _whole_number("max-archive-mb")],
         ["max-unpacked-mb", None, 500, "Largest unpacked deploy, in MiB.", _whole_number("max-unpacked-mb")],
         ["max-entries", None, 20000, "Most files in one deploy.", _whole_number("max-entries")],
-        ["js-workers", None, 0, "JavaScript worker processes (default: one per core).", _whole_number("js-workers", 0)],
+        ["js-workers", None, 0, "JavaScript worker processes (default: one per core, at least 2).", _whole_number("js-workers", 0)],
         ["js-cpu-ms", None, 100, "CPU time a script may use per request, in ms.", _whole_number("js-cpu-ms")],
         ["js-wall-seconds", None, 10, "Wall-clock time a script may take per request.", _whole_number("js-wall-seconds")],
         ["ws-max-per-site", None, 1000, "WebSocket connections per site.", _whole_number("ws-max-per-site")],

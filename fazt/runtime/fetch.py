@@ -9,6 +9,7 @@ Redirects are followed by hand and every hop goes through the same checks.
 
 from __future__ import annotations
 
+import base64
 from typing import Optional
 from urllib.parse import urljoin
 
@@ -119,10 +120,11 @@ class SafeFetcher:
 
     def fetch(self, url: str, method: str = "GET", headers: Optional[dict] = None,
               body: Optional[str | bytes] = None) -> Deferred[dict]:
-        """Fetch C{url}; fires with C{{"status", "headers", "body"}} or C{{"error"}}, never errbacks.
+        """Fetch C{url}; fires with C{{"status", "headers", "body", "body_base64"}} or C{{"error"}}, never errbacks.
 
-        Response header names are lowercased with their first value; the body is decoded as UTF-8
-        with replacement characters.
+        Response header names are lowercased with their first value. A body that is valid UTF-8
+        comes as its text (C{body_base64} false); any other body as the base64 of its bytes
+        (C{body_base64} true), so a binary upstream body reaches the script intact.
         """
         result = Deferred.fromCoroutine(self._fetch(url, method, headers, body))
         # Cancelling mid-request surfaces as ResponseNeverReceived etc., so map any timed-out outcome.
@@ -142,7 +144,7 @@ class SafeFetcher:
                 if response.code not in REDIRECT_CODES or not location:
                     content = await self._read_body(response, connection)
                     return {"status": response.code, "headers": _first_values(response.headers),
-                            "body": content.decode("utf-8", "replace")}
+                            **_body_fields(content)}
             finally:
                 connection.abort()
             redirects += 1
@@ -225,6 +227,14 @@ def _prepare_request(method, headers, body) -> tuple[str, dict[str, str], Option
         if name.lower() not in DROPPED_REQUEST_HEADERS:
             outgoing[name.lower()] = value
     return method, outgoing, body.encode("utf-8") if isinstance(body, str) else body
+
+
+def _body_fields(content: bytes) -> dict:
+    """A response body in wire form: its text when it is UTF-8, else the base64 of its bytes."""
+    try:
+        return {"body": content.decode("utf-8"), "body_base64": False}
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(content).decode("ascii"), "body_base64": True}
 
 
 def _first_values(headers: Headers) -> dict[str, str]:

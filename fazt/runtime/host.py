@@ -2,15 +2,20 @@
 
 Workers ask; this answers with Deferreds. Every call carries the site name decided by the
 parent (never by the script), so a site can only ever reach its own keys and clients.
+C{module.*} calls are answered by L{module_call} from the run's own code bundle, so a script
+can only ever load files of the deployment it runs from.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Optional, Protocol
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 
+from fazt.runtime.code import CodeBundle
 from fazt.store.batch import BatchWriter
 from fazt.store.interfaces import IStore
 from fazt.store.kv import KVError, kv_delete, kv_get, kv_incr, kv_list, kv_set
@@ -20,7 +25,7 @@ MAX_FETCHES_PER_RUN = 50
 
 class Fetcher(Protocol):
     def fetch(self, url: str, method: str = "GET", headers: Optional[dict] = None,
-              body: Optional[str] = None) -> Deferred: ...
+              body: Optional[str | bytes] = None) -> Deferred: ...
 
 
 class SocketHub(Protocol):
@@ -97,6 +102,11 @@ class HostApi:
         body = options.get("body")
         if body is not None and not isinstance(body, str):
             body = str(body)
+        if body is not None and options.get("body_base64") is True:
+            try:
+                body = base64.b64decode(body, validate=True)  # a binary body, sent byte for byte
+            except (binascii.Error, ValueError):
+                return succeed({"error": "fetch body is not valid base64"})
         method = options.get("method") if isinstance(options.get("method"), str) else "GET"
         return self._fetcher.fetch(url, method=method.upper(), headers=headers, body=body)
 
@@ -107,6 +117,23 @@ class HostApi:
 
     def _clients(self, site, args, budget):
         return succeed(self._sockets.clients(site))
+
+
+def module_call(code: CodeBundle, fn: str, args: list) -> Deferred:
+    """Answer a worker's C{module.paths} / C{module.source} call from the run's code bundle.
+
+    C{module.paths} fires with every path of the bundle, sorted; C{module.source} with the text
+    of one of them, or None for a path the bundle does not hold.
+    """
+    if fn == "module.paths":
+        return succeed(sorted(code.paths))
+    if fn == "module.source":
+        if len(args) != 1 or not isinstance(args[0], str):
+            return fail(HostCallError("module.source needs one path"))
+        if args[0] not in code.paths:
+            return succeed(None)
+        return maybeDeferred(code.source, args[0])
+    return fail(HostCallError(f"unknown host function {fn!r}"))
 
 
 def _arity(args: list, count: int, defaults: Optional[list] = None) -> list:

@@ -1,59 +1,98 @@
-"""A pool of JS worker processes, driven by Deferreds (the parent side of PROTOCOL.md).
+"""A pool of JS worker processes, driven by Deferreds (the parent side of PROTOCOL.md, version 2).
 
-dukpy holds the GIL and can be interrupted only by a signal in its own process's main thread,
-so scripts run in worker processes: each enforces its CPU budget itself, and the parent kills
-and replaces one that passes the wall-clock deadline or breaks the protocol. Jobs are handed
-out round-robin across sites, and one site may occupy at most C{per_site} workers at a time, so
-a hostile script cannot starve the others.
+dukpy holds the GIL and can be interrupted only by a signal in its own process's main thread, so
+scripts run in worker processes. Each worker serves many runs at once (up to the C{max_runs} it
+announces): while one run's script waits on a host call or a timer, the worker runs others. Each
+worker enforces the per-request CPU budget itself; the parent enforces the rest:
+
+  - B{Wall clock}: every run has a deadline counted from when it was sent (C{wall_seconds}); past
+    it the run fails with kind "timeout" and the worker is told to C{cancel} it. All deadlines
+    share one timer (L{fazt.runtime.deadlines}).
+  - B{Stalls}: a worker holding runs that sends no frame for C{stall_seconds} (while it is not
+    waiting on the parent's answer to a sync call) is pinged; if it is still silent one period
+    later, it is killed, its runs fail ("crash") and it is replaced (after a back-off of 1 s if it
+    died before it was ready, so a broken worker cannot respawn in a tight loop). A worker that
+    has not sent C{ready} after four periods is killed and replaced the same way.
+  - B{Fair shares}: a site cannot take more than its share of the workers. The pool records the
+    CPU every run used (the worker's C{cpu_ms}; a CPU or memory overrun counts as the whole budget)
+    in L{fazt.runtime.fairness.CpuShares}; sites whose recent runs burned more than a quarter of the
+    budget are I{heavy} and confined to a lane of C{ceil(N/2)} workers with at most
+    C{heavy_per_worker} heavy runs in flight on each, their other runs queueing in the parent,
+    round-robin between sites; every other site's runs go to the least loaded worker with no
+    heavy run in flight (L{fazt.runtime.lanes} has the rules). The default size, C{max(2, cores)},
+    keeps a light lane even on one core. Hostile sites therefore queue behind each other, never in
+    front of a harmless site. Fairness is counted in CPU, not in runs: a site whose runs wait on
+    I/O may hold many runs in flight, since waiting costs the others nothing. The price: while
+    heavy, a site gets at most half the workers even when the others are idle (a light request
+    arriving then would wait behind its CPU), and few runs in flight (CPU-heavy runs that also
+    wait on slow I/O see little concurrency until their average falls).
+  - B{Queue}: past C{max_queue} runs waiting in the parent, a run is answered "busy" at once.
+
+The worker's C{module.*} calls are answered from the run's L{CodeBundle}; the other host calls go
+to the L{fazt.runtime.host.HostApi}. Log lines a run writes after its response (C{ctx.waitUntil}
+work, the C{late} frame) go to C{on_late_logs(site, logs)}.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections import OrderedDict, deque
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, fail
 from twisted.internet.interfaces import IReactorProcess
+from twisted.logger import Logger
 
 import fazt
-from fazt.runtime.workerproc import Job, RunResult, WorkerProcess
+from fazt.runtime.code import CheckResult, CodeBundle, Entry
+from fazt.runtime.deadlines import Deadlines
+from fazt.runtime.fairness import CpuShares
+from fazt.runtime.host import HostCallError, module_call
+from fazt.runtime.lanes import Lanes
+from fazt.runtime.protocol import ProtocolError, clean_logs
+from fazt.runtime.stallwatch import StallWatch
+from fazt.runtime.workerproc import Job, RunResult, WorkerProcess, failure
 
-__all__ = ["RunResult", "WorkerPool"]
+__all__ = ["CheckResult", "RunResult", "WorkerPool"]
 
 _FAZT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(fazt.__file__)))
+_log = Logger()
 
 
 class WorkerPool(Service):
-    """Runs site scripts on C{size} worker processes.
+    """Runs site scripts on C{size} worker processes (see the module docstring for the rules).
 
-    A worker busy with a site's run may be sent that site's next run as well (up to C{depth}
-    runs in its pipe), so it never sits idle while the parent turns a finished run into a
-    response; this happens only when no other site's run is waiting for a worker, so it never
-    lets one site's backlog delay another's. C{reactor} spawns the workers and times their runs
-    (it provides C{IReactorTime} too).
+    C{reactor} spawns the workers and times their runs (it provides C{IReactorTime} too). C{command}
+    is the worker's argv (default: this Python running C{fazt.runtime.worker}).
     """
 
     def __init__(self, reactor: IReactorProcess, host: Any, size: Optional[int] = None, cpu_ms: int = 100,
-                 wall_seconds: float = 10.0, max_queue: int = 1000, per_site: Optional[int] = None,
-                 depth: int = 2) -> None:
+                 wall_seconds: float = 10.0, max_queue: int = 1000, check_cpu_ms: int = 2000,
+                 check_wall_seconds: float = 20.0, stall_seconds: float = 5.0, heavy_per_worker: int = 2,
+                 on_late_logs: Optional[Callable[[str, list], None]] = None,
+                 command: Optional[list[str]] = None) -> None:
         self._reactor = reactor
         self._host = host
-        self.size = size or os.cpu_count() or 1
+        self.size = size or max(2, os.cpu_count() or 1)
         self.cpu_ms = cpu_ms
         self.wall_seconds = wall_seconds
         self.max_queue = max_queue
-        self.per_site = per_site or max(1, self.size - 1)
-        self.depth = max(1, depth)
+        self.check_cpu_ms = check_cpu_ms
+        self.check_wall_seconds = check_wall_seconds
+        self.stall_seconds = stall_seconds
+        self.shares = CpuShares(reactor, heavy_ms=cpu_ms / 4)
+        self._lanes = Lanes(self.shares, self.size, heavy_per_worker)
+        self._deadlines = Deadlines(reactor, self._overtime)
+        # Ten CPU budgets of wall time: a first run that outlives that is surely waiting, not burning.
+        self._probe_seconds = max(1.0, 10 * cpu_ms / 1000)
+        self._on_late_logs = on_late_logs or _log_late
+        self._command = list(command or [sys.executable, "-m", "fazt.runtime.worker"])
         self._workers: list[WorkerProcess] = []
-        self._idle: deque[WorkerProcess] = deque()
-        self._pending: OrderedDict[str, deque[Job]] = OrderedDict()
-        self._queued = 0
-        self._busy_by_site: dict[str, int] = {}  # site -> workers holding its runs
         self._next_id = 0
         self._spawned = False
+        self._stopped = False
+        self._watch = StallWatch(reactor, stall_seconds, lambda: self._workers)
         self.restarts = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -62,222 +101,193 @@ class WorkerPool(Service):
         # Workers start with the first script to run: a server hosting only static sites never
         # pays their memory, and start-up stays fast.
         super().startService()
+        self._stopped = False
         self._spawned = False
+        self._watch.start()
+        if self._lanes.queued:
+            self._ensure_workers()
 
     def _ensure_workers(self) -> None:
         if not self._spawned and self.running:
             self._spawned = True
-            for _ in range(self.size):
-                self._spawn()
+            for slot in range(self.size):
+                self._spawn(slot)
 
     def stopService(self) -> Deferred:
         super().stopService()
+        self._stopped = True
+        self._deadlines.stop()
+        self._watch.stop()
+        for job in self._lanes.drain():
+            job.settle(failure("crash", "the JS worker pool stopped"))
         ended = [w.ended for w in self._workers]
         for worker in list(self._workers):
             worker.kill()
         return DeferredList(ended)
 
-    def _spawn(self) -> None:
-        worker = WorkerProcess(self._on_message, self._on_exit)
+    def _spawn(self, slot: int) -> None:
+        worker = WorkerProcess(slot, self._on_message, self._on_exit)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": _FAZT_PATH, "PYTHONDONTWRITEBYTECODE": "1"}
-        transport = self._reactor.spawnProcess(
-            worker, sys.executable, [sys.executable, "-m", "fazt.runtime.worker"], env=env,
-            childFDs={0: "w", 1: "r", 2: "r"},
-        )
+        transport = self._reactor.spawnProcess(worker, self._command[0], self._command, env=env,
+                                               childFDs={0: "w", 1: "r", 2: "r"})
         worker.pid = transport.pid
         self._workers.append(worker)
+        self._watch.poke()
 
     # -- running ------------------------------------------------------------------------
 
-    def run(self, site: str, script_hash: str, src: str, request: dict, env: dict) -> Deferred[RunResult]:
-        """Run a site's script for one request; never errbacks."""
-        result: Deferred[RunResult] = Deferred()
-        if self._queued >= self.max_queue:
-            result.callback(RunResult(None, [], "busy", "too many scripts waiting to run"))
-            return result
-        self._ensure_workers()
-        queue = self._pending.get(site)
-        if queue is None:
-            queue = self._pending[site] = deque()
-        queue.append(Job(site, script_hash, src, request, env, result))
-        self._queued += 1
-        self._dispatch()
+    def run(self, site: str, code: CodeBundle, entry: Entry, request: dict, env: dict) -> Deferred[RunResult]:
+        """Run a site's code for one request (PROTOCOL.md's C{req}); never errbacks."""
+        frame = {"t": "run", "site": site, "code": code.key, "entry": entry.wire(), "req": request, "env": env,
+                 "cpu_ms": self.cpu_ms}
+        return self._submit(Job(site, code, frame, Deferred()))
+
+    def check(self, site: str, code: CodeBundle, entries: list[str]) -> Deferred[CheckResult]:
+        """Compile C{entries} of C{code} and all they import, running none of it; never errbacks.
+
+        "main.js" is checked as a script entry, other paths as function modules.
+        """
+        frame = {"t": "check", "site": site, "code": code.key, "entries": [str(e) for e in entries],
+                 "cpu_ms": self.check_cpu_ms}
+        return self._submit(Job(site, code, frame, Deferred(), check=True))
+
+    def _submit(self, job: Job) -> Deferred:
+        result = job.result
+        if self._stopped:
+            job.settle(failure("crash", "the JS worker pool stopped"))
+        elif self._lanes.queued >= self.max_queue:
+            job.settle({"t": "failed", "kind": "busy", "message": "too many scripts waiting to run", "logs": []})
+        else:
+            self._ensure_workers()
+            self._lanes.push(job)
+            self._dispatch()
         return result
 
     def _dispatch(self) -> None:
-        while self._idle and self._queued:
-            job = self._next_job()
-            if job is None:
-                break
-            worker = self._idle.popleft()
-            self._busy_by_site[job.site] = self._busy_by_site.get(job.site, 0) + 1
-            self._send_job(worker, job)
-        if self._queued and self.depth > 1:
-            self._send_ahead()
+        for job, worker in self._lanes.assign(self._workers):
+            self._next_id += 1
+            job.id = self._next_id
+            worker.take(job)
+            frame, job.frame = job.frame, None
+            self._deadlines.add(job, self.check_wall_seconds if job.check else self.wall_seconds)
+            if not job.check and not self.shares.known(job.site):
+                self._deadlines.add(("probe", job.site), self._probe_seconds)
+            worker.send({**frame, "id": job.id})
+        self._watch.poke()
 
-    def _next_job(self) -> Optional[Job]:
-        for site in list(self._pending):
-            if self._busy_by_site.get(site, 0) >= self.per_site:
-                continue
-            queue = self._pending.pop(site)
-            job = queue.popleft()
-            if queue:
-                self._pending[site] = queue  # to the back: round-robin between sites
-            self._queued -= 1
-            return job
-        return None
-
-    def _send_ahead(self) -> None:
-        """Give busy workers their site's next run, unless another site waits for a worker."""
-        busy = self._busy_by_site
-        for site in self._pending:
-            if busy.get(site, 0) < self.per_site:
-                return  # that site gets the next worker to become idle, without a detour
-        for worker in self._workers:
-            jobs = worker.jobs
-            if not jobs or len(jobs) >= self.depth:
-                continue
-            site = jobs[0].site  # a worker only ever holds one site's runs
-            queue = self._pending.get(site)
-            if queue:
-                job = queue.popleft()
-                if not queue:
-                    del self._pending[site]
-                self._queued -= 1
-                self._send_job(worker, job)
-                if not self._queued:
-                    return
-
-    def _send_job(self, worker: WorkerProcess, job: Job) -> None:
-        self._next_id += 1
-        job.id = self._next_id
-        worker.jobs.append(job)
-        if len(worker.jobs) == 1:
-            self._started(worker)
-        self._send_run(worker, job, with_source=(job.site, job.script_hash) not in worker.scripts)
-
-    def _send_run(self, worker: WorkerProcess, job: Job, with_source: bool) -> None:
-        if with_source:
-            worker.scripts.add((job.site, job.script_hash))
-        worker.send({"t": "run", "id": job.id, "site": job.site, "hash": job.script_hash,
-                     "src": job.src if with_source else None, "req": job.request, "env": job.env,
-                     "cpu_ms": self.cpu_ms})
-
-    def _started(self, worker: WorkerProcess) -> None:
-        """The worker's first job is now running: its wall-clock deadline counts from now."""
-        worker.started = self._reactor.seconds()
-        # One timer per worker, re-armed only when it fires early: no callLater per run.
-        if worker.deadline is None:
-            worker.deadline = self._reactor.callLater(self.wall_seconds, self._overtime, worker)
-
-    def _overtime(self, worker: WorkerProcess) -> None:
-        worker.deadline = None
-        if worker.job is None or worker not in self._workers:
-            return
-        left = worker.started + self.wall_seconds - self._reactor.seconds()
-        if left > 0:
-            worker.deadline = self._reactor.callLater(left, self._overtime, worker)
-            return
-        self._drop_jobs(worker, RunResult(None, [], "timeout", f"script ran longer than {self.wall_seconds:g} s"))
-        worker.kill()
-
-    def _complete(self, worker: WorkerProcess, job: Job, result: RunResult) -> None:
-        """A run finished: the worker goes on with its next job or becomes idle."""
-        head = worker.jobs[0] is job
-        worker.jobs.remove(job)
-        if worker.jobs:
-            if head:
-                self._started(worker)
-        else:
-            self._release(worker, job.site)
-            self._idle.append(worker)
+    def _settle(self, worker: WorkerProcess, job: Job, outcome: dict, cost: Optional[float]) -> None:
+        """A run is over: free its place, learn what it cost (C{cost}, CPU ms; None: unknown), send
+        the next runs, then answer it."""
+        self._deadlines.discard(job)
+        worker.finish(job)
+        self._lanes.finished(job, worker)
+        if cost is not None and not job.check:
+            self.shares.record(job.site, cost)
         self._dispatch()  # first, so the worker is busy again while the response is written
-        job.result.callback(result)
+        job.settle(outcome)
 
-    def _release(self, worker: WorkerProcess, site: str) -> None:
-        self._busy_by_site[site] -= 1
-        if not self._busy_by_site[site]:
-            del self._busy_by_site[site]
+    def _cost(self, outcome: dict) -> float:
+        """The CPU a worker's outcome says the run used; a CPU or memory overrun counts as the budget."""
+        cpu = outcome.get("cpu_ms")
+        cpu = float(cpu) if isinstance(cpu, (int, float)) and not isinstance(cpu, bool) else 0.0
+        if outcome.get("t") == "failed" and outcome.get("kind") in ("timeout", "memory"):
+            cpu = max(cpu, float(self.cpu_ms))
+        return cpu
 
-    def _drop_jobs(self, worker: WorkerProcess, result: RunResult) -> None:
-        """Fail the worker's running job with C{result}; its other jobs never started: requeue them."""
-        if not worker.jobs:
+    def _overtime(self, job: Any) -> None:
+        if isinstance(job, tuple):  # ("probe", site): a new site's first run is still going
+            self._probe_over(job[1])
             return
-        running, *waiting = worker.jobs
-        worker.jobs.clear()
-        self._release(worker, running.site)
-        if waiting and not self.running:  # stopping: no worker will ever take them
-            for job in waiting:
-                job.result.callback(RunResult(None, [], "crash", "the JS worker pool stopped"))
-        elif waiting:
-            queue = self._pending.get(running.site)
-            if queue is None:
-                queue = self._pending[running.site] = deque()
-            queue.extendleft(reversed(waiting))
-            self._queued += len(waiting)
-        self._dispatch()
-        running.result.callback(result)
+        worker = job.worker
+        if worker is None or worker.runs.get(job.id) is not job:
+            return
+        worker.send({"t": "cancel", "id": job.id})
+        limit = self.check_wall_seconds if job.check else self.wall_seconds
+        # Waiting on I/O costs no CPU: the run counts as a light one (the worker stops CPU hogs).
+        self._settle(worker, job, failure("timeout", f"script ran longer than {limit:g} s"), 0.0)
+
+    def _probe_over(self, site: str) -> None:
+        """A new site's first run is still going after C{_probe_seconds}: it is waiting (on a timer,
+        say), not burning CPU (the worker would have stopped it), so the site's other runs may go."""
+        if not self.shares.known(site):
+            self.shares.waiting(site)
+            self._dispatch()
 
     # -- messages from workers ----------------------------------------------------------
 
     def _on_message(self, worker: WorkerProcess, message: dict) -> None:
         kind = message.get("t")
-        if kind == "ready":
-            worker.ready = True
-            self._idle.append(worker)
-            self._dispatch()
-            return
         if kind == "call":
-            job = worker.find(message.get("run"))
-            if job is not None:
-                self._host_call(worker, job, message)
-            return
-        job = worker.find(message.get("id"))
-        if job is None:
-            return  # a late answer for a run already given up on
-        if kind == "done":
-            self._complete(worker, job, RunResult(message.get("response"), message.get("logs") or []))
-        elif kind == "failed":
-            self._complete(worker, job, RunResult(None, message.get("logs") or [], message.get("kind", "exception"),
-                                                  str(message.get("message", "")), message.get("stack")))
-        elif kind == "need_src":
-            # The worker goes on with the runs already in its pipe first: this one is now last.
-            head = worker.jobs[0] is job
-            worker.jobs.remove(job)
-            worker.jobs.append(job)
-            if head and worker.jobs[0] is not job:
-                self._started(worker)
-            self._send_run(worker, job, with_source=True)
+            self._call(worker, message)
+        elif kind in ("done", "failed", "checked"):
+            job = worker.runs.get(message.get("id"))
+            if job is not None:  # else a late answer for a run already given up on
+                self._settle(worker, job, message, self._cost(message))
+        elif kind == "late":
+            job = worker.recent.pop(message.get("id"), None)
+            if job is not None and not job.check:
+                self._on_late_logs(job.site, clean_logs(message.get("logs")))
+        elif kind == "ready":
+            worker.ready = True
+            worker.seen = worker.frames
+            max_runs = message.get("max_runs")
+            worker.load.capacity = max_runs if isinstance(max_runs, int) and max_runs > 0 else 1
+            self._dispatch()
 
-    def _host_call(self, worker: WorkerProcess, job: Job, message: dict) -> None:
+    def _call(self, worker: WorkerProcess, message: dict) -> None:
+        """Answer one host call (every call gets a reply: a sync caller waits for it)."""
         call_id = message.get("id")
-        d = self._host.call(job.site, str(message.get("fn")), message.get("args") or [], job.budget)
+        fn = str(message.get("fn"))
+        args = message.get("args") if isinstance(message.get("args"), list) else []
+        sync = message.get("sync") is True
+        job = worker.find(message.get("run"))
+        if sync:
+            worker.sync_calls += 1
+        if job is None:
+            answer = fail(HostCallError("the request this call belongs to is over"))
+        elif fn.startswith("module."):
+            answer = module_call(job.code, fn, args)
+        else:
+            answer = self._host.call(job.site, fn, args, job.budget)
+            if not sync and not job.check and not self.shares.known(job.site):
+                self.shares.waiting(job.site)  # a new site's first run awaits I/O: let its others go
+                self._dispatch()
 
-        def reply(value):
-            if job in worker.jobs:
-                worker.send({"t": "reply", "id": call_id, "ok": True, "value": value})
+        def reply(value: Any, ok: bool = True) -> None:
+            if sync:
+                worker.sync_calls -= 1
+            frame = {"t": "reply", "id": call_id, "ok": True, "value": value} if ok else \
+                {"t": "reply", "id": call_id, "ok": False, "error": str(value)}
+            try:
+                worker.send(frame)
+            except ProtocolError as exc:  # e.g. a value over the frame limit
+                worker.send({"t": "reply", "id": call_id, "ok": False, "error": str(exc)})
 
-        def refused(failure):
-            if job in worker.jobs:
-                worker.send({"t": "reply", "id": call_id, "ok": False, "error": str(failure.value)})
+        answer.addCallbacks(reply, lambda f: reply(f.value, ok=False))
+        answer.addErrback(lambda f: _log.failure("answering a JS host call", f))
 
-        d.addCallbacks(reply, refused)
+    # -- worker health ------------------------------------------------------------------
 
     def _on_exit(self, worker: WorkerProcess) -> None:
-        if worker.deadline is not None and worker.deadline.active():
-            worker.deadline.cancel()
-        worker.deadline = None
         if worker in self._workers:
             self._workers.remove(worker)
-        if worker in self._idle:
-            self._idle.remove(worker)
-        self._drop_jobs(worker, RunResult(None, [], "crash", "the script's worker process died"))
         if self.running:
             self.restarts += 1
             # A worker that dies before it is ready would otherwise respawn in a tight loop.
             delay = 0 if worker.ready else 1.0
-            self._reactor.callLater(delay, self._respawn)
+            self._reactor.callLater(delay, self._respawn, worker.slot)
+        why = "the script's worker process stopped answering" if worker.stalled else \
+            "the script's worker process died"
+        for job in list(worker.runs.values()):
+            self._settle(worker, job, failure("crash", why), None)
 
-    def _respawn(self) -> None:
-        if self.running and len(self._workers) < self.size:
-            self._spawn()
+    def _respawn(self, slot: int) -> None:
+        if self.running and all(w.slot != slot for w in self._workers):
+            self._spawn(slot)
+
+
+def _log_late(site: str, logs: list) -> None:
+    """Where late logs go when the web layer gives no hook: the server's log."""
+    for level, message in logs:
+        _log.info("late log of site {site} ({js_level}): {js_message}", site=site, js_level=level,
+                  js_message=message)

@@ -101,7 +101,7 @@ MAX_LOG_LINES = 200
 MAX_LOG_BYTES = 4096
 """Longest log message, in UTF-8 bytes."""
 LOG_LEVELS = frozenset({"info", "warn", "error", "debug"})
-FAILURE_KINDS = frozenset({"exception", "timeout", "memory", "protocol"})
+FAILURE_KINDS = frozenset({"exception", "timeout", "memory", "protocol", "method"})
 _MAX_MESSAGE_BYTES = 4096
 _MAX_STACK_BYTES = 16384
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -164,20 +164,39 @@ def clean_response(response):
     return {"status": status, "headers": headers, "body": body, "body_base64": bool(response.get("body_base64"))}
 
 
-def done(response, logs):
-    """A "done" outcome; falls back to a "failed" one if ``response`` is invalid."""
+def done(response, logs, cpu_ms=0.0):
+    """A "done" outcome; falls back to a "failed" one if ``response`` is invalid.
+
+    ``cpu_ms`` is the CPU the run used (version 2; the parent's fair shares read it).
+    """
     try:
-        return {"t": "done", "response": clean_response(response), "logs": clean_logs(logs)}
+        return {"t": "done", "response": clean_response(response), "logs": clean_logs(logs),
+                "cpu_ms": _cpu(cpu_ms)}
     except ValueError as exc:
-        return failed("exception", f"invalid response: {exc}", None, logs)
+        return failed("exception", f"invalid response: {exc}", None, logs, cpu_ms)
 
 
-def failed(kind, message, stack, logs):
-    """A "failed" outcome with its message, stack and logs cut to size."""
-    return {
+def failed(kind, message, stack, logs, cpu_ms=0.0, allow=None):
+    """A "failed" outcome with its message, stack and logs cut to size.
+
+    ``allow`` (kind "method" only) lists the methods the function module does export.
+    """
+    kind = kind if kind in FAILURE_KINDS else "exception"
+    outcome = {
         "t": "failed",
-        "kind": kind if kind in FAILURE_KINDS else "exception",
+        "kind": kind,
         "message": truncate_utf8(str(message), _MAX_MESSAGE_BYTES),
         "stack": truncate_utf8(stack, _MAX_STACK_BYTES) if isinstance(stack, str) and stack else None,
         "logs": clean_logs(logs),
+        "cpu_ms": _cpu(cpu_ms),
     }
+    if kind == "method":
+        outcome["allow"] = [m for m in (allow or []) if isinstance(m, str)]
+    return outcome
+
+
+def _cpu(cpu_ms):
+    """A CPU figure as a non-negative float (0 when missing or not a number)."""
+    if isinstance(cpu_ms, bool) or not isinstance(cpu_ms, (int, float)) or not cpu_ms > 0:
+        return 0.0
+    return float(cpu_ms)

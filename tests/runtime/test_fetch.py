@@ -6,6 +6,7 @@ must be refused before any connection run on a MemoryReactorClock, so "no connec
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from ipaddress import ip_network
@@ -28,6 +29,8 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
 from fazt.runtime.fetch import SafeFetcher
+from fazt.runtime.host import HostApi
+from fazt.store.batch import BatchWriter
 from fazt.runtime.ssrf import AddressPolicy
 
 LOOPBACK_ALLOWED = AddressPolicy(allowed_networks=(ip_network("127.0.0.0/8"),))
@@ -103,6 +106,9 @@ class Backend(Resource):
             return NOT_DONE_YET  # never answers; the client's abort ends it
         if path == "/latin1":
             return b"caf\xe9 \xff"
+        if path == "/mirror":  # the request body, byte for byte
+            request.setHeader(b"content-type", b"application/octet-stream")
+            return request.content.read()
         request.setResponseCode(404)
         return b"no such path"
 
@@ -297,9 +303,24 @@ async def test_slow_server_times_out(server):
 
 
 @pytest_twisted.ensureDeferred
-async def test_non_utf8_body_is_replaced(server):
+async def test_non_utf8_body_arrives_intact_as_base64(server):
     result = await local_fetcher().fetch(server.url("public.test", "/latin1"))
-    assert result["body"] == "caf\ufffd \ufffd"
+    assert result["body_base64"] is True and base64.b64decode(result["body"]) == b"caf\xe9 \xff"
+    text = await local_fetcher().fetch(server.url("public.test", "/echo"))
+    assert text["body_base64"] is False and json.loads(text["body"])["uri"] == "/echo"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_binary_body_goes_and_comes_back_byte_for_byte_through_the_host_api(server, store):
+    every_byte = bytes(range(256)) * 3
+    host = HostApi(store, BatchWriter(store), local_fetcher(), clock=reactor)
+    result = await host.call("a", "fetch", [server.url("public.test", "/mirror"), {
+        "method": "POST", "body": base64.b64encode(every_byte).decode(), "body_base64": True}], {})
+    assert result["status"] == 200 and result["body_base64"] is True
+    assert base64.b64decode(result["body"]) == every_byte
+    refused = await host.call("a", "fetch", [server.url("public.test", "/mirror"), {
+        "method": "POST", "body": "not base64!", "body_base64": True}], {})
+    assert refused == {"error": "fetch body is not valid base64"}
 
 
 @pytest_twisted.ensureDeferred

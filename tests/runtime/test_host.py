@@ -7,7 +7,10 @@ import pytest_twisted
 from twisted.internet.defer import gatherResults
 from twisted.internet.task import Clock
 
-from fazt.runtime.host import HostApi, HostCallError
+from twisted.internet.defer import succeed
+
+from fazt.runtime.code import CodeBundle
+from fazt.runtime.host import HostApi, HostCallError, module_call
 from fazt.store.batch import BatchWriter
 from fazt.store.kv import KVError
 
@@ -60,3 +63,23 @@ async def test_bad_calls_are_refused_and_leave_the_counter_alone(host):
             await host.call("a", "db.incr", args, {})
     assert await host.call("a", "db.incr", ["n", 0.5], {}) == 1.5
     assert await host.call("a", "db.list", [""], {}) == [{"key": "n", "value": 1.5}, {"key": "word", "value": "hello"}]
+
+
+@pytest_twisted.ensureDeferred
+async def test_module_calls_read_only_the_bundles_own_files():
+    files = {"main.js": "import './lib/a.js';", "lib/a.js": "export default 1;", "node_modules/x/index.js": ""}
+    asked: list = []
+
+    def source(path):
+        asked.append(path)
+        return succeed(files.get(path))
+
+    code = CodeBundle("s:1", frozenset(files), source)
+    assert await module_call(code, "module.paths", []) == ["lib/a.js", "main.js", "node_modules/x/index.js"]
+    assert await module_call(code, "module.source", ["lib/a.js"]) == "export default 1;"
+    for outside in ("../secret", "/etc/passwd", "lib/missing.js"):
+        assert await module_call(code, "module.source", [outside]) is None
+    assert asked == ["lib/a.js"]  # paths outside the bundle never reach its reader
+    for fn, args in (("module.source", []), ("module.source", [3]), ("module.nope", [])):
+        with pytest.raises(HostCallError):
+            await module_call(code, fn, args)

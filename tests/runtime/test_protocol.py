@@ -9,10 +9,13 @@ from fazt.runtime import protocol
 from fazt.runtime.protocol import MAX_FRAME, FrameDecoder, ProtocolError, encode_frame
 
 MESSAGES = [
-    {"t": "ready", "pid": 1234},
-    {"t": "run", "id": 7, "site": "blog", "hash": "ab" * 32, "src": None, "env": {"K": "v"}, "cpu_ms": 100,
-     "req": {"method": "GET", "path": "/x", "query": "a=1", "params": {"a": "1"}, "headers": {"host": "blog.test"},
-             "body": "", "ip": "127.0.0.1", "host": "blog.test", "cookies": {}}},
+    {"t": "ready", "pid": 1234, "max_runs": 64},
+    {"t": "run", "id": 7, "site": "blog", "code": "blog:3", "entry": {"kind": "module", "path": "api/[id].js"},
+     "env": {"K": "v"}, "cpu_ms": 100,
+     "req": {"method": "GET", "url": "https://blog.test/x?a=1", "path": "/x", "query": "a=1", "params": {"a": "1"},
+             "headers": {"host": "blog.test"}, "body": "", "body_base64": False, "ip": "127.0.0.1",
+             "host": "blog.test", "cookies": {}, "route": {"params": {"id": "x"}}}},
+    {"t": "call", "id": 4, "run": 7, "fn": "module.source", "args": ["api/[id].js"], "sync": False},
     {"t": "reply", "id": 3, "ok": True, "value": {"nested": [1, 2.5, None, "ünïcødé ☃ 𝄞"]}},
     {"t": "done", "id": 7, "response": {"status": 200, "headers": [["content-type", "text/html"]], "body": "x" * 70000,
                                         "body_base64": False}, "logs": [["info", "hello"]]},
@@ -97,6 +100,15 @@ def test_invalid_responses_become_failures():
     for response in ({"status": 42, "headers": [], "body": ""}, bad_header, {"status": 200, "body": 5}):
         outcome = protocol.done(response, [])
         assert outcome["t"] == "failed" and outcome["kind"] == "exception"
-    outcome = protocol.done({"status": 201, "headers": [["x-a", "1"]], "body": "ok"}, [])
-    assert outcome == {"t": "done", "logs": [],
+    outcome = protocol.done({"status": 201, "headers": [["x-a", "1"]], "body": "ok"}, [], 3.5)
+    assert outcome == {"t": "done", "logs": [], "cpu_ms": 3.5,
                        "response": {"status": 201, "headers": [["x-a", "1"]], "body": "ok", "body_base64": False}}
+
+
+def test_failures_carry_their_cpu_and_a_method_failure_its_allow_list():
+    method = protocol.failed("method", "no handler for PUT", None, [], 1.25, ["GET", "POST", 3])
+    assert (method["kind"], method["allow"], method["cpu_ms"]) == ("method", ["GET", "POST"], 1.25)
+    timeout = protocol.failed("timeout", "CPU time limit exceeded", None, [], cpu_ms=101.0, allow=["GET"])
+    assert "allow" not in timeout and timeout["cpu_ms"] == 101.0
+    for bad in (None, "7", True, -1, float("nan")):
+        assert protocol.failed("exception", "x", None, [], bad)["cpu_ms"] == 0.0

@@ -1,0 +1,90 @@
+"""Which sites recently burned CPU in their scripts: the measure behind the pool's fair shares.
+
+Pure bookkeeping on an injected clock (no I/O, no timers): the pool records the CPU each finished
+run used (the worker's C{cpu_ms}) and asks whether a site is "heavy" before placing its next run
+(see L{fazt.runtime.lanes}). A site's score is a moving average of its CPU per run that also fades
+with time, so a site that turned hostile is confined after a run or two, and one that stopped being
+hostile is let out again after a few light runs or a quiet minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+
+
+@dataclass
+class _Record:
+    score: float  # moving average of CPU ms per run, as of C{at}
+    at: float
+
+
+class CpuShares:
+    """Recent CPU per run of each site, decayed with time.
+
+    @param clock: gives the time (C{seconds()}).
+    @param heavy_ms: a site whose score is at least this is heavy (the pool uses a quarter of the
+        per-request CPU budget: a hostile run burns the whole budget and lifts a site over it at once).
+    @param weight: how much one run moves the average (the first run sets it outright).
+    @param half_life: seconds in which a score halves when the site runs nothing.
+    @param forget_after: seconds after which a silent site is forgotten (it becomes unknown again),
+        so the table holds only sites active in the last minutes.
+    """
+
+    def __init__(self, clock: IReactorTime, heavy_ms: float = 25.0, weight: float = 0.3,
+                 half_life: float = 30.0, forget_after: float = 600.0) -> None:
+        self._clock = clock
+        self.heavy_ms = heavy_ms
+        self._weight = weight
+        self._half_life = half_life
+        self._forget_after = forget_after
+        self._records: dict[str, _Record] = {}
+        self._since_prune = 0
+
+    def record(self, site: str, cpu_ms: float) -> None:
+        """A run of C{site} finished after using C{cpu_ms} of CPU."""
+        now = self._clock.seconds()
+        cpu_ms = max(0.0, float(cpu_ms))
+        record = self._records.get(site)
+        if record is None:
+            self._records[site] = _Record(cpu_ms, now)
+        else:
+            record.score = self._decayed(record, now) * (1 - self._weight) + cpu_ms * self._weight
+            record.at = now
+        self._since_prune += 1
+        if self._since_prune >= 1024:
+            self._prune(now)
+
+    def waiting(self, site: str) -> None:
+        """A run of C{site} awaits I/O (an async host call): it is not burning CPU now.
+
+        A site never seen becomes known (and light) at once, so its other runs need not wait for
+        a slow first request to finish; what that run then costs is recorded when it ends.
+        """
+        if not self.known(site):
+            self.record(site, 0.0)
+
+    def score(self, site: str) -> float:
+        """The site's recent CPU per run, in ms (0 for a site never seen)."""
+        record = self._records.get(site)
+        return 0.0 if record is None else self._decayed(record, self._clock.seconds())
+
+    def heavy(self, site: str) -> bool:
+        """Whether the site's recent runs burned enough CPU to confine it to the heavy lane."""
+        return self.score(site) >= self.heavy_ms
+
+    def known(self, site: str) -> bool:
+        """Whether a run of the site finished recently enough for its score to mean something."""
+        record = self._records.get(site)
+        return record is not None and self._clock.seconds() - record.at < self._forget_after
+
+    def _decayed(self, record: _Record, now: float) -> float:
+        elapsed = max(0.0, now - record.at)
+        return record.score * 0.5 ** (elapsed / self._half_life)
+
+    def _prune(self, now: float) -> None:
+        self._since_prune = 0
+        stale = [site for site, record in self._records.items() if now - record.at >= self._forget_after]
+        for site in stale:
+            del self._records[site]
