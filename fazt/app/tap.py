@@ -124,7 +124,9 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     fetcher = with_bench_allowance(SafeFetcher(reactor), reactor, config.get(BENCH_FETCH_OPTION))  # None: off
     host = HostApi(store, writer, fetcher, clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
-                         wall_seconds=config["js-wall-seconds"])
+                         wall_seconds=config["js-wall-seconds"],
+                         # Lines a run logs after its response (ctx.waitUntil) go to the site's log too.
+                         on_late_logs=lambda site, logs: apps.record_late(site, logs))
     proxies = parse_networks(config["trusted-proxy"])
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus, trusted_proxies=proxies)
     bus.subscribe(SITE_CHANGED, apps.site_changed)  # new variables or a deletion

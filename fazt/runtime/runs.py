@@ -10,7 +10,6 @@ import base64
 from fazt.runtime import protocol
 from fazt.runtime.sandbox import CpuLimitExceeded
 
-FAILURE_KINDS = ("exception", "timeout", "memory", "protocol", "method")
 
 
 class Run:
@@ -103,10 +102,4 @@ def check_problem(message):
 
 def failed_frame(run_id, kind, message, stack, logs, cpu_ms, allow=None):
     """A ``failed`` frame: protocol.failed's limits, the run's CPU, and ``allow`` for kind "method"."""
-    frame = protocol.failed(kind, message, stack, logs)
-    frame["kind"] = kind if kind in FAILURE_KINDS else "exception"  # protocol.py predates "method"
-    frame["cpu_ms"] = round(cpu_ms, 3)
-    frame["id"] = run_id
-    if kind == "method":
-        frame["allow"] = [m for m in (allow or []) if isinstance(m, str)]
-    return frame
+    return {"id": run_id, **protocol.failed(kind, message, stack, logs, round(cpu_ms, 3), allow)}
