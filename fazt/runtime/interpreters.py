@@ -69,6 +69,7 @@ class SiteInterpreter:
         self.interpreter = new_interpreter(functions, self.loader)
         self._script_checked = False
         self._script_error = None
+        self.loaded_entries = set()  # entries loaded (or tried) before their first run
 
     def slice(self, code, **kwargs):
         """Evaluate ``code`` (a ``__fazt.*`` call) and return the events it produced."""

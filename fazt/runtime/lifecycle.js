@@ -335,6 +335,14 @@ const internal = freeze({
     start(id, entry, wire, env, site, text);
     return sliceResult;
   },
+  // Load an entry's module graph before its first run (the worker's start-up slice); errors are
+  // reported by the run's own import.
+  preload(entry) {
+    const ignore = () => {};
+    if (entry.kind === 'script' && script === null) import('main.js').then(ignore, ignore);
+    else if (entry.kind !== 'script') import(entry.path).then(ignore, ignore);
+    return [];
+  },
   // The reply of async call `key` of run `id`.
   resume: (id, key, ok, value) => forRun(id, (run) => {
     const call = run.calls.get(key);

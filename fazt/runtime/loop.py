@@ -28,6 +28,10 @@ from fazt.runtime.scripts import clean_stack
 MAX_RUNS = 256
 AFTER_RESPONSE_SECONDS = 10.0  # how long work kept alive with ctx.waitUntil may go on after a run starts
 HOUSEKEEPING_CPU_MS = 100      # budget of the runtime's own slices (forget, expire, abandon)
+# CPU for loading an entry's module graph in an interpreter (compiling an npm package can take a
+# megabyte of JS) and running its top-level code, once, before its first run starts: a start-up
+# limit of its own, as Workers have, so a request's 100 ms are its own.
+MODULE_LOAD_CPU_MS = 1000
 
 
 class Engine:
@@ -189,6 +193,8 @@ class Engine:
                 "value": reply.get("value") if reply.get("ok") is True else str(reply.get("error") or "failed")}
         elif action == "start":
             code, kwargs = self._start_code(run)
+            if not self._preload(run):
+                return
         elif action == "fire":
             code, kwargs = "__fazt.fire(dukpy.id, dukpy.timer)", {"id": run_id, "timer": args[0]}
         else:  # "expire": its waitUntil work ran out of time
@@ -205,6 +211,35 @@ class Engine:
         return "__fazt.start(dukpy.id, dukpy.entry, dukpy.req, dukpy.env, dukpy.site, dukpy.text)", {
             "id": run.id, "entry": message["entry"], "req": request, "env": message["env"], "site": message["site"],
             "text": text}
+
+    def _preload(self, run):
+        """Load the run's entry in its interpreter, once, under the start-up limit; False if it failed.
+
+        Syntax errors and the like are not failures here: the run's own import reports them. Host
+        calls made by module top-level code are made for this run.
+        """
+        interpreter, entry = run.interpreter, run.message["entry"]
+        if entry["path"] in interpreter.loaded_entries:
+            return True
+        interpreter.loaded_entries.add(entry["path"])
+        self.current = run
+        try:
+            try:
+                self.guard.arm(MODULE_LOAD_CPU_MS)
+                if entry.get("kind") == "script":
+                    interpreter.prepare_script()
+                interpreter.slice("__fazt.preload(dukpy.entry)", entry=entry)
+            finally:
+                self.guard.disarm()
+                self.current = None
+        except CpuLimitExceeded:
+            self._over_limit(run, "timeout", f"loading the site's code took more than {MODULE_LOAD_CPU_MS} ms of CPU")
+            return False
+        except Exception as exc:
+            if caused_by_cpu_limit(exc) or self.guard.ticks:
+                self._over_limit(run, "timeout", f"loading the site's code took more than {MODULE_LOAD_CPU_MS} ms of CPU")
+                return False
+        return True
 
     def _slice(self, run, code, kwargs):
         interpreter = run.interpreter

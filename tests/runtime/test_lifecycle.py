@@ -181,6 +181,27 @@ def test_a_module_that_throws_on_load_fails_its_runs(parent):
     assert outcome["kind"] == "exception" and outcome["message"] == "Error: broken at load"
 
 
+# Top-level code that burns ~4x a request's CPU budget (the graph of a large npm package costs that to
+# compile): it runs once, in the start-up slice, and each request keeps its own 100 ms.
+HEAVY_TOP_LEVEL = """let table = []; const until = Date.now() + 400;
+while (Date.now() < until) { table.push(Math.sqrt(table.length)); if (table.length > 1e5) table = []; }
+export default () => 'loaded';"""
+
+
+def test_loading_a_module_graph_has_its_own_cpu_limit(parent):
+    files = {"api/heavy.js": HEAVY_TOP_LEVEL}
+    first = call(parent, "api/heavy.js", files=files)
+    assert body_of(first) == "loaded" and first["cpu_ms"] < 100  # loading is not charged to the request
+    assert body_of(call(parent, "api/heavy.js", files=files)) == "loaded"
+
+
+def test_top_level_code_that_never_ends_fails_its_run_and_nothing_else(parent):
+    files = {"api/spin.js": "for (;;) {}\nexport default () => 'never'", "api/ok.js": "export default () => 'ok'"}
+    failed = call(parent, "api/spin.js", files=files)
+    assert failed["kind"] == "timeout" and "loading the site's code" in failed["message"]
+    assert body_of(call(parent, "api/ok.js", files=files)) == "ok"
+
+
 def test_site_code_cannot_import_runtime_modules_or_files_outside(parent):
     source = """export default async () => {
         const out = [];
