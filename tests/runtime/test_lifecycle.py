@@ -248,12 +248,10 @@ CJS = {"api/c.js": "import lib, { twice } from './_lib.cjs';\nexport default () 
 
 
 def test_commonjs_files_import_and_require(parent):
-    pytest.importorskip("fazt.runtime.modulesource")
     assert body_of(call(parent, "api/c.js", files=CJS)) == "cjs 42"
 
 
 def test_check_compiles_commonjs_files_without_running_them(parent):
-    pytest.importorskip("fazt.runtime.modulesource")
     assert parent.check({**CJS, "api/_helper.cjs": "db.set('ran', 1); module.exports = 1;"}, ["api/c.js"])["ok"]
     assert [c for c in parent.calls if not c[0].startswith("module.")] == []
     verdict = parent.check({**CJS, "api/_lib.cjs": "exports.name = 1;\n\nexports.twice = (n) => n *;"}, ["api/c.js"])
