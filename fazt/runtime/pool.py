@@ -57,6 +57,10 @@ from fazt.runtime.workerproc import Job, RunResult, WorkerProcess, failure
 __all__ = ["CheckResult", "RunResult", "WorkerPool"]
 
 _FAZT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(fazt.__file__)))
+# The heavy lane's workers run at a lower CPU priority: a hostile site burning its budget there
+# yields the cores to this process and to the other workers when they have work (on a 2-core
+# server they otherwise share the cores evenly, and every other request waits for its turn).
+HEAVY_LANE_NICENESS = 10
 _log = Logger()
 
 
@@ -131,10 +135,16 @@ class WorkerPool(Service):
         transport = self._reactor.spawnProcess(worker, self._command[0], self._command, env=env,
                                                childFDs={0: "w", 1: "r", 2: "r"})
         worker.pid = transport.pid
+        if slot < self._lanes.heavy_lane:
+            _lower_priority(transport.pid, HEAVY_LANE_NICENESS)
         self._workers.append(worker)
         self._watch.poke()
 
     # -- running ------------------------------------------------------------------------
+
+    def worker_pids(self) -> dict[int, int]:
+        """The process id of each live worker, by slot (slots below the heavy lane's size are in it)."""
+        return {worker.slot: worker.pid for worker in self._workers if worker.pid is not None}
 
     def run(self, site: str, code: CodeBundle, entry: Entry, request: dict, env: dict) -> Deferred[RunResult]:
         """Run a site's code for one request (PROTOCOL.md's C{req}); never errbacks."""
@@ -291,3 +301,12 @@ def _log_late(site: str, logs: list) -> None:
     for level, message in logs:
         _log.info("late log of site {site} ({js_level}): {js_message}", site=site, js_level=level,
                   js_message=message)
+
+
+def _lower_priority(pid: Optional[int], niceness: int) -> None:
+    """Raise a child's nice value by C{niceness} (best effort: a process may always lower its own)."""
+    try:
+        if pid is not None:
+            os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness))
+    except OSError:
+        pass

@@ -1,14 +1,12 @@
 """WorkerPool with the REAL version-2 worker (fazt.runtime.worker) and JavaScript entries.
 
-NOT COLLECTED YET (the file name does not start with test_): on the pool branch the worker is still
-version 1. After the worker branch is merged, rename this file to test_pool_real.py; these cases
-were run against the worker helper's work in progress (its tree on PYTHONPATH) and passed. They
-show with real scripts what test_pool.py shows with the v2 double; the double stays for what a real
-worker cannot be made to do on purpose (stall, call for a run that is over).
+These show with real scripts what test_pool.py shows with the v2 double; the double stays for what
+a real worker cannot be made to do on purpose (stall, call for a run that is over).
 """
 
 from __future__ import annotations
 
+import os
 
 import pytest
 import pytest_twisted
@@ -123,3 +121,12 @@ async def test_a_harmless_site_completes_while_hostile_sites_still_queue(make_po
     assert burners_during <= 10 and len(burners) < 40  # the burners still queue behind each other
     await pool.stopService()
     await gatherResults(waiting)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_heavy_lane_runs_at_a_lower_cpu_priority(make_pool):
+    pool = make_pool(size=2)
+    await run(pool, "export default () => 'up'")  # the workers exist once something ran
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    niceness = {slot: os.getpriority(os.PRIO_PROCESS, pid) - ours for slot, pid in pool.worker_pids().items()}
+    assert niceness == {0: min(19 - ours, 10), 1: 0}  # slot 0 is the heavy lane; slot 1 keeps our priority
