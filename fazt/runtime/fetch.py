@@ -76,7 +76,9 @@ class _LimitedBody(Protocol):
 
     Its C{transport} is this one response's view of the connection: once the body is complete the
     connection is back in the pool and closing that view does nothing, so L{close} never ends a
-    connection another fetch may be using.
+    connection another fetch may be using. (If the rest of an over-long body completes in the very
+    read that overflowed, Twisted pools the closing connection for that moment; a fetch lent it then
+    fails like one whose server closed it, and a GET is retried once on a new connection.)
     """
 
     def __init__(self, limit: int, finished: Deferred) -> None:
