@@ -45,6 +45,7 @@ from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
 from fazt.runtime.benchfetch import with_bench_allowance
 from fazt.runtime.fetch import SafeFetcher
 from fazt.runtime.host import HostApi
+from fazt.runtime.pinning import FetcherService
 from fazt.runtime.pool import WorkerPool
 from fazt.store.batch import BatchWriter
 from fazt.store.blobcache import ByteLRU
@@ -152,6 +153,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     store.setServiceParent(top)
     ops_wiring.install(config, reactor, top, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
+    FetcherService(fetcher).setServiceParent(top)  # after the workers stop: closes the idle fetch connections
     workers.setServiceParent(top)
     CronService(reactor, store, index, apps, domain).setServiceParent(top)
     certificates = acme_wiring.install(config, reactor, top, store, root, bus)

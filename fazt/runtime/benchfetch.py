@@ -19,10 +19,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
+from twisted.internet.defer import gatherResults
 from twisted.logger import Logger
 
 from fazt.runtime.fetch import SafeFetcher
-from fazt.runtime.ssrf import AddressPolicy, FetchBlocked, check_url
+from fazt.runtime.ssrf import AddressPolicy, FetchBlocked, ParsedTarget, check_url
 
 OPTION = "unsafe-bench-fetch-allow"
 
@@ -74,18 +75,29 @@ class BenchLoopbackFetcher:
 
     def allows(self, url: str) -> bool:
         """Whether C{url} names exactly the allowed C{http://address:port}."""
-        try:
-            target = check_url(url, self._policy)
-        except FetchBlocked:
-            return False
-        return (target.scheme == "http" and target.is_ip_literal and target.host == self._address
-                and target.port == self._port)
+        return self._allowed_target(url) is not None
 
     def fetch(self, url, *args, **kwargs):
         """Fetch C{url}: the allowed target directly, anything else under the normal rules."""
-        if self.allows(url):
-            return self._allowed.fetch(url, *args, **kwargs)
+        target = self._allowed_target(url)
+        if target is not None:
+            # Checked just now under the allowed fetcher's own policy: no need to parse it twice.
+            return self._allowed.fetch_checked(target, *args, **kwargs)
         return self._fetcher.fetch(url, *args, **kwargs)
+
+    def close(self):
+        """Close the idle connections of both fetchers."""
+        return gatherResults([self._fetcher.close(), self._allowed.close()]).addCallback(lambda _: None)
+
+    def _allowed_target(self, url: str) -> Optional[ParsedTarget]:
+        try:
+            target = check_url(url, self._policy)
+        except FetchBlocked:
+            return None
+        if (target.scheme == "http" and target.is_ip_literal and target.host == self._address
+                and target.port == self._port):
+            return target
+        return None
 
 
 def with_bench_allowance(fetcher, reactor, allowance: Optional[str]):

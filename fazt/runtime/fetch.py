@@ -4,7 +4,8 @@ L{SafeFetcher.fetch} checks the URL (L{fazt.runtime.ssrf.check_url}), resolves t
 injected L{IHostnameResolver}, refuses the name if any address is blocked, and then connects to that
 checked address itself: the URL host is used only for the C{Host} header and for TLS (SNI and certificate
 verification), never for a second DNS lookup, so DNS rebinding cannot redirect the connection.
-Redirects are followed by hand and every hop goes through the same checks.
+Redirects are followed by hand and every hop goes through the same checks. Connections are kept
+open between fetches (L{PinnedPool}) and lent again only to a fetch pinned to the same address.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ from twisted.internet.error import ConnectError
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import (Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, RequestGenerationFailed,
-                                RequestTransmissionFailed, ResponseDone, ResponseFailed)
+from twisted.web.client import (Agent, BrowserLikePolicyForHTTPS, RequestGenerationFailed, RequestTransmissionFailed,
+                                ResponseDone, ResponseFailed)
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
 
-from fazt.runtime.pinning import AddressCollector, PinnedConnection
+from fazt.runtime.pinning import AddressCollector, PinnedEndpoints, PinnedPool
 from fazt.runtime.ssrf import DEFAULT_POLICY, AddressPolicy, FetchBlocked, ParsedTarget, check_url, pick_address
 
 MAX_BODY = 1024 * 1024
+MAX_SKIPPED_BODY = 64 * 1024  # a redirect's body is read (and dropped) up to this size, else its connection closed
 USER_AGENT = b"fazt-fetch"
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -70,12 +72,24 @@ class _BytesProducer:
 
 
 class _LimitedBody(Protocol):
-    """Collects a response body into C{finished}; past C{limit} bytes it fails and aborts the hop."""
+    """Collects a response body into C{finished}; past C{limit} bytes it fails and closes the connection.
 
-    def __init__(self, limit: int, finished: Deferred, abort) -> None:
-        self._limit, self._finished, self._abort = limit, finished, abort
+    Its C{transport} is this one response's view of the connection: once the body is complete the
+    connection is back in the pool and closing that view does nothing, so L{close} never ends a
+    connection another fetch may be using. (If the rest of an over-long body completes in the very
+    read that overflowed, Twisted pools the closing connection for that moment; a fetch lent it then
+    fails like one whose server closed it, and a GET is retried once on a new connection.)
+    """
+
+    def __init__(self, limit: int, finished: Deferred) -> None:
+        self._limit, self._finished = limit, finished
         self._chunks: list[bytes] = []
         self._size = 0
+
+    def close(self) -> None:
+        """Close the connection unless the body is already complete."""
+        if self.transport is not None:
+            self.transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         if self._finished.called:
@@ -83,7 +97,7 @@ class _LimitedBody(Protocol):
         self._size += len(data)
         if self._size > self._limit:
             self._finished.errback(FetchError(f"response body larger than {self._limit} bytes"))
-            self._abort()
+            self.close()
             return
         self._chunks.append(data)
 
@@ -96,6 +110,13 @@ class _LimitedBody(Protocol):
             self._finished.errback(FetchError("connection lost while reading the response"))
 
 
+class _Discarded(Protocol):
+    """A body nobody reads (too big): closes the connection unless the body is already complete."""
+
+    def connectionMade(self) -> None:
+        self.transport.loseConnection()
+
+
 class SafeFetcher:
     """Fetches URLs for site scripts under the SSRF rules of SPEC §7.
 
@@ -106,10 +127,13 @@ class SafeFetcher:
     @param max_body: the largest response body read, in bytes.
     @param max_redirects: how many redirects are followed.
     @param tls_policy: an L{IPolicyForHTTPS} (C{creatorForNetloc}); defaults to the system trust store.
+    @param pool: the L{PinnedPool} of connections kept open between fetches; one of its own by default.
+        L{close} closes it.
     """
 
     def __init__(self, reactor, resolver=None, policy: AddressPolicy = DEFAULT_POLICY, timeout: float = 5.0,
-                 max_body: int = MAX_BODY, max_redirects: int = 5, tls_policy=None) -> None:
+                 max_body: int = MAX_BODY, max_redirects: int = 5, tls_policy=None,
+                 pool: Optional[PinnedPool] = None) -> None:
         self._reactor = reactor
         self._resolver = resolver if resolver is not None else reactor.nameResolver
         self._policy = policy
@@ -117,6 +141,11 @@ class SafeFetcher:
         self._max_body = max_body
         self._max_redirects = max_redirects
         self._tls_policy = tls_policy if tls_policy is not None else BrowserLikePolicyForHTTPS()
+        self._pool = pool if pool is not None else PinnedPool(reactor)
+
+    def close(self) -> Deferred[None]:
+        """Close the connections kept open between fetches (on service stop)."""
+        return self._pool.close()
 
     def fetch(self, url: str, method: str = "GET", headers: Optional[dict] = None,
               body: Optional[str | bytes] = None) -> Deferred[dict]:
@@ -126,27 +155,34 @@ class SafeFetcher:
         comes as its text (C{body_base64} false); any other body as the base64 of its bytes
         (C{body_base64} true), so a binary upstream body reaches the script intact.
         """
-        result = Deferred.fromCoroutine(self._fetch(url, method, headers, body))
+        return self._guarded(self._fetch(url, method, headers, body))
+
+    def fetch_checked(self, target: ParsedTarget, method: str = "GET", headers: Optional[dict] = None,
+                      body: Optional[str | bytes] = None) -> Deferred[dict]:
+        """L{fetch} of a target that L{check_url} gave under this fetcher's policy, not parsed again."""
+        return self._guarded(self._fetch(target, method, headers, body))
+
+    def _guarded(self, coroutine) -> Deferred[dict]:
+        result = Deferred.fromCoroutine(coroutine)
         # Cancelling mid-request surfaces as ResponseNeverReceived etc., so map any timed-out outcome.
         result.addTimeout(self._timeout, self._reactor, onTimeoutCancel=lambda _outcome, _seconds: {"error": "timeout"})
         return result.addErrback(self._as_error)
 
-    async def _fetch(self, url, method, headers, body) -> dict:
+    async def _fetch(self, url: str | ParsedTarget, method, headers, body) -> dict:
         method, outgoing, payload = _prepare_request(method, headers, body)
-        target = check_url(url, self._policy)
+        target = url if isinstance(url, ParsedTarget) else check_url(url, self._policy)
         redirects = 0
         while True:
             ip = await self._address_for(target)
-            connection = PinnedConnection(self._reactor, target, ip, self._tls_policy, self._timeout)
-            try:
-                response = await self._send(connection, target, method, outgoing, payload)
-                location = response.headers.getRawHeaders(b"location")
-                if response.code not in REDIRECT_CODES or not location:
-                    content = await self._read_body(response, connection)
-                    return {"status": response.code, "headers": _first_values(response.headers),
-                            **_body_fields(content)}
-            finally:
-                connection.abort()
+            # Failures before the body are Twisted's to clean up: a cancelled or failed request
+            # aborts its connection, and only a connection that completed a response is pooled.
+            response = await self._send(target, ip, method, outgoing, payload)
+            location = response.headers.getRawHeaders(b"location")
+            if response.code not in REDIRECT_CODES or not location:
+                content = await self._read_body(response)
+                return {"status": response.code, "headers": _first_values(response.headers),
+                        **_body_fields(content)}
+            await self._skip_body(response)
             redirects += 1
             if redirects > self._max_redirects:
                 raise FetchError(f"too many redirects (more than {self._max_redirects})")
@@ -172,10 +208,10 @@ class SafeFetcher:
             raise FetchError(f"could not resolve host {target.host}")
         return pick_address(addresses, self._policy)
 
-    async def _send(self, connection: PinnedConnection, target: ParsedTarget, method: str,
-                    outgoing: dict[str, str], payload: Optional[bytes]):
-        agent = Agent.usingEndpointFactory(self._reactor, connection,
-                                           pool=HTTPConnectionPool(self._reactor, persistent=False))
+    async def _send(self, target: ParsedTarget, ip: str, method: str, outgoing: dict[str, str],
+                    payload: Optional[bytes]):
+        endpoints = PinnedEndpoints(self._reactor, target, ip, self._tls_policy, self._timeout)
+        agent = Agent.usingEndpointFactory(self._reactor, endpoints, pool=self._pool.pinned_to(ip))
         raw = Headers()
         for name, value in outgoing.items():
             raw.setRawHeaders(name.encode("ascii"), [value.encode("utf-8")])
@@ -185,12 +221,22 @@ class SafeFetcher:
         uri = f"{target.scheme}://{target.host_header}{target.path}".encode("ascii")
         return await agent.request(method.encode("ascii"), uri, raw, producer)
 
-    def _read_body(self, response, connection: PinnedConnection) -> Deferred[bytes]:
-        if response.length is not UNKNOWN_LENGTH and response.length > self._max_body:
-            raise FetchError(f"response body larger than {self._max_body} bytes")
-        finished: Deferred[bytes] = Deferred(lambda _: connection.abort())
-        response.deliverBody(_LimitedBody(self._max_body, finished, connection.abort))
+    def _read_body(self, response, limit: Optional[int] = None) -> Deferred[bytes]:
+        limit = self._max_body if limit is None else limit
+        if response.length is not UNKNOWN_LENGTH and response.length > limit:
+            response.deliverBody(_Discarded())
+            raise FetchError(f"response body larger than {limit} bytes")
+        finished: Deferred[bytes] = Deferred(lambda _: body.close())
+        body = _LimitedBody(limit, finished)
+        response.deliverBody(body)
         return finished
+
+    async def _skip_body(self, response) -> None:
+        """Read a redirect's body and drop it, so its connection can serve the next hop; close a big one."""
+        try:
+            await self._read_body(response, MAX_SKIPPED_BODY)
+        except FetchError:
+            pass
 
     def _as_error(self, failure: Failure) -> dict:
         if failure.check(CancelledError):

@@ -26,21 +26,25 @@ class LocalNames:
 
 
 class Upstream(Resource):
-    """Answers C{upstream NAME}, or redirects to C{?to=URL}; counts what it served."""
+    """Answers C{upstream NAME}, or redirects to C{?to=URL}; counts what it served, and the client ports."""
 
     isLeaf = True
 
     def __init__(self, name: str) -> None:
         super().__init__()
-        self.name, self.served = name, 0
+        self.name, self.served, self.client_ports = name, 0, set()
 
     def render_GET(self, request):
         self.served += 1
+        self.client_ports.add(request.getClientAddress().port)
         target = request.args.get(b"to")
         if target:
             request.redirect(target[0])
             return b"moved"
         return f"upstream {self.name}".encode()
+
+
+MADE: list = []  # the fetchers of the running test, closed (idle connections and all) before the upstreams stop
 
 
 @pytest.fixture
@@ -49,12 +53,16 @@ def upstreams():
     served = {name: Upstream(name) for name in ("allowed", "other")}
     ports = {name: reactor.listenTCP(0, Site(resource), interface="127.0.0.1") for name, resource in served.items()}
     yield {name: (resource, ports[name].getHost().port) for name, resource in served.items()}
+    while MADE:
+        pytest_twisted.blockon(MADE.pop().close())
     for port in ports.values():
         pytest_twisted.blockon(port.stopListening())
 
 
 def allowance_for(port: int) -> BenchLoopbackFetcher:
-    return with_bench_allowance(SafeFetcher(reactor, resolver=LocalNames()), reactor, f"127.0.0.1:{port}")
+    fetcher = with_bench_allowance(SafeFetcher(reactor, resolver=LocalNames()), reactor, f"127.0.0.1:{port}")
+    MADE.append(fetcher)
+    return fetcher
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -96,6 +104,15 @@ async def test_the_allowance_reaches_exactly_the_named_address_and_port(upstream
     fetched = await allowance_for(port).fetch(f"http://127.0.0.1:{port}/x?y=1")
     assert (fetched["status"], fetched["body"]) == (200, "upstream allowed")
     assert resource.served == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_fetches_of_the_allowed_target_share_one_connection(upstreams):
+    resource, port = upstreams["allowed"]
+    fetcher = allowance_for(port)
+    for _ in range(3):
+        assert (await fetcher.fetch(f"http://127.0.0.1:{port}/"))["body"] == "upstream allowed"
+    assert resource.served == 3 and len(resource.client_ports) == 1  # one connection
 
 
 @pytest_twisted.ensureDeferred

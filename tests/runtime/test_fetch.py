@@ -30,6 +30,7 @@ from twisted.web.server import NOT_DONE_YET, Site
 
 from fazt.runtime.fetch import SafeFetcher
 from fazt.runtime.host import HostApi
+from fazt.runtime.pinning import FetcherService
 from fazt.store.batch import BatchWriter
 from fazt.runtime.ssrf import AddressPolicy
 
@@ -113,8 +114,37 @@ class Backend(Resource):
         return b"no such path"
 
 
+class CountingFactory(WrappingFactory):
+    """Counts the connections accepted, by the local address they reached."""
+
+    def __init__(self, wrapped):
+        super().__init__(wrapped)
+        self.accepted = []
+
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        self.accepted.append(None)  # the local address is known once connected
+        protocol.makeConnection = self._recording(protocol.makeConnection, len(self.accepted) - 1)
+        return protocol
+
+    def _recording(self, make_connection, index):
+        def record(transport):
+            self.accepted[index] = transport.getHost().host
+            return make_connection(transport)
+        return record
+
+
+MADE: list[SafeFetcher] = []  # every fetcher of the running test; closed before its servers stop
+
+
+def close_fetchers():
+    while MADE:
+        pytest_twisted.blockon(MADE.pop().close())
+
+
 class Server:
-    """A listening Backend; C{close} waits for server-side connections to end, then stops listening."""
+    """A listening Backend; C{close} closes the test's fetchers (their idle connections), waits for
+    server-side connections to end, then stops listening."""
 
     def __init__(self, backend, wrapper, listener):
         self.backend, self.wrapper, self.listener = backend, wrapper, listener
@@ -124,6 +154,8 @@ class Server:
         return f"{scheme}://{name}:{self.port}{path}"
 
     def close(self):
+        close_fetchers()
+
         async def drain():
             for _ in range(300):  # wait for the server side of every connection to go away
                 if not self.wrapper.protocols:
@@ -134,10 +166,16 @@ class Server:
         pytest_twisted.blockon(Deferred.fromCoroutine(drain()))
 
 
+@pytest.fixture(autouse=True)
+def fetchers_closed():
+    yield
+    close_fetchers()
+
+
 @pytest.fixture
 def server():
     backend = Backend()
-    wrapper = WrappingFactory(Site(backend))
+    wrapper = CountingFactory(Site(backend))
     live = Server(backend, wrapper, reactor.listenTCP(0, wrapper, interface="127.0.0.1"))
     yield live
     live.close()
@@ -172,7 +210,9 @@ def tls_server(tls_material):
 
 
 def local_fetcher(resolver=None, **options):
-    return SafeFetcher(reactor, resolver=resolver or FakeResolver(), policy=LOOPBACK_ALLOWED, **options)
+    fetcher = SafeFetcher(reactor, resolver=resolver or FakeResolver(), policy=LOOPBACK_ALLOWED, **options)
+    MADE.append(fetcher)
+    return fetcher
 
 
 def fired(deferred):
@@ -200,7 +240,7 @@ async def test_get_round_trip_with_headers(server):
     assert echoed["headers"]["x-test"] == "yes"
     assert echoed["headers"]["host"] == f"public.test:{server.port}"  # the name, never the pinned IP
     assert echoed["headers"]["user-agent"] == "fazt-fetch"
-    assert echoed["headers"]["connection"] == "close"
+    assert "connection" not in echoed["headers"]  # not the script's "keep-alive": HTTP/1.1's own default
     assert "transfer-encoding" not in echoed["headers"]
     assert resolver.calls == ["public.test"]
 
@@ -347,6 +387,109 @@ async def test_https_verifies_the_name_while_connecting_to_the_pinned_address(tl
     assert mismatch["error"].startswith("request failed") and "VerificationError" in mismatch["error"]
     assert resolver.calls == ["public.test", "wrong.test"]
     assert len(tls_server.backend.seen) == 1
+
+
+# --- connections kept open between fetches -----------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_a_second_fetch_to_the_same_host_reuses_the_connection(server):
+    fetcher = local_fetcher()
+    for path in ("/echo", "/echo?again=1", "/latin1"):
+        assert (await fetcher.fetch(server.url("public.test", path)))["status"] == 200
+    assert server.wrapper.accepted == ["127.0.0.1"]
+    posted = await fetcher.fetch(server.url("public.test", "/mirror"), method="POST", body="kept")
+    assert posted["body"] == "kept" and server.wrapper.accepted == ["127.0.0.1"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_another_name_on_the_same_address_gets_its_own_connection(server):
+    fetcher = local_fetcher()
+    await fetcher.fetch(server.url("public.test", "/echo"))
+    other = await fetcher.fetch(server.url("other.test", "/echo"))
+    assert json.loads(other["body"])["headers"]["host"] == f"other.test:{server.port}"
+    assert server.wrapper.accepted == ["127.0.0.1", "127.0.0.1"]
+
+
+@pytest.fixture
+def second_address(server):
+    """The same server listening on 127.0.0.2 too, at the same port."""
+    listener = reactor.listenTCP(server.port, server.wrapper, interface="127.0.0.2")
+    yield "127.0.0.2"
+    pytest_twisted.blockon(listener.stopListening())
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_name_that_now_resolves_elsewhere_does_not_reuse_the_old_connection(server, second_address):
+    table = {"moving.test": ["127.0.0.1"]}
+    resolver = FakeResolver(table)
+    fetcher = local_fetcher(resolver)
+    await fetcher.fetch(server.url("moving.test", "/echo"))
+    table["moving.test"] = [second_address]
+    moved = await fetcher.fetch(server.url("moving.test", "/echo"))
+    assert moved["status"] == 200
+    assert server.wrapper.accepted == ["127.0.0.1", second_address]  # connected to the new checked address
+    table["moving.test"] = ["127.0.0.1"]
+    await fetcher.fetch(server.url("moving.test", "/echo"))
+    assert server.wrapper.accepted == ["127.0.0.1", second_address]  # the first one, lent again
+    assert resolver.calls == ["moving.test"] * 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_name_that_now_resolves_to_a_blocked_address_is_refused_despite_an_open_connection(server):
+    table = {"rebinding.test": ["127.0.0.1"]}
+    fetcher = SafeFetcher(reactor, resolver=FakeResolver(table),
+                          policy=AddressPolicy(allowed_networks=(ip_network("127.0.0.1/32"),)))
+    MADE.append(fetcher)
+    assert (await fetcher.fetch(server.url("rebinding.test", "/echo")))["status"] == 200
+    table["rebinding.test"] = ["127.0.0.2"]  # loopback too, but outside what this fetcher may reach
+    refused = await fetcher.fetch(server.url("rebinding.test", "/echo"))
+    assert refused == {"error": "blocked: resolves to blocked address 127.0.0.2 (loopback)"}
+    assert len(server.backend.seen) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_redirect_chain_on_one_host_uses_one_connection_and_credentials_stay_on_it(server):
+    result = await local_fetcher().fetch(server.url("public.test", "/chain/3"), headers={"Authorization": "Bearer t"})
+    assert json.loads(result["body"])["headers"]["authorization"] == "Bearer t"
+    assert server.wrapper.accepted == ["127.0.0.1"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_credentials_sent_on_a_kept_connection_do_not_reach_the_next_fetch(server):
+    fetcher = local_fetcher()
+    target = server.url("other.test", "/echo")
+    await fetcher.fetch(server.url("other.test", "/echo"), headers={"Authorization": "Bearer first", "Cookie": "a=1"})
+    redirected = await fetcher.fetch(server.url("public.test", f"/to?url={target}"),
+                                     headers={"Authorization": "Bearer second"})
+    echoed = json.loads(redirected["body"])["headers"]
+    assert "authorization" not in echoed and "cookie" not in echoed  # stripped, and nothing left on the connection
+    assert server.wrapper.accepted == ["127.0.0.1", "127.0.0.1"]  # other.test's connection served the last hop
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_body_over_the_limit_closes_its_connection_and_the_next_fetch_still_works(server):
+    fetcher = local_fetcher()
+    too_big = await fetcher.fetch(server.url("public.test", "/big?size=3000000&chunked=1"))
+    assert "larger than" in too_big["error"]
+    after = await fetcher.fetch(server.url("public.test", "/echo"))
+    assert after["status"] == 200 and server.wrapper.accepted == ["127.0.0.1", "127.0.0.1"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_the_service_ends_idle_connections_and_later_fetches_keep_none(server):
+    fetcher = local_fetcher()
+    service = FetcherService(fetcher)  # as fazt.app.tap wires it
+    service.startService()
+    await fetcher.fetch(server.url("public.test", "/echo"))
+    assert len(server.wrapper.protocols) == 1
+    await service.stopService()
+    for _ in range(300):  # until the server side sees the close
+        if not server.wrapper.protocols:
+            break
+        await deferLater(reactor, 0.01, lambda: None)
+    assert server.wrapper.protocols == {}
+    after = await fetcher.fetch(server.url("public.test", "/echo"))
+    assert json.loads(after["body"])["headers"]["connection"] == "close"
 
 
 # --- refused before any connection (memory reactor) -------------------------------------------------
