@@ -3,11 +3,13 @@ deployed with the real CLI to a real twistd, exercised over HTTP on 127.0.0.1.""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import sqlite3
 
 import pytest
+from urllib3 import encode_multipart_formdata
 
 SITE = "shop"
 HOST = f"{SITE}.example.test"
@@ -41,6 +43,17 @@ FUNCTIONS = {
         "export async function POST(request) {\n"
         "  const data = new Uint8Array(await request.arrayBuffer());\n"
         "  return new Response(data, { headers: { 'content-type': 'application/octet-stream' } });\n"
+        "}\n"
+    ),
+    "api/upload.js": (
+        "export async function POST(request) {\n"
+        "  const form = await request.formData();\n"
+        "  const file = form.get('upload');\n"
+        "  const bytes = await file.arrayBuffer();\n"
+        "  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));\n"
+        "  const sha256 = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');\n"
+        "  return Response.json({ sha256, size: file.size, read: bytes.byteLength, name: file.name,\n"
+        "                         type: file.type, note: form.get('note'), keys: [...form.keys()] });\n"
         "}\n"
     ),
     "api/env.js": "export default (request, ctx) => Response.json({ greeting: ctx.env.GREETING, site: ctx.site });\n",
@@ -202,3 +215,19 @@ def test_a_root_main_js_still_takes_every_path_and_is_checked_at_deploy(tmp_path
     refused = fz.cli_deploy(cli_env, server, token, fz.write_tree(tmp_path / "broken", broken), site="app")
     assert refused.returncode == 1 and "main.js:2" in refused.stderr, refused.stderr
     assert call(server, "GET", "/", host=host)[::2] == (200, b"script GET /")
+
+
+def test_a_multipart_upload_reaches_form_data_byte_exact(shop):
+    boundary = "fazt7MA4YWxkTrZu0gW"
+    # Every byte value, CR/LF runs, and lines that look like the boundary without being a delimiter
+    # (which only CRLF "--" and the whole boundary make: an encoder never puts one in a part).
+    data = (bytes(range(256)) * 16 + b"\r\n\r\n\r\r\n\n--\r\n" + f"\r\n--{boundary[:-1]}\r\n".encode()
+            + f" --{boundary}--\r\n--{boundary[:-1]}--\r\n".encode() + b"\x00\r\n" + bytes(range(255, -1, -1)) * 16)
+    body, content_type = encode_multipart_formdata(
+        [("note", "Zo\u00eb & co\r\nline 2"), ("upload", ("d\u00e9mo.bin", data, "application/x-fazt-test"))],
+        boundary=boundary)
+    status, headers, raw = call(shop, "POST", "/api/upload", body, {"Content-Type": content_type})
+    assert (status, headers["content-type"].split(";")[0]) == (200, "application/json"), raw
+    assert json.loads(raw) == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "read": len(data),
+                               "name": "d\u00e9mo.bin", "type": "application/x-fazt-test",
+                               "note": "Zo\u00eb & co\r\nline 2", "keys": ["note", "upload"]}

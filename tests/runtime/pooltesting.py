@@ -33,8 +33,9 @@ class Pools:
         self._store = store
         self._pools: list[WorkerPool] = []
 
-    def make(self, **options) -> WorkerPool:
-        host = HostApi(self._store, BatchWriter(self._store), SafeFetcher(reactor), clock=reactor)
+    def make(self, fetcher=None, **options) -> WorkerPool:
+        """A started pool; its scripts' fetch() calls go to C{fetcher} (default: a real L{SafeFetcher})."""
+        host = HostApi(self._store, BatchWriter(self._store), fetcher or SafeFetcher(reactor), clock=reactor)
         pool = WorkerPool(reactor, host, **options)
         pool.startService()
         self._pools.append(pool)

@@ -1,7 +1,7 @@
 """WorkerPool with the REAL version-2 worker (fazt.runtime.worker) and JavaScript entries.
 
-These show with real scripts what test_pool.py shows with the v2 double; the double stays for what
-a real worker cannot be made to do on purpose (stall, call for a run that is over).
+These cases show with real scripts what test_pool.py shows with the v2 double; the double stays for
+what a real worker cannot be made to do on purpose (stall, call for a run that is over).
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import os
 
 import pytest
 import pytest_twisted
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import deferLater
 
 from fazt.runtime.code import MODULE, SCRIPT, Entry
 from pooltesting import Pools, bundle, deployment
@@ -130,3 +132,78 @@ async def test_the_heavy_lane_runs_at_a_lower_cpu_priority(make_pool):
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     niceness = {slot: os.getpriority(os.PRIO_PROCESS, pid) - ours for slot, pid in pool.worker_pids().items()}
     assert niceness == {0: min(19 - ours, 10), 1: 0}  # slot 0 is the heavy lane; slot 1 keeps our priority
+
+
+class HeldUpstream:
+    """A fetcher standing for a slow upstream: every fetch waits until the test releases it, then
+    answers 200 with a body naming the URL it was asked for."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[str, Deferred]] = []
+
+    def fetch(self, url, method="GET", headers=None, body=None) -> Deferred:
+        answer: Deferred = Deferred()
+        self.waiting.append((url, answer))
+        return answer
+
+    def release(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for url, answer in waiting:
+            answer.callback({"status": 200, "headers": {"content-type": "text/plain"}, "body": f"slow {url}",
+                             "body_base64": False})
+
+
+async def until(condition) -> None:
+    """Let the reactor run until C{condition()} holds (pytest's timeout bounds a wait that never ends)."""
+    while not condition():
+        await deferLater(reactor, 0.02, lambda: None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_runs_waiting_on_a_slow_upstream_hold_up_neither_another_site_nor_a_cpu_hog(make_pool):
+    """SPEC §7 / issue 13: while 100 requests wait on a slow upstream in one site, another site's hello
+    answers, and a while(true){} request fails alone. Two workers (the default on a 2-core machine,
+    and the least on any) and the production limits (100 ms of CPU, 10 s of wall time per run)."""
+    upstream = HeldUpstream()
+    pool = make_pool(fetcher=upstream)
+    assert (pool.size, pool.cpu_ms, pool.wall_seconds) == (2, 100, 10.0)
+    slow = deployment("a", {"api/x.js": (
+        "export default async (request) => {\n"
+        "  const n = new URL(request.url).searchParams.get('n');\n"
+        "  const upstream = await fetch('http://upstream.test/slow?n=' + n);\n"
+        "  return new Response(`A${n}: ${upstream.status} ${await upstream.text()}`);\n"
+        "}")})
+    hello = deployment("b", {"api/x.js": "export default () => new Response('hello')"})
+    hog = deployment("c", {"api/x.js": "export default () => { while (true) {} }"})
+    entry = Entry(MODULE, "api/x.js")
+
+    # One hello first: the workers start with the first run, and the second one is usually ready by
+    # the time site A's first run (alone until it shows it waits) reaches its fetch, so the 100 spread.
+    assert body(await pool.run("b", hello, entry, REQUEST, {})) == "hello"
+    finished: list[int] = []
+    waiting = [pool.run("a", slow, entry, {**REQUEST, "url": f"http://a.test/api/x?n={n}", "query": f"n={n}"}, {})
+               .addCallback(lambda result, n=n: finished.append(n) or result) for n in range(100)]
+    await until(lambda: len(upstream.waiting) == 100 or finished)
+    assert finished == [] and sorted(url for url, _ in upstream.waiting) == \
+        sorted(f"http://upstream.test/slow?n={n}" for n in range(100))
+
+    for _ in range(3):  # another site's hello answers while all 100 wait
+        assert body(await pool.run("b", hello, entry, REQUEST, {})) == "hello"
+    assert finished == []
+
+    # A while(true){} run fails alone, three times over: the first (a site not measured yet) goes to
+    # the least loaded worker, the others (measured heavy) to the heavy lane's; both usually hold some
+    # of the 100 waiting runs (its interpreter is retired, theirs go on). Wherever they run, the
+    # waiting runs and the hello site carry on.
+    for _ in range(3):
+        hogging = pool.run("c", hog, entry, REQUEST, {})
+        assert body(await pool.run("b", hello, entry, REQUEST, {})) == "hello"
+        hogged = await hogging
+        assert (hogged.failure, hogged.message, finished) == ("timeout", "CPU time limit exceeded", [])
+        assert body(await pool.run("b", hello, entry, REQUEST, {})) == "hello"
+    assert finished == [] and len(upstream.waiting) == 100 and pool.restarts == 0
+
+    upstream.release()
+    results = await gatherResults(waiting)
+    assert [body(r) for r in results] == [f"A{n}: 200 slow http://upstream.test/slow?n={n}" for n in range(100)]
+    assert sorted(finished) == list(range(100)) and pool.restarts == 0
