@@ -8,7 +8,7 @@
 
 import {
   state, host, hostAsync, awaitCall, takeBack, emit, recordTo, headerPairs, trustedHeaders, plainHeaders, wireBody, wireToBytes,
-  Response, Request, safeString,
+  Response, Request, useWeb, safeString,
 } from 'fazt:prelude';
 
 const freeze = Object.freeze;
@@ -29,6 +29,7 @@ function abortError(signal) {
 // [url, {method, headers, body, body_base64}] as the "fetch" host call takes them.
 function fetchArguments(input, init) {
   const options = init || {};
+  useWeb();
   const fromRequest = typeof Request === 'function' && input instanceof Request;
   const url = fromRequest ? input.url : String(input);
   const method = String(options.method || (fromRequest ? input.method : 'GET')).toUpperCase();

@@ -12,7 +12,7 @@
 
 import {
   state, emit, recordTo, console, safeString, headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus,
-  ResponseBuilder, Headers, Response, Request, wireBody, wireToBytes, asBytes, guardedCallPython, HTML, JSON_TYPE,
+  ResponseBuilder, Headers, Response, Request, useWeb, wireBody, wireToBytes, asBytes, guardedCallPython, HTML, JSON_TYPE,
   MAX_LOG_LINES,
 } from 'fazt:prelude';
 import { fetch, startFetches, db, socket, setTimeout, setInterval, clearTimer, fireTimer, dropTimers } from 'fazt:hostapi';
@@ -88,6 +88,7 @@ function standardRequest(run) {
     const wire = run.wire;
     const method = String(wire.method || 'GET');
     const hasBody = method !== 'GET' && method !== 'HEAD' && (wire.body || '') !== '';
+    useWeb();
     const web = globalThis.__faztWeb;
     const body = !hasBody ? null : !wire.body_base64 ? String(wire.body)
       : web && typeof web.wireBlob === 'function' ? web.wireBlob(wire.body) : wireToBytes(wire.body);
@@ -194,6 +195,8 @@ function end(run) {
 }
 
 function isResponse(value) {
+  if (value === null || typeof value !== 'object') return false;
+  useWeb();
   return value instanceof Response || (typeof globalThis.Response === 'function' && value instanceof globalThis.Response);
 }
 

@@ -219,7 +219,9 @@ class FallbackHeaders {
   [Symbol.iterator]() { return this.entries(); }
 }
 
-const Headers = 'Headers' in globalThis ? globalThis.Headers : FallbackHeaders;
+// The Web API classes, bound on first use (useWeb): the Web API files load lazily (sandbox.py), so a
+// request that never touches them never pays for them.
+let Headers = FallbackHeaders;
 
 // Headers as part one's scripts see them (req.headers, a fetch result read at once): every header an
 // own property (lowercase name), with the Fetch-style methods on the prototype; never refused.
@@ -237,6 +239,7 @@ function plainHeaders(source) {
 // Headers from the parent (the request's, a fetch result's): taken as they are, never refused;
 // a name the Headers class would refuse is left out of it (the legacy req keeps every header).
 function trustedHeaders(source) {
+  useWeb();
   const headers = new Headers();
   if (source && typeof source === 'object') {
     for (const name of objectKeys(source)) {
@@ -348,20 +351,35 @@ class FallbackRequest {
   arrayBuffer() { return Promise.resolve(this.body instanceof Uint8Array ? this.body.slice().buffer : new ArrayBuffer(0)); }
 }
 
-const Response = 'Response' in globalThis ? globalThis.Response : FallbackResponse;
-const Request = 'Request' in globalThis ? globalThis.Request : FallbackRequest;
+let Response = FallbackResponse;
+let Request = FallbackRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Bodies on the wire: text, or base64 of the bytes (PROTOCOL.md body_base64)
 
-const web = globalThis.__faztWeb;
+let web;
+let webBound = false;
+
+// Bind Headers, Response, Request and the hidden helpers to the Web API files' (loading them).
+function useWeb() {
+  if (webBound) return;
+  webBound = true;
+  const helpers = globalThis.__faztWeb;
+  if (helpers === undefined) return;  // no Web API files: the fallbacks above stay
+  web = helpers;
+  Headers = globalThis.Headers;
+  Response = globalThis.Response;
+  Request = globalThis.Request;
+}
 
 function bytesToBase64(bytes) {
+  useWeb();
   if (web) return web.bytesToBase64(bytes);
   return guardedCallPython('fazt.bytes_to_base64', Array.from(bytes));
 }
 
 function wireToBytes(base64) {
+  useWeb();
   if (web) return web.wireToBytes(base64);
   return new Uint8Array(guardedCallPython('fazt.base64_to_bytes', base64));
 }
@@ -379,6 +397,7 @@ function wireBody(body) {
   if (typeof body === 'string') return [body, false];
   const bytes = asBytes(body);
   if (bytes !== null) return [bytesToBase64(bytes), true];
+  useWeb();
   if (web) {
     const wire = web.bodyToWire(body);
     return 'base64' in wire ? [wire.base64, true] : [wire.text, false];
@@ -388,6 +407,6 @@ function wireBody(body) {
 
 export {
   state, host, hostAsync, awaitCall, takeBack, emit, guardedCallPython, recordTo, console, safeString, checkHeader,
-  headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus, bodyText, ResponseBuilder, Headers, Response, Request,
+  headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus, bodyText, ResponseBuilder, Headers, Response, Request, useWeb,
   wireBody, wireToBytes, asBytes, HTML, JSON_TYPE, MAX_LOG_LINES,
 };
