@@ -4,14 +4,11 @@ dukpy runs a full GC twice per evaljs over every object of the interpreter, so f
 not use must not be in its heap; a script that does use them must not see any difference.
 """
 
-import sys
 import time
 
+from fakeparent import FakeParent
 from fazt.runtime.sandbox import new_interpreter, web_global_names
 from fazt.runtime.webhost import LOCAL_FUNCTIONS
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from fakeparent import FakeParent  # noqa: E402
 
 STATE = "typeof Object.getOwnPropertyDescriptor(globalThis, 'URL').get === 'function' ? 'lazy' : 'loaded'"
 
