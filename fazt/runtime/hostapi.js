@@ -7,8 +7,8 @@
 // Timers live as long as the run that set them (see lifecycle.js).
 
 import {
-  state, host, hostAsync, awaitCall, takeBack, emit, recordTo, headerPairs, trustedHeaders, plainHeaders, wireBody, wireToBytes,
-  Response, Request, useWeb, safeString,
+  state, host, hostAsync, awaitCall, takeBack, emit, recordTo, headerPairs, plainHeaders, wireBody, wireToBytes,
+  Request, useWeb, safeString,
 } from 'fazt:prelude';
 
 const freeze = Object.freeze;
@@ -57,18 +57,9 @@ function normalReply(reply) {
 function responseFrom(url, reply) {
   const status = Number(reply.status) || 0;
   const body = NULL_BODY_STATUS.has(status) ? null : reply.body_base64 ? wireToBytes(reply.body) : String(reply.body || '');
-  const web = globalThis.__faztWeb;
-  if (web && typeof web.fetchedResponse === 'function') {  // any status, with url (the Web API files)
-    return web.fetchedResponse({ status, statusText: '', headers: reply.headers || {}, body, url, redirected: false });
-  }
-  let response;
-  try {
-    response = new Response(body, { status, headers: trustedHeaders(reply.headers) });
-  } catch (e) {  // a status the Response constructor refuses (e.g. 1xx): keep the body and headers
-    response = new Response(body, { headers: trustedHeaders(reply.headers) });
-  }
-  Object.defineProperty(response, 'url', { value: url, enumerable: true });
-  return response;
+  // Any status (the Response constructor refuses some), with the url, as fetch() resolves to it.
+  return globalThis.__faztWeb.fetchedResponse({ status, statusText: '', headers: reply.headers || {}, body, url,
+    redirected: false });
 }
 
 // What fetch() returns: awaiting it sends an async call; reading status/headers/body/ok/error at

@@ -7,7 +7,6 @@ lifecycle.js). An interpreter whose run hit the CPU or memory limit is **retired
 runs and is dropped when its last run ends (L{Interpreters}).
 """
 
-import base64
 import collections
 
 from fazt.runtime import scripts
@@ -19,18 +18,8 @@ from fazt.runtime.webhost import LOCAL_FUNCTIONS
 HOST_CALLS = frozenset(
     {"db.get", "db.set", "db.delete", "db.list", "db.incr", "fetch", "socket.broadcast", "socket.clients"}
 )
-MAX_FALLBACK_BYTES = 8 * 1024 * 1024
 RUNS_PER_INTERPRETER = 32  # runs in flight one interpreter takes before the deployment gets another
 INTERPRETERS_PER_CODE = 8
-
-
-def _bytes_to_base64(numbers):
-    # Only until the Web API files (their __faztWeb helpers) are merged: bytes as a JSON array.
-    return base64.b64encode(bytes(numbers[:MAX_FALLBACK_BYTES])).decode("ascii")
-
-
-def _base64_to_bytes(text):
-    return list(base64.b64decode(text[:MAX_FALLBACK_BYTES * 2]))
 
 
 class ScriptError(Exception):
@@ -63,8 +52,6 @@ class SiteInterpreter:
             "fazt.host": self._host,
             "fazt.wait": calls.wait_call,
             "fazt.modules.require": self._require,
-            "fazt.bytes_to_base64": _bytes_to_base64,
-            "fazt.base64_to_bytes": _base64_to_bytes,
         })
         self.interpreter = new_interpreter(functions, self.loader)
         self._script_checked = False

@@ -12,7 +12,7 @@
 
 import {
   state, emit, recordTo, console, safeString, headerPairs, hasHeader, trustedHeaders, plainHeaders, checkStatus,
-  ResponseBuilder, Headers, Response, Request, useWeb, wireBody, wireToBytes, asBytes, guardedCallPython, HTML, JSON_TYPE,
+  ResponseBuilder, Response, Request, useWeb, wireBody, asBytes, guardedCallPython, HTML, JSON_TYPE,
   MAX_LOG_LINES,
 } from 'fazt:prelude';
 import { fetch, startFetches, db, socket, setTimeout, setInterval, clearTimer, fireTimer, dropTimers } from 'fazt:hostapi';
@@ -89,9 +89,7 @@ function standardRequest(run) {
     const method = String(wire.method || 'GET');
     const hasBody = method !== 'GET' && method !== 'HEAD' && (wire.body || '') !== '';
     useWeb();
-    const web = globalThis.__faztWeb;
-    const body = !hasBody ? null : !wire.body_base64 ? String(wire.body)
-      : web && typeof web.wireBlob === 'function' ? web.wireBlob(wire.body) : wireToBytes(wire.body);
+    const body = !hasBody ? null : !wire.body_base64 ? String(wire.body) : globalThis.__faztWeb.wireBlob(wire.body);
     const query = wire.query ? `?${wire.query}` : '';
     const url = wire.url || `http://${wire.host || 'localhost'}${wire.path || '/'}${query}`;
     const request = new Request(url, { method, headers: trustedHeaders(wire.headers), body });
@@ -197,7 +195,7 @@ function end(run) {
 function isResponse(value) {
   if (value === null || typeof value !== 'object') return false;
   useWeb();
-  return value instanceof Response || (typeof globalThis.Response === 'function' && value instanceof globalThis.Response);
+  return value instanceof Response;
 }
 
 function responseHeaders(headers, hasBody, type) {
@@ -412,9 +410,6 @@ defineGlobal('console', console);
 defineGlobal('db', db);
 defineGlobal('socket', socket);
 defineGlobal('fetch', fetch);
-for (const [name, value] of [['Response', Response], ['Headers', Headers], ['Request', Request]]) {
-  if (!(name in globalThis)) defineGlobal(name, value);
-}
 defineProperty(globalThis, 'setTimeout', { value: setTimeout, writable: true, configurable: true });
 defineProperty(globalThis, 'setInterval', { value: setInterval, writable: true, configurable: true });
 defineProperty(globalThis, 'clearTimeout', { value: clearTimer, writable: true, configurable: true });

@@ -158,7 +158,7 @@ const console = freeze({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Headers (only until the Web API files provide them): a plain object of lowercase name -> value
+// Part one's headers (req.headers, a fetch result read at once): a plain object of lowercase name -> value
 
 function checkHeader(name, value) {
   const text = String(name);
@@ -188,7 +188,7 @@ function headerPairs(init) {
   return pairs;
 }
 
-class FallbackHeaders {
+class LegacyHeaders {
   constructor(init) {
     for (const [name, value] of headerPairs(init)) this.append(name, value);
   }
@@ -221,12 +221,12 @@ class FallbackHeaders {
 
 // The Web API classes, bound on first use (useWeb): the Web API files load lazily (sandbox.py), so a
 // request that never touches them never pays for them.
-let Headers = FallbackHeaders;
+let Headers;
 
 // Headers as part one's scripts see them (req.headers, a fetch result read at once): every header an
 // own property (lowercase name), with the Fetch-style methods on the prototype; never refused.
 function plainHeaders(source) {
-  const headers = Object.create(FallbackHeaders.prototype);
+  const headers = Object.create(LegacyHeaders.prototype);
   if (source && typeof source === 'object') {
     for (const name of objectKeys(source)) {
       defineProperty(headers, String(name).toLowerCase(),
@@ -246,10 +246,7 @@ function trustedHeaders(source) {
       try {
         headers.append(name, String(source[name]));
       } catch (e) {
-        if (Headers === FallbackHeaders) {
-          defineProperty(headers, String(name).toLowerCase(),
-            { value: String(source[name]), enumerable: true, writable: true, configurable: true });
-        }
+        // a name or value the Headers class refuses is left out
       }
     }
   }
@@ -312,47 +309,8 @@ class ResponseBuilder {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Response and Request (only until the Web API files provide them): string bodies only
-
-class FallbackResponse {
-  constructor(body, init) {
-    const options = init || {};
-    this.status = options.status === undefined ? 200 : checkStatus(options.status);
-    this.statusText = options.statusText === undefined ? '' : String(options.statusText);
-    this.headers = new Headers(options.headers);
-    this.body = body === undefined || body === null ? null : bodyText(body);
-  }
-  get ok() { return this.status >= 200 && this.status <= 299; }
-  text() { return Promise.resolve(bodyText(this.body)); }
-  json() { return this.text().then(JSON.parse); }
-  static json(value, init) {
-    const text = jsonStringify(value);
-    const response = new FallbackResponse(text === undefined ? 'null' : text, init);
-    if (!response.headers.has('content-type')) response.headers.set('content-type', JSON_TYPE);
-    return response;
-  }
-  static redirect(url, status = 302) {
-    return new FallbackResponse(null, { status, headers: { location: String(url) } });
-  }
-}
-
-class FallbackRequest {
-  constructor(url, init) {
-    const options = init || {};
-    this.url = String(url);
-    this.method = String(options.method || 'GET').toUpperCase();
-    this.headers = options.headers instanceof Headers ? options.headers : new Headers(options.headers);
-    const body = options.body === undefined || options.body === null ? null : options.body;
-    this.body = body === null || body instanceof Uint8Array ? body : bodyText(body);
-  }
-  text() { return Promise.resolve(bodyText(this.body)); }
-  json() { return this.text().then(JSON.parse); }
-  arrayBuffer() { return Promise.resolve(this.body instanceof Uint8Array ? this.body.slice().buffer : new ArrayBuffer(0)); }
-}
-
-let Response = FallbackResponse;
-let Request = FallbackRequest;
+let Response;
+let Request;
 
 // ---------------------------------------------------------------------------------------------
 // Bodies on the wire: text, or base64 of the bytes (PROTOCOL.md body_base64)
@@ -364,9 +322,7 @@ let webBound = false;
 function useWeb() {
   if (webBound) return;
   webBound = true;
-  const helpers = globalThis.__faztWeb;
-  if (helpers === undefined) return;  // no Web API files: the fallbacks above stay
-  web = helpers;
+  web = globalThis.__faztWeb;
   Headers = globalThis.Headers;
   Response = globalThis.Response;
   Request = globalThis.Request;
@@ -374,14 +330,12 @@ function useWeb() {
 
 function bytesToBase64(bytes) {
   useWeb();
-  if (web) return web.bytesToBase64(bytes);
-  return guardedCallPython('fazt.bytes_to_base64', Array.from(bytes));
+  return web.bytesToBase64(bytes);
 }
 
 function wireToBytes(base64) {
   useWeb();
-  if (web) return web.wireToBytes(base64);
-  return new Uint8Array(guardedCallPython('fazt.base64_to_bytes', base64));
+  return web.wireToBytes(base64);
 }
 
 function asBytes(body) {
@@ -398,11 +352,8 @@ function wireBody(body) {
   const bytes = asBytes(body);
   if (bytes !== null) return [bytesToBase64(bytes), true];
   useWeb();
-  if (web) {
-    const wire = web.bodyToWire(body);
-    return 'base64' in wire ? [wire.base64, true] : [wire.text, false];
-  }
-  return [safeString(body), false];
+  const wire = web.bodyToWire(body);
+  return 'base64' in wire ? [wire.base64, true] : [wire.text, false];
 }
 
 export {
