@@ -11,6 +11,8 @@ for pair in pebble:pebble pebble-challtestsrv:pebble chromium:chromium chromedri
             node:nodejs npm:npm; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
+# PostgreSQL (the store's second engine; tests start it in a scratch folder): Debian keeps initdb off PATH.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 # De-duplicate (pebble provides two programs).
