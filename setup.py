@@ -1,3 +1,4 @@
+import glob
 import os
 
 from setuptools import find_packages, setup
@@ -14,7 +15,8 @@ def package_files(package: str) -> list[str]:
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
             if not name.endswith((".py", ".pyc")):
-                found.append(os.path.relpath(os.path.join(folder, name), package))
+                # package_data entries are glob patterns: a template's api/users/[id].js must be escaped.
+                found.append(glob.escape(os.path.relpath(os.path.join(folder, name), package)))
     return sorted(found)
 
 
@@ -41,6 +43,7 @@ setup(
         "ada-url>=1.15",
         "python-multipart>=0.0.20",
         "psycopg[binary]>=3.2,<4",
+        "python-dotenv>=1.0,<2",  # fazt dev: the site folder's .env
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",

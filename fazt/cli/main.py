@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, certs, commands, credentials
+from fazt.cli import backups, certs, commands, credentials, new
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     backups.add_backup_commands(subcommands)
     credentials.add_credentials_command(subcommands)
     certs.add_certs_command(subcommands, _client_command)
+    new.add_new_command(subcommands)
     return parser
 
 
