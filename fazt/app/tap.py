@@ -96,11 +96,13 @@ def prepare_cartridge(path: str) -> None:
         )
 
 
-def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
+def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[MultiService, FaztSite]:
     """The service tree without listeners, and the web site to listen with.
 
     One pass, top to bottom: the parts that serve requests first, then the service tree that
     starts and stops them (in the order its children are added), then the admin API's areas.
+    C{parts}, if given, is filled with the pieces a caller wiring more around the tree needs
+    (C{fazt dev}, L{fazt.cli.devserver}): C{store}, C{bus}, C{root}, C{deployer}.
     """
     prepare_cartridge(config["db"])
     domain = config["domain"]
@@ -193,6 +195,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                                                   "http_refusals": refusals})
     public.mount(services)
     metrics.mount(services)
+    if parts is not None:
+        parts.update(store=store, bus=bus, root=root, deployer=deployer)
     return top, site
 
 
@@ -203,11 +207,15 @@ def _pool(parent: MultiService, name: str, size: int) -> ThreadPool:
     return service.pool
 
 
-def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
-    """Build the fazt service tree from parsed options: C{twistd fazt}'s entry point."""
+def makeService(config: Options, reactor: Optional[Any] = None, parts: Optional[dict] = None) -> MultiService:
+    """Build the fazt service tree from parsed options: C{twistd fazt}'s entry point.
+
+    C{parts}: see L{build}; C{site} (the L{FaztSite} the listeners serve) is added to it."""
     if reactor is None:
         from twisted.internet import reactor
-    top, site = build(config, reactor)
+    top, site = build(config, reactor, parts)
+    if parts is not None:
+        parts["site"] = site
     listening = top.connections.listening(reactor)
     backlog = config["listen-backlog"]
     for endpoint in config["http"]:

@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, certs, commands, credentials, new
+from fazt.cli import backups, certs, commands, credentials, dev, new
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     credentials.add_credentials_command(subcommands)
     certs.add_certs_command(subcommands, _client_command)
     new.add_new_command(subcommands)
+    dev.add_dev_command(subcommands)
     return parser
 
 
