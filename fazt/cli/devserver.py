@@ -105,6 +105,7 @@ class DevServer:
         self._watcher.stop()
         if self._pinger.running:
             self._pinger.stop()
+        self.state.close()
         return self.service.stopService()
 
     def say(self, line: str) -> None:

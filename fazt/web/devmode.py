@@ -80,6 +80,12 @@ class DevState:
         """A comment line on every stream, so that dead clients are noticed and dropped."""
         self._send(b": ping\n\n")
 
+    def close(self) -> None:
+        """End every open stream (on stop: a graceful stop would otherwise wait for them)."""
+        for request in list(self._streams):
+            self._streams.discard(request)
+            request.finish()
+
     def streams(self) -> int:
         """How many event streams are open."""
         return len(self._streams)

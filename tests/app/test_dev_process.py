@@ -10,8 +10,10 @@ import json
 import os
 
 import pytest
+import pytest_twisted
 
 from devserver_testing import start_dev
+from wsclient import close_all, join
 
 # The script tag dev mode adds to HTML: the page reloads when the events name another version.
 CLIENT = b'<script src="/.fazt/dev/client.js?v='
@@ -156,10 +158,17 @@ def test_the_event_stream_names_a_new_version_after_each_change(dev):
         name, second = read_event(response)
         assert name == "reload" and second != first
         assert f"?v={second}\"".encode() in dev.get("/")[2]
+        # Stopping ends the open stream (a graceful stop does not wait for it).
+        assert dev.stop() == 0
+        assert response.fp.read().endswith(b"0\r\n\r\n")   # the chunked body's end: finished, not cut
     finally:
         conn.close()
+
+
+def test_the_reload_script(dev):
     status, headers, body = dev.get("/.fazt/dev/client.js")
     assert status == 200 and b"new EventSource(\"/.fazt/dev/events\")" in body
+    assert headers["content-type"].startswith("text/javascript")
 
 
 def test_stops_cleanly_and_refuses_bad_arguments(installed, tmp_path, fz):
@@ -192,5 +201,27 @@ def test_an_empty_folder_shows_what_is_wrong_then_serves_once_there_is_a_file(in
         assert status == 500 and b"nothing to deploy" in body
         write(folder, {"index.html": "<p>first file</p>"})
         served(dev, "/", b"<p>first file</p>")
+    finally:
+        dev.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_chat_template_relays_in_dev_as_deployed(installed, tmp_path, fz):
+    """`fazt new --template chat` then `fazt dev`: the site's /ws relay and socket.* in api/ functions."""
+    folder = tmp_path / "chat"
+    assert fz.run_fazt(fz.subprocess_env(tmp_path / "home"), "new", str(folder), "--template", "chat").returncode == 0
+    dev = start_dev(folder, tmp_path)
+    try:
+        host = f"localhost:{dev.port}"
+        alice = await join(dev.port, host, origin=f"http://{host}")
+        bob = await join(dev.port, host, origin=f"http://{host}")
+        try:
+            bob.sendMessage(b"hello from bob")
+            assert await alice.messages(1) == ["hello from bob"]
+            status, _, body = dev.request("POST", "/api/announce", b"from the server")
+            assert (status, json.loads(body)) == (200, {"sent": 2})
+            assert (await bob.messages(2))[1] == "from the server"
+        finally:
+            await close_all([alice, bob])
     finally:
         dev.stop()
