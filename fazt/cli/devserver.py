@@ -27,6 +27,7 @@ from fazt.app.tap import Options, makeService
 from fazt.base.bus import LOG_LINE, SITE_CHANGED
 from fazt.base.errors import ApiError
 from fazt.cli.devwatch import FolderWatcher
+from fazt.cli.errors import CliError
 from fazt.cli.multipart import MultipartFileBody
 from fazt.cli.zipdir import zip_directory
 from fazt.store.envvars import EnvVarError, check_env_name, check_env_value, replace_env_vars
@@ -83,7 +84,7 @@ class DevServer:
         site.resource = DevRoot(self.state, root.sites.render, SITE)
         root.add_finish_hook(self._print_request)
         self._bus.subscribe(LOG_LINE, self._print_log_line)
-        self._watcher = FolderWatcher(self.folder, self._changed, reactor)
+        self._watcher = FolderWatcher(self.folder, self._changed, reactor, off_reactor=deferToThread)
         self._pinger = LoopingCall(self.state.ping)
         self._pinger.clock = reactor
         self._deploying = False
@@ -92,9 +93,10 @@ class DevServer:
 
     def start(self) -> None:
         """Start the tree (listening), deploy the folder, then watch it."""
+        # First, so that a listener that fails to start still stops what started before it.
+        self._reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         self.service.privilegedStartService()
         self.service.startService()
-        self._reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         self.say(f"fazt dev: serving {self.folder} on http://localhost:{self.port}/ (Ctrl-C stops)")
         self._watcher.start()
         self._pinger.start(PING_SECONDS, now=False)
@@ -147,6 +149,8 @@ class DevServer:
                 os.remove(upload)
         except ApiError as error:
             self._fail(error.envelope()["error"])
+        except (CliError, OSError) as error:  # an empty or unreadable folder: the user's to fix
+            self._fail({"code": "CANNOT_PACK", "message": str(error)})
         except Exception as error:  # a folder we cannot read, a zip error: shown, never fatal
             _log.failure("fazt dev: the deploy failed")
             self._fail({"code": "DEPLOY_FAILED", "message": str(error) or type(error).__name__})

@@ -205,7 +205,8 @@ class DevRequest(FaztRequest):
         super().finish()
 
     def _injects(self) -> bool:
-        if self.dev_snippet is None or self.method == b"HEAD" or self.code in (204, 304):
+        # HEAD has no body; 204 and 304 neither; a 206 names byte ranges of the file as it is.
+        if self.dev_snippet is None or self.method == b"HEAD" or self.code in (204, 206, 304):
             return False
         content_type = (self.responseHeaders.getRawHeaders(b"content-type") or [b""])[0]
         encoded = self.responseHeaders.hasHeader(b"content-encoding")

@@ -63,8 +63,52 @@ def test_a_change_undone_before_it_settles_is_not_reported(tmp_path):
 
 
 def test_the_scratch_folder_and_version_control_are_not_walked(tmp_path):
-    for name in (".fazt/dev.db", ".git/HEAD", "node_modules/x/index.js", ".env"):
+    for name in (".fazt/dev.db", ".git/HEAD", "node_modules/x/index.js", "node_modules/@s/y/a.js", ".env"):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
-    assert sorted(snapshot(str(tmp_path))) == [".env", os.path.join("node_modules", "x", "index.js")]
+    # node_modules/ down to its packages only (npm install replaces or adds package folders).
+    assert sorted(snapshot(str(tmp_path))) == [".env", "node_modules", os.path.join("node_modules", "@s"),
+                                               os.path.join("node_modules", "@s", "y"),
+                                               os.path.join("node_modules", "x")]
+
+
+def test_npm_install_of_another_package_is_a_change(tmp_path):
+    (tmp_path / "node_modules" / "a").mkdir(parents=True)
+    watch, clock, seen = watcher(tmp_path)
+    (tmp_path / "node_modules" / "b").mkdir()
+    (tmp_path / "node_modules" / "b" / "index.js").write_text("x")
+    ticks(clock, 2)
+    assert seen == [["node_modules", os.path.join("node_modules", "b")]]
+    watch.stop()
+
+
+def test_a_failed_walk_is_logged_and_polling_goes_on(tmp_path):
+    from twisted.internet.defer import fail, succeed
+    from twisted.logger import LogLevel, globalLogPublisher
+
+    failures = iter([True])  # the second walk fails, every other one works
+    calls = []
+
+    def off_reactor(function, *args):
+        calls.append(function)
+        if len(calls) == 2 and next(failures, False):
+            return fail(OSError("the disk went away"))
+        return succeed(function(*args))
+
+    logged = []
+    observer = lambda event: logged.append(event) if event.get("log_level") == LogLevel.critical else None
+    globalLogPublisher.addObserver(observer)
+    try:
+        seen: list[list[str]] = []
+        clock = Clock()
+        watch = FolderWatcher(str(tmp_path), seen.append, clock, interval=1.0, off_reactor=off_reactor)
+        watch.start()
+        ticks(clock, 1)     # the failing walk
+        (tmp_path / "later.html").write_text("x")
+        ticks(clock, 2)
+        assert seen == [["later.html"]]
+        assert [event["log_format"] for event in logged] == ["fazt dev: watching {root} failed"]
+        watch.stop()
+    finally:
+        globalLogPublisher.removeObserver(observer)
