@@ -20,6 +20,7 @@ TEMPLATES = ("static", "spa", "api", "chat", "counter", "hono")
 DEFAULT_TEMPLATE = "static"
 # Renamed on the way out (see the module docstring).
 RENAMED = {"gitignore": ".gitignore"}
+ALLOWED_IN_TARGET = frozenset({".git"})
 
 
 def add_new_command(subcommands) -> None:
@@ -45,7 +46,8 @@ def create_site(args: argparse.Namespace) -> int:
     if os.path.exists(target):
         if not os.path.isdir(target):
             raise CliError(f"{target} exists and is not a folder")
-        if os.listdir(target):
+        # A fresh `git init` is still an empty folder for a new site.
+        if set(os.listdir(target)) - ALLOWED_IN_TARGET:
             raise CliError(f"{target} is not empty: choose a new folder")
     try:
         written = copy_template(source, target)

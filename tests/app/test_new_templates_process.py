@@ -182,6 +182,11 @@ def test_new_refuses_a_folder_with_files(fz, server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (empty / "index.html").is_file() and (empty / ".gitignore").is_file()
     assert not (empty / "gitignore").exists()
+    # So is a folder that only holds a fresh `git init`.
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    assert fz.run_fazt(server.env, "new", str(repo), "--template", "spa").returncode == 0
+    assert (repo / "_redirects").is_file()
 
 
 def test_new_help_and_bad_template(fz, server, tmp_path):
