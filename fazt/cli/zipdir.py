@@ -2,7 +2,8 @@
 Pack a site directory into a temporary zip archive for C{fazt deploy}.
 
 Every file or directory whose name starts with C{.} is skipped (C{.git},
-C{.env}, C{.DS_Store}, ...), as the original fazt client does. Entry names
+C{.env}, C{.DS_Store}, C{fazt dev}'s scratch folder C{.fazt/}, ...), as the
+original fazt client does. Entry names
 are paths relative to the directory, separated by C{/}, compressed with
 deflate. Symbolic links to files are followed; links to directories are not,
 so a link loop cannot make the archive endless. Only regular files are

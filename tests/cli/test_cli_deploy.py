@@ -27,7 +27,7 @@ DEPLOYED = {
 
 @pytest.fixture
 def site_dir(tmp_path):
-    """A small site with a dot-file and a dot-directory to leave out."""
+    """A small site with a dot-file and dot-directories to leave out (.fazt/ is `fazt dev`'s scratch folder)."""
     root = tmp_path / "public"
     (root / "css").mkdir(parents=True)
     (root / "index.html").write_bytes(b"<h1>blog</h1>")
@@ -35,6 +35,8 @@ def site_dir(tmp_path):
     (root / ".env").write_bytes(b"SECRET=1")
     (root / ".git").mkdir()
     (root / ".git" / "HEAD").write_bytes(b"ref")
+    (root / ".fazt").mkdir()
+    (root / ".fazt" / "dev.db").write_bytes(b"SQLite format 3\x00")
     return root
 
 
