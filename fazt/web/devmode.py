@@ -202,6 +202,9 @@ class DevRequest(FaztRequest):
             super().write(body)
         elif not self.startedWriting:
             self.setHeader(b"cache-control", b"no-cache")
+            # No body was written: Twisted's finish writes the headers with an empty write, which
+            # must go straight out (holding it back here would lose the response).
+            self.dev_snippet = None
         super().finish()
 
     def _injects(self) -> bool:

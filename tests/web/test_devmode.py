@@ -51,3 +51,49 @@ def test_each_change_is_a_new_version():
     versions.append(state.version)
     assert state.error is None and len(set(versions)) == 3
     assert DevState(1001.0).version not in versions   # a restarted dev server too
+
+
+def dev_request(method: bytes = b"GET"):
+    from twisted.web.test.requesthelper import DummyChannel
+
+    from fazt.web.devmode import DevRequest
+
+    channel = DummyChannel()
+    request = DevRequest(channel)
+    request.method, request.uri, request.path, request.clientproto = method, b"/", b"/", b"HTTP/1.1"
+    request.dev_snippet = TAG
+    return request, channel
+
+
+def sent(channel) -> tuple[bytes, bytes]:
+    head, _, body = channel.transport.written.getvalue().partition(b"\r\n\r\n")
+    return head.lower(), body
+
+
+def test_an_html_body_written_in_pieces_gets_the_script_and_its_new_length():
+    request, channel = dev_request()
+    request.setHeader(b"content-type", b"text/html; charset=utf-8")
+    request.setHeader(b"cache-control", b"public, max-age=60")
+    request.setHeader(b"content-length", b"26")
+    request.write(b"<body><p>one</p>")
+    request.write(b"</body>\n")
+    request.finish()
+    head, body = sent(channel)
+    assert body == b"<body><p>one</p>" + TAG + b"</body>\n"
+    assert f"content-length: {len(body)}".encode() in head.split(b"\r\n")
+    assert b"cache-control: no-cache" in head.split(b"\r\n")
+
+
+def test_other_bodies_pass_through_and_an_empty_html_answer_is_still_sent():
+    request, channel = dev_request()
+    request.setHeader(b"content-type", b"text/css")
+    request.setHeader(b"content-length", b"3")
+    request.write(b"p{}")
+    request.finish()
+    assert sent(channel)[1] == b"p{}"
+    request, channel = dev_request()
+    request.setHeader(b"content-type", b"text/html")
+    request.setHeader(b"content-length", b"0")
+    request.finish()
+    head, body = sent(channel)
+    assert head.startswith(b"http/1.1 200") and body == b""
