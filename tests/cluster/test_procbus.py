@@ -126,7 +126,7 @@ async def test_what_cannot_cross_stays_local_and_is_logged(cluster):
         c.buses[0].publish("t", {"n": 3})
         await until(lambda: remote)
     finally:
-        globalLogPublisher.removeObserver(events)
+        globalLogPublisher.removeObserver(events.append)
     assert len(local) == 3  # the publisher's own subscribers got all three
     assert remote == [{"n": 3}]
     formats = [e.get("log_format", "") for e in events]
