@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import threading
 import time
 
@@ -197,3 +198,49 @@ def test_sigterm_lets_a_slow_download_finish_and_the_supervisor_exits(cluster, f
     assert "Traceback" not in log, log
     # Each child stops as one process does, re-raising SIGTERM after its clean stop.
     assert log.count(") stopped (signal 15)") == 2, log
+
+
+def test_an_https_listener_is_shared_too_and_tac_reads_processes_from_the_environment(twistd, fz):
+    tls_port = fz.free_port()
+    server = twistd.start(tac=True, env={"FAZT_PROCESSES": "2", "FAZT_NO_ACME": "1",
+                                         "FAZT_HTTPS": f"tcp:{tls_port}:interface=127.0.0.1"})
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the self-signed fallback
+
+    def over_tls() -> tuple[int, int]:
+        conn = http.client.HTTPSConnection("127.0.0.1", tls_port, timeout=10, context=context)
+        try:
+            return health(tls_port, conn)
+        finally:
+            conn.close()
+    assert {index for index, _ in (over_tls() for _ in range(100))} == {0, 1}
+    assert {index for index, _ in (health(server.port) for _ in range(100))} == {0, 1}
+
+
+def test_serving_processes_stop_when_the_supervisor_is_killed(cluster, fz):
+    server, _ = cluster
+    children = {pid for _, pid in (health(server.port) for _ in range(50))}
+    assert len(children) == 2
+    server.proc.kill()
+    server.proc.wait(10)
+
+    def gone() -> bool:
+        for pid in children:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            # A zombie (exited, not yet reaped by init) counts as gone.
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    if stat.read().split(") ", 1)[1][0] != "Z":
+                        return False
+            except FileNotFoundError:
+                continue
+        return True
+    deadline = time.monotonic() + 30
+    while not gone():
+        assert time.monotonic() < deadline, f"orphaned serving processes {children} still run"
+        time.sleep(0.1)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2)
