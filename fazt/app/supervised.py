@@ -78,14 +78,16 @@ def event_bus(config: Any, reactor: Any) -> IEventBus:
     # Ctrl-C in a terminal reaches the whole process group: the supervisor passes the stop on as
     # SIGTERM, so a child ignores SIGINT (Twisted installs no SIGINT handler over a non-default one).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    bus = ProcessBus(f"{index}:{os.getpid()}", on_lost=lambda: _stop(reactor))
+    stopping: list = []  # the connection also closes when this process stops: nothing to say then
+    reactor.addSystemEventTrigger("before", "shutdown", stopping.append, True)
+    bus = ProcessBus(f"{index}:{os.getpid()}", on_lost=lambda: stopping or _stop(reactor))
     bus.attach(reactor, bus_fd)
     _log.info("Serving process {index} (pid {pid}) joined the supervisor's bus", index=index, pid=os.getpid())
     return bus
 
 
 def _stop(reactor: Any) -> None:
-    _log.warn("The supervisor is gone: stopping this serving process")
+    _log.warn("The connection to the supervisor closed (it is gone): stopping this serving process")
     try:
         reactor.stop()
     except ReactorNotRunning:

@@ -125,6 +125,7 @@ class ProcessBus:
             return
         self._connection = None
         self._outbox.clear()
-        _log.warn("The connection to the supervisor closed: messages stay in this process")
         if self._on_lost is not None:
             self._on_lost()
+        else:
+            _log.warn("The connection to the supervisor closed: messages stay in this process")
