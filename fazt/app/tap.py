@@ -34,8 +34,9 @@ from fazt.api.webhooks import WebhooksApi
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
+from fazt.app import supervised
 from fazt.app.shutdown import OrderlyService
-from fazt.base.bus import SITE_CHANGED, LocalBus
+from fazt.base.bus import SITE_CHANGED
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -104,8 +105,10 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     C{parts}, if given, is filled with the pieces a caller wiring more around the tree needs
     (C{fazt dev}, L{fazt.cli.devserver}): C{store}, C{bus}, C{root}, C{deployer}.
     """
-    prepare_cartridge(config["db"])
+    if supervised.prepares_cartridge(config):  # under --processes N the supervisor did, once
+        prepare_cartridge(config["db"])
     domain = config["domain"]
+    leadership = supervised.leadership(config)  # for the leader's duties (cron, ACME, retention, backups)
 
     # What serves a request: the store, the sites' state, scripts, sockets, the host router.
     store = Store(config["db"], reactor)
@@ -115,7 +118,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus = LocalBus()
+    bus = supervised.event_bus(config, reactor)  # alone: a LocalBus; a child: across the supervisor's processes
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
@@ -144,6 +147,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
+    supervised.identify(config, root)  # a child says which process answered /health
     refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
@@ -192,7 +196,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
                                                   "rate_limit": rate_limit,
-                                                  "http_refusals": refusals})
+                                                  "http_refusals": refusals, "leadership": leadership})
     public.mount(services)
     metrics.mount(services)
     if parts is not None:
@@ -213,10 +217,13 @@ def makeService(config: Options, reactor: Optional[Any] = None, parts: Optional[
     C{parts}: see L{build}; C{site} (the L{FaztSite} the listeners serve) is added to it."""
     if reactor is None:
         from twisted.internet import reactor
+    if supervised.supervises(config):  # --processes N: this process only supervises
+        return supervised.supervisor(config, reactor, prepare_cartridge)
     top, site = build(config, reactor, parts)
     if parts is not None:
         parts["site"] = site
-    listening = top.connections.listening(reactor)
+    # A child of the supervisor adopts the listening sockets it inherited instead of binding.
+    listening = top.connections.listening(supervised.listening(config, reactor))
     backlog = config["listen-backlog"]
     for endpoint in config["http"]:
         strports.service(with_backlog(endpoint, backlog), site, reactor=listening).setServiceParent(top)
