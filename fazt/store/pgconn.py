@@ -123,6 +123,9 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
         """Run one statement (or, without parameters, a script); returns the cursor."""
+        if sql.startswith("BEGIN") and self.in_transaction:
+            # sqlite3 refuses this; PostgreSQL would only warn, and the inner COMMIT would end the outer.
+            raise StoreError("cannot start a transaction within a transaction")
         try:
             if sql == "BEGIN IMMEDIATE":
                 self._raw.execute(_WRITE_BEGIN)

@@ -67,7 +67,8 @@ def fill(path: str) -> None:
             delete_redirect(conn, 1)
             create_webhook(conn, "hook", "deploys", "s3cret", True, int(NOW))
             insert_events(conn, [PendingEvent(NOW + i / 7, "blobs.example.test", "hosting", "pageview",
-                                              f"/p{i}", "https://ref.example/", "agent/1.0", "10.0.0.1")
+                                              f"/p{i}", "https://ref.example/", "agent/1.0", "10.0.0.1",
+                                              "Promo,50%_off" if i % 2 else "")
                                  for i in range(5)])
             append_logs(conn, [("blobs", "info", "hello\nworld \x01", NOW + 0.5), ("blobs", "error", "boom", NOW + 1)])
             record(conn, "admin", "deploy", "blobs", "ok", "{\"files\": 2}", NOW)
