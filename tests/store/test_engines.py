@@ -115,11 +115,11 @@ def _terminate_others(postgres, dsn):
 
 @pytest_twisted.ensureDeferred
 async def test_postgresql_a_lost_connection_is_a_clear_error_and_the_next_call_reconnects(
-        pg_store, postgres, pg_dsn):
+        pg_store, postgres, pg_target):
     store = pg_store
     await store.write(kv_set, "s", "k", 1, None, 0.0)
     assert await store.read(kv_get, "s", "k", 0.0) == 1
-    assert _terminate_others(postgres, pg_dsn) >= 2  # the writer's and a reader's connections
+    assert _terminate_others(postgres, pg_target) >= 2  # the writer's and a reader's connections
     # A read is retried once on a new connection; a write is not (its COMMIT may have happened).
     assert await store.read(kv_get, "s", "k", 0.0) == 1
     with pytest.raises(StoreError, match="lost the connection to PostgreSQL"):
@@ -145,11 +145,10 @@ async def test_postgresql_an_unreachable_server_fails_each_call_with_its_reason(
 
 
 @pytest_twisted.ensureDeferred
-async def test_postgresql_two_nodes_incrementing_one_key_lose_nothing(postgres, pg_dsn):
+async def test_postgresql_two_nodes_incrementing_one_key_lose_nothing(pg_target):
     # Floats take kv_incr's general path (read, then write): only one writer at a time over the
     # database keeps it atomic when two stores (two nodes) write at once.
-    engines.open_cartridge(pg_dsn)
-    nodes = [engines.make_store(pg_dsn, reactor) for _ in range(2)]
+    nodes = [engines.make_store(pg_target, reactor) for _ in range(2)]
     for node in nodes:
         node.startService()
     try:
