@@ -148,3 +148,23 @@ def test_bad_sources_and_destinations_get_one_clear_line(tmp_path, postgres, pg_
         error = capsys.readouterr().err
         assert error.startswith("error: ") and message in error and error.count("\n") == 1, error
     assert not os.path.exists(str(tmp_path / "no"))
+
+
+def test_text_postgresql_cannot_hold_stops_the_copy_with_its_reason(tmp_path, postgres, pg_dsn, capsys):
+    # SQLite text may hold NUL characters (a script's db.set("k", "a\0b")); PostgreSQL's cannot.
+    source = str(tmp_path / "data.db")
+    engines.open_cartridge(source)
+    conn = engines.connect(source)
+    try:
+        with transaction(conn):
+            kv_set(conn, "blobs", "k", "a\x00b", None, NOW)
+    finally:
+        conn.close()
+    assert main(["cartridge", "copy", source, pg_dsn]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "NUL" in error, error
+    conn = engines.connect(pg_dsn)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 0  # nothing was written
+    finally:
+        conn.close()

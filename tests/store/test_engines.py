@@ -14,6 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
+from twisted.logger import formatEvent, globalLogPublisher
 from zope.interface.verify import verifyObject
 
 from fazt.store import engines
@@ -134,6 +135,8 @@ async def test_postgresql_an_unreachable_server_fails_each_call_with_its_reason(
     with pytest.raises(StoreError, match="cannot connect to PostgreSQL"):
         engines.open_cartridge(target)
     store = engines.make_store(target, reactor)
+    logged = []
+    globalLogPublisher.addObserver(logged.append)
     store.startService()
     try:
         with pytest.raises(StoreError, match="cannot connect to PostgreSQL at postgresql:///fazt"):
@@ -142,6 +145,11 @@ async def test_postgresql_an_unreachable_server_fails_each_call_with_its_reason(
             await store.write(count_kv)
     finally:
         store.stopService()
+        globalLogPublisher.removeObserver(logged.append)
+    # The connection the store opens at start is reported in one line, not as an unhandled error.
+    lines = [formatEvent(e) for e in logged]
+    assert any(line.startswith("cannot open the database postgresql:///fazt") and "cannot connect to PostgreSQL" in line
+               for line in lines), lines
 
 
 @pytest_twisted.ensureDeferred
