@@ -166,3 +166,14 @@ async def test_postgresql_two_nodes_incrementing_one_key_lose_nothing(pg_target)
     finally:
         for node in nodes:
             node.stopService()
+
+
+def test_a_sqlite_server_never_imports_psycopg():
+    # psycopg costs ~0.3 s of start-up (measured with -X importtime); only a PostgreSQL cartridge loads it.
+    import subprocess
+    import sys
+
+    code = ("import sys, fazt.app.tap, fazt.cli.main, fazt.store.copy, fazt.store.backup;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
