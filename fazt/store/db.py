@@ -1,4 +1,7 @@
-"""The cartridge: one SQLite file, one writer thread, a pool of reader threads.
+"""The cartridge's store: one writer thread, a pool of reader threads, either engine.
+
+The store runs on SQLite (a file) or PostgreSQL (L{fazt.store.engines} makes either); only the
+way a thread opens its connection differs (the C{connector}).
 
 Every public method returns a Deferred; the SQL itself lives in plain synchronous functions
 (C{fazt.store.sites}, C{fazt.store.accounts}) that take a connection as first argument, so that
@@ -10,12 +13,13 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from zope.interface import implementer
@@ -30,6 +34,7 @@ T = TypeVar("T")
 # Small writes committed together at most; bounds how long one transaction holds the WAL.
 MAX_BATCH = 500
 _STOP = object()
+_log = Logger()
 
 
 def open_cartridge(path: str) -> list[int]:
@@ -69,8 +74,13 @@ class Store(Service):
     share one transaction (group commit), each in its own savepoint.
     """
 
-    def __init__(self, path: str, reactor: IReactorFromThreads, reader_threads: int = 4) -> None:
+    def __init__(self, path: str, reactor: IReactorFromThreads, reader_threads: int = 4,
+                 connector: Optional[Callable[[bool], Any]] = None) -> None:
+        #: the SQLite file, or the PostgreSQL URL without its password
         self.path = path
+        # connector(readonly) opens one thread's connection; a PostgreSQL one that breaks (the
+        # server restarted, the network dropped) is closed and replaced by the next job.
+        self._connector = connector or (lambda readonly: connect(path, readonly=readonly))
         self._reactor = reactor
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="fazt-db-writer", daemon=True)
@@ -87,7 +97,8 @@ class Store(Service):
         self._readers.start()
         # Open the writer's connection now: its lock on the WAL index tells `fazt restore`
         # that a server is using this file, even before the first request.
-        self.write(_nothing)
+        self.write(_nothing).addErrback(
+            lambda f: _log.error("cannot open the database {path}: {error}", path=self.path, error=f.value))
 
     def stopService(self) -> None:
         super().stopService()
@@ -102,10 +113,22 @@ class Store(Service):
                 conn.close()
             self._connections.clear()
 
+    def _drop_if_broken(self) -> bool:
+        """Forget this thread's connection if it broke; whether it did."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or not getattr(conn, "broken", False):
+            return False
+        self._local.conn = None
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        conn.close()
+        return True
+
     def _connection(self, readonly: bool) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, readonly=readonly)
+            conn = self._connector(readonly)
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
@@ -177,7 +200,9 @@ class Store(Service):
             with transaction(self._connection(readonly=False)) as conn:
                 result = fn(conn, *args, **(kwargs or {}))
         except BaseException:
-            return (small, d, False, Failure())
+            failure = Failure()
+            self._drop_if_broken()  # never retried: a lost COMMIT may have happened
+            return (small, d, False, failure)
         return (small, d, True, result)
 
     def _run_small(self, jobs: list) -> list:
@@ -196,6 +221,7 @@ class Store(Service):
                     conn.execute("RELEASE op")
         except BaseException:
             failure = Failure()
+            self._drop_if_broken()
             return [(True, d, False, failure) for _, _, _, _, d in jobs]
         return outcomes
 
@@ -210,6 +236,13 @@ class Store(Service):
                 d.errback(value)
 
     def _in_read(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+        try:
+            with transaction(self._connection(readonly=True), write=False) as conn:
+                return fn(conn, *args, **kwargs)
+        except StoreError:
+            if not self._drop_if_broken():
+                raise
+        # The connection was lost (a server restart): a read is safe to run again, once, on a new one.
         with transaction(self._connection(readonly=True), write=False) as conn:
             return fn(conn, *args, **kwargs)
 
