@@ -114,15 +114,29 @@ async def test_a_harmless_site_completes_while_hostile_sites_still_queue(make_po
         for site, source in HOSTILE.items():
             waiting.append(run(pool, source, site=site).addCallback(lambda r, s=site: finished.append(s) or r))
     await gatherResults(waiting[:3])  # measured: the CPU burners are confined to one worker
-    before = len(finished)
     for _ in range(10):
         assert body(await run(pool, "export default () => new Response('hello')", site="harmless")) == "hello"
     # Deep recursion fails fast (a RangeError in well under a millisecond): it is no CPU burner.
+    # The ordering, not a time bound: the harmless runs are done while CPU burners still queue (without
+    # fair shares they would wait behind all 40). How many burners finish meanwhile depends on how busy
+    # the machine is (10 to 24 seen under a loaded suite), so it is not asserted.
     burners = [site for site in finished if site in ("loop", "arrays")]
-    burners_during = sum(1 for site in finished[before:] if site in ("loop", "arrays"))
-    assert burners_during <= 10 and len(burners) < 40  # the burners still queue behind each other
-    await pool.stopService()
+    assert len(burners) < 40, finished
     await gatherResults(waiting)
+    # The share itself, in CPU seconds each worker process used (not a time bound: CPU time does not
+    # depend on how busy the machine is): the burners ran in the heavy lane (slot 0); the other worker
+    # ran only their first probing runs, the fast-failing recursion and the harmless site. Without fair
+    # shares both workers burn about the same.
+    cpu = {slot: process_cpu_seconds(pid) for slot, pid in pool.worker_pids().items()}
+    assert pool.restarts == 0 and cpu[1] < cpu[0] / 3, cpu
+    await pool.stopService()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @pytest_twisted.ensureDeferred
