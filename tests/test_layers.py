@@ -27,7 +27,7 @@ from typing import Iterator
 PACKAGE = Path(__file__).resolve().parent.parent / "fazt"
 
 LAYERS = {"base": 0, "store": 1, "domain": 2, "web": 3, "api": 4, "app": 5, "cli": 6}
-DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops"}
+DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops", "images"}
 
 # Allowed imports between two folders of the same layer (importer, imported), and why.
 SIDEWAYS = {
