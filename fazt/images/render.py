@@ -36,6 +36,8 @@ def make_variant(data: bytes, spec: VariantSpec, max_pixels: int = MAX_PIXELS) -
             if image.format == "JPEG":
                 image.draft("RGB", (spec.width, spec.height or spec.width))  # decode at a smaller scale
             image.load()
+    except ImageRequestError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageRequestError("IMAGE_TOO_LARGE", f"the source image is too large to resize ({error})") from None
     except UnidentifiedImageError:
