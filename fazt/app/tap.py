@@ -145,7 +145,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     # Image variants (SPEC §15) are made by Pillow on their own pool, started with the tree below.
     image_pool = ThreadPool(1, 2, name="fazt-image")
-    images = ImageRenderer(ImageVariants(reactor, store, image_pool), index)
+    images = ImageRenderer(ImageVariants(reactor, store, image_pool, config["image-max-mpx"] * 1_000_000), index)
     root = RootResource(domain, SiteRenderer(index, apps, sockets, images=images), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
     refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics

@@ -16,7 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError, features
 from fazt.images.params import ImageRequestError, VariantSpec
 from fazt.store.variants import Variant
 
-# 40 million pixels: a 7,000 x 5,700 photograph decodes to ~160 MB of RGBA; beyond, refused.
+# 40 million pixels (--image-max-mpx): a 7,000 x 5,700 photograph decodes to ~160 MB of RGBA;
+# beyond, refused.
 MAX_PIXELS = 40_000_000
 _SAVE = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF"}
 

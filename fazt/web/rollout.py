@@ -9,9 +9,10 @@ no longer in the split is drawn again.
 Caching: every response of a split site depends on the visitor's cookie, so it is marked
 C{Cache-Control: private} (a shared cache would hand the first visitor's deployment, and its
 Set-Cookie, to everyone) and C{Vary: Cookie} (the browser's own cache forgets a response when its
-visitor is reassigned). Netlify's split testing (cookie C{nf_ab}) and Vercel's rolling releases
-likewise decide per visitor at the edge by cookie and keep split responses out of shared caches;
-fazt has no edge of its own, so it tells every cache in front of it.
+visitor is reassigned). Netlify's split testing decides at its own CDN edge (cookie C{nf_ab}, a
+random number mapped onto the percentages; Netlify warns that a proxy in front breaks the
+affinity), and Vercel likewise routes at its edge; fazt has no edge of its own, so it tells every
+cache in front of it not to share these responses.
 """
 
 from __future__ import annotations

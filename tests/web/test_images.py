@@ -7,10 +7,11 @@ import json
 import struct
 import zlib
 
+import pytest
 import pytest_twisted
 from PIL import Image
 
-from fazt_testing import sql
+from fazt_testing import sql, start_server, stop_server
 
 HOST = "pics.example.test"
 CONFIG = json.dumps({"images": {"widths": [320, 640]}})
@@ -143,3 +144,19 @@ def test_avif_is_refused_with_a_reason_where_pillow_cannot_write_it():
     else:
         raise AssertionError("avif was accepted")
     assert parse_spec({b"w": [b"320"], b"fm": [b"avif"]}, config, "image/png", avif=True).fmt == "avif"
+
+
+@pytest.fixture
+def small_limit_server(tmp_path):
+    live = start_server(str(tmp_path / "data.db"), extra_args=("--image-max-mpx", "1"))
+    yield live
+    stop_server(live)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_pixel_limit_is_an_option(small_limit_server):
+    server = small_limit_server
+    await deploy(server, {"fazt.json": CONFIG, "photo.jpg": FILES["photo.jpg"], "small.png": photo((900, 600), "PNG")})
+    refused = await server.get("/.fazt/image/photo.jpg?w=320", HOST)   # 1600 x 1200: 1.92 million pixels
+    assert error_code(refused, 400) == "IMAGE_TOO_LARGE" and "1600x1200" in refused.json()["error"]["message"]
+    assert decoded(await server.get("/.fazt/image/small.png?w=320", HOST)) == ("PNG", (320, 213))
