@@ -73,13 +73,7 @@ class SiteRenderer:
     def render_deployment(self, request: Request, name: str, deployment_id: int) -> bytes | int:
         """Answer a request for one deployment of site C{name} (a preview host), with noindex."""
         mark_noindex(request)
-        known, state = self.index.cached_deployment(name, deployment_id)
-        if known:
-            result = self._render_state(request, state)
-        else:
-            result = self.index.load_deployment(name, deployment_id).addCallback(
-                lambda s: self._render_state(request, s))
-        return _finish(request, result)
+        return _finish(request, self._deployment(request, name, deployment_id))
 
     def render_unknown_host(self, request: Request) -> bytes | int:
         """Answer a request whose host is neither the admin host nor any site's."""
@@ -93,12 +87,16 @@ class SiteRenderer:
         if state.split is not None:
             chosen = self.splits.choose(request, state.split)
             if chosen != state.deployment.id:
-                known, member = self.index.cached_deployment(state.name, chosen)
-                if known:
-                    return self._render_member(request, member)
-                return self.index.load_deployment(state.name, chosen).addCallback(
-                    lambda member: self._render_member(request, member))
+                return self._deployment(request, state.name, chosen)
         return self._render_member(request, state)
+
+    def _deployment(self, request: Request, name: str, deployment_id: int) -> bytes | Deferred:
+        """Answer with one deployment of site C{name}, from memory or the store."""
+        known, state = self.index.cached_deployment(name, deployment_id)
+        if known:
+            return self._render_member(request, state)
+        return self.index.load_deployment(name, deployment_id).addCallback(
+            lambda loaded: self._render_member(request, loaded))
 
     def _render_member(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
         """Answer with one deployment's state (the site's active one, a preview's, a split's)."""
