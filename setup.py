@@ -44,6 +44,7 @@ setup(
         "python-multipart>=0.0.20",
         "psycopg[binary]>=3.2,<4",
         "python-dotenv>=1.0,<2",  # fazt dev: the site folder's .env
+        "pillow>=11",
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",

@@ -28,7 +28,7 @@ from typing import Iterator
 PACKAGE = Path(__file__).resolve().parent.parent / "fazt"
 
 LAYERS = {"base": 0, "store": 1, "domain": 2, "web": 3, "api": 4, "app": 5, "cli": 6}
-DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops", "cluster"}
+DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops", "cluster", "images"}
 # Domain packages that import nothing of fazt but base/ (the supervisor and its process bus: the
 # supervisor process opens no store and serves nothing).
 BASE_ONLY = {"cluster"}

@@ -38,3 +38,24 @@ def test_split_host(header, host):
 ])
 def test_route_host(host, expected):
     assert route_host(host, "example.com") == expected
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("d12--blog.example.com", ("preview", "d12--blog")),
+    ("d1--my-site.localhost", ("preview", "d1--my-site")),
+    ("d0--blog.example.com", ("site", "d0--blog")),      # not a deployment id: an ordinary label
+    ("x12--blog.example.com", ("site", "x12--blog")),
+    ("my--site.example.com", ("site", "my--site")),
+    ("a.d12--blog.example.com", ("none", None)),
+])
+def test_route_host_knows_preview_hosts(host, expected):
+    assert route_host(host, "example.com") == expected
+
+
+def test_preview_labels_round_trip_and_are_no_site_names():
+    from fazt.base.names import preview_label, preview_target
+
+    assert preview_target(preview_label("blog", 12)) == ("blog", 12)
+    assert preview_target("blog") is None
+    with pytest.raises(InvalidSiteName, match="preview"):
+        normalise_site_name("d12--blog", "example.com")

@@ -1,7 +1,8 @@
 """Which names fazt orders certificates for, and when (pure).
 
-Names: C{D}, C{admin.D}, C{root.D} and C{NAME.D} for each deployed site; never anything else,
-whatever a TLS client asks for. Names that no public CA can validate (no dot, C{localhost}, IP
+Names: C{D}, C{admin.D}, C{root.D} and C{NAME.D} for each deployed site, and C{d<ID>--NAME.D}
+for a deployment of a site stored as a preview (ordered when the preview is stored, SPEC §15);
+never anything else, whatever a TLS client asks for. Names that no public CA can validate (no dot, C{localhost}, IP
 addresses; with a public CA also the reserved C{.test}/C{.example}/C{.invalid}/C{.local}/C{.internal})
 are never ordered: they are served the self-signed fallback.
 """
@@ -30,6 +31,11 @@ def base_names(domain: str) -> list[str]:
 def site_host(site: str, domain: str) -> str:
     """The host name a site is served at (C{root} is served at C{root.D}, already a base name)."""
     return f"{site}.{domain}"
+
+
+def preview_host(site: str, deployment_id: int, domain: str) -> str:
+    """The host name one deployment of a site is previewed at: C{d<ID>--NAME.D}."""
+    return f"d{deployment_id}--{site}.{domain}"
 
 
 def wanted_names(domain: str, sites: Iterable[str]) -> list[str]:

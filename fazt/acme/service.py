@@ -21,7 +21,7 @@ from twisted.logger import Logger
 from fazt.acme import pem
 from fazt.base.bus import CERTIFICATE_STORED, SITE_CHANGED, IEventBus
 from fazt.acme.certstore import SQLiteCertificateStore, record
-from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, renewal_due, retry_delay, site_host,
+from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, preview_host, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
 from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued,
@@ -152,6 +152,8 @@ class CertificateManager(MultiService):
     def _site_changed(self, message: dict) -> None:
         if message.get("change") == "switch":
             self.site_deployed(message["site"])
+        elif message.get("change") == "preview":
+            self.name_wanted(preview_host(message["site"], message["deployment_id"], self.domain))
 
     def _certificate_stored(self, message: dict) -> Deferred:
         """A certificate was stored (here or by another process): serve it unless already served."""
@@ -174,7 +176,11 @@ class CertificateManager(MultiService):
 
         The Deferred fires when that is settled (and any order is done); it never fails.
         """
-        host = site_host(site, self.domain)
+        return self.name_wanted(site_host(site, self.domain))
+
+    def name_wanted(self, host: str) -> Deferred:
+        """Order a certificate for C{host}, one of ours (L{fazt.acme.policy}), unless it has one or
+        waits after a failure; the Deferred fires when that is settled and never fails."""
         if not self._orderable(host) or host in self._inflight:
             return succeed(None)
         if self.certificates.has_valid(host, self._now()):

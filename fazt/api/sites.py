@@ -15,9 +15,11 @@ from twisted.web.server import Request
 from fazt.api.siteroutes import (REQUIRED_SITE_ID, SITE_ID, check_site_name, exact_paths_app, query_text,
                                  required_site, site_not_found)
 from fazt.base.errors import ApiError, validation_failed
-from fazt.base.names import split_host
+from fazt.base.names import preview_label, split_host
 from fazt.deploy.service import Deployer
 from fazt.store.interfaces import IStore
+from fazt.api.rollout import split_json
+from fazt.store.rollout import get_split
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites)
 from fazt.web.auth import Authenticator, require_site_scope
@@ -30,7 +32,10 @@ DEPLOY_BODY = {
     "type": "object", "required": ["site_name", "file"],
     "properties": {"site_name": {"type": "string", "minLength": 1},
                    "file": {"type": "string", "contentMediaType": "application/zip",
-                            "description": "A ZIP archive of the site's files."}},
+                            "description": "A ZIP archive of the site's files."},
+                   "preview": {"type": "string", "enum": ["true", "false", "1", "0"],
+                               "description": "true: store the deployment without switching the site; "
+                                              "it is served at d<ID>--NAME.D (SPEC §15)."}},
 }
 ROLLBACK_BODY = obj({"deployment_id": nullable(ID_SCHEMA)})
 
@@ -62,7 +67,8 @@ class SitesApi:
         self.domain = domain
         self.forget_site = forget_site  # announces a deleted site: the caches drop its state
 
-    def site_url(self, request: Request, name: str) -> str:
+    def site_url(self, request: Request, name: str, deployment_id: Optional[int] = None) -> str:
+        """The URL a site is served at, or with C{deployment_id} that deployment's preview URL."""
         scheme = "https" if request.isSecure() else "http"
         host_header = (request.getHeader(b"host") or b"").decode("latin-1")
         port = ""
@@ -70,6 +76,8 @@ class SitesApi:
             port = ":" + host_header.rsplit(":", 1)[1]
         base = "localhost" if split_host(host_header) in ("localhost", "127.0.0.1", "[::1]") and self.domain == "localhost" else self.domain
         host = base if name == "root" and base != "localhost" else f"{name}.{base}"
+        if deployment_id is not None:
+            host = f"{preview_label(name, deployment_id)}.{base}"
         return f"{scheme}://{host}{port}/"
 
     # -- deploys -------------------------------------------------------------------------
@@ -85,15 +93,19 @@ class SitesApi:
         prepared = yield self.deployer.prepare(request.content, request.getHeader(b"content-type"))
         require_site_scope(key, prepared.site_name)
         deployment, new_blobs = yield self.deployer.commit(prepared, key.name)
-        self.auth.audit_request(request, "deploy", deployment.site_name, details=f"deployment {deployment.id}")
+        preview = prepared.preview
+        self.auth.audit_request(request, "deploy.preview" if preview else "deploy", deployment.site_name,
+                                details=f"deployment {deployment.id}")
         return ok(request, {
             "site": deployment.site_name,
             "deployment_id": deployment.id,
             "file_count": deployment.file_count,
             "size_bytes": deployment.size_bytes,
             "new_blobs": new_blobs,
-            "url": self.site_url(request, deployment.site_name),
-            "message": "Deployment successful",
+            "url": self.site_url(request, deployment.site_name, deployment.id if preview else None),
+            "preview": preview,
+            "message": "Preview stored; the site still serves its active deployment" if preview
+            else "Deployment successful",
         })
 
     # -- sites ---------------------------------------------------------------------------
@@ -131,7 +143,8 @@ class SitesApi:
     @inlineCallbacks
     def site(self, request: Request, name: str):
         active = yield self._existing_site(request, name)
-        return ok(request, self._site_json(request, name, active, active.created_at))
+        split = yield self.store.read(get_split, name)
+        return ok(request, {**self._site_json(request, name, active, active.created_at), "split": split_json(split)})
 
     @app.route("/sites/<name>/deployments", methods=["GET"])
     @takes(paged=True)
@@ -141,7 +154,8 @@ class SitesApi:
         limit, offset = page_args(request)
         rows = yield self.store.read(list_deployments, name, limit, offset)
         total = yield self.store.read(count_deployments, name)
-        return ok(request, [deployment_json(d, active.id) for d in rows],
+        return ok(request, [{**deployment_json(d, active.id), "preview_url": self.site_url(request, name, d.id)}
+                            for d in rows],
                   meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/rollback", methods=["POST"])

@@ -52,6 +52,8 @@ class Options(ProcessOptions, usage.Options):
         ["env", None, "development", "development or production."],
         ["cache-mb", None, 64, "Memory for hot files, in MiB.", _whole_number("cache-mb")],
         ["keep-deployments", None, 20, "Deployments kept per site.", _whole_number("keep-deployments")],
+        ["image-max-mpx", None, 40, "Largest image /.fazt/image/ resizes, in millions of pixels.",
+         _whole_number("image-max-mpx")],
         ["max-archive-mb", None, 100, "Largest deploy archive, in MiB.", _whole_number("max-archive-mb")],
         ["max-unpacked-mb", None, 500, "Largest unpacked deploy, in MiB.", _whole_number("max-unpacked-mb")],
         ["max-entries", None, 20000, "Most files in one deploy.", _whole_number("max-entries")],

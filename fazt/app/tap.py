@@ -67,6 +67,9 @@ from fazt.web.options import channel_limits
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
+from fazt.images.service import ImageVariants
+from fazt.api.rollout import PromoteApi, SplitApi
+from fazt.web.images import ImageRenderer
 from fazt.web.sitestate import SiteIndex
 from fazt.ws.hub import HubRegistry
 from fazt.ws.resource import SiteSockets
@@ -145,7 +148,10 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
         buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor),
         buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor), proxies)
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
-    root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
+    # Image variants (SPEC §15) are made by Pillow on their own pool, started with the tree below.
+    image_pool = ThreadPool(1, 2, name="fazt-image")
+    images = ImageRenderer(ImageVariants(reactor, store, image_pool, config["image-max-mpx"] * 1_000_000), index)
+    root = RootResource(domain, SiteRenderer(index, apps, sockets, images=images), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
     supervised.identify(config, root)  # a child says which process answered /health
     refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
@@ -159,6 +165,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     store.setServiceParent(top)
     ops_wiring.install(config, reactor, top, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
+    ThreadPoolService(image_pool).setServiceParent(top)
     FetcherService(fetcher).setServiceParent(top)  # after the workers stop: closes the idle fetch connections
     workers.setServiceParent(top)
     CronService(reactor, store, index, apps, domain).setServiceParent(top)
@@ -172,8 +179,12 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
 
     # Deploys and rollbacks both switch, indistinguishable.
     # The JS pool checks an upload's code before the deploy is committed (400 INVALID_SCRIPT).
+    def preview_stored(site_name: str, deployment_id: int) -> None:
+        """A preview (SPEC §15) switches nothing; its host d<ID>--NAME.D wants a certificate."""
+        bus.publish(SITE_CHANGED, {"site": site_name, "change": "preview", "deployment_id": deployment_id})
+
     deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
-                        keep=config["keep-deployments"], code_pool=workers)
+                        keep=config["keep-deployments"], code_pool=workers, on_preview=preview_stored)
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
@@ -186,6 +197,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
                  SitesApi(store, deployer, auth, domain, announce("deleted")),
+                 PromoteApi(store, deployer, auth), SplitApi(store, auth, announce("split")),
                  SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
                  EnvApi(store, auth, announce("env"), clock), FilesApi(store, auth, index),
                  LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),

@@ -14,6 +14,10 @@ RESERVED_NAMES = frozenset(
     "www api admin mail ftp smtp pop imap ns1 ns2 localhost".split()
 )
 ADMIN = "admin"
+PREVIEW = "preview"
+# d<ID>--NAME: one deployment of site NAME (SPEC §15), a single label so that each preview is one
+# plain name with its own certificate. Site names of this form are refused.
+PREVIEW_LABEL = re.compile(r"^d([1-9][0-9]{0,17})--([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$")
 
 
 class InvalidSiteName(ValueError):
@@ -40,7 +44,22 @@ def normalise_site_name(raw: str, domain: str) -> str:
         )
     if name in RESERVED_NAMES:
         raise InvalidSiteName(f"site_name '{name}' is reserved")
+    if PREVIEW_LABEL.match(name):
+        raise InvalidSiteName(f"site_name '{name}' has the form of a preview host (dID--NAME)")
     return name
+
+
+def preview_target(label: str) -> Optional[tuple[str, int]]:
+    """C{(site, deployment_id)} of a preview host's label C{d<ID>--NAME}, or None."""
+    match = PREVIEW_LABEL.match(label)
+    if match is None:
+        return None
+    return match.group(2), int(match.group(1))
+
+
+def preview_label(site: str, deployment_id: int) -> str:
+    """The host label of one deployment of a site: C{d<ID>--NAME}."""
+    return f"d{deployment_id}--{site}"
 
 
 def split_host(host_header: Optional[bytes | str]) -> str:
@@ -56,7 +75,8 @@ def split_host(host_header: Optional[bytes | str]) -> str:
 
 
 def route_host(host: str, domain: str) -> tuple[str, Optional[str]]:
-    """Where a request for C{host} goes: C{("admin", None)}, C{("site", NAME)} or C{("none", None)}.
+    """Where a request for C{host} goes: C{("admin", None)}, C{("site", NAME)},
+    C{("preview", "d<ID>--NAME")} (see L{preview_target}) or C{("none", None)}.
 
     C{NAME} is returned even when no such site exists; the caller answers 404 then.
     """
@@ -70,5 +90,8 @@ def route_host(host: str, domain: str) -> tuple[str, Optional[str]]:
         if host.endswith(suffix):
             label = host[: -len(suffix)]
             if label and "." not in label and SITE_NAME.match(label):
+                # Ordinary hosts pay one substring test for previews.
+                if "--" in label and PREVIEW_LABEL.match(label):
+                    return PREVIEW, label
                 return "site", label
     return "none", None

@@ -63,9 +63,10 @@ def deploy(args: argparse.Namespace) -> int:
             f"into a {human_size(zipped.archive_size)} archive",
             file=sys.stderr,
         )
-        form = MultipartFileBody(
-            {"site_name": args.site}, "file", zipped.path, "deploy.zip", "application/zip"
-        )
+        fields = {"site_name": args.site}
+        if getattr(args, "preview", False):
+            fields["preview"] = "true"
+        form = MultipartFileBody(fields, "file", zipped.path, "deploy.zip", "application/zip")
         progress = progress_for(form.content_length)
         try:
             envelope = client.upload("/api/deploy", form, progress)

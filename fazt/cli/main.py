@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, cartridge, certs, commands, credentials, dev, new
+from fazt.cli import backups, cartridge, certs, commands, credentials, dev, new, rollout
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy = _client_command(subcommands, "deploy", "zip a directory and deploy it as a site")
     deploy.add_argument("directory", metavar="DIR", help="the directory to deploy")
     deploy.add_argument("--site", required=True, metavar="NAME", help="the site's name")
+    deploy.add_argument("--preview", action="store_true",
+                        help="store the deployment without switching the site; print its d<ID>--NAME URL")
     deploy.set_defaults(run=commands.deploy)
 
     sites = _client_command(subcommands, "sites", "list the sites")
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     certs.add_certs_command(subcommands, _client_command)
     new.add_new_command(subcommands)
     dev.add_dev_command(subcommands)
+    rollout.add_rollout_commands(subcommands, _client_command)
     return parser
 
 

@@ -36,6 +36,8 @@ class PreparedDeploy:
     archive: zipfile.ZipFile
     files: list[tuple[Entry, str]]
     limits: Limits
+    # A preview (SPEC §15): stored without switching the site.
+    preview: bool = False
     # The archive is one spooled file read through a shared window: one reader at a time.
     _reading: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _by_path: Optional[dict] = field(default=None, repr=False, compare=False)
@@ -108,6 +110,7 @@ def prepare_deploy(body: BinaryIO, content_type: Optional[bytes], domain: str, l
         site_name = normalise_site_name(raw_name, domain)
     except InvalidSiteName as exc:
         raise validation_failed("site_name", str(exc)) from exc
+    preview = _flag(fields.get("preview"), "preview")
     try:
         archive = open_archive(FileWindow(body, part.offset, part.length), part.length, limits)
         entries = inspect_archive(archive, limits)
@@ -121,4 +124,14 @@ def prepare_deploy(body: BinaryIO, content_type: Optional[bytes], domain: str, l
         raise ApiError(exc.status, exc.code, exc.message) from exc
     except ConfigError as exc:
         raise validation_failed(CONFIG_FILE, str(exc)) from exc
-    return PreparedDeploy(site_name, archive, hashed, limits)
+    return PreparedDeploy(site_name, archive, hashed, limits, preview=preview)
+
+
+def _flag(value: Optional[str], name: str) -> bool:
+    """A form field meaning yes or no: C{true}/C{false}/C{1}/C{0} (absent: no)."""
+    if value is None:
+        return False
+    text = value.strip().lower()
+    if text not in ("true", "false", "1", "0", ""):
+        raise validation_failed(name, f"{name} must be true or false")
+    return text in ("true", "1")

@@ -13,6 +13,7 @@ from fazt.deploy.archive import Limits
 from fazt.deploy.check import CodeChecker
 from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
 from fazt.base.errors import ApiError
+from fazt.store.errors import NotFound
 from fazt.store.interfaces import IStore
 from fazt.store.sites import Deployment, activate, commit_deployment, get_active_deployment, get_deployment, list_deployments
 
@@ -49,12 +50,14 @@ class Deployer:
         limits: Limits = Limits(),
         keep: int = DEFAULT_KEEP,
         code_pool: Any = None,
+        on_preview: Callable[[str, int], None] = lambda site, deployment_id: None,
     ) -> None:
         self._reactor = reactor
         self._store = store
         self._pool = pool
         self._domain = domain
         self._on_switch = on_switch
+        self._on_preview = on_preview  # a preview was stored: its host may want a certificate
         self.limits = limits
         self.keep = keep
         # The JS pool checks an upload's main.js and api/ modules before it is committed (SPEC §14).
@@ -74,10 +77,16 @@ class Deployer:
         before anything is stored or switched."""
         if self._checker is not None:
             yield self._checker.check(prepared.site_name, prepared.paths, prepared.read_text)
-        result = yield self._store.write(
-            commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._reactor.seconds(), self.keep
-        )
-        self._on_switch(prepared.site_name)
+        try:
+            result = yield self._store.write(
+                commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._reactor.seconds(),
+                self.keep, not prepared.preview)
+        except NotFound as error:
+            raise ApiError(404, "SITE_NOT_FOUND", str(error)) from None
+        if prepared.preview:
+            self._on_preview(prepared.site_name, result[0].id)
+        else:
+            self._on_switch(prepared.site_name)
         return result
 
     @inlineCallbacks

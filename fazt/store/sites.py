@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
+
 from fazt.store.dialect import NO_LIMIT
+from fazt.store.errors import NotFound
+from fazt.store.rollout import clear_split
 from fazt.store.transaction import Connection
 
 
@@ -126,13 +129,17 @@ def commit_deployment(
     deployed_by: str,
     now: float,
     keep: int,
+    switch: bool = True,
 ) -> tuple[Deployment, int]:
     """Write a deployment and make it the site's active one; returns it and the new blob count.
 
     Must run inside a write transaction. Blobs already stored are not loaded or written again.
     Older deployments beyond the newest C{keep} are pruned, and blobs no deployment uses any
-    more are deleted.
+    more are deleted. With C{switch} False (a preview, SPEC §15) the site keeps serving what it
+    served; it must exist already (L{NotFound} otherwise).
     """
+    if not switch and not site_exists(conn, site_name):
+        raise NotFound(f"site '{site_name}' does not exist: deploy it once before a preview")
     cursor = conn.execute(
         "INSERT INTO deployments (site_name, created_at, file_count, size_bytes, deployed_by)"
         " VALUES (?, ?, 0, 0, ?) RETURNING id",
@@ -161,13 +168,16 @@ def commit_deployment(
         "UPDATE deployments SET file_count = ?, size_bytes = ? WHERE id = ?",
         (file_count, size_bytes, deployment_id),
     )
-    activate(conn, site_name, deployment_id, now)
+    if switch:
+        activate(conn, site_name, deployment_id, now)
     prune_deployments(conn, site_name, keep)
     return get_deployment(conn, deployment_id), new_blobs
 
 
 def activate(conn: Connection, site_name: str, deployment_id: int, now: float) -> None:
-    """Point a site at one of its deployments, creating the site row if needed."""
+    """Point a site at one of its deployments, creating the site row if needed; a switch ends
+    the site's traffic split (the operator chose what it serves)."""
+    clear_split(conn, site_name)
     conn.execute(
         "INSERT INTO sites (name, active_deployment_id, created_at, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id,"
@@ -177,15 +187,16 @@ def activate(conn: Connection, site_name: str, deployment_id: int, now: float) -
 
 
 def prune_deployments(conn: Connection, site_name: str, keep: int) -> int:
-    """Delete a site's deployments beyond the newest C{keep} (never the active one) and the
-    blobs left unused; returns how many deployments went."""
+    """Delete a site's deployments beyond the newest C{keep} (never the active one nor one in its
+    traffic split) and the blobs left unused; returns how many deployments went."""
     stale = [
         r[0]
         for r in conn.execute(
             "SELECT id FROM deployments WHERE site_name = ? AND id NOT IN"
             " (SELECT active_deployment_id FROM sites WHERE name = ? AND active_deployment_id IS NOT NULL)"
+            " AND id NOT IN (SELECT deployment_id FROM site_splits WHERE site_name = ?)"
             " ORDER BY id DESC LIMIT ? OFFSET ?",
-            (site_name, site_name, NO_LIMIT, max(keep - 1, 0)),
+            (site_name, site_name, site_name, NO_LIMIT, max(keep - 1, 0)),
         )
     ]
     if not stale:
@@ -196,7 +207,15 @@ def prune_deployments(conn: Connection, site_name: str, keep: int) -> int:
     conn.execute(
         "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.blob_hash = blobs.hash)"
     )
+    _drop_orphan_variants(conn)
     return len(stale)
+
+
+def _drop_orphan_variants(conn: Connection) -> None:
+    """Image variants (SPEC §15) go with their source blob."""
+    conn.execute(
+        "DELETE FROM derived_blobs WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.hash = derived_blobs.source_hash)"
+    )
 
 
 def site_exists(conn: Connection, site_name: str) -> bool:
@@ -271,4 +290,5 @@ def delete_site(conn: Connection, site_name: str) -> Optional[dict[str, int]]:
             "DELETE FROM blobs WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE blob_hash = ?)",
             (blob_hash, blob_hash),
         ).rowcount
+    _drop_orphan_variants(conn)
     return removed

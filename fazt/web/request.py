@@ -9,7 +9,7 @@ so that the client reads the 413 instead of a connection reset.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from twisted.web.server import Request
 
@@ -30,6 +30,9 @@ class FaztRequest(Request):
     @ivar fazt_metrics: C{(site, start time)} of a site request, set by the request counter
         (L{fazt.web.metrics.RequestCounter.hook}) and read when the request finishes; None for
         requests that are not a site's.
+    @ivar fazt_before_headers: called with the request just before its headers are written
+        (whatever wrote the response: a file, a script, an error page), e.g. the noindex of a
+        preview host and the cache headers of a traffic split (L{fazt.web.rollout}); None: nothing.
     @ivar _fazt_gone: whether the client went away before the answer was written (True), is still
         there (False), or nobody has started watching (None); kept by
         L{fazt.base.responses.track_disconnect} so that late writers skip a closed request.
@@ -37,6 +40,7 @@ class FaztRequest(Request):
 
     fazt_principal: Optional["Principal"] = None
     fazt_metrics: Optional[tuple[str, float]] = None
+    fazt_before_headers: Optional[Callable[["FaztRequest"], None]] = None
     _fazt_gone: Optional[bool] = None
 
     def __init__(self, channel, *args, **kwargs) -> None:
@@ -45,6 +49,12 @@ class FaztRequest(Request):
         self._body_limit = None
         self._body_seen = 0
         self._refused = False
+
+    def write(self, data: bytes) -> None:
+        if self.fazt_before_headers is not None and not self.startedWriting:
+            before, self.fazt_before_headers = self.fazt_before_headers, None
+            before(self)
+        super().write(data)
 
     def gotLength(self, length) -> None:
         site = getattr(self.channel, "site", None)

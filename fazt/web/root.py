@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
-from fazt.base.names import ADMIN, route_host, split_host
+from fazt.base.names import ADMIN, PREVIEW, preview_target, route_host, split_host
 from fazt.base.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.channel import FaztChannel
 from fazt.web.framing import ChannelLimits, RefusalCounter
@@ -116,6 +116,10 @@ class RootResource(Resource):
             for hook in self._site_hooks:
                 hook(request, name)
             return self.sites.render(request, name)
+        if kind == PREVIEW:
+            # One deployment of a site (SPEC §15); not counted in the site's analytics.
+            site, deployment_id = preview_target(name)
+            return self.sites.render_deployment(request, site, deployment_id)
         return self.sites.render_unknown_host(request)
 
     def _render_admin(self, request: Request, segments: list[bytes]):

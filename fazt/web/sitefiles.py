@@ -27,12 +27,14 @@ from fazt.web.conditional import (
 from fazt.base.mimetypes import is_compressible
 from fazt.base.responses import finish_later, html_page, internal_error_page, merge_headers
 from fazt.web.resolve import clean_request_path, is_api_path, resolve_file
+from fazt.web.rollout import SplitChooser, mark_noindex
 from fazt.web.sitefunctions import FunctionDispatch
 from fazt.web.rules import is_external, match_headers, match_redirect
 from fazt.web.sitestate import PreparedResponse, SiteIndex, SiteState
 
 if TYPE_CHECKING:
     from fazt.web.apps import AppRenderer
+    from fazt.web.images import ImageRenderer
     from fazt.ws.resource import SiteSockets
 
 NOT_FOUND_SITE = "404"
@@ -41,17 +43,21 @@ PRIVATE_FILES = frozenset({"_redirects", "_headers", "main.js", "fazt.json"})
 # Folders that hold code, never served as files (SPEC §14): functions and npm packages.
 PRIVATE_FOLDERS = ("api/", "node_modules/")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+IMAGE_PREFIX = b"/.fazt/image/"
 
 
 class SiteRenderer:
     """Answers requests for hosted sites from a L{SiteIndex}."""
 
     def __init__(self, index: SiteIndex, apps: Optional["AppRenderer"] = None,
-                 sockets: Optional["SiteSockets"] = None) -> None:
+                 sockets: Optional["SiteSockets"] = None, splits: Optional[SplitChooser] = None,
+                 images: Optional["ImageRenderer"] = None) -> None:
         self.index = index
         self.apps = apps
         self.sockets = sockets
         self.functions = FunctionDispatch(apps)
+        self.splits = splits if splits is not None else SplitChooser()
+        self.images = images  # /.fazt/image/ variants (SPEC §15); None: not served
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -64,6 +70,11 @@ class SiteRenderer:
             result = self.index.load(name).addCallback(lambda s: self._render_state(request, s))
         return _finish(request, result)
 
+    def render_deployment(self, request: Request, name: str, deployment_id: int) -> bytes | int:
+        """Answer a request for one deployment of site C{name} (a preview host), with noindex."""
+        mark_noindex(request)
+        return _finish(request, self._deployment(request, name, deployment_id))
+
     def render_unknown_host(self, request: Request) -> bytes | int:
         """Answer a request whose host is neither the admin host nor any site's."""
         return _finish(request, self._global_not_found(request))
@@ -73,6 +84,26 @@ class SiteRenderer:
     def _render_state(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
         if state is None:
             return self._global_not_found(request)
+        if state.split is not None:
+            chosen = self.splits.choose(request, state.split)
+            if chosen != state.deployment.id:
+                return self._deployment(request, state.name, chosen)
+        return self._render_member(request, state)
+
+    def _deployment(self, request: Request, name: str, deployment_id: int) -> bytes | Deferred:
+        """Answer with one deployment of site C{name}, from memory or the store."""
+        known, state = self.index.cached_deployment(name, deployment_id)
+        if known:
+            return self._render_member(request, state)
+        return self.index.load_deployment(name, deployment_id).addCallback(
+            lambda loaded: self._render_member(request, loaded))
+
+    def _render_member(self, request: Request, state: Optional[SiteState]) -> bytes | Deferred:
+        """Answer with one deployment's state (the site's active one, a preview's, a split's)."""
+        if state is None:
+            return self._global_not_found(request)
+        if self.images is not None and request.path.startswith(IMAGE_PREFIX):
+            return self.images.render(request, state)
         # SPEC §8: /ws on any existing site (static or app) is its WebSocket hub, never main.js or a file.
         if request.path == b"/ws" and self.sockets is not None:
             return self.sockets.render(request, state.name)

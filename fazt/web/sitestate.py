@@ -12,9 +12,12 @@ from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, succeed
 
+from fazt.images.params import ImagesConfig, parse_images_config
 from fazt.store.blobcache import ByteLRU
 from fazt.store.interfaces import IStore
-from fazt.store.sites import BlobContent, Deployment, ManifestFile, get_active_deployment, load_blob, load_manifest
+from fazt.store.rollout import get_split
+from fazt.store.sites import (BlobContent, Deployment, ManifestFile, get_active_deployment, get_deployment, load_blob,
+                              load_manifest)
 from fazt.web.rules import HeaderRule, RedirectRule, parse_headers, parse_redirects
 
 from fazt.web.functionroutes import FunctionRoutes
@@ -27,6 +30,8 @@ _MAX_RULES_FILE = 256 * 1024
 MAX_PREPARED = 4096
 # Names known to have no site: any Host NAME.D asks, so they are forgotten past this many.
 MAX_ABSENT = 10000
+# States of deployments served by id (previews, traffic splits), kept past this many no more.
+MAX_DEPLOYMENT_STATES = 64
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ class SiteState:
     routes: Optional[FunctionRoutes] = None
     # The deployment's CodeBundle (fazt.runtime.code), made on first use by the app renderer.
     code: Any = None
+    # The site's traffic split, ((deployment_id, weight), ...), on the site's state only (SPEC §15).
+    split: Optional[tuple] = None
+    # fazt.json's "images" (SPEC §15): the sizes /.fazt/image/ may make; None: off.
+    images: Optional[ImagesConfig] = None
 
     def remember(self, path: bytes, accept_encoding: Optional[str], response: PreparedResponse) -> None:
         if len(self.prepared) >= MAX_PREPARED:
@@ -82,6 +91,19 @@ def _load_state(conn, name: str) -> Optional[SiteState]:
     deployment = get_active_deployment(conn, name)
     if deployment is None:
         return None
+    state = _deployment_state(conn, name, deployment)
+    state.split = get_split(conn, name)
+    return state
+
+
+def _load_deployment(conn, name: str, deployment_id: int) -> Optional[SiteState]:
+    deployment = get_deployment(conn, deployment_id)
+    if deployment is None or deployment.site_name != name:
+        return None
+    return _deployment_state(conn, name, deployment)
+
+
+def _deployment_state(conn, name: str, deployment: Deployment) -> SiteState:
     files = load_manifest(conn, deployment.id)
     state = SiteState(name, deployment, files)
     code_files = [path for path in files if path.startswith("api/") and path.endswith((".js", ".mjs"))]
@@ -90,6 +112,7 @@ def _load_state(conn, name: str) -> Optional[SiteState]:
     for rule_file, parse, attr in (
         ("_redirects", parse_redirects, "redirects"),
         ("_headers", parse_headers, "header_rules"),
+        ("fazt.json", parse_images_config, "images"),
     ):
         entry = files.get(rule_file)
         if entry is not None and entry.size <= _MAX_RULES_FILE:
@@ -109,6 +132,7 @@ class SiteIndex:
         self._absent = 0  # how many of _states are None
         self._loading: dict[str, list[Deferred]] = {}
         self._generation: dict[str, int] = {}
+        self._deployments: dict[tuple[str, int], Optional[SiteState]] = {}
 
     def cached(self, name: str) -> tuple[bool, Optional[SiteState]]:
         """C{(known, state)} without touching the store; C{state} None means no such site."""
@@ -146,6 +170,33 @@ class SiteIndex:
         self._store.read(_load_state, name).addCallbacks(loaded, failed)
         return waiting
 
+    def cached_deployment(self, name: str, deployment_id: int) -> tuple[bool, Optional[SiteState]]:
+        """Like L{cached} for one deployment of a site (previews, splits); None: no such deployment."""
+        key = (name, deployment_id)
+        if key in self._deployments:
+            return True, self._deployments[key]
+        return False, None
+
+    def load_deployment(self, name: str, deployment_id: int) -> Deferred[Optional[SiteState]]:
+        """The state of one deployment of site C{name}, active or not (None if it has no such one).
+
+        Deployments never change; their states are dropped when the site switches or goes
+        (a switch may have pruned them).
+        """
+        key = (name, deployment_id)
+        if key in self._deployments:
+            return succeed(self._deployments[key])
+        generation = self._generation.get(name, 0)
+
+        def loaded(state):
+            if self._generation.get(name, 0) == generation:
+                if len(self._deployments) >= MAX_DEPLOYMENT_STATES:
+                    self._deployments.clear()
+                self._deployments[key] = state
+            return state
+
+        return self._store.read(_load_deployment, name, deployment_id).addCallback(loaded)
+
     def _forget_absent(self) -> None:
         self._states = {name: state for name, state in self._states.items() if state is not None}
         self._absent = 0
@@ -155,11 +206,14 @@ class SiteIndex:
         if name in self._states and self._states.pop(name) is None:
             self._absent -= 1
         self._generation[name] = self._generation.get(name, 0) + 1
+        if self._deployments:
+            for key in [key for key in self._deployments if key[0] == name]:
+                del self._deployments[key]
 
     def site_changed(self, message: dict) -> None:
-        """A C{SITE_CHANGED} message of the bus: a switch or a deletion changes what the site serves
-        (its environment does not, so C{"env"} keeps the state)."""
-        if message.get("change") in ("switch", "deleted"):
+        """A C{SITE_CHANGED} message of the bus: a switch, a new traffic split or a deletion changes
+        what the site serves (its environment does not, so C{"env"} keeps the state)."""
+        if message.get("change") in ("switch", "split", "deleted"):
             self.invalidate(message["site"])
 
     def blob(self, blob_hash: str) -> Deferred[Optional[BlobContent]]:

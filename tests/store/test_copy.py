@@ -26,9 +26,11 @@ from fazt.store.events import insert_events
 from fazt.store.eventrows import PendingEvent
 from fazt.store.kv import append_logs, kv_incr, kv_set
 from fazt.store.redirects import create_redirect, delete_redirect
+from fazt.store.rollout import set_split
 from fazt.store.sessions import create_session
 from fazt.store.sites import BlobContent, NewFile, commit_deployment
 from fazt.store.transaction import transaction
+from fazt.store.variants import Variant, put_variant
 from fazt.store.webhooks import create_webhook
 
 NOW = 1_765_000_000.123456
@@ -48,11 +50,15 @@ def fill(path: str) -> None:
         create_admin(conn, "admin", "correct horse battery")
         seed_default_sites(conn, now=NOW)
         with transaction(conn):
+            kept = []
             for version in range(4):  # keep=2 prunes the oldest: ids with a gap
-                commit_deployment(conn, "blobs", [blob_file("all.bin", EVERY_BYTE + bytes([version])),
+                kept.append(commit_deployment(conn, "blobs", [blob_file("all.bin", EVERY_BYTE + bytes([version])),
                                                   blob_file("same.bin", EVERY_BYTE)],
-                                  "test", NOW + version, keep=2)
+                                  "test", NOW + version, keep=2)[0].id)
             set_config(conn, "domain", "example.test", int(NOW))
+            set_split(conn, "blobs", [(kept[-2], 90), (kept[-1], 10)])
+            put_variant(conn, hashlib.sha256(EVERY_BYTE).hexdigest(), "w=320&fm=webp",
+                        Variant("variant-hash", "image/webp", bytes(range(255, -1, -1))), NOW)
             key_id, _ = create_api_key(conn, "ci", ["deploy:blobs"], int(NOW))
             revoke_api_key(conn, key_id, int(NOW) + 5)
             create_api_key(conn, "admin key", ["admin"], int(NOW))

@@ -1,0 +1,1 @@
+"""Image variants of a site's deployed images (SPEC §15), made with Pillow off the reactor."""
