@@ -41,6 +41,7 @@ setup(
         "ada-url>=1.15",
         "python-multipart>=0.0.20",
         "psycopg[binary]>=3.2,<4",
+        "dulwich>=1.2,<2",
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",

@@ -13,6 +13,8 @@ from fazt.base.converters import rate as _rate
 from fazt.base.converters import seconds as _seconds
 from fazt.base.converters import whole_number as _whole_number
 from fazt.base.names import SITE_NAME
+from fazt.deploy.gitfetch import ALLOW_OPTION as GIT_FETCH_OPTION
+from fazt.deploy.gitfetch import allowance as git_allowance
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
 from fazt.runtime.benchfetch import AllowanceError, parse_allowance
@@ -96,6 +98,7 @@ class Options(usage.Options):
         self["https"] = []
         self["trusted-proxy"] = []
         self[BENCH_FETCH_OPTION] = None
+        self[GIT_FETCH_OPTION] = None
 
     def opt_http(self, endpoint: str) -> None:
         """A plain-HTTP listener, as a Twisted endpoint string (repeatable). Default tcp:4698."""
@@ -126,6 +129,14 @@ class Options(usage.Options):
             raise usage.UsageError(str(error)) from None
         self[BENCH_FETCH_OPTION] = target.strip()
 
+    def opt_unsafe_git_fetch_allow(self, target: str) -> None:
+        """Tests only: deploys from Git may fetch this loopback ADDRESS:PORT. Not from FAZT_*; refused in production."""
+        try:
+            git_allowance(target)
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+        self[GIT_FETCH_OPTION] = target.strip()
+
     def postOptions(self) -> None:
         domain = self["domain"].strip().lower().rstrip(".")
         labels = domain.split(".")
@@ -138,6 +149,8 @@ class Options(usage.Options):
             raise usage.UsageError("--env must be development or production")
         if self["env"] == "production" and self[BENCH_FETCH_OPTION] is not None:
             raise usage.UsageError(f"--{BENCH_FETCH_OPTION} is for benchmarks; it is refused with --env production")
+        if self["env"] == "production" and self[GIT_FETCH_OPTION] is not None:
+            raise usage.UsageError(f"--{GIT_FETCH_OPTION} is for tests; it is refused with --env production")
         if not self["acme-directory"].lower().startswith(("https://", "http://")):
             raise usage.UsageError("--acme-directory must be an http(s) URL")
         bundle = self["acme-ca-bundle"]

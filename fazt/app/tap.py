@@ -21,6 +21,7 @@ from fazt.api.backup import BackupDownloads
 from fazt.api.certificates import CertificatesApi
 from fazt.api.env import EnvApi
 from fazt.api.files import FilesApi
+from fazt.api.git import GitApi
 from fazt.api.keys import KeysApi
 from fazt.api.kvadmin import KvApi
 from fazt.api.logs import LogsApi
@@ -40,6 +41,9 @@ from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
+from fazt.deploy.gitdeploy import GitDeployer
+from fazt.deploy.gitfetch import ALLOW_OPTION as GIT_FETCH_OPTION
+from fazt.deploy.gitfetch import allowance as git_allowance
 from fazt.ops import wiring as ops_wiring
 from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
 from fazt.runtime.benchfetch import with_bench_allowance
@@ -57,6 +61,7 @@ from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
 from fazt.web.framing import RefusalCounter
 from fazt.web.frontdoor import ConnectionLimits
+from fazt.web.gitwebhook import GitPushWebhook
 from fazt.web.livelog import LiveLog
 from fazt.web import metrics, public
 from fazt.web.lockout import LoginLockout, parse_networks
@@ -168,6 +173,11 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     # The JS pool checks an upload's code before the deploy is committed (400 INVALID_SCRIPT).
     deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
                         keep=config["keep-deployments"], code_pool=workers)
+    # Deploys from Git: public addresses only (a loopback port with --unsafe-git-fetch-allow, tests only).
+    git = GitDeployer(reactor, store, deploy_pool, deployer, git_allowance(config.get(GIT_FETCH_OPTION)))
+    if config.get(GIT_FETCH_OPTION):
+        _log.warn("--{option} {value}: deploys from Git may fetch this loopback port (tests only)",
+                  option=GIT_FETCH_OPTION, value=config.get(GIT_FETCH_OPTION))
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
@@ -178,19 +188,20 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
-                 SitesApi(store, deployer, auth, domain, announce("deleted")),
+                 SitesApi(store, deployer, auth, domain, announce("deleted")), GitApi(store, git, auth, domain),
                  SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
                  EnvApi(store, auth, announce("env"), clock), FilesApi(store, auth, index),
                  LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),
                  RedirectsApi(store, auth, clock), WebhooksApi(store, auth, clock), KvApi(store, auth, clock),
                  SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates),
-                 OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app))):
+                 OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app, GitPushWebhook.app))):
         api.add(area)
     services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
                                                   "rate_limit": rate_limit,
-                                                  "http_refusals": refusals})
+                                                  "http_refusals": refusals,
+                                                  "git_webhook": GitPushWebhook(store, git)})
     public.mount(services)
     metrics.mount(services)
     return top, site

@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, certs, commands, credentials
+from fazt.cli import backups, certs, commands, credentials, gitdeploy
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -52,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.set_defaults(run=commands.create_key)
 
     deploy = _client_command(subcommands, "deploy", "zip a directory and deploy it as a site")
-    deploy.add_argument("directory", metavar="DIR", help="the directory to deploy")
+    deploy.add_argument("directory", metavar="DIR", nargs="?", help="the directory to deploy")
     deploy.add_argument("--site", required=True, metavar="NAME", help="the site's name")
     deploy.set_defaults(run=commands.deploy)
+    gitdeploy.add_git_options(deploy)  # --git URL[#REF] [--dir SUBDIR] [--link]
 
     sites = _client_command(subcommands, "sites", "list the sites")
     sites.set_defaults(run=commands.list_sites)
