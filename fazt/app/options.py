@@ -86,6 +86,9 @@ class Options(usage.Options):
         ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
         ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],
         ["acme-ca-bundle", None, None, "A PEM file of CAs to trust for the ACME directory (e.g. Pebble's)."],
+        ["on-demand-per-minute", None, 10, "Certificates ordered on demand for custom domains, per minute in all.",
+         _whole_number("on-demand-per-minute")],
+        ["check-dns", None, None, "HOST:PORT of the DNS server 'fazt domain check' asks (default: the system's)."],
     ]
     optFlags = [
         ["access-log", None, "Log every request (costs about a third of static throughput)."],
@@ -158,6 +161,11 @@ class Options(usage.Options):
             raise usage.UsageError(f"--acme-ca-bundle {bundle!r} is not a file")
         if bundle is not None:
             self["acme-ca-bundle"] = os.path.abspath(bundle)
+        check_dns = self["check-dns"]
+        if check_dns is not None:
+            host, _, port = check_dns.strip().rpartition(":")
+            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise usage.UsageError("--check-dns takes HOST:PORT, such as 127.0.0.1:53")
         check_ops_options(self)
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]

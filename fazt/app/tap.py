@@ -19,6 +19,7 @@ from fazt.api.audit import AuditApi, AuditRecorder
 from fazt.api.auth import AuthApi
 from fazt.api.backup import BackupDownloads
 from fazt.api.certificates import CertificatesApi
+from fazt.api.domains import DomainsApi
 from fazt.api.env import EnvApi
 from fazt.api.files import FilesApi
 from fazt.api.git import GitApi
@@ -32,6 +33,7 @@ from fazt.api.siteanalytics import SiteAnalyticsApi
 from fazt.api.sites import SitesApi
 from fazt.api.system import SystemApi
 from fazt.api.webhooks import WebhooksApi
+from fazt.app import domainwiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
@@ -162,6 +164,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     workers.setServiceParent(top)
     CronService(reactor, store, index, apps, domain).setServiceParent(top)
     certificates = acme_wiring.install(config, reactor, top, store, root, bus)
+    # Custom domains: routing, the check token, certificates on demand (SPEC §15).
+    domains = domainwiring.install(config, reactor, root, store, bus, certificates, deploy_pool)
 
     def announce(change: str) -> Callable[[str], None]:
         """A callback publishing SITE_CHANGED with C{change} for the site it is given; the SiteIndex,
@@ -189,6 +193,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
                  SitesApi(store, deployer, auth, domain, announce("deleted")), GitApi(store, git, auth, domain),
+                 DomainsApi(store, auth, domain, domains, clock),
                  SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
                  EnvApi(store, auth, announce("env"), clock), FilesApi(store, auth, index),
                  LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),

@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, certs, commands, credentials, gitdeploy
+from fazt.cli import backups, certs, commands, credentials, domains, gitdeploy
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     backups.add_backup_commands(subcommands)
     credentials.add_credentials_command(subcommands)
     certs.add_certs_command(subcommands, _client_command)
+    domains.add_domain_commands(subcommands, _client_command)
     return parser
 
 

@@ -57,3 +57,11 @@ def remove_site_domains(conn: sqlite3.Connection, site_name: str) -> int:
 def all_domains(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     """Every registered C{(name, site, www)}: what the routing map holds."""
     return [tuple(row) for row in conn.execute("SELECT name, site_name, www FROM domains ORDER BY name")]
+
+
+def check_key(conn: sqlite3.Connection, new_key: str, now: int) -> str:
+    """The key every process proves with that a name reaches this server (C{fazt domain check});
+    C{new_key} is kept the first time. Must run in a write transaction."""
+    conn.execute("INSERT INTO config (key, value, updated_at) VALUES ('domain_check_key', ?, ?)"
+                 " ON CONFLICT(key) DO NOTHING", (new_key, now))
+    return conn.execute("SELECT value FROM config WHERE key = 'domain_check_key'").fetchone()[0]
