@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -36,7 +37,7 @@ class OnDemand:
         self._capacity = float(per_minute)
         self._tokens = float(per_minute)
         self._refilled = clock.seconds()
-        self._pending: set[str] = set()
+        self._pending: dict[str, list[Deferred]] = {}  # name -> who waits for its order to settle
 
     def __call__(self, name: str) -> None:
         """A handshake for C{name} found no certificate (reactor thread; cheap, never raises)."""
@@ -45,12 +46,23 @@ class OnDemand:
         if not self._take():
             _log.warn("On-demand TLS: {name} waits, more than {n:.0f} orders a minute", name=name, n=self._capacity)
             return
-        self._pending.add(name)
+        self._pending[name] = []
         _log.info("On-demand TLS: ordering a certificate for {name} (first handshake)", name=name)
         self._clock.callLater(0, self._order, name)
 
+    def when_settled(self, name: str) -> Deferred:
+        """Fires once the order started for C{name} is done (at once if none is under way)."""
+        if name not in self._pending:
+            return succeed(None)
+        waiting: Deferred = Deferred()
+        self._pending[name].append(waiting)
+        return waiting
+
     def _order(self, name: str) -> None:
-        self._manager.order_now(name).addBoth(lambda _: self._pending.discard(name))
+        def settled(_) -> None:
+            for waiting in self._pending.pop(name, []):
+                waiting.callback(None)
+        self._manager.order_now(name).addBoth(settled)
 
     def _take(self) -> bool:
         now = self._clock.seconds()

@@ -165,7 +165,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     CronService(reactor, store, index, apps, domain).setServiceParent(top)
     certificates = acme_wiring.install(config, reactor, top, store, root, bus)
     # Custom domains: routing, the check token, certificates on demand (SPEC §15).
-    domains = domainwiring.install(config, reactor, root, store, bus, certificates, deploy_pool)
+    domains = domainwiring.install(config, reactor, root, store, bus, certificates, _pool(top, "fazt-dns", 2))
 
     def announce(change: str) -> Callable[[str], None]:
         """A callback publishing SITE_CHANGED with C{change} for the site it is given; the SiteIndex,

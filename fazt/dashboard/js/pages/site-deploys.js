@@ -21,6 +21,7 @@ export function render(panel, name, ctx) {
       { label: 'Deployment', cell: (d) => h('span', null, '#' + d.id, ' ', d.active ? badge('live', 'ok') : null) },
       { label: 'When', cell: (d) => when(d.created_at) },
       { label: 'By', cell: (d) => d.deployed_by, cls: 'hide-phone' },
+      { label: 'Source', cell: (d) => (d.source_commit ? h('code', { title: `${d.source_url} ${d.source_ref}` }, d.source_commit.slice(0, 12)) : null), cls: 'hide-phone' },
       { label: 'Files', cell: (d) => h('span', null, text(d.file_count), delta(d.file_count, d.previous?.file_count, String)), num: true },
       { label: 'Size', cell: (d) => h('span', null, bytes(d.size_bytes), delta(d.size_bytes, d.previous?.size_bytes, bytes)), num: true },
       { label: '', cell: (d) => (d.active ? null : h('button', {
