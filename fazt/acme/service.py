@@ -118,9 +118,12 @@ class CertificateManager(MultiService):
     def _check(self):
         now = self._now()
         sites = yield self.store.read(site_names)
-        names = [n for n in self._wanted(sites) if self._orderable(n)]
-        schedules = yield self.store.read(load_schedules, names)
         certs = yield self.cert_store.as_dict()
+        # Custom domains are first ordered on demand (their first handshake); here only renewed.
+        wanted = wanted_names(self.domain, sites)
+        wanted += [n for n in self.extra_names() if n in certs and n not in wanted]
+        names = [n for n in wanted if self._orderable(n)]
+        schedules = yield self.store.read(load_schedules, names)
         yield self._ask_ari(names, schedules, certs, now)
         schedules = yield self.store.read(load_schedules, names)
         due = [n for n in names if n not in self._inflight and _due(schedules.get(n), certs.get(n), now)]

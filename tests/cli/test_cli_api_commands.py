@@ -78,7 +78,7 @@ def test_deployments_prints_a_table_and_notes_a_partial_list(fake_server, capsys
 
     out, err = capsys.readouterr()
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "CREATED", "FILES", "SIZE", "DEPLOYED", "BY", "COMMIT", "ACTIVE"]
+    assert lines[0].split() == ["ID", "CREATED", "FILES", "SIZE", "DEPLOYED", "BY", "SOURCE", "ACTIVE"]
     assert lines[1].split() == ["8", "2026-01-03T00:00:00Z", "3", "2.0", "KiB", "laptop", "0123456789ab", "yes"]
     assert lines[2].split() == ["7", "2026-01-02T00:00:00Z", "2", "100", "B", "ci", "-", "no"]
     assert err == "showing 2 of 5 deployments\n"

@@ -17,7 +17,7 @@ export function render(panel, name, ctx) {
       link.dir ? [' folder ', h('code', null, link.dir)] : null, ' · webhook ', h('code', null, link.webhook_url), ' ', unlink);
   });
 
-  const url = h('input', { name: 'url', type: 'url', placeholder: 'https://github.com/owner/repo.git', required: true });
+  const url = h('input', { name: 'url', type: 'url', placeholder: 'https://example.com/owner/repo.git', required: true });
   const ref = h('input', { name: 'ref', placeholder: 'main (default: HEAD)', autocomplete: 'off' });
   const dir = h('input', { name: 'dir', placeholder: 'folder (optional)', autocomplete: 'off' });
   const link = h('input', { name: 'link', type: 'checkbox' });
