@@ -22,7 +22,8 @@ from fazt.web.domaincheck import check_port
 from fazt.web.envelope import add_error_handlers, iso, json_object, ok, page_args
 from fazt.web.spec import nullable, obj, takes
 
-DOMAIN_SCHEMA = {"type": "string", "minLength": 3, "maxLength": 253, "examples": ["example.org"]}
+DOMAIN_SCHEMA = {"type": "string", "minLength": 3, "maxLength": 253, "pattern": "^[A-Za-z0-9][A-Za-z0-9.-]*\\.[A-Za-z][A-Za-z0-9-]*\\.?$",
+                 "examples": ["example.org"]}
 ADD_BODY = obj({"name": DOMAIN_SCHEMA, "www": nullable({"type": "string", "enum": list(WWW_MODES)})},
                required=("name",), example={"name": "example.org", "www": "redirect"})
 CHECK_BODY = obj({"port": nullable({"type": "integer", "minimum": 1, "maximum": 65535,

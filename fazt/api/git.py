@@ -25,7 +25,8 @@ from fazt.web.spec import nullable, obj, takes
 MAX_URL = 2048
 MAX_REF = 255
 GIT_BODY = obj({
-    "url": {"type": "string", "minLength": 1, "maxLength": MAX_URL, "description": "http(s) URL of a public repository"},
+    "url": {"type": "string", "minLength": 8, "maxLength": MAX_URL, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^@/\\\\]+",
+            "description": "http(s) URL of a public repository"},
     "ref": nullable({"type": "string", "maxLength": MAX_REF, "description": "a branch, a tag or a full ref; default HEAD"}),
     "dir": nullable({"type": "string", "maxLength": 1024, "description": "deploy this folder of the commit"}),
     "link": nullable({"type": "boolean", "description": "redeploy on signed pushes to this branch"}),
@@ -82,7 +83,7 @@ class GitApi:
         return key, site
 
     @app.route("/sites/<name>/git", methods=["POST"])
-    @takes(body=GIT_BODY, body_required=True, errors=(404, 413, 502, 504),
+    @takes(body=GIT_BODY, body_required=True, errors=(404, 413, 422),
            summary="Deploy a ref (and folder) of a public Git repository; optionally link the site to its branch.")
     @inlineCallbacks
     def deploy(self, request: Request, name: str):

@@ -60,7 +60,9 @@ def blocked(reason: str) -> ApiError:
 
 
 def failed(message: str) -> ApiError:
-    return ApiError(502, "GIT_FETCH_FAILED", message)
+    """The answer to a repository that could not be fetched. 422, not 502: the URL the client gave
+    is what cannot be processed (nothing of fazt failed), and 5xx stays for fazt's own faults."""
+    return ApiError(422, "GIT_FETCH_FAILED", message)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class _BoundedPack:
 
     def check_time(self, *_ignored) -> None:
         if self._now() > self._deadline:
-            raise ApiError(504, "GIT_TIMEOUT", f"fetching took longer than {self._limits.seconds:.0f} s")
+            raise ApiError(422, "GIT_TIMEOUT", f"fetching took longer than {self._limits.seconds:.0f} s")
 
 
 def _pick_ref(refs: dict, ref: Optional[str]) -> tuple[str, bytes]:
@@ -170,7 +172,7 @@ def fetch_ref(url: str, ref: Optional[str], workdir: str, spool: BinaryIO,
 
     C{spool} receives the pack before it is indexed. Raises L{ApiError}: C{GIT_URL_BLOCKED} (400)
     for a URL or address that may not be reached, C{GIT_REF_NOT_FOUND} (404), C{PAYLOAD_TOO_LARGE}
-    (413), C{GIT_TIMEOUT} (504), C{GIT_FETCH_FAILED} (502) for anything the remote got wrong.
+    (413), C{GIT_TIMEOUT} (422), C{GIT_FETCH_FAILED} (422) for anything the remote got wrong.
     """
     try:
         target = check_url(url, reach.policy)
@@ -209,11 +211,13 @@ def _answer(error: BaseException, url: str) -> BaseException:
         return blocked(error.reason)
     if isinstance(error, NotGitRepository):
         return failed(f"{url} is not a Git repository (no smart HTTP answer)")
-    if isinstance(error, (GitProtocolError, HangupException, urllib3.exceptions.HTTPError, OSError, ValueError,
-                          KeyError)):
-        text = " ".join(str(error).split())[:300] or type(error).__name__
-        return failed(f"could not fetch {url}: {text}")
-    return error
+    if isinstance(error, ApiError) or not isinstance(error, Exception):
+        return error
+    # Anything else the remote or dulwich raised (protocol errors, hang-ups, HTTP and socket errors,
+    # a dumb-HTTP server dulwich cannot fetch from shallowly): the remote's fault, never a 500.
+    kind = "protocol" if isinstance(error, (GitProtocolError, HangupException)) else type(error).__name__
+    text = " ".join(str(error).split())[:300] or kind
+    return failed(f"could not fetch {url}: {text}")
 
 
 def _commit_of(repo: Repo, chosen: dict, symrefs: dict) -> Fetched:

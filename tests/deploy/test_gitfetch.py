@@ -75,7 +75,7 @@ def test_errors_have_codes(git_server, repo, tmp_path):
     assert (large.value.status, large.value.code) == (413, "PAYLOAD_TOO_LARGE")
     with pytest.raises(ApiError) as absent:
         fetch(git_server, None, tmp_path / "c", url=f"http://127.0.0.1:{git_server.port}/absent.git")
-    assert (absent.value.status, absent.value.code) == (502, "GIT_FETCH_FAILED")
+    assert (absent.value.status, absent.value.code) == (422, "GIT_FETCH_FAILED")
 
 
 class _Redirect(BaseHTTPRequestHandler):
