@@ -45,6 +45,7 @@ setup(
         "psycopg[binary]>=3.2,<4",
         "python-dotenv>=1.0,<2",  # fazt dev: the site folder's .env
         "pillow>=11",
+        "dulwich>=1.2,<2",
     ],
     extras_require={
         "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",

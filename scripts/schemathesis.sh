@@ -111,6 +111,16 @@ cat >"$SCRATCH/schemathesis.toml" <<'TOML'
 [[operations]]
 include-name = "POST /api/deploy"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# A well-formed URL may still name an address fazt must not fetch (400) or a repository it cannot
+# fetch (422); a well-formed domain may be one fazt cannot serve (under its own domain: 400).
+[[operations]]
+include-name = "POST /api/sites/{name}/git"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "413", "422", "429"]
+
+[[operations]]
+include-name = "POST /api/sites/{name}/domains"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 TOML
 
 # Run from the scratch directory: Schemathesis keeps a .schemathesis/ cache in its working directory.

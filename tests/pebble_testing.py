@@ -48,6 +48,15 @@ class Pebble:
     http_port: int          # where Pebble validates http-01: the name's port that must answer
     management_port: int
     dns_port: int
+    challtest_port: int = 0  # challtestsrv's management API: change what its DNS answers
+
+    def set_dns(self, command: str, payload: dict) -> None:
+        """Ask challtestsrv to change its DNS data, e.g. C{("add-a", {"host": H, "addresses": [IP]})}
+        or C{("set-servfail", {"host": H})}."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.challtest_port}/{command}",
+                                         data=json.dumps(payload).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
 
     def root_pem(self) -> str:
         """The root issuing this run's certificates (regenerated at every Pebble start)."""
@@ -143,7 +152,7 @@ def start_pebble() -> Pebble:
     env["PEBBLE_VA_NOSLEEP"] = "1"
     processes: list = []
     pebble = Pebble(f"https://127.0.0.1:{directory}/dir", cert, workdir, processes,
-                    http_port=http01, management_port=management, dns_port=dns)
+                    http_port=http01, management_port=management, dns_port=dns, challtest_port=challtest)
     try:
         for name, command in (
             ("challtestsrv", ["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",

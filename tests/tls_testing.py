@@ -104,3 +104,35 @@ class _LoopbackEndpoints:
         name = uri.host.decode()
         return endpoints.wrapClientTLS(optionsForClientTLS(name, trustRoot=self.trust),
                                        endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", self.port))
+
+
+def plain_get(port: int, path: str, host: str):
+    """One plain-HTTP GET to 127.0.0.1:C{port} with C{Host: host}, redirects not followed:
+    (status, location, body)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        response = conn.getresponse()
+        return response.status, response.getheader("location"), response.read()
+    finally:
+        conn.close()
+
+
+def handshake(port: int, name: str, root_pem: str, request: bytes = b"") -> tuple[bytes, bytes]:
+    """A verified TLS handshake to 127.0.0.1:C{port} (chain to C{root_pem}, hostname C{name}); the
+    leaf DER and the reply to C{request}, read to the end."""
+    import socket
+    import ssl
+
+    context = ssl.create_default_context(cadata=root_pem)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            der = tls.getpeercert(binary_form=True)
+            reply = b""
+            if request:
+                tls.sendall(request)
+                while chunk := tls.recv(65536):
+                    reply += chunk
+    return der, reply

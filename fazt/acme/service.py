@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
@@ -54,7 +54,8 @@ class CertificateManager(MultiService):
 
     def __init__(self, store, certificates: CertificateMap, domain: str, clock: IReactorTime,
                  issuer: Optional[Any] = None, public_ca: bool = False, serving_tls: bool = True,
-                 interval: float = CHECK_INTERVAL, bus: Optional[IEventBus] = None) -> None:
+                 interval: float = CHECK_INTERVAL, bus: Optional[IEventBus] = None,
+                 extra_names: Callable[[], list] = list) -> None:
         super().__init__()
         self.setName(SERVICE_NAME)
         self.store = store
@@ -69,6 +70,8 @@ class CertificateManager(MultiService):
         self._checked = False
         self.current_check = None  # the Deferred of the timer's check in progress (for tests and logs)
         self._bus = bus
+        # Names wanted besides the domain's and the sites': the registered custom domains (SPEC §15).
+        self.extra_names = extra_names
         if bus is not None:
             bus.subscribe(SITE_CHANGED, self._site_changed)
             bus.subscribe(CERTIFICATE_STORED, self._certificate_stored)
@@ -115,9 +118,12 @@ class CertificateManager(MultiService):
     def _check(self):
         now = self._now()
         sites = yield self.store.read(site_names)
-        names = [n for n in wanted_names(self.domain, sites) if self._orderable(n)]
-        schedules = yield self.store.read(load_schedules, names)
         certs = yield self.cert_store.as_dict()
+        # Custom domains are first ordered on demand (their first handshake); here only renewed.
+        wanted = wanted_names(self.domain, sites)
+        wanted += [n for n in self.extra_names() if n in certs and n not in wanted]
+        names = [n for n in wanted if self._orderable(n)]
+        schedules = yield self.store.read(load_schedules, names)
         yield self._ask_ari(names, schedules, certs, now)
         schedules = yield self.store.read(load_schedules, names)
         due = [n for n in names if n not in self._inflight and _due(schedules.get(n), certs.get(n), now)]
@@ -153,7 +159,7 @@ class CertificateManager(MultiService):
         if message.get("change") == "switch":
             self.site_deployed(message["site"])
         elif message.get("change") == "preview":
-            self.name_wanted(preview_host(message["site"], message["deployment_id"], self.domain))
+            self.order_now(preview_host(message["site"], message["deployment_id"], self.domain))
 
     def _certificate_stored(self, message: dict) -> Deferred:
         """A certificate was stored (here or by another process): serve it unless already served."""
@@ -171,16 +177,21 @@ class CertificateManager(MultiService):
                                                         failure, name=name))
         return reading
 
+    def _wanted(self, sites) -> list[str]:
+        names = wanted_names(self.domain, sites)
+        return names + [name for name in self.extra_names() if name not in names]
+
     def site_deployed(self, site: str) -> Deferred:
         """A site switched deployments: order its name now unless it has a certificate or waits.
 
         The Deferred fires when that is settled (and any order is done); it never fails.
         """
-        return self.name_wanted(site_host(site, self.domain))
+        return self.order_now(site_host(site, self.domain))
 
-    def name_wanted(self, host: str) -> Deferred:
-        """Order a certificate for C{host}, one of ours (L{fazt.acme.policy}), unless it has one or
-        waits after a failure; the Deferred fires when that is settled and never fails."""
+    def order_now(self, host: str) -> Deferred:
+        """Order C{host}'s certificate now (one of ours, L{fazt.acme.policy}) unless it has one, is being
+        ordered, or backs off after a failure (its schedule says when to try again). Fires when settled;
+        never fails."""
         if not self._orderable(host) or host in self._inflight:
             return succeed(None)
         if self.certificates.has_valid(host, self._now()):
@@ -243,7 +254,7 @@ class CertificateManager(MultiService):
         sites = yield self.store.read(site_names)
         certs = yield self.cert_store.as_dict()
         schedules = yield self.store.read(all_schedules)
-        wanted = wanted_names(self.domain, sites) if self.serving_tls else []
+        wanted = self._wanted(sites) if self.serving_tls else []
         now = self._now()
         return [self._status(name, certs.get(name), schedules.get(name), now)
                 for name in sorted(set(wanted) | set(certs))]

@@ -2,12 +2,13 @@
 
 Handshakes happen on the reactor thread, so lookups are in memory: the map is filled from the
 cartridge at start and updated whenever a certificate is issued. A name without a certificate
-(including any name that is not ours) gets the self-signed fallback; a lookup never orders one.
+(including any name that is not ours) gets the self-signed fallback; a lookup never orders one
+itself, but tells C{on_missing}, which orders certificates for registered custom domains.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from OpenSSL.SSL import Connection
 from twisted.internet.ssl import CertificateOptions
@@ -37,10 +38,20 @@ class CertificateMap:
         self.fallback = fallback
         self._options: dict[str, CertificateOptions] = {}
         self._expiry: dict[str, float] = {}
+        # Called (on the reactor thread, during the handshake) with a name that has no certificate.
+        self.on_missing: Optional[Callable[[str], None]] = None
 
     def __getitem__(self, server_name) -> CertificateOptions:
         name = _server_name(server_name)
-        return self._options.get(name, self.fallback)
+        options = self._options.get(name)
+        if options is None:
+            if name and self.on_missing is not None:
+                try:
+                    self.on_missing(name)  # on-demand ordering (fazt.acme.ondemand); must not fail a handshake
+                except Exception:
+                    _log.failure("on-demand certificate hook failed for {name}", name=name)
+            return self.fallback
+        return options
 
     def __contains__(self, server_name) -> bool:
         return _server_name(server_name) in self._options

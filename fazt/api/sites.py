@@ -20,6 +20,7 @@ from fazt.deploy.service import Deployer
 from fazt.store.interfaces import IStore
 from fazt.api.rollout import split_json
 from fazt.store.rollout import get_split
+from fazt.store.sources import sources_of
 from fazt.store.sites import (Deployment, count_all_deployments, count_deployments, delete_site,
                               get_active_deployment, list_all_deployments, list_deployments, list_sites)
 from fazt.web.auth import Authenticator, require_site_scope
@@ -40,7 +41,9 @@ DEPLOY_BODY = {
 ROLLBACK_BODY = obj({"deployment_id": nullable(ID_SCHEMA)})
 
 
-def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
+def deployment_json(d: Deployment, active_id: Optional[int], sources: Optional[dict] = None) -> dict:
+    """A deployment as the API shows it; C{sources} (L{sources_of}) give a Git deployment's origin."""
+    source = (sources or {}).get(d.id)
     return {
         "id": d.id,
         "site": d.site_name,
@@ -49,6 +52,9 @@ def deployment_json(d: Deployment, active_id: Optional[int]) -> dict:
         "size_bytes": d.size_bytes,
         "deployed_by": d.deployed_by,
         "active": d.id == active_id,
+        "source_url": source.url if source else None,
+        "source_ref": source.ref if source else None,
+        "source_commit": source.commit if source else None,
     }
 
 
@@ -154,8 +160,9 @@ class SitesApi:
         limit, offset = page_args(request)
         rows = yield self.store.read(list_deployments, name, limit, offset)
         total = yield self.store.read(count_deployments, name)
-        return ok(request, [{**deployment_json(d, active.id), "preview_url": self.site_url(request, name, d.id)}
-                            for d in rows],
+        sources = yield self.store.read(sources_of, [d.id for d in rows])
+        return ok(request, [{**deployment_json(d, active.id, sources),
+                             "preview_url": self.site_url(request, name, d.id)} for d in rows],
                   meta={"total": total, "limit": limit, "offset": offset})
 
     @app.route("/sites/<name>/rollback", methods=["POST"])
@@ -220,7 +227,8 @@ class SitesApi:
             sites = [site]
         rows = yield self.store.read(list_all_deployments, sites, limit, offset)
         total = yield self.store.read(count_all_deployments, sites)
-        data = [{**deployment_json(d, active), "site_id": d.site_name} for d, active in rows]
+        sources = yield self.store.read(sources_of, [d.id for d, _ in rows])
+        data = [{**deployment_json(d, active, sources), "site_id": d.site_name} for d, active in rows]
         return ok(request, data, meta={"total": total, "limit": limit, "offset": offset})
 
 

@@ -14,6 +14,8 @@ from fazt.base.converters import rate as _rate
 from fazt.base.converters import seconds as _seconds
 from fazt.base.converters import whole_number as _whole_number
 from fazt.base.names import SITE_NAME
+from fazt.deploy.gitfetch import ALLOW_OPTION as GIT_FETCH_OPTION
+from fazt.deploy.gitfetch import allowance as git_allowance
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
 from fazt.runtime.benchfetch import AllowanceError, parse_allowance
@@ -88,6 +90,9 @@ class Options(ProcessOptions, usage.Options):
         ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
         ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],
         ["acme-ca-bundle", None, None, "A PEM file of CAs to trust for the ACME directory (e.g. Pebble's)."],
+        ["on-demand-per-minute", None, 10, "Certificates ordered on demand for custom domains, per minute in all.",
+         _whole_number("on-demand-per-minute")],
+        ["check-dns", None, None, "HOST:PORT of the DNS server 'fazt domain check' asks (default: the system's)."],
     ]
     optFlags = [
         ["access-log", None, "Log every request (costs about a third of static throughput)."],
@@ -100,6 +105,7 @@ class Options(ProcessOptions, usage.Options):
         self["https"] = []
         self["trusted-proxy"] = []
         self[BENCH_FETCH_OPTION] = None
+        self[GIT_FETCH_OPTION] = None
 
     def opt_http(self, endpoint: str) -> None:
         """A plain-HTTP listener, as a Twisted endpoint string (repeatable). Default tcp:4698."""
@@ -130,6 +136,14 @@ class Options(ProcessOptions, usage.Options):
             raise usage.UsageError(str(error)) from None
         self[BENCH_FETCH_OPTION] = target.strip()
 
+    def opt_unsafe_git_fetch_allow(self, target: str) -> None:
+        """Tests only: deploys from Git may fetch this loopback ADDRESS:PORT. Not from FAZT_*; refused in production."""
+        try:
+            git_allowance(target)
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+        self[GIT_FETCH_OPTION] = target.strip()
+
     def postOptions(self) -> None:
         domain = self["domain"].strip().lower().rstrip(".")
         labels = domain.split(".")
@@ -142,6 +156,8 @@ class Options(ProcessOptions, usage.Options):
             raise usage.UsageError("--env must be development or production")
         if self["env"] == "production" and self[BENCH_FETCH_OPTION] is not None:
             raise usage.UsageError(f"--{BENCH_FETCH_OPTION} is for benchmarks; it is refused with --env production")
+        if self["env"] == "production" and self[GIT_FETCH_OPTION] is not None:
+            raise usage.UsageError(f"--{GIT_FETCH_OPTION} is for tests; it is refused with --env production")
         if not self["acme-directory"].lower().startswith(("https://", "http://")):
             raise usage.UsageError("--acme-directory must be an http(s) URL")
         bundle = self["acme-ca-bundle"]
@@ -149,6 +165,11 @@ class Options(ProcessOptions, usage.Options):
             raise usage.UsageError(f"--acme-ca-bundle {bundle!r} is not a file")
         if bundle is not None:
             self["acme-ca-bundle"] = os.path.abspath(bundle)
+        check_dns = self["check-dns"]
+        if check_dns is not None:
+            host, _, port = check_dns.strip().rpartition(":")
+            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise usage.UsageError("--check-dns takes HOST:PORT, such as 127.0.0.1:53")
         check_ops_options(self)
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]

@@ -19,8 +19,10 @@ from fazt.api.audit import AuditApi, AuditRecorder
 from fazt.api.auth import AuthApi
 from fazt.api.backup import BackupDownloads
 from fazt.api.certificates import CertificatesApi
+from fazt.api.domains import DomainsApi
 from fazt.api.env import EnvApi
 from fazt.api.files import FilesApi
+from fazt.api.git import GitApi
 from fazt.api.keys import KeysApi
 from fazt.api.kvadmin import KvApi
 from fazt.api.logs import LogsApi
@@ -31,6 +33,7 @@ from fazt.api.siteanalytics import SiteAnalyticsApi
 from fazt.api.sites import SitesApi
 from fazt.api.system import SystemApi
 from fazt.api.webhooks import WebhooksApi
+from fazt.app import domainwiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
@@ -41,6 +44,9 @@ from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
+from fazt.deploy.gitdeploy import GitDeployer
+from fazt.deploy.gitfetch import ALLOW_OPTION as GIT_FETCH_OPTION
+from fazt.deploy.gitfetch import allowance as git_allowance
 from fazt.ops import wiring as ops_wiring
 from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
 from fazt.runtime.benchfetch import with_bench_allowance
@@ -58,6 +64,7 @@ from fazt.web.auth import Authenticator
 from fazt.web.dashboard import DashboardResource
 from fazt.web.framing import RefusalCounter
 from fazt.web.frontdoor import ConnectionLimits
+from fazt.web.gitwebhook import GitPushWebhook
 from fazt.web.livelog import LiveLog
 from fazt.web import metrics, public
 from fazt.web.lockout import LoginLockout, parse_networks
@@ -170,6 +177,8 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     workers.setServiceParent(top)
     CronService(reactor, store, index, apps, domain).setServiceParent(top)
     certificates = acme_wiring.install(config, reactor, top, store, root, bus)
+    # Custom domains: routing, the check token, certificates on demand (SPEC §15).
+    domains = domainwiring.install(config, reactor, root, store, bus, certificates, _pool(top, "fazt-dns", 2))
 
     def announce(change: str) -> Callable[[str], None]:
         """A callback publishing SITE_CHANGED with C{change} for the site it is given; the SiteIndex,
@@ -185,6 +194,11 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
 
     deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
                         keep=config["keep-deployments"], code_pool=workers, on_preview=preview_stored)
+    # Deploys from Git: public addresses only (a loopback port with --unsafe-git-fetch-allow, tests only).
+    git = GitDeployer(reactor, store, deploy_pool, deployer, git_allowance(config.get(GIT_FETCH_OPTION)))
+    if config.get(GIT_FETCH_OPTION):
+        _log.warn("--{option} {value}: deploys from Git may fetch this loopback port (tests only)",
+                  option=GIT_FETCH_OPTION, value=config.get(GIT_FETCH_OPTION))
 
     # The admin API: one list of areas, each given what it needs; then the admin host's public endpoints.
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
@@ -196,20 +210,22 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,
-                 SitesApi(store, deployer, auth, domain, announce("deleted")),
+                 SitesApi(store, deployer, auth, domain, announce("deleted")), GitApi(store, git, auth, domain),
                  PromoteApi(store, deployer, auth), SplitApi(store, auth, announce("split")),
+                 DomainsApi(store, auth, domain, domains, clock),
                  SystemApi(store, auth, config, domain, index.blobs, workers, backups, clock),
                  EnvApi(store, auth, announce("env"), clock), FilesApi(store, auth, index),
                  LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),
                  RedirectsApi(store, auth, clock), WebhooksApi(store, auth, clock), KvApi(store, auth, clock),
                  SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates),
-                 OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app))):
+                 OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app, GitPushWebhook.app))):
         api.add(area)
     services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
                                                   "rate_limit": rate_limit,
-                                                  "http_refusals": refusals, "leadership": leadership})
+                                                  "http_refusals": refusals, "leadership": leadership,
+                                                  "git_webhook": GitPushWebhook(store, git)})
     public.mount(services)
     metrics.mount(services)
     if parts is not None:

@@ -131,11 +131,12 @@ def list_deployments(args: argparse.Namespace) -> int:
             deployment.get("file_count"),
             _human_size_or_none(deployment.get("size_bytes")),
             deployment.get("deployed_by"),
+            (deployment.get("source_commit") or "")[:12] or None,  # a deploy from Git: its commit, shortened
             bool(deployment.get("active")),
         )
         for deployment in deployments
     ]
-    print(render_table(("ID", "CREATED", "FILES", "SIZE", "DEPLOYED BY", "ACTIVE"), rows))
+    print(render_table(("ID", "CREATED", "FILES", "SIZE", "DEPLOYED BY", "SOURCE", "ACTIVE"), rows))
     _print_partial_list_note(envelope, len(deployments), "deployments")
     return 0
 

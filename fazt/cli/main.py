@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, cartridge, certs, commands, credentials, dev, new, rollout
+from fazt.cli import backups, cartridge, certs, commands, credentials, dev, domains, gitdeploy, new, rollout
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -52,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.set_defaults(run=commands.create_key)
 
     deploy = _client_command(subcommands, "deploy", "zip a directory and deploy it as a site")
-    deploy.add_argument("directory", metavar="DIR", help="the directory to deploy")
+    deploy.add_argument("directory", metavar="DIR", nargs="?", help="the directory to deploy")
     deploy.add_argument("--site", required=True, metavar="NAME", help="the site's name")
     deploy.add_argument("--preview", action="store_true",
                         help="store the deployment without switching the site; print its d<ID>--NAME URL")
     deploy.set_defaults(run=commands.deploy)
+    gitdeploy.add_git_options(deploy)  # --git URL[#REF] [--dir SUBDIR] [--link]
 
     sites = _client_command(subcommands, "sites", "list the sites")
     sites.set_defaults(run=commands.list_sites)
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_new_command(subcommands)
     dev.add_dev_command(subcommands)
     rollout.add_rollout_commands(subcommands, _client_command)
+    domains.add_domain_commands(subcommands, _client_command)
     return parser
 
 

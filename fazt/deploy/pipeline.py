@@ -111,8 +111,16 @@ def prepare_deploy(body: BinaryIO, content_type: Optional[bytes], domain: str, l
     except InvalidSiteName as exc:
         raise validation_failed("site_name", str(exc)) from exc
     preview = _flag(fields.get("preview"), "preview")
+    return prepare_archive(site_name, FileWindow(body, part.offset, part.length), part.length, limits, preview)
+
+
+def prepare_archive(site_name: str, source: BinaryIO, length: int, limits: Limits,
+                    preview: bool = False) -> PreparedDeploy:
+    """Validate a zip of C{length} bytes read from C{source} for site C{site_name} (already checked);
+    raises L{ApiError}. The upload's path after its form, and the path of a deploy from Git.
+    C{preview}: store it without switching the site (SPEC §15)."""
     try:
-        archive = open_archive(FileWindow(body, part.offset, part.length), part.length, limits)
+        archive = open_archive(source, length, limits)
         entries = inspect_archive(archive, limits)
         hashed = [
             (entry, hashlib.sha256(read_entry(archive, entry, limits)).hexdigest()) for entry in entries

@@ -15,6 +15,7 @@ from fazt.deploy.pipeline import PreparedDeploy, prepare_deploy
 from fazt.base.errors import ApiError
 from fazt.store.errors import NotFound
 from fazt.store.interfaces import IStore
+from fazt.store.sources import Source, commit_with_source
 from fazt.store.sites import Deployment, activate, commit_deployment, get_active_deployment, get_deployment, list_deployments
 
 DEFAULT_KEEP = 20
@@ -71,16 +72,19 @@ class Deployer:
         )
 
     @inlineCallbacks
-    def commit(self, prepared: PreparedDeploy, deployed_by: str):
+    def commit(self, prepared: PreparedDeploy, deployed_by: str, source: Optional[Source] = None):
         """Check a prepared deploy's code, store it and switch the site to it; fires with
         (deployment, new blobs). Code that does not compile raises L{ApiError} C{INVALID_SCRIPT}
-        before anything is stored or switched."""
+        before anything is stored or switched. C{source}: where it came from (a Git deploy),
+        recorded in the same transaction."""
         if self._checker is not None:
             yield self._checker.check(prepared.site_name, prepared.paths, prepared.read_text)
+        switch = not prepared.preview
+        store_it, extra = (commit_deployment, (switch,)) if source is None else (commit_with_source, (source, switch))
         try:
             result = yield self._store.write(
-                commit_deployment, prepared.site_name, prepared.new_files(), deployed_by, self._reactor.seconds(),
-                self.keep, not prepared.preview)
+                store_it, prepared.site_name, prepared.new_files(), deployed_by, self._reactor.seconds(),
+                self.keep, *extra)
         except NotFound as error:
             raise ApiError(404, "SITE_NOT_FOUND", str(error)) from None
         if prepared.preview:

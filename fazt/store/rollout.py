@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from fazt.store.transaction import Connection
-
 from fazt.store.errors import NotFound
+from fazt.store.transaction import Connection
 
 
 def get_split(conn: Connection, site_name: str) -> Optional[tuple[tuple[int, int], ...]]:

@@ -274,6 +274,9 @@ def delete_site(conn: Connection, site_name: str) -> Optional[dict[str, int]]:
         "SELECT DISTINCT m.blob_hash FROM manifests m JOIN deployments d ON d.id = m.deployment_id"
         " WHERE d.site_name = ?", (site_name,))]
     conn.execute("DELETE FROM sites WHERE name = ?", (site_name,))
+    # Its custom domains and Git link go with it (SPEC §15); deployment sources cascade.
+    conn.execute("DELETE FROM domains WHERE site_name = ?", (site_name,))
+    conn.execute("DELETE FROM git_links WHERE site_name = ?", (site_name,))
     conn.execute(
         "DELETE FROM manifests WHERE deployment_id IN (SELECT id FROM deployments WHERE site_name = ?)",
         (site_name,),

@@ -232,4 +232,8 @@ def mount(services) -> None:
     resource = PublicEndpoints(services.store, services.writer, events, services.clock).app.resource()
     for segment in ("track", "pixel.gif", "r", "webhook"):
         services.root.mount_public(segment, resource)
+    git = services.extras.get("git_webhook")  # fazt.web.gitwebhook: /webhook/git/SITE (SPEC §15)
+    if git is not None:
+        from fazt.web.gitwebhook import WebhookSplit  # here: gitwebhook imports this module's helpers
+        services.root.mount_public("webhook", WebhookSplit(git.app.resource(), resource))
     services.root.add_site_hook(pageview_hook(events, services.clock))

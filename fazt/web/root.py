@@ -14,6 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
+from fazt.base.customhosts import CHECK_PREFIX, CustomHosts
 from fazt.base.names import ADMIN, PREVIEW, preview_target, route_host, split_host
 from fazt.base.responses import METHOD_NOT_ALLOWED, plain_text_get
 from fazt.web.channel import FaztChannel
@@ -81,6 +82,9 @@ class RootResource(Resource):
         # Runs before every admin /api request with its area (the segment after /api/); a body
         # (e.g. a 429 of the rate limit, fazt.web.ratelimit) answers it instead.
         self.api_guard = api_guard
+        # Set by fazt.app.domainwiring: custom domains (SPEC §15) and the proof that a name reaches us.
+        self.custom_hosts: Optional[CustomHosts] = None
+        self.domain_check: Optional[IResource] = None
 
     def mount_public(self, segment: str, resource: IResource) -> None:
         """Serve C{/SEGMENT...} on the admin host without auth (e.g. /track, /r/, /webhook/)."""
@@ -99,6 +103,8 @@ class RootResource(Resource):
             return self.health.render(request)
         if self.acme_challenge is not None and request.path.startswith(ACME_CHALLENGE):
             return self.acme_challenge.render(request)
+        if self.domain_check is not None and request.path.startswith(CHECK_PREFIX):
+            return self.domain_check.render(request)
         if request.isSecure():
             request.setHeader(b"strict-transport-security", SITE_HSTS)
         elif self.https_redirect is not None:
@@ -109,7 +115,14 @@ class RootResource(Resource):
                 request.setHeader(b"location", location)
                 request.setHeader(b"content-type", b"text/plain; charset=utf-8")
                 return b"Moved to HTTPS\n"
-        kind, name = route_host(split_host(request.getHeader(b"host")), self.domain)
+        host = split_host(request.getHeader(b"host"))
+        kind, name = route_host(host, self.domain)
+        if kind == "none" and self.custom_hosts is not None:
+            custom = self.custom_hosts.lookup(host)
+            if custom is not None:
+                if custom[1] is not None:
+                    return self._redirect_to(request, custom[1])
+                kind, name = "site", custom[0]
         if kind == ADMIN:
             return self._render_admin(request, request.path.split(b"/")[1:])
         if kind == "site":
@@ -121,6 +134,15 @@ class RootResource(Resource):
             site, deployment_id = preview_target(name)
             return self.sites.render_deployment(request, site, deployment_id)
         return self.sites.render_unknown_host(request)
+
+    def _redirect_to(self, request: Request, host: str) -> bytes:
+        """301 (308 for other methods than GET/HEAD) to the same path on C{host} (www. to the apex)."""
+        scheme = b"https" if request.isSecure() else b"http"
+        request.setResponseCode(301 if request.method in (b"GET", b"HEAD") else 308)
+        path = request.uri if request.uri.startswith(b"/") else b"/"
+        request.setHeader(b"location", scheme + b"://" + host.encode("ascii") + path)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return b"Moved\n"
 
     def _render_admin(self, request: Request, segments: list[bytes]):
         for name, value in ADMIN_SECURITY_HEADERS:

@@ -21,7 +21,7 @@ LIST_ROUTES = (
     "/api/sites", "/api/deployments", "/api/keys", "/api/audit", "/api/events", "/api/domains", "/api/tags",
     "/api/redirects", "/api/webhooks", "/api/certificates", f"/api/envvars?site_id={SITE}", f"/api/sites/{SITE}/env",
     f"/api/sites/{SITE}/files", f"/api/sites/{SITE}/kv", f"/api/logs?site_id={SITE}", f"/api/sites/{SITE}/logs",
-    f"/api/sites/{SITE}/deployments",
+    f"/api/sites/{SITE}/deployments", f"/api/sites/{SITE}/domains",
 )
 
 

@@ -7,7 +7,6 @@ at each start and fetched from its management port; every certificate is checked
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import socket
@@ -15,6 +14,8 @@ import ssl
 import time
 
 import pytest
+
+from tls_testing import handshake, plain_get
 
 NAMES = ["404.example.test", "admin.example.test", "blog.example.test", "example.test", "root.example.test"]
 WAIT = 60.0
@@ -29,31 +30,6 @@ def api(server, token: str, path: str):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=5) as response:
         return json.loads(response.read())
-
-
-def plain_get(port: int, path: str, host: str):
-    """One plain-HTTP GET, redirects not followed: (status, location, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path, headers={"Host": host})
-        response = conn.getresponse()
-        return response.status, response.getheader("location"), response.read()
-    finally:
-        conn.close()
-
-
-def handshake(port: int, name: str, root_pem: str, request: bytes = b"") -> tuple[bytes, bytes]:
-    """A verified TLS handshake (chain to C{root_pem}, hostname C{name}); the leaf DER and any reply."""
-    context = ssl.create_default_context(cadata=root_pem)
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=name) as tls:
-            der = tls.getpeercert(binary_form=True)
-            reply = b""
-            if request:
-                tls.sendall(request)
-                while chunk := tls.recv(65536):
-                    reply += chunk
-    return der, reply
 
 
 def trap() -> socket.socket:

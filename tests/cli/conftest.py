@@ -94,6 +94,9 @@ class _RecordingHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle()
 
+    def do_DELETE(self):
+        self._handle()
+
     def _handle(self):
         fake: FakeFaztServer = self.server.fake
         canned = fake.routes.get((self.command, self.path))

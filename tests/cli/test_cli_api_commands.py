@@ -20,7 +20,9 @@ SITES = {
 DEPLOYMENTS = {
     "data": [
         {"id": 8, "site": "blog", "created_at": "2026-01-03T00:00:00Z", "file_count": 3,
-         "size_bytes": 2048, "deployed_by": "laptop", "active": True},
+         "size_bytes": 2048, "deployed_by": "laptop", "active": True,
+         "source_url": "https://example.org/s.git", "source_ref": "refs/heads/main",
+         "source_commit": "0123456789abcdef0123456789abcdef01234567"},
         {"id": 7, "site": "blog", "created_at": "2026-01-02T00:00:00Z", "file_count": 2,
          "size_bytes": 100, "deployed_by": "ci", "active": False},
     ],
@@ -76,9 +78,9 @@ def test_deployments_prints_a_table_and_notes_a_partial_list(fake_server, capsys
 
     out, err = capsys.readouterr()
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "CREATED", "FILES", "SIZE", "DEPLOYED", "BY", "ACTIVE"]
-    assert lines[1].split() == ["8", "2026-01-03T00:00:00Z", "3", "2.0", "KiB", "laptop", "yes"]
-    assert lines[2].split() == ["7", "2026-01-02T00:00:00Z", "2", "100", "B", "ci", "no"]
+    assert lines[0].split() == ["ID", "CREATED", "FILES", "SIZE", "DEPLOYED", "BY", "SOURCE", "ACTIVE"]
+    assert lines[1].split() == ["8", "2026-01-03T00:00:00Z", "3", "2.0", "KiB", "laptop", "0123456789ab", "yes"]
+    assert lines[2].split() == ["7", "2026-01-02T00:00:00Z", "2", "100", "B", "ci", "-", "no"]
     assert err == "showing 2 of 5 deployments\n"
 
 

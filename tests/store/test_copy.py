@@ -28,6 +28,8 @@ from fazt.store.kv import append_logs, kv_incr, kv_set
 from fazt.store.redirects import create_redirect, delete_redirect
 from fazt.store.rollout import set_split
 from fazt.store.sessions import create_session
+from fazt.store.domains import add_domain
+from fazt.store.sources import GitLink, Source, record_source, set_link
 from fazt.store.sites import BlobContent, NewFile, commit_deployment
 from fazt.store.transaction import transaction
 from fazt.store.variants import Variant, put_variant
@@ -57,6 +59,9 @@ def fill(path: str) -> None:
                                   "test", NOW + version, keep=2)[0].id)
             set_config(conn, "domain", "example.test", int(NOW))
             set_split(conn, "blobs", [(kept[-2], 90), (kept[-1], 10)])
+            record_source(conn, kept[-1], Source("https://git.example/r.git", "refs/heads/main", "ab" * 20))
+            set_link(conn, GitLink("blobs", "https://git.example/r.git", "refs/heads/main", "site", "s3cret", int(NOW)))
+            add_domain(conn, "blobs", "blobs.example.org", "redirect", int(NOW))
             put_variant(conn, hashlib.sha256(EVERY_BYTE).hexdigest(), "w=320&fm=webp",
                         Variant("variant-hash", "image/webp", bytes(range(255, -1, -1))), NOW)
             key_id, _ = create_api_key(conn, "ci", ["deploy:blobs"], int(NOW))

@@ -42,6 +42,7 @@ export function render(panel, name, ctx) {
       { label: 'Preview', cell: (d) => h('a', { href: d.preview_url, target: '_blank', rel: 'noopener noreferrer',
         'data-preview': d.id }, d.preview_url.replace(/^https?:\/\//, '').replace(/\/$/, '')), cls: 'hide-phone' },
       { label: 'By', cell: (d) => d.deployed_by, cls: 'hide-phone' },
+      { label: 'Source', cell: (d) => (d.source_commit ? h('code', { title: `${d.source_url} ${d.source_ref}` }, d.source_commit.slice(0, 12)) : null), cls: 'hide-phone' },
       { label: 'Files', cell: (d) => h('span', null, text(d.file_count), delta(d.file_count, d.previous?.file_count, String)), num: true },
       { label: 'Size', cell: (d) => h('span', null, bytes(d.size_bytes), delta(d.size_bytes, d.previous?.size_bytes, bytes)), num: true },
       { label: '', cell: (d) => (d.active ? null : h('button', {

@@ -7,6 +7,7 @@ import { h, act, section, bytes, ago, text } from '../ui.js';
 const TABS = [
   ['deployments', 'Deployments', 'site-deploys'], ['files', 'Files', 'site-files'], ['env', 'Env vars', 'site-env'],
   ['kv', 'KV', 'site-kv'], ['logs', 'Live logs', 'site-logs'], ['analytics', 'Analytics', 'site-analytics'],
+  ['domains', 'Domains', 'site-domains'], ['git', 'Git', 'site-git'],
 ];
 
 export function render(main, [name, tabName], ctx) {
