@@ -44,7 +44,7 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 @implementer(IHalfCloseableProtocol)
 class FaztChannel(LeanChannelMixin, HTTPChannel):
     """One HTTP/1.1 connection of a L{fazt.web.root.FaztSite}; see the module docstring (and
-    L{LeanChannelMixin} for how responses are written)."""
+    L{LeanChannelMixin} for how responses are written and the idle timer)."""
 
     def __init__(self, limits: ChannelLimits = ChannelLimits()) -> None:
         super().__init__()
@@ -290,6 +290,7 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
 
     def _cancel_timers(self) -> None:
         self._cancel_head_timer()
+        self.cancel_idle_timer()
         if self._drain_timer is not None and self._drain_timer.active():
             self._drain_timer.cancel()
         self._drain_timer = None

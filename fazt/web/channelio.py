@@ -12,11 +12,15 @@ requests a second pays for on every one (bench/README.md gives what each saved, 
   connection with nothing queued goes straight to the socket (L{fazt.ws.hub.write_now}: what the
   socket does not take is queued by Twisted as usual, after what was sent, so order holds). A held
   head is never left behind: the end of the request, a close, or any other write sends it first.
+- B{One idle timer per connection.} C{HTTPChannel} cancels its idle timer when a request arrives and
+  makes a new one when the answer ends (a C{callLater} and a cancel per request), and moves it on
+  every read. Here the timer stays armed; it records only when the connection last did something,
+  and when it fires early it is re-armed for the time left (as the head timer of L{FaztChannel} is).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from twisted.web.http import NO_BODY_CODES
 from twisted.web.http_headers import Headers
@@ -25,10 +29,12 @@ from fazt.ws.hub import pending_bytes, write_now
 
 
 class LeanChannelMixin:
-    """Mixed in before C{HTTPChannel}; see the module docstring. Uses C{self.transport} and
-    C{self.requests}."""
+    """Mixed in before C{HTTPChannel}; see the module docstring. Uses C{self.transport},
+    C{self.requests}, C{self.timeOut}, C{self.callLater} and C{self.site.reactor}."""
 
     _held_head: Optional[bytes] = None
+    _idle_timer: Any = None
+    _last_active = 0.0
 
     # -- output ------------------------------------------------------------------------------
 
@@ -86,3 +92,33 @@ class LeanChannelMixin:
     def loseConnection(self) -> None:
         self.flush_head()
         super().loseConnection()
+
+    # -- the idle timer (TimeoutMixin's public methods, one DelayedCall per connection) --------
+
+    def setTimeout(self, period: Optional[float]) -> Optional[float]:
+        previous, self.timeOut = self.timeOut, period
+        if period is not None:
+            self._last_active = self.site.reactor.seconds()
+            if self._idle_timer is None:
+                self._idle_timer = self.callLater(period, self._idle_deadline)
+        return previous
+
+    def resetTimeout(self) -> None:
+        if self.timeOut is not None:
+            self._last_active = self.site.reactor.seconds()
+
+    def _idle_deadline(self) -> None:
+        self._idle_timer = None
+        if self.timeOut is None:
+            return  # a request is being handled; setTimeout re-arms when it ends
+        remaining = self._last_active + self.timeOut - self.site.reactor.seconds()
+        if remaining > 0:
+            self._idle_timer = self.callLater(remaining, self._idle_deadline)
+            return
+        self.timeoutConnection()
+
+    def cancel_idle_timer(self) -> None:
+        """Stop the idle timer for good (the connection is gone)."""
+        if self._idle_timer is not None and self._idle_timer.active():
+            self._idle_timer.cancel()
+        self._idle_timer = None
