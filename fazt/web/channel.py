@@ -44,7 +44,7 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 @implementer(IHalfCloseableProtocol)
 class FaztChannel(LeanChannelMixin, HTTPChannel):
     """One HTTP/1.1 connection of a L{fazt.web.root.FaztSite}; see the module docstring (and
-    L{LeanChannelMixin} for how responses are written and the idle timer)."""
+    L{LeanChannelMixin} for how responses are written, the idle timer and the addresses)."""
 
     def __init__(self, limits: ChannelLimits = ChannelLimits()) -> None:
         super().__init__()

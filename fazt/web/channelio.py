@@ -16,6 +16,9 @@ requests a second pays for on every one (bench/README.md gives what each saved, 
   makes a new one when the answer ends (a C{callLater} and a cancel per request), and moves it on
   every read. Here the timer stays armed; it records only when the connection last did something,
   and when it fires early it is re-armed for the time left (as the head timer of L{FaztChannel} is).
+- B{Addresses read once.} C{Request.__init__} asks the channel for both addresses on every request,
+  and the server's side is a C{getsockname} system call each time; a connection's addresses do not
+  change, so the first answers are kept.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class LeanChannelMixin:
     _held_head: Optional[bytes] = None
     _idle_timer: Any = None
     _last_active = 0.0
+    _host_address: Any = None
+    _peer_address: Any = None
 
     # -- output ------------------------------------------------------------------------------
 
@@ -122,3 +127,15 @@ class LeanChannelMixin:
         if self._idle_timer is not None and self._idle_timer.active():
             self._idle_timer.cancel()
         self._idle_timer = None
+
+    # -- addresses -----------------------------------------------------------------------------
+
+    def getHost(self):
+        if self._host_address is None:
+            self._host_address = super().getHost()
+        return self._host_address
+
+    def getPeer(self):
+        if self._peer_address is None:
+            self._peer_address = super().getPeer()
+        return self._peer_address
