@@ -12,6 +12,9 @@ import socket
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
@@ -102,3 +105,19 @@ async def test_head_requests_are_answered_without_waiting_for_a_body():
         await port.stopListening()
     assert [head.split(b"\r\n")[0] for head, _ in answers] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]
     assert b"Content-Length: 5" in answers[0][0] and b"Content-Length: %d" % len(BIG) in answers[1][0]
+
+
+def test_the_date_header_follows_the_sites_clock_second_by_second():
+    clock = Clock()
+    clock.advance(1_000_000_000)
+    site = FaztSite(Answers(), deploy_limit=1024, reactor=clock)
+    channel = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    transport = StringTransport()
+    channel.makeConnection(transport)
+    dates = []
+    for step in (0, 0.5, 0.5):
+        clock.advance(step)
+        transport.clear()
+        channel.dataReceived(b"GET /empty HTTP/1.1\r\nHost: x.test\r\n\r\n")
+        dates.append(next(line for line in transport.value().split(b"\r\n") if line.startswith(b"Date: ")))
+    assert dates == [b"Date: Sun, 09 Sep 2001 01:46:40 GMT"] * 2 + [b"Date: Sun, 09 Sep 2001 01:46:41 GMT"]
