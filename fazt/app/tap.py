@@ -34,8 +34,9 @@ from fazt.api.webhooks import WebhooksApi
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
+from fazt.app import supervised
 from fazt.app.shutdown import OrderlyService
-from fazt.base.bus import SITE_CHANGED, LocalBus
+from fazt.base.bus import SITE_CHANGED
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -102,8 +103,10 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     One pass, top to bottom: the parts that serve requests first, then the service tree that
     starts and stops them (in the order its children are added), then the admin API's areas.
     """
-    prepare_cartridge(config["db"])
+    if supervised.prepares_cartridge(config):  # under --processes N the supervisor did, once
+        prepare_cartridge(config["db"])
     domain = config["domain"]
+    leadership = supervised.leadership(config)  # for the leader's duties (cron, ACME, retention, backups)
 
     # What serves a request: the store, the sites' state, scripts, sockets, the host router.
     store = Store(config["db"], reactor)
@@ -113,7 +116,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus = LocalBus()
+    bus = supervised.event_bus(config, reactor)  # alone: a LocalBus; a child: across the supervisor's processes
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
@@ -142,6 +145,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
+    supervised.identify(config, root)  # a child says which process answered /health
     refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
@@ -190,7 +194,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
                                                   "rate_limit": rate_limit,
-                                                  "http_refusals": refusals})
+                                                  "http_refusals": refusals, "leadership": leadership})
     public.mount(services)
     metrics.mount(services)
     return top, site
@@ -207,8 +211,11 @@ def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
     """Build the fazt service tree from parsed options: C{twistd fazt}'s entry point."""
     if reactor is None:
         from twisted.internet import reactor
+    if supervised.supervises(config):  # --processes N: this process only supervises
+        return supervised.supervisor(config, reactor, prepare_cartridge)
     top, site = build(config, reactor)
-    listening = top.connections.listening(reactor)
+    # A child of the supervisor adopts the listening sockets it inherited instead of binding.
+    listening = top.connections.listening(supervised.listening(config, reactor))
     backlog = config["listen-backlog"]
     for endpoint in config["http"]:
         strports.service(with_backlog(endpoint, backlog), site, reactor=listening).setServiceParent(top)
