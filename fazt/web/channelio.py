@@ -103,9 +103,11 @@ class LeanChannelMixin:
     def setTimeout(self, period: Optional[float]) -> Optional[float]:
         previous, self.timeOut = self.timeOut, period
         if period is not None:
-            self._last_active = self.site.reactor.seconds()
+            now = self._last_active = self.site.reactor.seconds()
             if self._idle_timer is None:
                 self._idle_timer = self.callLater(period, self._idle_deadline)
+            elif self._idle_timer.getTime() > now + period:
+                self._idle_timer.reset(period)  # a shorter period than the timer was armed for
         return previous
 
     def resetTimeout(self) -> None:

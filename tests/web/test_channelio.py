@@ -121,3 +121,17 @@ def test_the_date_header_follows_the_sites_clock_second_by_second():
         channel.dataReceived(b"GET /empty HTTP/1.1\r\nHost: x.test\r\n\r\n")
         dates.append(next(line for line in transport.value().split(b"\r\n") if line.startswith(b"Date: ")))
     assert dates == [b"Date: Sun, 09 Sep 2001 01:46:40 GMT"] * 2 + [b"Date: Sun, 09 Sep 2001 01:46:41 GMT"]
+
+
+def test_a_shorter_idle_timeout_set_later_takes_effect_at_its_own_time():
+    clock = Clock()
+    site = FaztSite(Answers(), deploy_limit=1024, reactor=clock, timeout=60)
+    channel = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    transport = StringTransport()
+    channel.makeConnection(transport)   # idle timer armed for 60 s
+    clock.advance(1)
+    channel.setTimeout(5)               # e.g. a stop that wants idle connections gone sooner
+    clock.advance(4.9)
+    assert not transport.disconnecting
+    clock.advance(0.2)
+    assert transport.disconnecting
