@@ -78,6 +78,10 @@ def event_bus(config: Any, reactor: Any) -> IEventBus:
     # Ctrl-C in a terminal reaches the whole process group: the supervisor passes the stop on as
     # SIGTERM, so a child ignores SIGINT (Twisted installs no SIGINT handler over a non-default one).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # systemd (KillMode=control-group) signals every process of the unit at once, and the supervisor
+    # passes its SIGTERM on: once stopping, a child ignores the second (Twisted's handler would call
+    # reactor.stop again and log ReactorNotRunning).
+    reactor.addSystemEventTrigger("before", "shutdown", signal.signal, signal.SIGTERM, signal.SIG_IGN)
     stopping: list = []  # the connection also closes when this process stops: nothing to say then
     reactor.addSystemEventTrigger("before", "shutdown", stopping.append, True)
     bus = ProcessBus(f"{index}:{os.getpid()}", on_lost=lambda: stopping or _stop(reactor))

@@ -89,9 +89,20 @@ def read_everywhere(held: dict, path: str, host: str, expected: bytes, within: f
     return seen
 
 
+def wait_for_processes(server, fz, count: int = 2) -> None:
+    """Wait until C{count} processes answer: /health answers as soon as one of them listens."""
+    seen: set = set()
+
+    def all_up() -> bool:
+        seen.update(index for index, _ in (health(server.port) for _ in range(10)))
+        return len(seen) == count
+    fz.wait_for(all_up, f"{count} serving processes to answer", server)
+
+
 @pytest.fixture
 def cluster(twistd, cli_env, fz):
     server = twistd.start(args=("--processes", "2"))
+    wait_for_processes(server, fz)
     token = fz.create_token(cli_env, server.db)
     yield server, token
 
@@ -204,6 +215,7 @@ def test_an_https_listener_is_shared_too_and_tac_reads_processes_from_the_enviro
     tls_port = fz.free_port()
     server = twistd.start(tac=True, env={"FAZT_PROCESSES": "2", "FAZT_NO_ACME": "1",
                                          "FAZT_HTTPS": f"tcp:{tls_port}:interface=127.0.0.1"})
+    wait_for_processes(server, fz)
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the self-signed fallback
 
@@ -244,3 +256,26 @@ def test_serving_processes_stop_when_the_supervisor_is_killed(cluster, fz):
         time.sleep(0.1)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2)
+
+
+def test_a_second_sigterm_to_a_stopping_process_is_ignored(cluster, fz):
+    # systemd's default KillMode=control-group signals every process of the unit, and the supervisor
+    # passes its own SIGTERM on: a serving process gets two.
+    server, token = cluster
+    assert fz.upload_zip(server.port, token, "files", fz.make_zip({"big.bin": BIG}))[0] == 200
+    children = {pid for _, pid in (health(server.port) for _ in range(50))}
+    assert len(children) == 2
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.request("GET", "/big.bin", headers={"Host": "files.example.test"})
+    response = conn.getresponse()
+    first = response.read(65536)  # one process stays busy with the rest while it stops
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    time.sleep(0.3)
+    server.proc.send_signal(signal.SIGTERM)
+    body = first + response.read()
+    conn.close()
+    assert len(body) == len(BIG)
+    assert server.proc.wait(60) in (0, -signal.SIGTERM)
+    log = server.log()
+    assert "Traceback" not in log and "ReactorNotRunning" not in log, log
