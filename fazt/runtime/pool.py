@@ -57,9 +57,12 @@ from fazt.runtime.workerproc import Job, RunResult, WorkerProcess, failure
 __all__ = ["CheckResult", "RunResult", "WorkerPool"]
 
 _FAZT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(fazt.__file__)))
-# The heavy lane's workers run at a lower CPU priority: a hostile site burning its budget there
-# yields the cores to this process and to the other workers when they have work (on a 2-core
-# server they otherwise share the cores evenly, and every other request waits for its turn).
+# A heavy-lane worker runs at a lower CPU priority from its first heavy run on: a hostile site
+# burning its budget there yields the cores to this process and to the other workers when they have
+# work (on a 2-core server they otherwise share the cores evenly, and every other request waits for
+# its turn). Not before: a niced worker gets a fraction of a busy core, so light runs placed on it
+# wait longer (the scheduler weighs its load, fazt.runtime.lanes.NICED_WEIGHT), and until a site
+# turns heavy there is nothing to yield to.
 HEAVY_LANE_NICENESS = 10
 _log = Logger()
 
@@ -135,8 +138,6 @@ class WorkerPool(Service):
         transport = self._reactor.spawnProcess(worker, self._command[0], self._command, env=env,
                                                childFDs={0: "w", 1: "r", 2: "r"})
         worker.pid = transport.pid
-        if slot < self._lanes.heavy_lane:
-            _lower_priority(transport.pid, HEAVY_LANE_NICENESS)
         self._workers.append(worker)
         self._watch.poke()
 
@@ -178,6 +179,9 @@ class WorkerPool(Service):
             self._next_id += 1
             job.id = self._next_id
             worker.take(job)
+            if job.heavy and not job.check and not worker.load.niced:
+                worker.load.niced = True  # once: a process cannot take back a lowered priority
+                _lower_priority(worker.pid, HEAVY_LANE_NICENESS)
             frame, job.frame = job.frame, None
             self._deadlines.add(job, self.check_wall_seconds if job.check else self.wall_seconds)
             if not job.check and not self.shares.known(job.site):

@@ -32,6 +32,7 @@ from twisted.web.http import HTTPChannel
 from zope.interface import implementer
 
 from fazt.base.errors import ApiError
+from fazt.web.channelio import LeanChannelMixin
 from fazt.web.framing import (ChannelLimits, FramingError, check_host_headers, envelope_response, parse_target,
                               refusal)
 from fazt.base.responses import is_event_stream
@@ -41,8 +42,9 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 @implementer(IHalfCloseableProtocol)
-class FaztChannel(HTTPChannel):
-    """One HTTP/1.1 connection of a L{fazt.web.root.FaztSite}; see the module docstring."""
+class FaztChannel(LeanChannelMixin, HTTPChannel):
+    """One HTTP/1.1 connection of a L{fazt.web.root.FaztSite}; see the module docstring (and
+    L{LeanChannelMixin} for how responses are written, the idle timer and the addresses)."""
 
     def __init__(self, limits: ChannelLimits = ChannelLimits()) -> None:
         super().__init__()
@@ -231,6 +233,7 @@ class FaztChannel(HTTPChannel):
         if self._refused or self._gone:
             return
         response = envelope_response(error)
+        self.flush_head()  # a response still being sent goes out before the refusal
         self.site.refusals.count(error.status)
         self._refused = True
         self.persistent = False
@@ -275,6 +278,7 @@ class FaztChannel(HTTPChannel):
             self._head_timer = self.callLater(remaining, self._head_deadline)
             return
         if self._partial:
+            self.flush_head()
             self.site.refusals.count(408)
             self.transport.write(envelope_response(refusal(408, "the request's headers took too long")))
         self.timeoutConnection()
@@ -286,6 +290,7 @@ class FaztChannel(HTTPChannel):
 
     def _cancel_timers(self) -> None:
         self._cancel_head_timer()
+        self.cancel_idle_timer()
         if self._drain_timer is not None and self._drain_timer.active():
             self._drain_timer.cancel()
         self._drain_timer = None

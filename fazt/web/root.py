@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 from weakref import WeakSet
 
 from twisted.internet.defer import Deferred
+from twisted.web.http import datetimeToString
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
@@ -197,6 +198,14 @@ class FaztSite(Site):
         self._finish_hooks = getattr(resource, "finish_hooks", [])
         # Open HTTP connections, so that a graceful stop can wait for them (fazt.app.shutdown).
         self.channels: WeakSet = WeakSet()
+        self._date: tuple[int, bytes] = (-1, b"")
+
+    def http_date(self) -> bytes:
+        """The C{Date} header's value now (RFC 9110 §6.6.1), formatted once per second."""
+        second = int(self.reactor.seconds())
+        if second != self._date[0]:
+            self._date = (second, datetimeToString(second))
+        return self._date[1]
 
     def protocol(self) -> FaztChannel:
         """The connection class (called by C{Factory.buildProtocol}): HTTP/1.1 with fazt's framing."""

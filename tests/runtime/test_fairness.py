@@ -122,6 +122,16 @@ def test_light_sites_spread_over_workers_and_avoid_those_with_heavy_work():
     assert s.lanes.queued == 2
 
 
+def test_light_runs_weigh_a_niced_worker_by_its_smaller_share_of_the_cpu():
+    # Placed by count alone, 50 runs would split 25/25 and the niced worker's would wait ~4x longer.
+    s = Scheduler(size=2, capacity=256)
+    s.workers[0].load.niced = True
+    s.shares.record("light", 1)
+    s.submit("light", 50)
+    slots = [slot for _, slot in s.log]
+    assert (slots.count(0), slots.count(1)) == (10, 40)  # NICED_WEIGHT 4: 10 x 4 = 40
+
+
 def test_one_worker_is_both_lanes():
     s = Scheduler(size=1, heavy_per_worker=1)
     s.shares.record("hog", 100)
