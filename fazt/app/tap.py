@@ -35,7 +35,9 @@ from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
-from fazt.base.bus import SITE_CHANGED, LocalBus
+from fazt.app.leaderduties import LeaderDuties
+from fazt.base.bus import SITE_CHANGED, IEventBus, LocalBus
+from fazt.base.leader import FixedLeadership, ILeadership
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -96,11 +98,14 @@ def prepare_cartridge(path: str) -> None:
         )
 
 
-def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
+def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
+          leadership: Optional[ILeadership] = None) -> tuple[MultiService, FaztSite]:
     """The service tree without listeners, and the web site to listen with.
 
     One pass, top to bottom: the parts that serve requests first, then the service tree that
     starts and stops them (in the order its children are added), then the admin API's areas.
+    C{bus} and C{leadership} are this process's among several (SPEC §19); by default a
+    L{LocalBus} and the leadership of a process alone.
     """
     prepare_cartridge(config["db"])
     domain = config["domain"]
@@ -113,7 +118,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus = LocalBus()
+    bus = bus if bus is not None else LocalBus()
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
@@ -151,12 +156,15 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
                          connections=connections)
     store.setServiceParent(top)
-    ops_wiring.install(config, reactor, top, store)
+    # Cron, ACME orders and renewals, retention and scheduled backups run in the leader only.
+    duties = LeaderDuties(leadership if leadership is not None else FixedLeadership(True))
+    ops_wiring.install(config, reactor, duties, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
     FetcherService(fetcher).setServiceParent(top)  # after the workers stop: closes the idle fetch connections
     workers.setServiceParent(top)
-    CronService(reactor, store, index, apps, domain).setServiceParent(top)
-    certificates = acme_wiring.install(config, reactor, top, store, root, bus)
+    CronService(reactor, store, index, apps, domain).setServiceParent(duties)
+    duties.setServiceParent(top)
+    certificates = acme_wiring.install(config, reactor, top, store, root, bus, duties)
 
     def announce(change: str) -> Callable[[str], None]:
         """A callback publishing SITE_CHANGED with C{change} for the site it is given; the SiteIndex,

@@ -244,11 +244,21 @@ class MetricsEndpoint:
                                  ("memory", "fazt_js_memory_failures_total", "ran out of memory")):
             lines += family(name, "counter", f"Script runs that {what}, by site.",
                             [({"site": s}, n) for (s, o), n in runs if o == kind])
-        cron = self.services.parent.namedServices.get("cron")
+        cron = _named(self.services.parent, "cron")
         if cron is not None:
             lines += family("fazt_cron_runs_total", "counter", "Scheduled runs by outcome (ok, failed, skipped).",
                             [({"outcome": o}, n) for o, n in sorted(cron.counts.items())])
         return lines
+
+
+def _named(parent: Any, name: str) -> Optional[Any]:
+    """The service called C{name} in C{parent} or one level down (the leader's duties hold cron)."""
+    found = parent.namedServices.get(name)
+    for child in parent if found is None else ():
+        found = getattr(child, "namedServices", {}).get(name)
+        if found is not None:
+            break
+    return found
 
 
 add_error_handlers(MetricsEndpoint.app)
