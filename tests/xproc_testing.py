@@ -20,7 +20,7 @@ from twisted.internet.task import deferLater
 from zope.interface import implementer
 
 from fazt.base.bus import IEventBus, LocalBus
-from fazt.base.leader import FixedLeadership
+from fazt.base.leader import ILeadership
 
 # How long a test waits for something another stack must do (a bound on a hang, not a speed assertion).
 WAIT = 20.0
@@ -96,8 +96,36 @@ async def eventually(check, what: str, wait: float = WAIT, step: float = 0.02):
         waited += step
 
 
-def start_stack(db: str, bus, leader: bool, domain: str = "example.test", extra_args: tuple = ()):
-    """A LiveServer (tests/fazt_testing.py) whose tree is on C{bus}, leading or not."""
+@implementer(ILeadership)
+class Leadership:
+    """A leadership the test hands over and takes back (as an advisory lock would move)."""
+
+    def __init__(self, is_leader: bool) -> None:
+        self.is_leader = is_leader
+        self._watchers: list = []
+
+    def watch(self, callback):
+        self._watchers.append(callback)
+        callback(self.is_leader)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def become(self, is_leader: bool) -> None:
+        self.is_leader = is_leader
+        for callback in list(self._watchers):
+            callback(is_leader)
+
+
+def start_stack(db: str, bus, leadership: ILeadership, domain: str = "example.test", extra_args: tuple = ()):
+    """A LiveServer (tests/fazt_testing.py) whose tree is on C{bus} with C{leadership}."""
     from fazt_testing import start_server
 
-    return start_server(db, domain, extra_args, bus=bus, leadership=FixedLeadership(leader))
+    return start_server(db, domain, extra_args, bus=bus, leadership=leadership)
+
+
+async def stop_stack(server) -> None:
+    """L{fazt_testing.stop_server} from within a test's coroutine (which must not block on the reactor)."""
+    await server.listener.stopListening()
+    await server.pool.closeCachedConnections()
+    result = server.services.stopService()
+    if result is not None:
+        await result

@@ -70,6 +70,7 @@ from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
 from fazt.ws.hub import HubRegistry
+from fazt.ws.relay import SocketRelay
 from fazt.ws.resource import SiteSockets
 
 __all__ = ["Options", "makeService"]
@@ -125,8 +126,9 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
     writer = BatchWriter(store)
     max_message = config["ws-max-message-kb"] * 1024
     # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
-    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
-                       max_pending=max(MIB, 2 * max_message))
+    # The hubs of this process, relayed to every other process's on the bus (fazt.ws.relay).
+    hubs = SocketRelay(HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
+                                   max_pending=max(MIB, 2 * max_message)), bus, reactor)
     fetcher = with_bench_allowance(SafeFetcher(reactor), reactor, config.get(BENCH_FETCH_OPTION))  # None: off
     host = HostApi(store, writer, fetcher, clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
@@ -156,6 +158,7 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
     top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
                          connections=connections)
     store.setServiceParent(top)
+    hubs.setServiceParent(top)  # says this process is there before it listens; that it is gone when it stops
     # Cron, ACME orders and renewals, retention and scheduled backups run in the leader only.
     duties = LeaderDuties(leadership if leadership is not None else FixedLeadership(True))
     ops_wiring.install(config, reactor, duties, store)
@@ -181,7 +184,7 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
     clock = reactor
 
-    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies)
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock, bus=bus), proxies)
     backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth)
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
     events.setServiceParent(top)

@@ -171,7 +171,9 @@ class MetricsEndpoint:
         blobs = self.services.index.blobs
         workers = self.services.workers
         sockets = self._sockets()
-        ws = [({"site": s}, sockets.clients(s)) for s in sockets.sites()] if sockets is not None else []
+        # This process's own clients (the per-process figures are summed across processes).
+        local = getattr(sockets, "local_clients", None) or getattr(sockets, "clients", None)
+        ws = [({"site": s}, local(s)) for s in sockets.sites()] if sockets is not None else []
         lines: list[str] = []
         lines += family("fazt_site_requests_total", "counter", "Requests to site hosts, by site.",
                         [({"site": s}, n) for s, n in sorted(self.counter.counts.items())])

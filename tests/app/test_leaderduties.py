@@ -4,29 +4,10 @@ from __future__ import annotations
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
-from zope.interface import implementer
 
 from fazt.app.leaderduties import LeaderDuties
-from fazt.base.leader import FixedLeadership, ILeadership
-
-
-@implementer(ILeadership)
-class Switchable:
-    """A leadership a test hands over and takes back."""
-
-    def __init__(self, is_leader: bool) -> None:
-        self.is_leader = is_leader
-        self._watchers = []
-
-    def watch(self, callback):
-        self._watchers.append(callback)
-        callback(self.is_leader)
-        return lambda: self._watchers.remove(callback)
-
-    def become(self, is_leader: bool) -> None:
-        self.is_leader = is_leader
-        for callback in list(self._watchers):
-            callback(is_leader)
+from fazt.base.leader import FixedLeadership
+from xproc_testing import Leadership
 
 
 class Duty(Service):
@@ -80,7 +61,7 @@ def test_a_follower_never_starts_them():
 
 def test_duties_follow_the_leadership_as_it_moves():
     log = []
-    leadership = Switchable(False)
+    leadership = Leadership(False)
     top, duties, children = tree(leadership, log)
     top.startService()
     leadership.become(True)
@@ -96,7 +77,7 @@ def test_duties_follow_the_leadership_as_it_moves():
 
 def test_leadership_regained_while_stopping_restarts_only_once_the_stop_ended():
     log = []
-    leadership = Switchable(True)
+    leadership = Leadership(True)
     top, duties, (cron, retention) = tree(leadership, log)
     top.startService()
     cron.hold = Deferred()  # a cron run still going
