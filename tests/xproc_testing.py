@@ -62,7 +62,14 @@ class BusNetwork:
         self.buses.append(bus)
         return bus
 
+    def kill(self, bus: NetworkBus) -> None:
+        """The process of C{bus} dies (SIGKILL): nothing more reaches it or comes from it."""
+        self.buses.remove(bus)
+        self._queue = [entry for entry in self._queue if entry[0] is not bus]
+
     def forward(self, origin: NetworkBus, topic: str, wire: str) -> None:
+        if origin not in self.buses:
+            return  # a dead process's
         self._queue.append((origin, topic, wire))
         if not self._scheduled:
             self._scheduled = True

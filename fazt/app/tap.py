@@ -200,7 +200,7 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
     services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
-                                                  "rate_limit": rate_limit,
+                                                  "rate_limit": rate_limit, "bus": bus,
                                                   "http_refusals": refusals})
     public.mount(services)
     metrics.mount(services)

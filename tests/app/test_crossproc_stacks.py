@@ -204,3 +204,36 @@ async def test_failed_logins_on_every_stack_lock_the_address_on_all(stacks):
     for server in stacks:
         response = await login(server, "right password")
         assert response.code == 429 and response.header("retry-after"), (response.code, response.body)
+
+
+@pytest_twisted.ensureDeferred
+async def test_metrics_on_one_stack_sum_every_stack(stacks):
+    a, b, c = stacks
+    await deploy_everywhere(stacks, "counted", {"index.html": "x"})
+    before = _series(await _metrics(a), 'fazt_site_requests_total{site="counted"}')
+    for server, times in ((a, 1), (b, 2), (c, 3)):
+        for _ in range(times):
+            assert (await server.get("/", host(server, "counted"))).code == 200
+    client = await join(c.port, host(c, "counted"))
+    try:
+        await eventually(lambda: _relay(a).clients("counted") == 1, "a knowing c's client")
+        text = await _metrics(a)  # asked right after the requests: each stack answers with its latest
+        assert _series(text, 'fazt_site_requests_total{site="counted"}') == before + 6
+        assert _series(text, 'fazt_site_responses_total{site="counted",code="200"}') == before + 6
+        assert _series(text, 'fazt_site_request_duration_seconds_count{site="counted"}') == before + 6
+        assert _series(text, 'fazt_websocket_connections{site="counted"}') == 1
+        assert _series(text, "fazt_js_workers") == 3  # one per stack
+        assert text.count("# TYPE fazt_site_requests_total counter") == 1
+    finally:
+        await close_all([client])
+
+
+async def _metrics(server) -> str:
+    response = await server.get("/metrics", authorization=f"Bearer {server.admin_token}")
+    assert response.code == 200, response.body
+    return response.body.decode()
+
+
+def _series(text: str, name: str) -> float:
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ")]
+    return values[0] if values else 0
