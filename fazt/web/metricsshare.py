@@ -127,11 +127,9 @@ class MetricsShare(Service):
     # -- the bus ---------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        """Every interval: share what changed, unless no other process is known (nobody to tell;
-        a process that starts asks for everything)."""
-        self._expire()
-        if self._heard:
-            self._share()
+        """Every interval: share what changed, and say C{done} (the heartbeat). Also when no other
+        process is known: one that lost touch with this one (a bus down for a while) finds it again."""
+        self._share()
 
     def _wanted(self, message: dict) -> None:
         if message.get("process") != self.process and self.running:
