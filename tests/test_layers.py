@@ -6,7 +6,7 @@ docs/ARCHITECTURE.md:
 
     base      fazt/base/ (and the package root, fazt/__init__.py)
     store     fazt/store/
-    domain    fazt/deploy, runtime, ws, acme, analytics, cron, ops
+    domain    fazt/deploy, runtime, ws, acme, analytics, cron, ops, cluster (cluster: base only)
     web       fazt/web/ (sites, host router, the HTTP helpers the admin API shares)
     api       fazt/api/ (the admin API)
     app       fazt/app/ (wiring)
@@ -27,7 +27,10 @@ from typing import Iterator
 PACKAGE = Path(__file__).resolve().parent.parent / "fazt"
 
 LAYERS = {"base": 0, "store": 1, "domain": 2, "web": 3, "api": 4, "app": 5, "cli": 6}
-DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops"}
+DOMAINS = {"deploy", "runtime", "ws", "acme", "analytics", "cron", "ops", "cluster"}
+# Domain packages that import nothing of fazt but base/ (the supervisor and its process bus: the
+# supervisor process opens no store and serves nothing).
+BASE_ONLY = {"cluster"}
 
 # Allowed imports between two folders of the same layer (importer, imported), and why.
 SIDEWAYS = {
@@ -109,6 +112,12 @@ def breaks_layers(importer_file: str, target: str) -> bool:
 def test_every_import_points_down_the_layers():
     wrong = sorted({edge for edge in all_edges() if breaks_layers(*edge)})
     assert wrong == [], "imports that point up the layers (or sideways without a SIDEWAYS entry)"
+
+
+def test_base_only_packages_import_only_base():
+    wrong = sorted({(importer, target) for importer, target in all_edges()
+                    if folder(module_name(PACKAGE.parent / importer)) in BASE_ONLY and folder(target) != "base"})
+    assert wrong == []
 
 
 def test_no_loop_between_folders():

@@ -9,6 +9,7 @@ from twisted.python import usage
 
 from fazt.acme.policy import LETS_ENCRYPT
 from fazt.app.listeners import LISTEN_BACKLOG
+from fazt.app.processoptions import PROCESS_PARAMETERS, ProcessOptions
 from fazt.base.converters import rate as _rate
 from fazt.base.converters import seconds as _seconds
 from fazt.base.converters import whole_number as _whole_number
@@ -37,7 +38,7 @@ def _ping_seconds(value: str) -> float:
     return seconds
 
 
-class Options(usage.Options):
+class Options(ProcessOptions, usage.Options):
     """C{twistd -n fazt --domain D [--db PATH] [--http ENDPOINT]... [--https ENDPOINT]...}"""
 
     synopsis = "[options]"
@@ -80,6 +81,7 @@ class Options(usage.Options):
         ["metrics-token", None, None, "A bearer token that may read /metrics (besides admin keys)."],
         ["grace-seconds", None, 10.0, "On stop, how long in-flight requests may take to finish.", _seconds("grace-seconds")],
         *OPS_PARAMETERS,
+        *PROCESS_PARAMETERS,
         *HTTP_PARAMETERS,
         ["acme-directory", None, LETS_ENCRYPT, "The ACME directory certificates come from (e.g. staging or Pebble)."],
         ["acme-email", None, None, "A contact e-mail for the ACME account (optional)."],
@@ -148,3 +150,4 @@ class Options(usage.Options):
         check_ops_options(self)
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]
+        self.check_processes()

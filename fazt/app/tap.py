@@ -34,10 +34,11 @@ from fazt.api.webhooks import WebhooksApi
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
+from fazt.app import supervised
 from fazt.app.shutdown import OrderlyService
 from fazt.app.leaderduties import LeaderDuties
-from fazt.base.bus import SITE_CHANGED, IEventBus, LocalBus
-from fazt.base.leader import FixedLeadership, ILeadership
+from fazt.base.bus import SITE_CHANGED, IEventBus
+from fazt.base.leader import ILeadership
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -105,11 +106,14 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
 
     One pass, top to bottom: the parts that serve requests first, then the service tree that
     starts and stops them (in the order its children are added), then the admin API's areas.
-    C{bus} and C{leadership} are this process's among several (SPEC §19); by default a
-    L{LocalBus} and the leadership of a process alone.
+    C{bus} and C{leadership} are this process's among several (SPEC §19); by default those the
+    options say (L{fazt.app.supervised}: alone, a L{LocalBus} and the leadership).
     """
-    prepare_cartridge(config["db"])
+    if supervised.prepares_cartridge(config):  # under --processes N the supervisor did, once
+        prepare_cartridge(config["db"])
     domain = config["domain"]
+    if leadership is None:  # for the leader's duties (cron, ACME, retention, backups)
+        leadership = supervised.leadership(config)
 
     # What serves a request: the store, the sites' state, scripts, sockets, the host router.
     store = Store(config["db"], reactor)
@@ -119,7 +123,8 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus = bus if bus is not None else LocalBus()
+    if bus is None:  # alone: a LocalBus; a child: across the supervisor's processes
+        bus = supervised.event_bus(config, reactor)
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
@@ -149,6 +154,7 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     root = RootResource(domain, SiteRenderer(index, apps, sockets), api, admin_ui=DashboardResource(),
                         api_guard=rate_limit)
+    supervised.identify(config, root)  # a child says which process answered /health
     refusals = RefusalCounter()  # requests the connections refuse themselves, for /metrics
     site = FaztSite(root, deploy_limit=limits.max_archive_bytes + MULTIPART_SLACK,
                     access_log=config["access-log"], limits=channel_limits(config),
@@ -160,7 +166,7 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
     store.setServiceParent(top)
     hubs.setServiceParent(top)  # says this process is there before it listens; that it is gone when it stops
     # Cron, ACME orders and renewals, retention and scheduled backups run in the leader only.
-    duties = LeaderDuties(leadership if leadership is not None else FixedLeadership(True))
+    duties = LeaderDuties(leadership)
     ops_wiring.install(config, reactor, duties, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
     FetcherService(fetcher).setServiceParent(top)  # after the workers stop: closes the idle fetch connections
@@ -201,7 +207,7 @@ def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
                                                   "rate_limit": rate_limit, "bus": bus,
-                                                  "http_refusals": refusals})
+                                                  "http_refusals": refusals, "leadership": leadership})
     public.mount(services)
     metrics.mount(services)
     return top, site
@@ -218,8 +224,11 @@ def makeService(config: Options, reactor: Optional[Any] = None) -> MultiService:
     """Build the fazt service tree from parsed options: C{twistd fazt}'s entry point."""
     if reactor is None:
         from twisted.internet import reactor
+    if supervised.supervises(config):  # --processes N: this process only supervises
+        return supervised.supervisor(config, reactor, prepare_cartridge)
     top, site = build(config, reactor)
-    listening = top.connections.listening(reactor)
+    # A child of the supervisor adopts the listening sockets it inherited instead of binding.
+    listening = top.connections.listening(supervised.listening(config, reactor))
     backlog = config["listen-backlog"]
     for endpoint in config["http"]:
         strports.service(with_backlog(endpoint, backlog), site, reactor=listening).setServiceParent(top)

@@ -44,9 +44,16 @@ class HealthResource(Resource):
 
     isLeaf = True
 
+    def __init__(self, headers: tuple = ()) -> None:
+        super().__init__()
+        # Extra (name, value) headers of every answer, e.g. which serving process answered (SPEC §19).
+        self.headers = tuple(headers)
+
     def render(self, request: Request) -> bytes:
         if not plain_text_get(request):
             return METHOD_NOT_ALLOWED
+        for name, value in self.headers:
+            request.setHeader(name, value)
         return b"OK"
 
 
