@@ -55,7 +55,7 @@ class CertificateManager(MultiService):
     def __init__(self, store, certificates: CertificateMap, domain: str, clock: IReactorTime,
                  issuer: Optional[Any] = None, public_ca: bool = False, serving_tls: bool = True,
                  interval: float = CHECK_INTERVAL, bus: Optional[IEventBus] = None,
-                 extra_names: Callable[[], list] = list) -> None:
+                 extra_names: Callable[[], list] = list, duties: Optional[MultiService] = None) -> None:
         super().__init__()
         self.setName(SERVICE_NAME)
         self.store = store
@@ -72,13 +72,16 @@ class CertificateManager(MultiService):
         self._bus = bus
         # Names wanted besides the domain's and the sites': the registered custom domains (SPEC §15).
         self.extra_names = extra_names
+        # With several processes only the leader orders: its timer runs among the leader's duties
+        # (fazt.app.leaderduties), and a switch or preview heard on the bus orders only while they are active.
+        self._duties = duties
         if bus is not None:
             bus.subscribe(SITE_CHANGED, self._site_changed)
             bus.subscribe(CERTIFICATE_STORED, self._certificate_stored)
         if issuer is not None:
             timer = TimerService(interval, self._tick)
             timer.clock = clock
-            timer.setServiceParent(self)
+            timer.setServiceParent(duties if duties is not None else self)
 
     def stopService(self):
         if self.issuer is not None and hasattr(self.issuer, "stop"):
@@ -156,6 +159,8 @@ class CertificateManager(MultiService):
                 name, schedule.failures, next_attempt, next_ari, schedule.last_attempt, schedule.last_error))
 
     def _site_changed(self, message: dict) -> None:
+        if self._duties is not None and not self._duties.active:
+            return
         if message.get("change") == "switch":
             self.site_deployed(message["site"])
         elif message.get("change") == "preview":

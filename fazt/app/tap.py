@@ -39,7 +39,9 @@ from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.options import Options
 from fazt.app import supervised
 from fazt.app.shutdown import OrderlyService
-from fazt.base.bus import SITE_CHANGED
+from fazt.app.leaderduties import LeaderDuties
+from fazt.base.bus import SITE_CHANGED, IEventBus
+from fazt.base.leader import ILeadership
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -79,6 +81,7 @@ from fazt.api.rollout import PromoteApi, SplitApi
 from fazt.web.images import ImageRenderer
 from fazt.web.sitestate import SiteIndex
 from fazt.ws.hub import HubRegistry
+from fazt.ws.relay import SocketRelay
 from fazt.ws.resource import SiteSockets
 
 __all__ = ["Options", "makeService"]
@@ -107,18 +110,22 @@ def prepare_cartridge(path: str) -> None:
         )
 
 
-def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[MultiService, FaztSite]:
+def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Optional[IEventBus] = None,
+          leadership: Optional[ILeadership] = None) -> tuple[MultiService, FaztSite]:
     """The service tree without listeners, and the web site to listen with.
 
     One pass, top to bottom: the parts that serve requests first, then the service tree that
     starts and stops them (in the order its children are added), then the admin API's areas.
     C{parts}, if given, is filled with the pieces a caller wiring more around the tree needs
     (C{fazt dev}, L{fazt.cli.devserver}): C{store}, C{bus}, C{root}, C{deployer}.
+    C{bus} and C{leadership} are this process's among several (SPEC §19); by default those the
+    options say (L{fazt.app.supervised}: alone, a L{LocalBus} and the leadership).
     """
     if supervised.prepares_cartridge(config):  # under --processes N the supervisor did, once
         prepare_cartridge(config["db"])
     domain = config["domain"]
-    leadership = supervised.leadership(config)  # for the leader's duties (cron, ACME, retention, backups)
+    if leadership is None:  # for the leader's duties (cron, ACME, retention, backups)
+        leadership = supervised.leadership(config)
 
     # What serves a request: the store, the sites' state, scripts, sockets, the host router.
     store = Store(config["db"], reactor)
@@ -128,15 +135,17 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus = supervised.event_bus(config, reactor)  # alone: a LocalBus; a child: across the supervisor's processes
+    if bus is None:  # alone: a LocalBus; a child: across the supervisor's processes
+        bus = supervised.event_bus(config, reactor)
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
     writer = BatchWriter(store)
     max_message = config["ws-max-message-kb"] * 1024
     # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
-    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
-                       max_pending=max(MIB, 2 * max_message))
+    # The hubs of this process, relayed to every other process's on the bus (fazt.ws.relay).
+    hubs = SocketRelay(HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
+                                   max_pending=max(MIB, 2 * max_message)), bus, reactor)
     fetcher = with_bench_allowance(SafeFetcher(reactor), reactor, config.get(BENCH_FETCH_OPTION))  # None: off
     host = HostApi(store, writer, fetcher, clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
@@ -170,13 +179,17 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
                          connections=connections)
     store.setServiceParent(top)
-    ops_wiring.install(config, reactor, top, store)
+    hubs.setServiceParent(top)  # says this process is there before it listens; that it is gone when it stops
+    # Cron, ACME orders and renewals, retention and scheduled backups run in the leader only.
+    duties = LeaderDuties(leadership)
+    ops_wiring.install(config, reactor, duties, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
     ThreadPoolService(image_pool).setServiceParent(top)
     FetcherService(fetcher).setServiceParent(top)  # after the workers stop: closes the idle fetch connections
     workers.setServiceParent(top)
-    CronService(reactor, store, index, apps, domain).setServiceParent(top)
-    certificates = acme_wiring.install(config, reactor, top, store, root, bus)
+    CronService(reactor, store, index, apps, domain).setServiceParent(duties)
+    duties.setServiceParent(top)
+    certificates = acme_wiring.install(config, reactor, top, store, root, bus, duties)
     # Custom domains: routing, the check token, certificates on demand (SPEC §15).
     domains = domainwiring.install(config, reactor, root, store, bus, certificates, _pool(top, "fazt-dns", 2))
 
@@ -204,7 +217,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
     clock = reactor
 
-    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies)
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock, bus=bus), proxies)
     # config["db"], not store.path: a PostgreSQL URL's password is left out of store.path.
     backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), config["db"], auth)
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
@@ -223,7 +236,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None) -> tuple[
     services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
-                                                  "rate_limit": rate_limit,
+                                                  "rate_limit": rate_limit, "bus": bus,
                                                   "http_refusals": refusals, "leadership": leadership,
                                                   "git_webhook": GitPushWebhook(store, git)})
     public.mount(services)
