@@ -22,7 +22,7 @@ from typing import Callable
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-__all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED"]
+__all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED", "RESYNC"]
 
 _log = Logger()
 
@@ -34,6 +34,10 @@ LOG_LINE = "log.line"
 SOCKET_MESSAGE = "socket.message"
 # A certificate was issued and stored: C{{"name", "not_after"}}.
 CERTIFICATE_STORED = "certificate.stored"
+# Messages from other processes or nodes may have been lost (the bus's link was down and is back):
+# whatever a subscriber cached from the store must be read again. C{{"reason"}}. Published by the bus
+# itself, to its own process only.
+RESYNC = "bus.resync"
 
 Subscriber = Callable[[dict], None]
 
