@@ -1,4 +1,7 @@
-"""The cartridge: one SQLite file, one writer thread, a pool of reader threads.
+"""The cartridge's store: one writer thread, a pool of reader threads, either engine.
+
+The store runs on SQLite (a file) or PostgreSQL (L{fazt.store.engines} makes either); only the
+way a thread opens its connection differs (the C{connector}).
 
 Every public method returns a Deferred; the SQL itself lives in plain synchronous functions
 (C{fazt.store.sites}, C{fazt.store.accounts}) that take a connection as first argument, so that
@@ -10,7 +13,7 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
@@ -69,8 +72,13 @@ class Store(Service):
     share one transaction (group commit), each in its own savepoint.
     """
 
-    def __init__(self, path: str, reactor: IReactorFromThreads, reader_threads: int = 4) -> None:
+    def __init__(self, path: str, reactor: IReactorFromThreads, reader_threads: int = 4,
+                 connector: Optional[Callable[[bool], Any]] = None) -> None:
+        #: the SQLite file, or the PostgreSQL URL without its password
         self.path = path
+        # connector(readonly) opens one thread's connection; a PostgreSQL one that breaks (the
+        # server restarted, the network dropped) is closed and replaced by the next job.
+        self._connector = connector or (lambda readonly: connect(path, readonly=readonly))
         self._reactor = reactor
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="fazt-db-writer", daemon=True)
@@ -102,10 +110,22 @@ class Store(Service):
                 conn.close()
             self._connections.clear()
 
+    def _drop_if_broken(self) -> bool:
+        """Forget this thread's connection if it broke; whether it did."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or not getattr(conn, "broken", False):
+            return False
+        self._local.conn = None
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        conn.close()
+        return True
+
     def _connection(self, readonly: bool) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, readonly=readonly)
+            conn = self._connector(readonly)
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
@@ -177,7 +197,9 @@ class Store(Service):
             with transaction(self._connection(readonly=False)) as conn:
                 result = fn(conn, *args, **(kwargs or {}))
         except BaseException:
-            return (small, d, False, Failure())
+            failure = Failure()
+            self._drop_if_broken()  # never retried: a lost COMMIT may have happened
+            return (small, d, False, failure)
         return (small, d, True, result)
 
     def _run_small(self, jobs: list) -> list:
@@ -196,6 +218,7 @@ class Store(Service):
                     conn.execute("RELEASE op")
         except BaseException:
             failure = Failure()
+            self._drop_if_broken()
             return [(True, d, False, failure) for _, _, _, _, d in jobs]
         return outcomes
 
@@ -210,6 +233,13 @@ class Store(Service):
                 d.errback(value)
 
     def _in_read(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+        try:
+            with transaction(self._connection(readonly=True), write=False) as conn:
+                return fn(conn, *args, **kwargs)
+        except StoreError:
+            if not self._drop_if_broken():
+                raise
+        # The connection was lost (a server restart): a read is safe to run again, once, on a new one.
         with transaction(self._connection(readonly=True), write=False) as conn:
             return fn(conn, *args, **kwargs)
 
