@@ -33,9 +33,10 @@ from fazt.api.system import SystemApi
 from fazt.api.webhooks import WebhooksApi
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
+from fazt.app.nodes import bus_and_leadership, follow_resync
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
-from fazt.base.bus import SITE_CHANGED, LocalBus
+from fazt.base.bus import SITE_CHANGED
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -49,8 +50,7 @@ from fazt.runtime.pinning import FetcherService
 from fazt.runtime.pool import WorkerPool
 from fazt.store.batch import BatchWriter
 from fazt.store.blobcache import ByteLRU
-from fazt.store.db import Store, open_cartridge
-from fazt.store.migrate import connect
+from fazt.store.engines import connect, is_postgresql_target, make_store, open_cartridge
 from fazt.web.admission import DeployGate
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
@@ -79,9 +79,9 @@ MULTIPART_SLACK = MIB
 
 
 def prepare_cartridge(path: str) -> None:
-    """Create or migrate the database, seed the default sites, make the first admin."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    """Create or migrate the database (a file or a postgresql:// URL), seed the default sites, make the first admin."""
+    if not is_postgresql_target(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     open_cartridge(path)
     conn = connect(path)
     try:
@@ -106,14 +106,14 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     domain = config["domain"]
 
     # What serves a request: the store, the sites' state, scripts, sockets, the host router.
-    store = Store(config["db"], reactor)
+    store = make_store(config["db"], reactor)
     index = SiteIndex(store, ByteLRU(config["cache-mb"] * MIB))
     limits = Limits(
         max_archive_bytes=config["max-archive-mb"] * MIB,
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus = LocalBus()
+    bus, leadership, node_services = bus_and_leadership(config["db"], reactor)  # PostgreSQL: shared with other nodes
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
@@ -131,6 +131,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     proxies = parse_networks(config["trusted-proxy"])
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus, trusted_proxies=proxies)
     bus.subscribe(SITE_CHANGED, apps.site_changed)  # new variables or a deletion
+    follow_resync(bus, index, apps)  # the bus may have missed messages: reload from the store
     auth = Authenticator(store, reactor, audit=AuditRecorder(writer, reactor))  # every area records through auth.audit
     api = ApiRouter()
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
@@ -150,6 +151,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     # The service tree: children start in this order and stop in reverse (fazt.app.shutdown).
     top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
                          connections=connections)
+    for service in node_services:  # the bus and leadership first: they stop last
+        service.setServiceParent(top)
     store.setServiceParent(top)
     ops_wiring.install(config, reactor, top, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
@@ -189,6 +192,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
+                                                  "leadership": leadership,
                                                   "rate_limit": rate_limit,
                                                   "http_refusals": refusals})
     public.mount(services)

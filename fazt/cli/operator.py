@@ -12,6 +12,7 @@ import time
 from fazt.app.bootstrap import create_admin, seed_default_sites
 from fazt.base.names import InvalidSiteName, normalise_site_name
 from fazt.store.accounts import create_api_key, set_config
+from fazt.store import engines
 from fazt.store.db import open_cartridge
 from fazt.store.migrate import MigrationError, connect
 from fazt.store.transaction import transaction
@@ -59,15 +60,15 @@ def _check_scope(scope: str) -> str:
 
 
 def create_key(db_path: str, name: str, scopes: list[str]) -> str:
-    """Add an API key to an existing cartridge; returns the token (shown only once)."""
-    if not os.path.exists(db_path):
+    """Add an API key to an existing cartridge (a file or a postgresql:// URL); returns the token (shown only once)."""
+    if not engines.is_postgresql_target(db_path) and not os.path.exists(db_path):
         raise OperatorError(f"{db_path} does not exist (create it with 'fazt init' or by starting the server)")
     if not name.strip():
         raise OperatorError("--name must not be empty")
     checked = [_check_scope(s) for s in (scopes or ["admin"])]
     try:
-        open_cartridge(db_path)
-        conn = connect(db_path)
+        engines.open_cartridge(db_path)
+        conn = engines.connect(db_path)
         try:
             with transaction(conn):
                 _, token = create_api_key(conn, name.strip(), checked, int(time.time()))
@@ -76,5 +77,5 @@ def create_key(db_path: str, name: str, scopes: list[str]) -> str:
     except (MigrationError, OSError, Exception) as exc:
         if isinstance(exc, OperatorError):
             raise
-        raise OperatorError(f"could not add a key to {db_path}: {exc}") from exc
+        raise OperatorError(f"could not add a key to {engines.display(db_path)}: {exc}") from exc
     return token

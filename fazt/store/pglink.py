@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import psycopg
 
-__all__ = ["is_postgres_url", "connect", "LinkError"]
+__all__ = ["connect", "LinkError"]
 
 # psycopg's errors (connection refused, lost, terminated by an administrator...), for callers that
 # must tell a broken link from their own bugs without importing psycopg themselves.
 LinkError = psycopg.Error
 
 _KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
-
-
-def is_postgres_url(location: str) -> bool:
-    """Whether C{--db} names a PostgreSQL database (C{postgresql://} or C{postgres://}) rather than a file."""
-    return location.strip().lower().startswith(("postgresql://", "postgres://"))
 
 
 def connect(dsn: str, purpose: str, connect_timeout: int = 10) -> psycopg.Connection:
