@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from pgnodes_testing import api, deploy, first_seen, nodes, pg_dsn, postgres, served  # noqa: F401
 
@@ -78,3 +79,33 @@ def test_two_nodes_started_together_on_a_new_database_make_one_schema_and_one_ad
     assert len(lines) == 1, lines  # one admin, announced by the node that made it
     for node in (a, b):
         assert served(node, "root")[0] == 200
+
+
+CRON_SITE = {
+    "fazt.json": json.dumps({"cron": [{"schedule": "* * * * *", "path": "/tick"}]}),
+    "main.js": """export default async function (req) {
+  if (req.headers["x-fazt-cron"] === "1") {
+    db.incr("ran:" + Math.floor(Date.now() / 60000));
+    return new Response("ran");
+  }
+  return Response.json({ runs: db.get("ran:" + req.query.minute) || 0 });
+}""",
+}
+
+
+def test_a_cron_entry_runs_once_per_tick_with_two_nodes(nodes, fz):
+    a, b, token = nodes.a, nodes.b, nodes.token
+    deploy(fz, a, token, "ticker", CRON_SITE)
+
+    def runs(minute):
+        status, body = served(b, "ticker", f"/?minute={minute}")
+        assert status == 200, body
+        return json.loads(body)["runs"]
+
+    def ran():  # the minute of the first run seen (the tick comes at the next minute's start)
+        now = int(time.time() // 60)
+        return next((m for m in (now, now - 1) if runs(m)), None)
+
+    minute = fz.wait_for(ran, "a cron run", a, timeout=90)
+    time.sleep(5)  # the other node's scheduler saw the same minute start by now
+    assert runs(minute) == 1
