@@ -11,6 +11,9 @@ import json
 import threading
 import time
 
+import pytest_twisted
+
+from wsclient import close_all, join
 from pgnodes_testing import api, deploy, first_seen, nodes, pg_dsn, postgres, served  # noqa: F401
 
 COUNTER = """export default async function (req) {
@@ -109,3 +112,18 @@ def test_a_cron_entry_runs_once_per_tick_with_two_nodes(nodes, fz):
     minute = fz.wait_for(ran, "a cron run", a, timeout=90)
     time.sleep(5)  # the other node's scheduler saw the same minute start by now
     assert runs(minute) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_websocket_message_relays_across_nodes(nodes, fz):
+    a, b, token = nodes.a, nodes.b, nodes.token
+    deploy(fz, a, token, "chat", {"index.html": b"<p>chat</p>"})
+    alice = await join(a.port, f"chat.{fz.DOMAIN}:{a.port}")
+    bob = await join(b.port, f"chat.{fz.DOMAIN}:{b.port}")
+    try:
+        alice.sendMessage(b"from node A")
+        assert await bob.messages(1) == ["from node A"]
+        bob.sendMessage(b"\x00binary from B", isBinary=True)
+        assert await alice.messages(2) == ["from node A", b"\x00binary from B"]
+    finally:
+        await close_all([alice, bob])
