@@ -14,7 +14,8 @@ docs/ARCHITECTURE.md:
 
 A module may import from its own folder and from any lower layer. Between two folders of the same
 layer only the edges in L{SIDEWAYS} are allowed, and no chain of imports may lead from a folder back
-to itself. No module outside fazt/store/ holds SQL text or imports C{sqlite3}.
+to itself. No module outside fazt/store/ holds SQL text or imports a database driver (C{sqlite3},
+C{psycopg}, C{psycopg_pool}).
 """
 
 from __future__ import annotations
@@ -158,18 +159,21 @@ def string_text(node: ast.AST) -> str:
     return ""
 
 
-def imports_sqlite3(node: ast.AST) -> bool:
+DRIVERS = {"sqlite3", "psycopg", "psycopg_pool", "psycopg2"}
+
+
+def imports_a_driver(node: ast.AST) -> bool:
     names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
              else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-    return any(name.split(".")[0] == "sqlite3" for name in names)
+    return any(name.split(".")[0] in DRIVERS for name in names)
 
 
 def sql_files() -> set[str]:
     return files_outside_the_store(lambda node: bool(SQL.search(string_text(node))))
 
 
-def sqlite3_files() -> set[str]:
-    return files_outside_the_store(imports_sqlite3)
+def driver_files() -> set[str]:
+    return files_outside_the_store(imports_a_driver)
 
 
 def test_the_sql_pattern_finds_statements_and_not_prose():
@@ -185,5 +189,12 @@ def test_no_sql_outside_the_store():
     assert sorted(sql_files()) == []
 
 
-def test_no_sqlite3_import_outside_the_store():
-    assert sorted(sqlite3_files()) == []
+def test_no_database_driver_import_outside_the_store():
+    assert sorted(driver_files()) == []
+
+
+def test_the_driver_check_sees_every_driver():
+    for source in ("import sqlite3", "import psycopg", "from psycopg import sql", "from psycopg.errors import X",
+                   "import psycopg_pool"):
+        assert any(map(imports_a_driver, ast.walk(ast.parse(source)))), source
+    assert not any(map(imports_a_driver, ast.walk(ast.parse("import psycopgish, json"))))

@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from fazt import __version__
-from fazt.cli import backups, certs, commands, credentials
+from fazt.cli import backups, cartridge, certs, commands, credentials
 from fazt.cli.errors import CliError
 
 EXIT_ERROR = 1
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env_and_logs_commands(subcommands)
     _add_account_commands(subcommands)
     backups.add_backup_commands(subcommands)
+    cartridge.add_cartridge_commands(subcommands)
     credentials.add_credentials_command(subcommands)
     certs.add_certs_command(subcommands, _client_command)
     return parser

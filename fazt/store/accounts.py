@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Optional
 
+from fazt.store.dialect import DatabaseError
 from fazt.store.errors import NotFound, StoreError
-from fazt.store.transaction import transaction
+from fazt.store.transaction import Connection, transaction
 
 TOKEN_PREFIX = "fazt_"
 
@@ -36,17 +36,17 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_api_key(conn: sqlite3.Connection, name: str, scopes: list[str], now: int) -> tuple[int, str]:
+def create_api_key(conn: Connection, name: str, scopes: list[str], now: int) -> tuple[int, str]:
     """Store a new key; returns its id and the token (the only time the token exists)."""
     token = new_token()
     cursor = conn.execute(
-        "INSERT INTO api_keys (name, token_digest, scopes, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO api_keys (name, token_digest, scopes, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (name, token_digest(token), " ".join(scopes), now),
     )
-    return cursor.lastrowid, token
+    return cursor.fetchone()[0], token
 
 
-def find_api_key(conn: sqlite3.Connection, token: str) -> Optional[ApiKey]:
+def find_api_key(conn: Connection, token: str) -> Optional[ApiKey]:
     """The live key whose token this is, or None."""
     row = conn.execute(
         "SELECT id, name, scopes, created_at, last_used_at FROM api_keys"
@@ -58,11 +58,11 @@ def find_api_key(conn: sqlite3.Connection, token: str) -> Optional[ApiKey]:
     return ApiKey(row[0], row[1], tuple(row[2].split()), row[3], row[4])
 
 
-def touch_api_key(conn: sqlite3.Connection, key_id: int, now: int) -> None:
+def touch_api_key(conn: Connection, key_id: int, now: int) -> None:
     conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key_id))
 
 
-def list_api_keys(conn: sqlite3.Connection, limit: int, offset: int) -> list[ApiKey]:
+def list_api_keys(conn: Connection, limit: int, offset: int) -> list[ApiKey]:
     """A page of the live (unrevoked) keys, newest first."""
     rows = conn.execute(
         "SELECT id, name, scopes, created_at, last_used_at FROM api_keys WHERE revoked_at IS NULL"
@@ -72,12 +72,12 @@ def list_api_keys(conn: sqlite3.Connection, limit: int, offset: int) -> list[Api
     return [ApiKey(r[0], r[1], tuple(r[2].split()), r[3], r[4]) for r in rows]
 
 
-def count_api_keys(conn: sqlite3.Connection) -> int:
+def count_api_keys(conn: Connection) -> int:
     """How many live keys there are."""
     return conn.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
 
 
-def revoke_api_key(conn: sqlite3.Connection, key_id: int, now: int) -> Optional[str]:
+def revoke_api_key(conn: Connection, key_id: int, now: int) -> Optional[str]:
     """Revoke the live key C{key_id} at once; returns its name, or None if there is no such key."""
     row = conn.execute(
         "SELECT name FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,)
@@ -88,15 +88,15 @@ def revoke_api_key(conn: sqlite3.Connection, key_id: int, now: int) -> Optional[
     return row[0]
 
 
-def create_user(conn: sqlite3.Connection, username: str, password_hash: str, now: int) -> int:
+def create_user(conn: Connection, username: str, password_hash: str, now: int) -> int:
     cursor = conn.execute(
-        "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
         (username, password_hash, now),
     )
-    return cursor.lastrowid
+    return cursor.fetchone()[0]
 
 
-def set_credentials(conn: sqlite3.Connection, password_hash: str, username: Optional[str], now: int) -> str:
+def set_credentials(conn: Connection, password_hash: str, username: Optional[str], now: int) -> str:
     """Give the admin C{password_hash} (and the name C{username}) and end their sessions, in one transaction.
 
     The admin is the user named C{username}, else the only user (renamed to C{username} if
@@ -120,21 +120,21 @@ def set_credentials(conn: sqlite3.Connection, password_hash: str, username: Opti
             conn.execute("UPDATE users SET username = ?, password_hash = ? WHERE id = ?",
                          (name, password_hash, user_id))
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         raise StoreError(str(error)) from error
     return name
 
 
-def count_users(conn: sqlite3.Connection) -> int:
+def count_users(conn: Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
 
-def get_config(conn: sqlite3.Connection, key: str) -> Optional[str]:
+def get_config(conn: Connection, key: str) -> Optional[str]:
     row = conn.execute("SELECT value FROM config WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
 
 
-def set_config(conn: sqlite3.Connection, key: str, value: str, now: int) -> None:
+def set_config(conn: Connection, key: str, value: str, now: int) -> None:
     conn.execute(
         "INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?)"
         " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

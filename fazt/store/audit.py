@@ -6,8 +6,8 @@ write a large row.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+from fazt.store.transaction import Connection
 
 MAX_FIELD = 200
 MAX_DETAILS = 1000
@@ -31,19 +31,19 @@ def _clip(value: object, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def record(conn: sqlite3.Connection, actor: str, action: str, resource: str, result: str,
+def record(conn: Connection, actor: str, action: str, resource: str, result: str,
            details: str, now: float) -> int:
     """Add one entry to the audit log; returns its id."""
     cursor = conn.execute(
         "INSERT INTO audit_log (created_at, actor, action, resource, result, details)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (now, _clip(actor, MAX_FIELD), _clip(action, MAX_FIELD), _clip(resource, MAX_FIELD),
          _clip(result, MAX_FIELD), _clip(details, MAX_DETAILS)),
     )
-    return cursor.lastrowid
+    return cursor.fetchone()[0]
 
 
-def list_entries(conn: sqlite3.Connection, limit: int, offset: int) -> list[AuditEntry]:
+def list_entries(conn: Connection, limit: int, offset: int) -> list[AuditEntry]:
     """A page of the log, newest first."""
     rows = conn.execute(
         "SELECT id, created_at, actor, action, resource, result, details FROM audit_log"
@@ -53,5 +53,5 @@ def list_entries(conn: sqlite3.Connection, limit: int, offset: int) -> list[Audi
     return [AuditEntry(*row) for row in rows]
 
 
-def count_entries(conn: sqlite3.Connection) -> int:
+def count_entries(conn: Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Iterable, Optional
+from fazt.store.transaction import Connection
 
 
 @dataclass(frozen=True)
@@ -30,18 +30,18 @@ class Schedule:
     last_error: Optional[str] = None
 
 
-def load_certificate(conn: sqlite3.Connection, name: str) -> Optional[StoredCertificate]:
+def load_certificate(conn: Connection, name: str) -> Optional[StoredCertificate]:
     row = conn.execute("SELECT name, cert_pem, key_pem, not_after, issuer FROM certificates WHERE name = ?",
                        (name,)).fetchone()
     return StoredCertificate(*row) if row else None
 
 
-def all_certificates(conn: sqlite3.Connection) -> list[StoredCertificate]:
+def all_certificates(conn: Connection) -> list[StoredCertificate]:
     rows = conn.execute("SELECT name, cert_pem, key_pem, not_after, issuer FROM certificates ORDER BY name")
     return [StoredCertificate(*row) for row in rows]
 
 
-def save_certificate(conn: sqlite3.Connection, cert: StoredCertificate, now: float) -> None:
+def save_certificate(conn: Connection, cert: StoredCertificate, now: float) -> None:
     """Keep C{cert}, replacing the name's previous certificate."""
     conn.execute(
         "INSERT INTO certificates (name, cert_pem, key_pem, not_after, issuer, last_attempt, last_error, updated_at)"
@@ -52,7 +52,7 @@ def save_certificate(conn: sqlite3.Connection, cert: StoredCertificate, now: flo
     )
 
 
-def load_schedules(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, Schedule]:
+def load_schedules(conn: Connection, names: Iterable[str]) -> dict[str, Schedule]:
     """The schedule of each of C{names} that has one."""
     found = {}
     for name in names:
@@ -63,17 +63,19 @@ def load_schedules(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, 
     return found
 
 
-def all_schedules(conn: sqlite3.Connection) -> dict[str, Schedule]:
+def all_schedules(conn: Connection) -> dict[str, Schedule]:
     rows = conn.execute("SELECT name, failures, next_attempt, next_ari, last_attempt, last_error"
                         " FROM certificate_schedule")
     return {row[0]: Schedule(*row) for row in rows}
 
 
-def save_schedule(conn: sqlite3.Connection, schedule: Schedule) -> None:
+def save_schedule(conn: Connection, schedule: Schedule) -> None:
     """Replace a name's schedule; a failure is also noted on its certificate row, if any."""
     conn.execute(
-        "INSERT OR REPLACE INTO certificate_schedule (name, failures, next_attempt, next_ari, last_attempt,"
-        " last_error) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO certificate_schedule (name, failures, next_attempt, next_ari, last_attempt, last_error)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET failures = excluded.failures,"
+        " next_attempt = excluded.next_attempt, next_ari = excluded.next_ari,"
+        " last_attempt = excluded.last_attempt, last_error = excluded.last_error",
         (schedule.name, schedule.failures, schedule.next_attempt, schedule.next_ari, schedule.last_attempt,
          schedule.last_error),
     )
@@ -82,26 +84,28 @@ def save_schedule(conn: sqlite3.Connection, schedule: Schedule) -> None:
                      (schedule.last_attempt, schedule.last_error, schedule.name))
 
 
-def issued(conn: sqlite3.Connection, cert: StoredCertificate, schedule: Schedule, now: float) -> None:
+def issued(conn: Connection, cert: StoredCertificate, schedule: Schedule, now: float) -> None:
     """Keep a newly issued certificate and its next renewal in one transaction."""
     save_certificate(conn, cert, now)
     save_schedule(conn, schedule)
 
 
-def site_names(conn: sqlite3.Connection) -> list[str]:
+def site_names(conn: Connection) -> list[str]:
     """Every site that has been deployed (has an active deployment)."""
     rows = conn.execute("SELECT name FROM sites WHERE active_deployment_id IS NOT NULL ORDER BY name")
     return [row[0] for row in rows]
 
 
-def load_account(conn: sqlite3.Connection, directory_url: str) -> Optional[tuple[str, str]]:
+def load_account(conn: Connection, directory_url: str) -> Optional[tuple[str, str]]:
     """The account key (PEM) and registration (JSON) used with C{directory_url}, if any."""
     row = conn.execute("SELECT key_pem, registration FROM acme_account WHERE directory_url = ?",
                        (directory_url,)).fetchone()
     return (row[0], row[1]) if row else None
 
 
-def save_account(conn: sqlite3.Connection, directory_url: str, key_pem: str, registration: str,
+def save_account(conn: Connection, directory_url: str, key_pem: str, registration: str,
                  now: float) -> None:
-    conn.execute("INSERT OR REPLACE INTO acme_account (directory_url, key_pem, registration, created_at)"
-                 " VALUES (?, ?, ?, ?)", (directory_url, key_pem, registration, now))
+    conn.execute("INSERT INTO acme_account (directory_url, key_pem, registration, created_at)"
+                 " VALUES (?, ?, ?, ?) ON CONFLICT (directory_url) DO UPDATE SET key_pem = excluded.key_pem,"
+                 " registration = excluded.registration, created_at = excluded.created_at",
+                 (directory_url, key_pem, registration, now))

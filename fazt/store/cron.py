@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Optional
+from fazt.store.transaction import Connection
 
 
-def cron_configs(conn: sqlite3.Connection, config_file: str,
+def cron_configs(conn: Connection, config_file: str,
                  known: frozenset) -> list[tuple[str, str, Optional[bytes]]]:
     """C{(site, blob hash, bytes)} of the file C{config_file} (C{fazt.json}) of every app site.
 
@@ -30,7 +30,7 @@ def cron_configs(conn: sqlite3.Connection, config_file: str,
     return found
 
 
-def claim_run(conn: sqlite3.Connection, site: str, entry: str, minute: int) -> bool:
+def claim_run(conn: Connection, site: str, entry: str, minute: int) -> bool:
     """Record that C{entry} of C{site} starts in C{minute}; False if that minute was claimed already."""
     row = conn.execute("SELECT last_minute FROM cron_runs WHERE site_name = ? AND entry = ?",
                        (site, entry)).fetchone()
@@ -47,7 +47,7 @@ def claim_run(conn: sqlite3.Connection, site: str, entry: str, minute: int) -> b
     return True
 
 
-def record_outcome(conn: sqlite3.Connection, site: str, entry: str, minute: int, outcome: str,
+def record_outcome(conn: Connection, site: str, entry: str, minute: int, outcome: str,
                    ended_at: float) -> None:
     """Note how the run of C{minute} ended (unless a later run has been claimed since)."""
     conn.execute("UPDATE cron_runs SET last_outcome = ?, last_ended_at = ?"
@@ -55,7 +55,7 @@ def record_outcome(conn: sqlite3.Connection, site: str, entry: str, minute: int,
                  (outcome, ended_at, site, entry, minute))
 
 
-def last_runs(conn: sqlite3.Connection, site: str) -> list[tuple[str, int, Optional[str], Optional[float]]]:
+def last_runs(conn: Connection, site: str) -> list[tuple[str, int, Optional[str], Optional[float]]]:
     """C{(entry, last minute, outcome, ended at)} of a site's entries."""
     return conn.execute("SELECT entry, last_minute, last_outcome, last_ended_at FROM cron_runs"
                         " WHERE site_name = ? ORDER BY entry", (site,)).fetchall()

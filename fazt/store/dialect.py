@@ -14,6 +14,9 @@ from typing import Any
 
 import psycopg
 
+#: A LIMIT that keeps every row (SQLite's LIMIT -1 is an error in PostgreSQL, LIMIT ALL in SQLite).
+NO_LIMIT = 2 ** 62
+
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 

@@ -7,9 +7,9 @@ API: the functions that list variables return names and times only.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Optional
+from fazt.store.transaction import Connection
 
 MAX_NAME_CHARS = 128
 MAX_VALUE_BYTES = 4096
@@ -72,7 +72,7 @@ def check_env_value(raw: Any) -> str:
 _COLUMNS = "id, site_name, name, created_at, updated_at"
 
 
-def list_env_vars(conn: sqlite3.Connection, site: str, limit: int = 100, offset: int = 0) -> list[EnvVar]:
+def list_env_vars(conn: Connection, site: str, limit: int = 100, offset: int = 0) -> list[EnvVar]:
     """A site's variables (without values), by name."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM env_vars WHERE site_name = ? ORDER BY name LIMIT ? OFFSET ?",
@@ -81,23 +81,23 @@ def list_env_vars(conn: sqlite3.Connection, site: str, limit: int = 100, offset:
     return [EnvVar(*r) for r in rows]
 
 
-def count_env_vars(conn: sqlite3.Connection, site: str) -> int:
+def count_env_vars(conn: Connection, site: str) -> int:
     return conn.execute("SELECT COUNT(*) FROM env_vars WHERE site_name = ?", (site,)).fetchone()[0]
 
 
-def get_env_var(conn: sqlite3.Connection, site: str, name: str) -> Optional[EnvVar]:
+def get_env_var(conn: Connection, site: str, name: str) -> Optional[EnvVar]:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM env_vars WHERE site_name = ? AND name = ?", (site, name)
     ).fetchone()
     return EnvVar(*row) if row else None
 
 
-def get_env_var_by_id(conn: sqlite3.Connection, var_id: int) -> Optional[EnvVar]:
+def get_env_var_by_id(conn: Connection, var_id: int) -> Optional[EnvVar]:
     row = conn.execute(f"SELECT {_COLUMNS} FROM env_vars WHERE id = ?", (var_id,)).fetchone()
     return EnvVar(*row) if row else None
 
 
-def set_env_var(conn: sqlite3.Connection, site: str, name: str, value: str, now: int) -> tuple[EnvVar, bool]:
+def set_env_var(conn: Connection, site: str, name: str, value: str, now: int) -> tuple[EnvVar, bool]:
     """Create or replace a variable; returns it and whether it is new."""
     existed = get_env_var(conn, site, name) is not None
     conn.execute(
@@ -108,7 +108,7 @@ def set_env_var(conn: sqlite3.Connection, site: str, name: str, value: str, now:
     return get_env_var(conn, site, name), not existed
 
 
-def replace_env_vars(conn: sqlite3.Connection, site: str, values: dict[str, str], now: int) -> int:
+def replace_env_vars(conn: Connection, site: str, values: dict[str, str], now: int) -> int:
     """Make C{values} the site's whole environment; returns how many variables were removed."""
     names = sorted(values)
     marks = ",".join("?" * len(names))
@@ -119,11 +119,11 @@ def replace_env_vars(conn: sqlite3.Connection, site: str, values: dict[str, str]
     return removed
 
 
-def delete_env_var(conn: sqlite3.Connection, site: str, name: str) -> bool:
+def delete_env_var(conn: Connection, site: str, name: str) -> bool:
     """Remove one variable; True if it existed."""
     return conn.execute("DELETE FROM env_vars WHERE site_name = ? AND name = ?", (site, name)).rowcount > 0
 
 
-def delete_all_env_vars(conn: sqlite3.Connection, site: str) -> int:
+def delete_all_env_vars(conn: Connection, site: str) -> int:
     """Remove every variable of a site; returns how many there were."""
     return conn.execute("DELETE FROM env_vars WHERE site_name = ?", (site,)).rowcount

@@ -7,7 +7,6 @@ config table under L{SALT_KEY}, so a restart does not count everyone twice.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -15,6 +14,8 @@ from typing import Optional
 from fazt.store.eventrows import PendingEvent, event_row, split_tags, text
 from fazt.store.visitors import rotate_salt, utc_day, visitor_hash
 from fazt.store.accounts import get_config, set_config
+from fazt.store.dialect import NO_LIMIT, fragment
+from fazt.store.transaction import Connection
 
 SALT_KEY = "analytics.visitor_salt"
 DAY = 86400
@@ -49,7 +50,7 @@ class EventFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def insert_events(conn: sqlite3.Connection, events: list[PendingEvent]) -> int:
+def insert_events(conn: Connection, events: list[PendingEvent]) -> int:
     """Write C{events}, each address replaced by its visitor hash; returns how many."""
     salts: dict[str, str] = {}
     rows = []
@@ -66,14 +67,14 @@ def insert_events(conn: sqlite3.Connection, events: list[PendingEvent]) -> int:
     return len(rows)
 
 
-def _salt_for(conn: sqlite3.Connection, day: str, now: float) -> str:
+def _salt_for(conn: Connection, day: str, now: float) -> str:
     salt, to_store = rotate_salt(get_config(conn, SALT_KEY), day)
     if to_store is not None:
         set_config(conn, SALT_KEY, to_store, int(now))
     return salt
 
 
-def list_events(conn: sqlite3.Connection, where: EventFilter, limit: int, offset: int) -> list[dict]:
+def list_events(conn: Connection, where: EventFilter, limit: int, offset: int) -> list[dict]:
     """A page of events, newest first, as the API shows them (no address: the visitor hash)."""
     clause, args = where.where()
     rows = conn.execute(
@@ -89,25 +90,25 @@ def list_events(conn: sqlite3.Connection, where: EventFilter, limit: int, offset
     ]
 
 
-def count_events(conn: sqlite3.Connection, where: EventFilter) -> int:
+def count_events(conn: Connection, where: EventFilter) -> int:
     clause, args = where.where()
     return conn.execute("SELECT COUNT(*) FROM events" + clause, args).fetchone()[0]
 
 
-def domain_counts(conn: sqlite3.Connection, limit: Optional[int] = None, offset: int = 0) -> list[dict]:
+def domain_counts(conn: Connection, limit: Optional[int] = None, offset: int = 0) -> list[dict]:
     """C{[{domain, count}]}, most events first."""
     rows = conn.execute(
         "SELECT domain, COUNT(*) AS n FROM events WHERE domain != '' GROUP BY domain"
-        " ORDER BY n DESC, domain LIMIT ? OFFSET ?", (-1 if limit is None else limit, offset),
+        " ORDER BY n DESC, domain LIMIT ? OFFSET ?", (NO_LIMIT if limit is None else limit, offset),
     ).fetchall()
     return [{"domain": d, "count": n} for d, n in rows]
 
 
-def count_domains(conn: sqlite3.Connection) -> int:
+def count_domains(conn: Connection) -> int:
     return conn.execute("SELECT COUNT(DISTINCT domain) FROM events WHERE domain != ''").fetchone()[0]
 
 
-def tag_counts(conn: sqlite3.Connection) -> list[dict]:
+def tag_counts(conn: Connection) -> list[dict]:
     """C{[{tag, count}]} over every event, most used first (each tag counted once per event)."""
     counts: dict[str, int] = {}
     for joined, n in conn.execute("SELECT tags, COUNT(*) FROM events WHERE tags != '' GROUP BY tags"):
@@ -116,13 +117,13 @@ def tag_counts(conn: sqlite3.Connection) -> list[dict]:
     return [{"tag": t, "count": n} for t, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def _count_since(conn: sqlite3.Connection, since: float) -> tuple[int, int]:
+def _count_since(conn: Connection, since: float) -> tuple[int, int]:
     return conn.execute(
         "SELECT COUNT(*), COUNT(DISTINCT visitor_hash) FROM events WHERE created_at >= ?", (since,)
     ).fetchone()
 
 
-def stats(conn: sqlite3.Connection, now: Optional[float] = None) -> dict:
+def stats(conn: Connection, now: Optional[float] = None) -> dict:
     """The dashboard numbers of C{GET /api/stats}, from one consistent snapshot.
 
     "Today" starts at midnight UTC; the week and the month are the last 7 and 30 days; the
@@ -133,7 +134,7 @@ def stats(conn: sqlite3.Connection, now: Optional[float] = None) -> dict:
     week, week_visitors = _count_since(conn, now - 7 * DAY)
     month, month_visitors = _count_since(conn, now - 30 * DAY)
     timeline = conn.execute(
-        "SELECT strftime('%Y-%m-%d %H:00', created_at, 'unixepoch') AS hour, COUNT(*) FROM events"
+        f"SELECT {fragment(conn, 'hour_of_created_at')} AS hour, COUNT(*) FROM events"
         " WHERE created_at >= ? GROUP BY hour ORDER BY hour", (now - DAY,),
     ).fetchall()
     return {

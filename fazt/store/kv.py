@@ -7,8 +7,11 @@ fazt; reading parses JSON where it can. Expired keys read as missing and are del
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any, Optional
+
+from fazt.store.dialect import POSTGRESQL, SQLITE, fragment
+from fazt.store.dialect import name as dialect_name
+from fazt.store.transaction import Connection
 
 MAX_KEY_BYTES = 512
 MAX_VALUE_BYTES = 1024 * 1024
@@ -41,7 +44,7 @@ def _check_key(key: Any) -> str:
     return key
 
 
-def kv_get(conn: sqlite3.Connection, site: str, key: str, now: float) -> Any:
+def kv_get(conn: Connection, site: str, key: str, now: float) -> Any:
     row = conn.execute(
         "SELECT value, expires_at FROM kv WHERE site_name = ? AND key = ?", (site, _check_key(key))
     ).fetchone()
@@ -50,7 +53,7 @@ def kv_get(conn: sqlite3.Connection, site: str, key: str, now: float) -> Any:
     return decode_value(row[0])
 
 
-def kv_set(conn: sqlite3.Connection, site: str, key: str, value: Any, ttl: Optional[float], now: float) -> None:
+def kv_set(conn: Connection, site: str, key: str, value: Any, ttl: Optional[float], now: float) -> None:
     if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
         raise KVError("ttl must be a positive number of seconds")
     expires = now + ttl if ttl is not None else None
@@ -62,14 +65,14 @@ def kv_set(conn: sqlite3.Connection, site: str, key: str, value: Any, ttl: Optio
     )
 
 
-def kv_delete(conn: sqlite3.Connection, site: str, key: str, now: float) -> bool:
+def kv_delete(conn: Connection, site: str, key: str, now: float) -> bool:
     """Remove a key; True if a live (unexpired) value was there."""
     existed = kv_get(conn, site, key, now) is not None
     conn.execute("DELETE FROM kv WHERE site_name = ? AND key = ?", (site, key))
     return existed
 
 
-def kv_list(conn: sqlite3.Connection, site: str, prefix: str, now: float) -> list[dict]:
+def kv_list(conn: Connection, site: str, prefix: str, now: float) -> list[dict]:
     if not isinstance(prefix, str):
         raise KVError("prefix must be a string")
     # A range instead of LIKE: no wildcard characters to escape, and it uses the primary key.
@@ -84,21 +87,28 @@ def kv_list(conn: sqlite3.Connection, site: str, prefix: str, now: float) -> lis
 # The whole of an integer increment in one statement: insert the key, or add to a live value
 # that is an integer as written by JSON (canonical text, so "007" or "1e3" never qualify), or
 # restart an expired one. Anything else leaves the row alone and returns no row, and the caller
-# takes the general path. Both terms under 2**62 in size keep the sum inside SQLite's 64 bits.
+# takes the general path. Both terms under 2**62 in size keep the sum inside 64 bits. SQLite's
+# CAST of any text to INTEGER never fails; PostgreSQL's does, so there a pattern checks the text
+# first (inside a CASE, the one order of evaluation PostgreSQL promises).
 _INCR_INTEGER = (
     "INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?1, ?2, ?3, NULL, ?4)"
     " ON CONFLICT(site_name, key) DO UPDATE SET"
-    " value = CASE WHEN expires_at <= ?4 THEN ?3 ELSE CAST(CAST(value AS INTEGER) + ?5 AS TEXT) END,"
-    " expires_at = CASE WHEN expires_at <= ?4 THEN NULL ELSE expires_at END,"
+    " value = CASE WHEN kv.expires_at <= ?4 THEN ?3 ELSE CAST(CAST(kv.value AS {int}) + ?5 AS TEXT) END,"
+    " expires_at = CASE WHEN kv.expires_at <= ?4 THEN NULL ELSE kv.expires_at END,"
     " updated_at = ?4"
-    " WHERE expires_at <= ?4 OR (value = CAST(CAST(value AS INTEGER) AS TEXT)"
-    " AND CAST(value AS INTEGER) BETWEEN -?6 AND ?6)"
+    " WHERE kv.expires_at <= ?4 OR {integral}"
     " RETURNING value"
 )
+_INCR_SQL = {
+    SQLITE: _INCR_INTEGER.format(int="INTEGER", integral="(kv.value = CAST(CAST(kv.value AS INTEGER) AS TEXT)"
+                                 " AND CAST(kv.value AS INTEGER) BETWEEN -?6 AND ?6)"),
+    POSTGRESQL: _INCR_INTEGER.format(int="BIGINT", integral="CASE WHEN kv.value ~ '^(0|-?[1-9][0-9]{0,18})$'"
+                                     " THEN CAST(kv.value AS NUMERIC) BETWEEN -?6 AND ?6 ELSE FALSE END"),
+}
 _INCR_BOUND = 2 ** 62 - 1
 
 
-def kv_incr(conn: sqlite3.Connection, site: str, key: str, by: Any, now: float) -> float | int:
+def kv_incr(conn: Connection, site: str, key: str, by: Any, now: float) -> float | int:
     """Add C{by} to a numeric value (missing counts as 0) atomically; returns the new value.
 
     A live value keeps its expiry; an expired one counts as missing and loses it.
@@ -107,7 +117,7 @@ def kv_incr(conn: sqlite3.Connection, site: str, key: str, by: Any, now: float) 
         raise KVError("incr amount must be a number")
     _check_key(key)
     if isinstance(by, int) and -_INCR_BOUND <= by <= _INCR_BOUND:
-        rows = conn.execute(_INCR_INTEGER, (site, key, str(by), now, by, _INCR_BOUND)).fetchall()
+        rows = conn.execute(_INCR_SQL[dialect_name(conn)], (site, key, str(by), now, by, _INCR_BOUND)).fetchall()
         if rows:
             return int(rows[0][0])
     # Floats, very large integers and values that are not plain integers.
@@ -128,12 +138,12 @@ def kv_incr(conn: sqlite3.Connection, site: str, key: str, by: Any, now: float) 
     return total
 
 
-def env_for_site(conn: sqlite3.Connection, site: str) -> dict[str, str]:
+def env_for_site(conn: Connection, site: str) -> dict[str, str]:
     """A site's environment variables (the only ones its scripts ever see)."""
     return dict(conn.execute("SELECT name, value FROM env_vars WHERE site_name = ? ORDER BY name", (site,)))
 
 
-def append_logs(conn: sqlite3.Connection, entries: list[tuple[str, str, str, float]]) -> None:
+def append_logs(conn: Connection, entries: list[tuple[str, str, str, float]]) -> None:
     """Write console lines: (site, level, message, created_at)."""
     conn.executemany(
         "INSERT INTO site_logs (site_name, level, message, created_at) VALUES (?, ?, ?, ?)", entries
@@ -144,14 +154,14 @@ def append_logs(conn: sqlite3.Connection, entries: list[tuple[str, str, str, flo
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
-def browse_keys(conn: sqlite3.Connection, site: str, prefix: str, limit: int, offset: int, now: float,
+def browse_keys(conn: Connection, site: str, prefix: str, limit: int, offset: int, now: float,
                 preview_chars: int) -> tuple[list[dict], int]:
     """A page of live keys starting with C{prefix}, in key order, each with a preview of its value; and their total."""
     # A key range rather than LIKE: no wildcards to escape, and it walks the primary key.
     where = f"site_name = ? AND key >= ? AND key < ? AND {_LIVE}"
     args = (site, prefix, prefix + "\U0010ffff", now)
     rows = conn.execute(
-        f"SELECT key, substr(value, 1, {preview_chars + 1}), length(CAST(value AS BLOB)), expires_at, updated_at"
+        f"SELECT key, substr(value, 1, {preview_chars + 1}), {fragment(conn, 'bytes_of_value')}, expires_at, updated_at"
         f" FROM kv WHERE {where} ORDER BY key LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
     total = conn.execute(f"SELECT COUNT(*) FROM kv WHERE {where}", args).fetchone()[0]
     return [{"key": key, "preview": preview[:preview_chars], "truncated": len(preview) > preview_chars,
@@ -159,7 +169,7 @@ def browse_keys(conn: sqlite3.Connection, site: str, prefix: str, limit: int, of
             for key, preview, size, expires, updated in rows], total
 
 
-def live_entry(conn: sqlite3.Connection, site: str, key: str, now: float) -> Optional[dict]:
+def live_entry(conn: Connection, site: str, key: str, now: float) -> Optional[dict]:
     """One live key's whole value (parsed as scripts see it), size and times; None if missing or expired."""
     row = conn.execute(f"SELECT value, expires_at, updated_at FROM kv WHERE site_name = ? AND key = ? AND {_LIVE}",
                        (site, key, now)).fetchone()
@@ -170,7 +180,7 @@ def live_entry(conn: sqlite3.Connection, site: str, key: str, now: float) -> Opt
             "expires_at": expires, "updated_at": updated}
 
 
-def remove_key(conn: sqlite3.Connection, site: str, key: str, now: float) -> bool:
+def remove_key(conn: Connection, site: str, key: str, now: float) -> bool:
     """Remove a key; True if a live value was there (an expired one is removed all the same)."""
     live = conn.execute(f"SELECT 1 FROM kv WHERE site_name = ? AND key = ? AND {_LIVE}", (site, key, now)).fetchone()
     conn.execute("DELETE FROM kv WHERE site_name = ? AND key = ?", (site, key))

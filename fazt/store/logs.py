@@ -6,9 +6,9 @@ also a cursor: C{after_id} asks for what was written since.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Optional
+from fazt.store.transaction import Connection
 
 LEVELS = ("debug", "info", "warn", "error")
 
@@ -33,7 +33,7 @@ def _where(site: str, level: Optional[str], after_id: Optional[int]) -> tuple[st
     return " AND ".join(clauses), args
 
 
-def list_logs(conn: sqlite3.Connection, site: str, limit: int, offset: int = 0,
+def list_logs(conn: Connection, site: str, limit: int, offset: int = 0,
               level: Optional[str] = None, after_id: Optional[int] = None) -> list[LogLine]:
     """A site's log lines: newest first, or with C{after_id} the oldest ones after that id first."""
     where, args = _where(site, level, after_id)
@@ -46,13 +46,13 @@ def list_logs(conn: sqlite3.Connection, site: str, limit: int, offset: int = 0,
     return [LogLine(*r) for r in rows]
 
 
-def count_logs(conn: sqlite3.Connection, site: str, level: Optional[str] = None,
+def count_logs(conn: Connection, site: str, level: Optional[str] = None,
                after_id: Optional[int] = None) -> int:
     where, args = _where(site, level, after_id)
     return conn.execute(f"SELECT COUNT(*) FROM site_logs WHERE {where}", args).fetchone()[0]
 
 
-def log_page(conn: sqlite3.Connection, site: str, limit: int, offset: int = 0, level: Optional[str] = None,
+def log_page(conn: Connection, site: str, limit: int, offset: int = 0, level: Optional[str] = None,
              after_id: Optional[int] = None) -> Optional[tuple[list[LogLine], int]]:
     """One page of L{list_logs} and the matching total in one snapshot; None if no such site."""
     if conn.execute("SELECT 1 FROM sites WHERE name = ?", (site,)).fetchone() is None:

@@ -69,7 +69,11 @@ def available_migrations() -> list[tuple[int, str, str]]:
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
-    """The version of the newest migration applied to C{conn}'s database."""
+    """The version of the newest migration applied to C{conn}'s database (either engine)."""
+    if getattr(conn, "dialect", None) == "postgresql":
+        from fazt.store import pgmigrate  # it imports this module
+
+        return pgmigrate.schema_version(conn)
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, Iterable, Iterator, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import psycopg
 from psycopg import pq
@@ -87,7 +87,7 @@ def connect_raw(dsn: str, readonly: bool = False) -> psycopg.Connection:
         raw = psycopg.connect(dsn, autocommit=True, connect_timeout=10, application_name="fazt",
                               keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     except psycopg.Error as error:
-        raise StoreError(f"cannot connect to PostgreSQL at {display_dsn(dsn)}: {error}") from None
+        raise StoreError(f"cannot connect to PostgreSQL at {display_dsn(dsn)}: {_one_line(error)}") from None
     raw.adapters.register_dumper(bool, _BoolAsInt)
     raw.adapters.register_loader("numeric", _NumericAsNumber)
     raw.execute("SET lock_timeout = '10s'")
@@ -146,10 +146,25 @@ class PgConnection:
             raise self._failure(error) from None
         return cursor
 
+    def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 200) -> Iterator[list[tuple]]:
+        """The rows of one query in lists of up to C{batch}, from a server-side cursor (inside a transaction).
+
+        Unlike L{execute}, which holds the whole result in memory, this keeps at most one batch:
+        for reading every blob of a cartridge.
+        """
+        query, numbered = translate(sql)
+        try:
+            with self._raw.cursor(name="fazt_stream") as cursor:
+                cursor.execute(query, _arguments(params, numbered))
+                while rows := cursor.fetchmany(batch):
+                    yield rows
+        except psycopg.OperationalError as error:
+            raise self._failure(error) from None
+
     def _failure(self, error: Exception) -> StoreError:
         if self.broken:
-            return StoreError(f"lost the connection to PostgreSQL: {str(error).strip()}")
-        return StoreError(f"PostgreSQL: {str(error).strip()}")
+            return StoreError(f"lost the connection to PostgreSQL: {_one_line(error)}")
+        return StoreError(f"PostgreSQL: {_one_line(error)}")
 
     def close(self) -> None:
         self._raw.close()
@@ -161,6 +176,11 @@ def _arguments(params: Sequence[Any], numbered: bool) -> Any:
     return tuple(params)
 
 
+def _one_line(error: Exception) -> str:
+    """libpq's message, which runs over several lines, on one."""
+    return " ".join(str(error).split())
+
+
 def display_dsn(dsn: str) -> str:
     """C{dsn} without its password (what C{/api/system}, logs and errors show)."""
     parts = urlsplit(dsn)
@@ -170,4 +190,5 @@ def display_dsn(dsn: str) -> str:
         netloc = user.split(":", 1)[0] + "@" + host
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"],
                       safe="/")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Not urlunsplit: it drops the '//' of a URL without a host (postgresql:///db?host=/run/sock).
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")

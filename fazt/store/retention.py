@@ -9,10 +9,10 @@ until nothing is left to delete, and other writes run between the batches.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from fazt.store.sessions import delete_expired_sessions
+from fazt.store.transaction import Connection
 
 DAY = 86400.0
 BATCH = 1000
@@ -35,7 +35,7 @@ class RetentionPolicy:
         return days * DAY
 
 
-def prune_older(conn: sqlite3.Connection, table: str, cutoff: float, limit: int = BATCH) -> int:
+def prune_older(conn: Connection, table: str, cutoff: float, limit: int = BATCH) -> int:
     """Delete up to C{limit} rows of C{table} created before C{cutoff}; how many went."""
     if table not in AGED_TABLES:
         raise ValueError(f"no retention for table {table!r}")
@@ -46,7 +46,7 @@ def prune_older(conn: sqlite3.Connection, table: str, cutoff: float, limit: int 
     ).rowcount
 
 
-def prune_site_log_cap(conn: sqlite3.Connection, keep: int, limit: int = BATCH) -> int:
+def prune_site_log_cap(conn: Connection, keep: int, limit: int = BATCH) -> int:
     """Delete up to C{limit} console lines beyond the C{keep} newest of each site."""
     deleted = 0
     sites = [row[0] for row in conn.execute("SELECT DISTINCT site_name FROM site_logs").fetchall()]
@@ -66,7 +66,7 @@ def prune_site_log_cap(conn: sqlite3.Connection, keep: int, limit: int = BATCH) 
     return deleted
 
 
-def prune_expired_kv(conn: sqlite3.Connection, now: float, limit: int = BATCH) -> int:
+def prune_expired_kv(conn: Connection, now: float, limit: int = BATCH) -> int:
     """Delete up to C{limit} KV entries whose TTL has passed (apps already no longer see them)."""
     return conn.execute(
         "DELETE FROM kv WHERE (site_name, key) IN (SELECT site_name, key FROM kv"
@@ -75,7 +75,7 @@ def prune_expired_kv(conn: sqlite3.Connection, now: float, limit: int = BATCH) -
     ).rowcount
 
 
-def prune_step(conn: sqlite3.Connection, policy: RetentionPolicy, now: float,
+def prune_step(conn: Connection, policy: RetentionPolicy, now: float,
                limit: int = BATCH) -> dict[str, int]:
     """One batch of every kind of pruning; rows deleted by kind (each at most C{limit})."""
     counts = {}

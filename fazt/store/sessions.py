@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Optional
+from fazt.store.transaction import Connection
 
 DAY = 24 * 3600
 SESSION_LIFETIME = DAY              # sliding: every use pushes the expiry this far ahead
@@ -51,7 +51,7 @@ def session_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def find_user(conn: sqlite3.Connection, username: str) -> Optional[User]:
+def find_user(conn: Connection, username: str) -> Optional[User]:
     """The user called C{username} (exact match), or None."""
     row = conn.execute(
         "SELECT id, username, password_hash FROM users WHERE username = ?", (username,)
@@ -59,7 +59,7 @@ def find_user(conn: sqlite3.Connection, username: str) -> Optional[User]:
     return User(*row) if row else None
 
 
-def create_session(conn: sqlite3.Connection, token: str, user_id: int, remember_me: bool, now: int) -> int:
+def create_session(conn: Connection, token: str, user_id: int, remember_me: bool, now: int) -> int:
     """Store a session for C{token}; returns its expiry. Expired sessions are swept on the way."""
     delete_expired_sessions(conn, now)
     lifetime = REMEMBER_ME_LIFETIME if remember_me else SESSION_LIFETIME
@@ -72,7 +72,7 @@ def create_session(conn: sqlite3.Connection, token: str, user_id: int, remember_
     return expires_at
 
 
-def find_session(conn: sqlite3.Connection, token: str, now: float) -> Optional[Session]:
+def find_session(conn: Connection, token: str, now: float) -> Optional[Session]:
     """The unexpired session of C{token}, or None."""
     row = conn.execute(
         "SELECT s.token_digest, s.user_id, u.username, s.created_at, s.expires_at, s.remember_me"
@@ -85,14 +85,15 @@ def find_session(conn: sqlite3.Connection, token: str, now: float) -> Optional[S
     return Session(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
 
-def extend_session(conn: sqlite3.Connection, digest: str, expires_at: int) -> None:
+def extend_session(conn: Connection, digest: str, expires_at: int) -> None:
     """Push a session's expiry to C{expires_at} (never backwards)."""
     conn.execute(
-        "UPDATE sessions SET expires_at = MAX(expires_at, ?) WHERE token_digest = ?", (expires_at, digest)
+        "UPDATE sessions SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END"
+        " WHERE token_digest = ?", (expires_at, expires_at, digest)
     )
 
 
-def delete_session(conn: sqlite3.Connection, token: str) -> Optional[str]:
+def delete_session(conn: Connection, token: str) -> Optional[str]:
     """Forget the session of C{token}; returns its user's name if there was one."""
     digest = session_digest(token)
     row = conn.execute(
@@ -103,5 +104,5 @@ def delete_session(conn: sqlite3.Connection, token: str) -> Optional[str]:
     return row[0] if row else None
 
 
-def delete_expired_sessions(conn: sqlite3.Connection, now: float) -> int:
+def delete_expired_sessions(conn: Connection, now: float) -> int:
     return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount

@@ -7,9 +7,10 @@ see either the old manifest or the new one, never a mix.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
+from fazt.store.dialect import NO_LIMIT
+from fazt.store.transaction import Connection
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _deployment(row: tuple) -> Deployment:
     return Deployment(*row)
 
 
-def get_active_deployment(conn: sqlite3.Connection, site_name: str) -> Optional[Deployment]:
+def get_active_deployment(conn: Connection, site_name: str) -> Optional[Deployment]:
     """The deployment a site serves, or None if the site does not exist (or has none)."""
     row = conn.execute(
         "SELECT d.id, d.site_name, d.created_at, d.file_count, d.size_bytes, d.deployed_by"
@@ -69,14 +70,14 @@ def get_active_deployment(conn: sqlite3.Connection, site_name: str) -> Optional[
     return _deployment(row) if row else None
 
 
-def get_deployment(conn: sqlite3.Connection, deployment_id: int) -> Optional[Deployment]:
+def get_deployment(conn: Connection, deployment_id: int) -> Optional[Deployment]:
     row = conn.execute(
         f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?", (deployment_id,)
     ).fetchone()
     return _deployment(row) if row else None
 
 
-def list_deployments(conn: sqlite3.Connection, site_name: str, limit: int = 100, offset: int = 0) -> list[Deployment]:
+def list_deployments(conn: Connection, site_name: str, limit: int = 100, offset: int = 0) -> list[Deployment]:
     """A site's deployments, newest first."""
     rows = conn.execute(
         f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE site_name = ?"
@@ -86,13 +87,13 @@ def list_deployments(conn: sqlite3.Connection, site_name: str, limit: int = 100,
     return [_deployment(r) for r in rows]
 
 
-def count_deployments(conn: sqlite3.Connection, site_name: str) -> int:
+def count_deployments(conn: Connection, site_name: str) -> int:
     return conn.execute(
         "SELECT COUNT(*) FROM deployments WHERE site_name = ?", (site_name,)
     ).fetchone()[0]
 
 
-def load_manifest(conn: sqlite3.Connection, deployment_id: int) -> dict[str, ManifestFile]:
+def load_manifest(conn: Connection, deployment_id: int) -> dict[str, ManifestFile]:
     """Every file of a deployment, by path."""
     rows = conn.execute(
         "SELECT path, blob_hash, size, content_type FROM manifests WHERE deployment_id = ?",
@@ -101,14 +102,14 @@ def load_manifest(conn: sqlite3.Connection, deployment_id: int) -> dict[str, Man
     return {r[0]: ManifestFile(*r) for r in rows}
 
 
-def load_blob(conn: sqlite3.Connection, blob_hash: str) -> Optional[BlobContent]:
+def load_blob(conn: Connection, blob_hash: str) -> Optional[BlobContent]:
     row = conn.execute(
         "SELECT data, gzip_data, br_data FROM blobs WHERE hash = ?", (blob_hash,)
     ).fetchone()
     return BlobContent(bytes(row[0]), row[1] and bytes(row[1]), row[2] and bytes(row[2])) if row else None
 
 
-def list_sites(conn: sqlite3.Connection) -> list[tuple[str, Optional[Deployment], float]]:
+def list_sites(conn: Connection) -> list[tuple[str, Optional[Deployment], float]]:
     """Every site with its active deployment and last change time, by name."""
     rows = conn.execute(
         "SELECT s.name, s.updated_at, d.id, d.site_name, d.created_at, d.file_count, d.size_bytes,"
@@ -119,7 +120,7 @@ def list_sites(conn: sqlite3.Connection) -> list[tuple[str, Optional[Deployment]
 
 
 def commit_deployment(
-    conn: sqlite3.Connection,
+    conn: Connection,
     site_name: str,
     files: Iterable[NewFile],
     deployed_by: str,
@@ -134,10 +135,10 @@ def commit_deployment(
     """
     cursor = conn.execute(
         "INSERT INTO deployments (site_name, created_at, file_count, size_bytes, deployed_by)"
-        " VALUES (?, ?, 0, 0, ?)",
+        " VALUES (?, ?, 0, 0, ?) RETURNING id",
         (site_name, now, deployed_by),
     )
-    deployment_id = cursor.lastrowid
+    deployment_id = cursor.fetchone()[0]
     file_count = size_bytes = new_blobs = 0
     for f in files:
         known = conn.execute("SELECT 1 FROM blobs WHERE hash = ?", (f.blob_hash,)).fetchone()
@@ -165,7 +166,7 @@ def commit_deployment(
     return get_deployment(conn, deployment_id), new_blobs
 
 
-def activate(conn: sqlite3.Connection, site_name: str, deployment_id: int, now: float) -> None:
+def activate(conn: Connection, site_name: str, deployment_id: int, now: float) -> None:
     """Point a site at one of its deployments, creating the site row if needed."""
     conn.execute(
         "INSERT INTO sites (name, active_deployment_id, created_at, updated_at) VALUES (?, ?, ?, ?)"
@@ -175,7 +176,7 @@ def activate(conn: sqlite3.Connection, site_name: str, deployment_id: int, now: 
     )
 
 
-def prune_deployments(conn: sqlite3.Connection, site_name: str, keep: int) -> int:
+def prune_deployments(conn: Connection, site_name: str, keep: int) -> int:
     """Delete a site's deployments beyond the newest C{keep} (never the active one) and the
     blobs left unused; returns how many deployments went."""
     stale = [
@@ -183,8 +184,8 @@ def prune_deployments(conn: sqlite3.Connection, site_name: str, keep: int) -> in
         for r in conn.execute(
             "SELECT id FROM deployments WHERE site_name = ? AND id NOT IN"
             " (SELECT active_deployment_id FROM sites WHERE name = ? AND active_deployment_id IS NOT NULL)"
-            " ORDER BY id DESC LIMIT -1 OFFSET ?",
-            (site_name, site_name, max(keep - 1, 0)),
+            " ORDER BY id DESC LIMIT ? OFFSET ?",
+            (site_name, site_name, NO_LIMIT, max(keep - 1, 0)),
         )
     ]
     if not stale:
@@ -198,11 +199,11 @@ def prune_deployments(conn: sqlite3.Connection, site_name: str, keep: int) -> in
     return len(stale)
 
 
-def site_exists(conn: sqlite3.Connection, site_name: str) -> bool:
+def site_exists(conn: Connection, site_name: str) -> bool:
     return conn.execute("SELECT 1 FROM sites WHERE name = ?", (site_name,)).fetchone() is not None
 
 
-def list_site_files(conn: sqlite3.Connection, site_name: str, limit: int,
+def list_site_files(conn: Connection, site_name: str, limit: int,
                     offset: int) -> Optional[tuple[Deployment, list[ManifestFile], int]]:
     """A page of the active deployment's files by path, with the deployment and the file count;
     None if the site does not exist."""
@@ -223,7 +224,7 @@ def _site_filter(site_names: Optional[list[str]]) -> tuple[str, list[str]]:
     return f" WHERE d.site_name IN ({','.join('?' * len(site_names))})", list(site_names)
 
 
-def list_all_deployments(conn: sqlite3.Connection, site_names: Optional[list[str]], limit: int,
+def list_all_deployments(conn: Connection, site_names: Optional[list[str]], limit: int,
                          offset: int) -> list[tuple[Deployment, Optional[int]]]:
     """Deployments of every site (or of C{site_names}) newest first, each with its site's
     active deployment id."""
@@ -237,12 +238,12 @@ def list_all_deployments(conn: sqlite3.Connection, site_names: Optional[list[str
     return [(_deployment(r[:6]), r[6]) for r in rows]
 
 
-def count_all_deployments(conn: sqlite3.Connection, site_names: Optional[list[str]]) -> int:
+def count_all_deployments(conn: Connection, site_names: Optional[list[str]]) -> int:
     where, args = _site_filter(site_names)
     return conn.execute(f"SELECT COUNT(*) FROM deployments d{where}", args).fetchone()[0]
 
 
-def delete_site(conn: sqlite3.Connection, site_name: str) -> Optional[dict[str, int]]:
+def delete_site(conn: Connection, site_name: str) -> Optional[dict[str, int]]:
     """Remove a site and everything it owns: deployments, manifests, KV data, env vars, logs,
     and the blobs no other deployment uses. Must run inside one write transaction.
 

@@ -6,20 +6,21 @@ hash (unique per day, summed).
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from fazt.store.dialect import fragment
+from fazt.store.transaction import Connection
 
 DAY = 86400
 TOP = 10
 
 
-def site_traffic(conn: sqlite3.Connection, site: str, days: int, now: float) -> dict:
+def site_traffic(conn: Connection, site: str, days: int, now: float) -> dict:
     """Views and visitors per UTC day (every day of the window, zeros included), top paths and referrers."""
     first_day = int(now // DAY) - days + 1
     since = first_day * DAY
     where = "domain = ? AND source_type = 'hosting' AND created_at >= ?"
     per_day = {day: (views, visitors) for day, views, visitors in conn.execute(
-        f"SELECT CAST(created_at / {DAY} AS INTEGER) AS day, COUNT(*), COUNT(DISTINCT visitor_hash)"
+        f"SELECT {fragment(conn, 'day_of_created_at')} AS day, COUNT(*), COUNT(DISTINCT visitor_hash)"
         f" FROM events WHERE {where} GROUP BY day", (site, since))}
     timeline = []
     for day in range(first_day, first_day + days):

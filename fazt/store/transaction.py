@@ -9,10 +9,13 @@ L{transaction}.
 from __future__ import annotations
 
 import sqlite3
+from typing import Union
 
-#: The handle every query function takes. Outside the store it is opaque: pass it on, never
-#: execute SQL on it.
-Connection = sqlite3.Connection
+from fazt.store.pgconn import PgConnection
+
+#: The handle every query function takes: a SQLite connection or a PostgreSQL one with the same
+#: face (L{PgConnection}). Outside the store it is opaque: pass it on, never execute SQL on it.
+Connection = Union[sqlite3.Connection, PgConnection]
 
 
 class transaction:

@@ -7,22 +7,14 @@ import json
 import pytest
 
 from fazt.store.kv import KVError, kv_delete, kv_get, kv_incr, kv_list, kv_set
-from fazt.store.migrate import connect, migrate
 
 NOW = 1_000_000.0
 
 
-@pytest.fixture
-def conn(tmp_path):
-    conn = connect(str(tmp_path / "data.db"))
-    migrate(conn)
-    yield conn
-    conn.close()
-
-
 def put_raw(conn, key, text, expires_at=None, site="s"):
-    conn.execute("INSERT OR REPLACE INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?, ?, ?, ?, 0)",
-                 (site, key, text, expires_at))
+    conn.execute("INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?, ?, ?, ?, 0)"
+                 " ON CONFLICT (site_name, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,"
+                 " updated_at = 0", (site, key, text, expires_at))
 
 
 def raw(conn, key, site="s"):

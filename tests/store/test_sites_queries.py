@@ -6,8 +6,6 @@ import hashlib
 
 import pytest
 
-from fazt.store.db import open_cartridge
-from fazt.store.migrate import connect
 from fazt.store.sites import (
     BlobContent,
     NewFile,
@@ -17,15 +15,6 @@ from fazt.store.sites import (
     load_blob,
     load_manifest,
 )
-
-
-@pytest.fixture
-def conn(tmp_path):
-    db = str(tmp_path / "data.db")
-    open_cartridge(db)
-    connection = connect(db)
-    yield connection
-    connection.close()
 
 
 def files(contents: dict[str, bytes], loads: list | None = None) -> list[NewFile]:
