@@ -91,7 +91,7 @@ CRON_SITE = {
     db.incr("ran:" + Math.floor(Date.now() / 60000));
     return new Response("ran");
   }
-  return Response.json({ runs: db.get("ran:" + req.query.minute) || 0 });
+  return Response.json({ runs: db.get("ran:" + req.params.minute) || 0 });
 }""",
 }
 
