@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 
-from pgnodes_testing import deploy, pg_dsn, postgres  # noqa: F401
+from pgnodes_testing import pg_dsn, postgres  # noqa: F401
 
 WAIT = 90.0
 
@@ -23,13 +23,16 @@ def leaf(port: int, name: str, root_pem: str) -> bytes:
             return tls.getpeercert(binary_form=True)
 
 
-def test_a_certificate_obtained_by_one_node_is_served_by_both(twistd, fz, cli_env, pebble, pg_dsn):
+def test_a_certificate_obtained_by_one_node_is_served_by_both(twistd, fz, cli_env, pebble, pg_dsn, tmp_path):
     acme = ("--acme-directory", pebble.directory, "--acme-ca-bundle", pebble.ca_bundle)
     a_tls, b_tls = fz.free_port(), fz.free_port()
     a = twistd.start(pg_dsn, port=pebble.http_port, args=("--https", f"tcp:{a_tls}:interface=127.0.0.1", *acme))
     b = twistd.start(pg_dsn, args=("--https", f"tcp:{b_tls}:interface=127.0.0.1", *acme))
     token = fz.create_token(cli_env, pg_dsn, "t", "admin")
-    deploy(fz, b, token, "blog", {"index.html": b"<h1>blog</h1>"})
+    # Through the CLI (its requests name 127.0.0.1, which plain HTTP still serves once admin.* has TLS).
+    deployed = fz.cli_deploy(cli_env, b, token, fz.write_tree(tmp_path / "blog", {"index.html": "<h1>blog</h1>"}),
+                             site="blog")
+    assert deployed.returncode == 0, deployed.stderr
     root = pebble.root_pem()
 
     def served_by_both():
