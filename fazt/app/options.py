@@ -16,7 +16,6 @@ from fazt.base.names import SITE_NAME
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
 from fazt.runtime.benchfetch import OPTION as BENCH_FETCH_OPTION
 from fazt.runtime.benchfetch import AllowanceError, parse_allowance
-from fazt.store.engines import is_postgresql_target
 from fazt.web.frontdoor import MAX_CONNECTIONS, MAX_PER_ADDRESS
 from fazt.web.options import HTTP_PARAMETERS
 from fazt.web.ratelimit import API_BURST, API_RATE, LOGIN_BURST, LOGIN_RATE
@@ -148,8 +147,5 @@ class Options(usage.Options):
         if bundle is not None:
             self["acme-ca-bundle"] = os.path.abspath(bundle)
         check_ops_options(self)
-        if self["backup-dir"] is not None and is_postgresql_target(self["db"]):
-            raise usage.UsageError("--backup-dir copies a SQLite cartridge; back up PostgreSQL with its own tools "
-                                   "(pg_dump, continuous archiving: docs/SCALING.md)")
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]

@@ -177,7 +177,8 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     clock = reactor
 
     login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies)
-    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), store.path, auth)
+    # config["db"], not store.path: a PostgreSQL URL's password is left out of store.path.
+    backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), config["db"], auth)
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
     events.setServiceParent(top)
     for area in (AuditApi(store, auth), KeysApi(store, auth, clock), login,

@@ -38,10 +38,10 @@ def set_credentials(db_path: str, password: str, username: Optional[str] = None)
     """Give the admin C{password} (and the name C{username}); return the user name. Raises L{CliError}."""
     from fazt.app.bootstrap import hash_password
     from fazt.store.accounts import set_credentials as store_credentials
-    from fazt.store.db import open_file
+    from fazt.store.engines import connect, is_postgresql_target
     from fazt.store.errors import NotFound, StoreError
 
-    if not os.path.isfile(db_path):
+    if not is_postgresql_target(db_path) and not os.path.isfile(db_path):
         raise CliError(f"no database at {db_path}")
     if len(password) < MIN_PASSWORD:
         raise CliError(f"the password must be at least {MIN_PASSWORD} characters")
@@ -49,7 +49,7 @@ def set_credentials(db_path: str, password: str, username: Optional[str] = None)
         raise CliError("--username must not be empty")
     digest = hash_password(password)  # slow (bcrypt): before the transaction, not inside it
     try:
-        conn = open_file(db_path)
+        conn = connect(db_path)
     except StoreError as error:
         raise CliError(f"cannot open {db_path}: {error}") from error
     try:

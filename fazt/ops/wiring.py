@@ -15,7 +15,8 @@ def install(config: Any, reactor: IReactorTime, parent: MultiService, store: Any
     """Attach what C{config} asks for under C{parent}; the services added, by name."""
     added: dict = {}
     if config["backup-dir"]:
-        added["backups"] = ScheduledBackups(store.path, config["backup-dir"], config["backup-every"],
+        # config["db"], not store.path: a PostgreSQL URL's password is left out of store.path.
+        added["backups"] = ScheduledBackups(config["db"], config["backup-dir"], config["backup-every"],
                                             config["backup-keep"], reactor)
         added["backups"].setServiceParent(parent)
     added["retention"] = RetentionService(store, policy_from(config), reactor)

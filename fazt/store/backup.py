@@ -18,6 +18,8 @@ import tempfile
 from contextlib import contextmanager
 from typing import BinaryIO, Callable, Iterator, Optional
 
+from fazt.store.dialect import is_postgresql_target
+from fazt.store.engines import display
 from fazt.store.errors import StoreError
 from fazt.store.transaction import transaction
 
@@ -63,6 +65,8 @@ def backup_database(src_path: str, out_path: str, progress: Optional[Progress] =
     existing C{out_path} is refused unless C{force}. The copy is verified
     before it gets its final name.
     """
+    if is_postgresql_target(src_path):
+        return _backup_postgresql(src_path, out_path, force)
     check_copy(src_path, out_path, force, "the backup file must differ from the database")
     source = open_readonly(src_path)
     try:
@@ -81,7 +85,8 @@ def snapshot_file(src_path: str, directory: Optional[str] = None) -> tuple[Binar
     no name once this returns, nothing is left behind whatever happens to
     the reader. Return the file (positioned at 0) and its size.
     """
-    directory = directory or os.path.dirname(os.path.abspath(src_path))
+    if directory is None:  # a PostgreSQL database has no folder: the system's temporary one
+        directory = tempfile.gettempdir() if is_postgresql_target(src_path) else os.path.dirname(os.path.abspath(src_path))
     try:
         fd, path = tempfile.mkstemp(prefix=".fazt-snapshot-", suffix=".db", dir=directory)
     except OSError as error:
@@ -104,6 +109,8 @@ def restore_database(in_path: str, db_path: str, force: bool = False,
     C{force}, and always refused while a server has it open. Stale C{-wal}
     and C{-shm} files of the old database are removed. Return the size.
     """
+    if is_postgresql_target(db_path):
+        raise BackupError(f"restore into PostgreSQL with: fazt cartridge copy {in_path} {display(db_path)} --force")
     if not os.path.isfile(in_path):
         raise BackupError(f"no backup file at {in_path}")
     verify_cartridge(in_path)
@@ -200,6 +207,24 @@ def _copy(source: sqlite3.Connection, out_path: str, progress: Optional[Progress
         if before_rename is not None:
             before_rename()
         os.replace(partial, out_path)
+
+
+def _backup_postgresql(src: str, out_path: str, force: bool) -> int:
+    """A backup of a PostgreSQL cartridge is a SQLite one: the whole platform copied into a file,
+    from one snapshot, verified table by table (L{fazt.store.copy}), then checked like any backup."""
+    from fazt.store.copy import CopyError, copy_cartridge  # it reads the catalog, which imports more
+
+    if os.path.exists(out_path) and not force:
+        raise BackupError(f"{out_path} already exists (use --force to overwrite it)")
+    with partial_file(out_path) as partial:
+        remove_if_exists(partial)  # the copy makes the file (0600) itself
+        try:
+            copy_cartridge(src, partial)
+        except CopyError as error:
+            raise BackupError(f"could not back up {display(src)}: {error}") from None
+        verify_cartridge(partial)
+        os.replace(partial, out_path)
+    return os.path.getsize(out_path)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from zope.interface import implementer
@@ -33,6 +34,7 @@ T = TypeVar("T")
 # Small writes committed together at most; bounds how long one transaction holds the WAL.
 MAX_BATCH = 500
 _STOP = object()
+_log = Logger()
 
 
 def open_cartridge(path: str) -> list[int]:
@@ -95,7 +97,8 @@ class Store(Service):
         self._readers.start()
         # Open the writer's connection now: its lock on the WAL index tells `fazt restore`
         # that a server is using this file, even before the first request.
-        self.write(_nothing)
+        self.write(_nothing).addErrback(
+            lambda f: _log.error("cannot open the database {path}: {error}", path=self.path, error=f.value))
 
     def stopService(self) -> None:
         super().stopService()

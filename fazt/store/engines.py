@@ -51,15 +51,15 @@ def connect(target: str) -> Any:
     SQLite: C{fazt.store.migrate.connect} (pragmas, WAL). PostgreSQL: a
     L{fazt.store.pgconn.PgConnection}. Both are in autocommit mode: wrap work in
     L{fazt.store.transaction.transaction}. Raises L{fazt.store.errors.StoreError} when the
-    PostgreSQL server cannot be reached.
+    database cannot be opened (or the PostgreSQL server reached).
     """
     if is_postgresql_target(target):
         from fazt.store.pgconn import PgConnection
 
         return PgConnection.open(target)
-    from fazt.store.migrate import connect as connect_sqlite
+    from fazt.store.db import open_file
 
-    return connect_sqlite(target)
+    return open_file(target)
 
 
 def make_store(target: str, reactor: Any, reader_threads: int = 4) -> IStore:

@@ -42,7 +42,8 @@ class EventFilter:
             args.append(self.domain)
         if self.tags:
             escaped = self.tags.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append("tags LIKE ? ESCAPE '\\'")
+            # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+            clauses.append("lower(tags) LIKE lower(?) ESCAPE '\\'")
             args.append(f"%{escaped}%")
         if self.source_type:
             clauses.append("source_type = ?")

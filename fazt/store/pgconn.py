@@ -11,9 +11,10 @@ statement), and maps the two transaction openings of L{fazt.store.transaction.tr
   one file. A wait for it ends after C{lock_timeout} (10 s, SQLite's busy timeout) with an error.
 - C{BEGIN} (a read) becomes C{BEGIN ISOLATION LEVEL REPEATABLE READ}: one consistent snapshot.
 
-Errors a caller must tell apart keep their psycopg types (L{fazt.store.dialect.IntegrityError});
-a lost or unusable connection raises L{fazt.store.errors.StoreError} with the reason, and
-L{broken} tells the store to open a new one.
+psycopg's errors become L{fazt.store.dialect.PgIntegrityError} (a taken key: the query modules
+answer L{fazt.store.errors.Conflict}) and L{fazt.store.dialect.PgDatabaseError}; a lost or unusable
+connection raises L{fazt.store.errors.StoreError} with the reason, and L{broken} tells the store to
+open a new one. Only this module imports psycopg.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import psycopg
 from psycopg import pq
 from psycopg.adapt import Dumper, Loader
 
-from fazt.store.dialect import POSTGRESQL
+from fazt.store.dialect import POSTGRESQL, PgDatabaseError, PgIntegrityError
 from fazt.store.errors import StoreError
 
 #: The key of the transaction-level advisory lock every write transaction takes (the one-bigint
@@ -123,6 +124,9 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
         """Run one statement (or, without parameters, a script); returns the cursor."""
+        if sql.startswith("BEGIN") and self.in_transaction:
+            # sqlite3 refuses this; PostgreSQL would only warn, and the inner COMMIT would end the outer.
+            raise StoreError("cannot start a transaction within a transaction")
         try:
             if sql == "BEGIN IMMEDIATE":
                 self._raw.execute(_WRITE_BEGIN)
@@ -133,7 +137,7 @@ class PgConnection:
                 return self._raw.execute(sql)
             query, numbered = translate(sql)
             return self._raw.execute(query, _arguments(params, numbered))
-        except psycopg.OperationalError as error:
+        except psycopg.Error as error:
             raise self._failure(error) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor:
@@ -142,7 +146,7 @@ class PgConnection:
         cursor = self._raw.cursor()
         try:
             cursor.executemany(query, [_arguments(row, numbered) for row in rows])
-        except psycopg.OperationalError as error:
+        except psycopg.Error as error:
             raise self._failure(error) from None
         return cursor
 
@@ -158,13 +162,18 @@ class PgConnection:
                 cursor.execute(query, _arguments(params, numbered))
                 while rows := cursor.fetchmany(batch):
                     yield rows
-        except psycopg.OperationalError as error:
+        except psycopg.Error as error:
             raise self._failure(error) from None
 
-    def _failure(self, error: Exception) -> StoreError:
+    def _failure(self, error: Exception) -> Exception:
+        """What a psycopg error is raised as (see the module's docstring)."""
         if self.broken:
             return StoreError(f"lost the connection to PostgreSQL: {_one_line(error)}")
-        return StoreError(f"PostgreSQL: {_one_line(error)}")
+        if isinstance(error, psycopg.IntegrityError):
+            return PgIntegrityError(_one_line(error))
+        if isinstance(error, psycopg.OperationalError):  # a lock or statement timeout, a server shutting down
+            return StoreError(f"PostgreSQL: {_one_line(error)}")
+        return PgDatabaseError(_one_line(error))
 
     def close(self) -> None:
         self._raw.close()

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from fazt.store.migrate import MigrationError
-from fazt.store.pgconn import PgConnection
 from fazt.store.transaction import transaction
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL cartridge is used
+    from fazt.store.pgconn import PgConnection
 
 VERSION_TABLE = "fazt_schema"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

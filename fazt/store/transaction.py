@@ -9,13 +9,15 @@ L{transaction}.
 from __future__ import annotations
 
 import sqlite3
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from fazt.store.pgconn import PgConnection
+if TYPE_CHECKING:  # not at run time: psycopg is imported only when a PostgreSQL cartridge is used
+    from fazt.store.pgconn import PgConnection
 
 #: The handle every query function takes: a SQLite connection or a PostgreSQL one with the same
-#: face (L{PgConnection}). Outside the store it is opaque: pass it on, never execute SQL on it.
-Connection = Union[sqlite3.Connection, PgConnection]
+#: face (L{fazt.store.pgconn.PgConnection}). Outside the store it is opaque: pass it on, never
+#: execute SQL on it.
+Connection = Union[sqlite3.Connection, "PgConnection"]
 
 
 class transaction:

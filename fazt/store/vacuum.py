@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from fazt.store.backup import (BackupError, check_copy, database_in_use, open_readonly, partial_file,
                                verify_cartridge)
+from fazt.store.dialect import is_postgresql_target
+from fazt.store.engines import display
 from fazt.store.migrate import connect
 
 
@@ -51,6 +53,7 @@ def _size(path: str) -> int:
 
 def vacuum_in_place(db_path: str) -> Compaction:
     """C{VACUUM} the cartridge C{db_path}; refused while a server has it open."""
+    _refuse_postgresql(db_path)
     if not os.path.isfile(db_path):
         raise BackupError(f"no database at {db_path}")
     verify_cartridge(db_path, check_integrity=False)
@@ -73,6 +76,7 @@ def vacuum_in_place(db_path: str) -> Compaction:
 
 def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
     """Write a compacted copy of C{db_path} to C{out_path} (safe while a server runs), verified."""
+    _refuse_postgresql(db_path)
     check_copy(db_path, out_path, force,
                "the copy must differ from the database (leave out --into to vacuum in place)")
     before, free = _size(db_path), free_bytes(db_path)
@@ -86,3 +90,10 @@ def vacuum_into(db_path: str, out_path: str, force: bool = False) -> Compaction:
         source.close()
     return Compaction(before, os.path.getsize(out_path), free)
 
+
+
+def _refuse_postgresql(db_path: str) -> None:
+    """PostgreSQL gives space back itself (autovacuum); there is no file of fazt's to compact."""
+    if is_postgresql_target(db_path):
+        raise BackupError(f"{display(db_path)} is a PostgreSQL database: PostgreSQL reclaims space itself "
+                          "(autovacuum; VACUUM FULL as its owner). fazt vacuum compacts SQLite files")

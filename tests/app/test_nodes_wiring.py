@@ -32,11 +32,3 @@ def test_db_takes_a_url_on_the_command_line_and_from_fazt_db():
     assert options_from_environment({"FAZT_DB": URL})["db"] == URL
     assert options_from_environment({})["db"] == "data.db"
 
-
-def test_scheduled_backups_of_a_postgresql_cartridge_are_refused_with_a_reason(tmp_path):
-    import pytest
-    from twisted.python import usage
-
-    with pytest.raises(usage.UsageError, match="pg_dump"):
-        Options().parseOptions(["--db", URL, "--backup-dir", str(tmp_path)])
-    Options().parseOptions(["--db", str(tmp_path / "data.db"), "--backup-dir", str(tmp_path)])  # a file: as before

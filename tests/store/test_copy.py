@@ -67,7 +67,8 @@ def fill(path: str) -> None:
             delete_redirect(conn, 1)
             create_webhook(conn, "hook", "deploys", "s3cret", True, int(NOW))
             insert_events(conn, [PendingEvent(NOW + i / 7, "blobs.example.test", "hosting", "pageview",
-                                              f"/p{i}", "https://ref.example/", "agent/1.0", "10.0.0.1")
+                                              f"/p{i}", "https://ref.example/", "agent/1.0", "10.0.0.1",
+                                              "Promo,50%_off" if i % 2 else "")
                                  for i in range(5)])
             append_logs(conn, [("blobs", "info", "hello\nworld \x01", NOW + 0.5), ("blobs", "error", "boom", NOW + 1)])
             record(conn, "admin", "deploy", "blobs", "ok", "{\"files\": 2}", NOW)
@@ -147,3 +148,23 @@ def test_bad_sources_and_destinations_get_one_clear_line(tmp_path, postgres, pg_
         error = capsys.readouterr().err
         assert error.startswith("error: ") and message in error and error.count("\n") == 1, error
     assert not os.path.exists(str(tmp_path / "no"))
+
+
+def test_text_postgresql_cannot_hold_stops_the_copy_with_its_reason(tmp_path, postgres, pg_dsn, capsys):
+    # SQLite text may hold NUL characters (a script's db.set("k", "a\0b")); PostgreSQL's cannot.
+    source = str(tmp_path / "data.db")
+    engines.open_cartridge(source)
+    conn = engines.connect(source)
+    try:
+        with transaction(conn):
+            kv_set(conn, "blobs", "k", "a\x00b", None, NOW)
+    finally:
+        conn.close()
+    assert main(["cartridge", "copy", source, pg_dsn]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "NUL" in error, error
+    conn = engines.connect(pg_dsn)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 0  # nothing was written
+    finally:
+        conn.close()
