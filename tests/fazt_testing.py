@@ -126,12 +126,13 @@ def fresh_cartridge(db: str) -> None:
         target.close()
 
 
-def start_server(db: str, domain: str = "example.test", extra_args: tuple = ()) -> LiveServer:
+def start_server(db: str, domain: str = "example.test", extra_args: tuple = (), **wiring) -> LiveServer:
+    """A fazt tree on 127.0.0.1; C{wiring} goes to L{build} (e.g. C{bus}, C{leadership})."""
     if not os.path.exists(db):
         fresh_cartridge(db)
     options = Options()
     options.parseOptions(["--domain", domain, "--db", db, *extra_args])
-    services, site = build(options, reactor)
+    services, site = build(options, reactor, **wiring)
     services.startService()
     listener = reactor.listenTCP(0, site, interface="127.0.0.1")
     token = create_key(db, "test-admin", ["admin"])

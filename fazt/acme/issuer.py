@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Optional, Union
 
-from twisted.internet.defer import DeferredLock, inlineCallbacks
+from twisted.internet.defer import DeferredLock, inlineCallbacks, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -110,7 +110,9 @@ class AcmeIssuer:
         started = []
         try:
             for challenge in pending:
-                self._responder.start_responding(name, challenge.challenge, challenge.validation)
+                # Fires once every process can answer (the answer is in the store; fazt.acme.responder).
+                yield maybeDeferred(self._responder.start_responding, name, challenge.challenge,
+                                    challenge.validation)
                 started.append(challenge)
                 yield self._thread(acme_client.answer, acme, challenge)
             fullchain = yield self._thread(acme_client.finalize, acme, order, FINALIZE_TIMEOUT, self._stopping)

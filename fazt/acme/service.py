@@ -54,7 +54,8 @@ class CertificateManager(MultiService):
 
     def __init__(self, store, certificates: CertificateMap, domain: str, clock: IReactorTime,
                  issuer: Optional[Any] = None, public_ca: bool = False, serving_tls: bool = True,
-                 interval: float = CHECK_INTERVAL, bus: Optional[IEventBus] = None) -> None:
+                 interval: float = CHECK_INTERVAL, bus: Optional[IEventBus] = None,
+                 duties: Optional[MultiService] = None) -> None:
         super().__init__()
         self.setName(SERVICE_NAME)
         self.store = store
@@ -69,13 +70,16 @@ class CertificateManager(MultiService):
         self._checked = False
         self.current_check = None  # the Deferred of the timer's check in progress (for tests and logs)
         self._bus = bus
+        # With several processes only the leader orders: its timer runs among the leader's duties
+        # (fazt.app.leaderduties), and a switch heard on the bus orders only while they are active.
+        self._duties = duties
         if bus is not None:
             bus.subscribe(SITE_CHANGED, self._site_changed)
             bus.subscribe(CERTIFICATE_STORED, self._certificate_stored)
         if issuer is not None:
             timer = TimerService(interval, self._tick)
             timer.clock = clock
-            timer.setServiceParent(self)
+            timer.setServiceParent(duties if duties is not None else self)
 
     def stopService(self):
         if self.issuer is not None and hasattr(self.issuer, "stop"):
@@ -150,7 +154,7 @@ class CertificateManager(MultiService):
                 name, schedule.failures, next_attempt, next_ari, schedule.last_attempt, schedule.last_error))
 
     def _site_changed(self, message: dict) -> None:
-        if message.get("change") == "switch":
+        if message.get("change") == "switch" and (self._duties is None or self._duties.active):
             self.site_deployed(message["site"])
 
     def _certificate_stored(self, message: dict) -> Deferred:

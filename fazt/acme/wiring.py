@@ -41,12 +41,14 @@ def _stored(path: str):
 
 
 def install(config: Any, reactor: IReactorTime, parent, store, root,
-            bus: Optional[IEventBus] = None) -> CertificateManager:
+            bus: Optional[IEventBus] = None, duties=None) -> CertificateManager:
     """Add the certificate service (and, if ordering, the ACME pool and responder) to C{parent}.
 
     Stored certificates are loaded before the reactor runs, so the first handshake after a start
     already gets them. With C{bus}, the manager orders a certificate for a site that switched
     deployments (C{site.changed}) and serves those another process stored (C{certificate.stored}).
+    With C{duties} (L{fazt.app.leaderduties.LeaderDuties}), orders and renewals happen only while
+    this process leads; serving and answering challenges happen in every process.
     """
     domain = config["domain"]
     automatic = [e for e in config["https"] if not own_certificate(e)]
@@ -58,7 +60,7 @@ def install(config: Any, reactor: IReactorTime, parent, store, root,
 
         pool = ThreadPoolService(ThreadPool(1, ACME_THREADS, name="fazt-acme"))
         pool.setServiceParent(parent)
-        responder = HTTP01Responder()
+        responder = HTTP01Responder(store, reactor)  # answers from the store in every process
         root.acme_challenge = responder
         verify = config["acme-ca-bundle"] or True
         issuer = AcmeIssuer(reactor, pool.pool, store, responder, config["acme-directory"],
@@ -68,7 +70,7 @@ def install(config: Any, reactor: IReactorTime, parent, store, root,
         _log.info("No certificate can be ordered for {domain} from {directory}: TLS uses a self-signed one",
                   domain=domain, directory=config["acme-directory"])
     manager = CertificateManager(store, certificates, domain, reactor, issuer,
-                                 public_ca=public_ca, serving_tls=bool(automatic), bus=bus)
+                                 public_ca=public_ca, serving_tls=bool(automatic), bus=bus, duties=duties)
     manager.setServiceParent(parent)
     if automatic:
         root.https_redirect = HttpsRedirect(certificates, reactor, endpoint_port(automatic[0]))

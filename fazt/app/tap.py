@@ -36,7 +36,9 @@ from fazt.app.listeners import connection_cap, with_backlog
 from fazt.app.nodes import bus_and_leadership, follow_resync
 from fazt.app.options import Options
 from fazt.app.shutdown import OrderlyService
-from fazt.base.bus import SITE_CHANGED
+from fazt.app.leaderduties import LeaderDuties
+from fazt.base.bus import SITE_CHANGED, IEventBus
+from fazt.base.leader import FixedLeadership, ILeadership
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
@@ -68,6 +70,7 @@ from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.web.sitestate import SiteIndex
 from fazt.ws.hub import HubRegistry
+from fazt.ws.relay import SocketRelay
 from fazt.ws.resource import SiteSockets
 
 __all__ = ["Options", "makeService"]
@@ -96,11 +99,15 @@ def prepare_cartridge(path: str) -> None:
         )
 
 
-def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
+def build(config: Options, reactor: Any, bus: Optional[IEventBus] = None,
+          leadership: Optional[ILeadership] = None) -> tuple[MultiService, FaztSite]:
     """The service tree without listeners, and the web site to listen with.
 
     One pass, top to bottom: the parts that serve requests first, then the service tree that
     starts and stops them (in the order its children are added), then the admin API's areas.
+    C{bus} and C{leadership} are this process's among several (SPEC §19); by default those
+    C{--db} implies (L{fazt.app.nodes}): a file, a L{LocalBus} and the leadership of a process
+    alone; a postgresql:// URL, the PostgreSQL bus and advisory-lock leadership of a node.
     """
     prepare_cartridge(config["db"])
     domain = config["domain"]
@@ -113,15 +120,20 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    bus, leadership, node_services = bus_and_leadership(config["db"], reactor)  # PostgreSQL: shared with other nodes
+    if bus is None:  # a file: this process alone; a postgresql:// URL: a node among several
+        bus, chosen, node_services = bus_and_leadership(config["db"], reactor)
+        leadership = leadership if leadership is not None else chosen
+    else:
+        node_services = []
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
     writer = BatchWriter(store)
     max_message = config["ws-max-message-kb"] * 1024
     # A client's unsent backlog may hold two messages at the cap before it counts as a slow reader.
-    hubs = HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
-                       max_pending=max(MIB, 2 * max_message))
+    # The hubs of this process, relayed to every other process's on the bus (fazt.ws.relay).
+    hubs = SocketRelay(HubRegistry(max_per_site=config["ws-max-per-site"], max_total=config["ws-max-total"],
+                                   max_pending=max(MIB, 2 * max_message)), bus, reactor)
     fetcher = with_bench_allowance(SafeFetcher(reactor), reactor, config.get(BENCH_FETCH_OPTION))  # None: off
     host = HostApi(store, writer, fetcher, clock=reactor, sockets=hubs)
     workers = WorkerPool(reactor, host, size=config["js-workers"] or None, cpu_ms=config["js-cpu-ms"],
@@ -154,12 +166,16 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     for service in node_services:  # the bus and leadership first: they stop last
         service.setServiceParent(top)
     store.setServiceParent(top)
-    ops_wiring.install(config, reactor, top, store)
+    hubs.setServiceParent(top)  # says this process is there before it listens; that it is gone when it stops
+    # Cron, ACME orders and renewals, retention and scheduled backups run in the leader only.
+    duties = LeaderDuties(leadership if leadership is not None else FixedLeadership(True))
+    ops_wiring.install(config, reactor, duties, store)
     deploy_pool = _pool(top, "fazt-deploy", 2)
     FetcherService(fetcher).setServiceParent(top)  # after the workers stop: closes the idle fetch connections
     workers.setServiceParent(top)
-    CronService(reactor, store, index, apps, domain).setServiceParent(top)
-    certificates = acme_wiring.install(config, reactor, top, store, root, bus)
+    CronService(reactor, store, index, apps, domain).setServiceParent(duties)
+    duties.setServiceParent(top)
+    certificates = acme_wiring.install(config, reactor, top, store, root, bus, duties)
 
     def announce(change: str) -> Callable[[str], None]:
         """A callback publishing SITE_CHANGED with C{change} for the site it is given; the SiteIndex,
@@ -176,7 +192,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
     # Every clock is the reactor (IReactorTime), so a test drives time with twisted.internet.task.Clock.
     clock = reactor
 
-    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock), proxies)
+    login = AuthApi(reactor, store, auth, _pool(top, "fazt-bcrypt", 2), LoginLockout(clock, bus=bus), proxies)
     # config["db"], not store.path: a PostgreSQL URL's password is left out of store.path.
     backups = BackupDownloads(reactor, _pool(top, "fazt-backup", 1), config["db"], auth)
     events = EventBuffer(store, reactor, interval=float(config.get("analytics-flush-seconds") or DEFAULT_INTERVAL))
@@ -194,7 +210,7 @@ def build(config: Options, reactor: Any) -> tuple[MultiService, FaztSite]:
                            domain, clock, extras={"events": events, "sockets": hubs, "livelog": live,
                                                   "certificates": certificates, "connections": connections,
                                                   "leadership": leadership,
-                                                  "rate_limit": rate_limit,
+                                                  "rate_limit": rate_limit, "bus": bus,
                                                   "http_refusals": refusals})
     public.mount(services)
     metrics.mount(services)

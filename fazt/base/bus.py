@@ -22,7 +22,8 @@ from typing import Callable
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-__all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED", "RESYNC"]
+__all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED",
+           "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "METRICS_FIGURES", "METRICS_WANTED", "RESYNC"]
 
 _log = Logger()
 
@@ -30,10 +31,18 @@ _log = Logger()
 SITE_CHANGED = "site.changed"
 # A log line of a site was made (console.*, app errors): C{{"site", "level", "message", "created_at"}}.
 LOG_LINE = "log.line"
-# A message for a site's WebSocket clients: C{{"site", "data"}}.
+# A message for a site's WebSocket clients: C{{"site", "data", "binary", "process"}} (fazt.ws.relay).
 SOCKET_MESSAGE = "socket.message"
 # A certificate was issued and stored: C{{"name", "not_after"}}.
 CERTIFICATE_STORED = "certificate.stored"
+# A process's WebSocket clients by site: C{{"process", "counts", "full"}} (see fazt.ws.relay).
+SOCKET_CLIENTS = "socket.clients"
+# A failed login, and a successful one that clears the failures: C{{"key"}} (fazt.web.lockout).
+LOGIN_FAILED = "login.failed"
+LOGIN_SUCCEEDED = "login.succeeded"
+# A process's /metrics figures, and a request for them (fazt.web.metricsshare).
+METRICS_FIGURES = "metrics.figures"
+METRICS_WANTED = "metrics.wanted"
 # Messages from other processes or nodes may have been lost (the bus's link was down and is back):
 # whatever a subscriber cached from the store must be read again. C{{"reason"}}. Published by the bus
 # itself, to its own process only.

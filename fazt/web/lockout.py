@@ -4,6 +4,18 @@ The address is the TCP peer's. C{X-Forwarded-For} is believed only when the peer
 proxy, and then only as far as it goes through trusted proxies: the client is the right-most
 address that is not one of ours, since everything left of it was written by the client itself.
 IPv6 clients are counted per /64, the block one subscriber usually holds.
+
+With several processes or nodes (SPEC §19) failures count platform-wide: given a bus, each failure
+and each successful login is published (C{login.failed}, C{login.succeeded} with the counted key)
+and every process, the publisher included, counts it on delivery (the bus delivers to its own
+process before C{publish} returns). The bus rather than the store: a lockout is a guard of
+minutes that need not survive a restart (it never did), the bus reaches every process within
+milliseconds while one bcrypt check takes a quarter of a second, so a guesser going one attempt
+after the other is locked everywhere after the fifth failure; and no login attempt becomes a write
+on the store's single writer. What is not shared is the count of attempts in flight (still being
+checked): a burst fired at once at N processes may get up to N times the limit checked before the
+first failures arrive everywhere, then all are locked. Each process counts with its own clock
+from the moment it hears of a failure.
 """
 
 from __future__ import annotations
@@ -12,6 +24,8 @@ import ipaddress
 from typing import Callable, Iterable, Optional, Sequence
 
 from twisted.internet.interfaces import IReactorTime
+
+from fazt.base.bus import LOGIN_FAILED, LOGIN_SUCCEEDED, IEventBus
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
@@ -97,7 +111,8 @@ class LoginLockout:
     """
 
     def __init__(self, clock: IReactorTime, max_failures: int = MAX_FAILURES,
-                 window: float = WINDOW_SECONDS, max_tracked: int = MAX_TRACKED) -> None:
+                 window: float = WINDOW_SECONDS, max_tracked: int = MAX_TRACKED,
+                 bus: Optional[IEventBus] = None) -> None:
         self._clock = clock
         self.max_failures = max_failures
         self.window = window
@@ -105,6 +120,10 @@ class LoginLockout:
         self._failures: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
         self._in_flight: dict[str, int] = {}
+        self._bus = bus
+        if bus is not None:
+            bus.subscribe(LOGIN_FAILED, lambda message: self._count_failure(str(message["key"])))
+            bus.subscribe(LOGIN_SUCCEEDED, lambda message: self._forget(str(message["key"])))
 
     def retry_after(self, address: str) -> int:
         """Seconds until C{address} may try again; 0 when it is not locked."""
@@ -141,8 +160,14 @@ class LoginLockout:
             self._in_flight[key] = left
 
     def record_failure(self, address: str) -> bool:
-        """Count one failed login; returns whether the address is now locked."""
+        """Count one failed login (in every process, with a bus); returns whether the address is now locked."""
         key = lockout_key(address)
+        if self._bus is None:
+            return self._count_failure(key)
+        self._bus.publish(LOGIN_FAILED, {"key": key})  # counted here too, before publish returns
+        return self.retry_after(address) > 0
+
+    def _count_failure(self, key: str) -> bool:
         now = self._clock.seconds()
         recent = self._recent(key)
         self._failures.pop(key, None)
@@ -157,8 +182,14 @@ class LoginLockout:
         return False
 
     def reset(self, address: str) -> None:
-        """Forget the failures of C{address} (after a successful login)."""
+        """Forget the failures of C{address} (after a successful login; in every process, with a bus)."""
         key = lockout_key(address)
+        if self._bus is None:
+            self._forget(key)
+        else:
+            self._bus.publish(LOGIN_SUCCEEDED, {"key": key})
+
+    def _forget(self, key: str) -> None:
         self._failures.pop(key, None)
         self._locked_until.pop(key, None)
 

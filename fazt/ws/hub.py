@@ -56,6 +56,18 @@ class HubRegistry:
         self.max_pending = max_pending
         self._hubs: dict[str, set] = {}
         self._total = 0
+        self._watchers: list = []
+
+    def watch(self, callback) -> None:
+        """Call C{callback(site)} whenever the number of C{site}'s clients changes."""
+        self._watchers.append(callback)
+
+    def _changed(self, site: str) -> None:
+        for callback in self._watchers:
+            try:
+                callback(site)
+            except Exception:
+                _log.failure("A watcher of the WebSocket hubs failed")
 
     # -- membership -------------------------------------------------------------------
 
@@ -70,6 +82,8 @@ class HubRegistry:
             hub = self._hubs[site] = set()
         hub.add(client)
         self._total += 1
+        if self._watchers:
+            self._changed(site)
 
     def leave(self, site: str, client: Any) -> None:
         """Remove C{client} from C{site}'s hub, dropping the hub when it empties. Idempotent."""
@@ -80,6 +94,8 @@ class HubRegistry:
         self._total -= 1
         if not hub:
             del self._hubs[site]
+        if self._watchers:
+            self._changed(site)
 
     def close_all(self, reason: str = "server shutting down") -> int:
         """Send every client of every site a close (1001) and forget them; returns how many."""

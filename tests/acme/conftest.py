@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from twisted.internet import reactor
+from twisted.python.threadpool import ThreadPool
 
 from fazt.store.db import Store
 from fazt_testing import fresh_cartridge
@@ -18,3 +19,12 @@ def cartridge(tmp_path):
     store.startService()
     yield store
     store.stopService()
+
+
+@pytest.fixture
+def acme_pool():
+    """A started thread pool for the blocking ACME steps."""
+    pool = ThreadPool(1, 4, name="test-acme")
+    pool.start()
+    yield pool
+    pool.stop()

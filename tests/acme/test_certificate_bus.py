@@ -15,11 +15,13 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock, deferLater
 
 from fazt.acme.service import SERVICE_NAME, CertificateManager
+from fazt.app.leaderduties import LeaderDuties
 from fazt.acme.sni import CertificateMap, fallback_options
 from fazt.base.bus import CERTIFICATE_STORED, SITE_CHANGED, LocalBus
 
 from acme_testing import START, FakeCA, deploy_site
 from fazt_testing import start_server, stop_server
+from xproc_testing import Leadership
 
 DOMAIN = "example.com"
 
@@ -86,6 +88,31 @@ async def test_a_certificate_stored_by_another_process_is_served(cartridge, cloc
         await deferLater(reactor, 0.01, lambda: None)
     assert other.certificates.not_after("shop.example.com") == ordering.certificates.not_after("shop.example.com")
 
+
+
+@pytest_twisted.ensureDeferred
+async def test_only_the_leader_orders(cartridge, clock):
+    """Managers with their orders among the leader's duties (fazt.app.leaderduties): a switch heard
+    by both is ordered by the leading one only; each timer is a duty, run only by the leader."""
+    bus = LocalBus()
+    ca = FakeCA(clock)
+    duties = {role: LeaderDuties(Leadership(role == "leader")) for role in ("leader", "follower")}
+    managers = {role: CertificateManager(cartridge, CertificateMap(fallback_options(DOMAIN, clock.seconds())), DOMAIN,
+                                         clock, ca, public_ca=False, interval=300, bus=bus, duties=duties[role])
+                for role in duties}
+    assert [len(list(d)) for d in duties.values()] == [1, 1]  # each timer is a duty, not the manager's child
+    for role in duties:
+        duties[role].startService()
+    assert managers["follower"].current_check is None  # the follower's timer never ran
+    await managers["leader"].current_check  # the leader's ordered the base names at start
+    await cartridge.write(deploy_site, "shop")
+    ca.orders.clear()
+    stored = next_message(bus, CERTIFICATE_STORED)
+    bus.publish(SITE_CHANGED, {"site": "shop", "change": "switch"})
+    await stored
+    assert ca.orders == ["shop.example.com"]  # once: the follower heard the switch too
+    for role in duties:
+        duties[role].stopService()
 
 
 @pytest.fixture

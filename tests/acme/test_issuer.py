@@ -12,7 +12,6 @@ import pytest
 import pytest_twisted
 from cryptography import x509
 from twisted.internet import reactor
-from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Site
 
 from fazt.acme import pem
@@ -21,14 +20,6 @@ from fazt.acme.policy import describe
 from fazt.acme.issuer import AcmeIssuer
 from fazt.acme.responder import HTTP01Responder
 from fazt.store.certificates import load_account
-
-
-@pytest.fixture
-def acme_pool():
-    pool = ThreadPool(1, 4, name="test-acme")
-    pool.start()
-    yield pool
-    pool.stop()
 
 
 @pytest.fixture
