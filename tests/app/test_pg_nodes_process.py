@@ -127,3 +127,14 @@ async def test_a_websocket_message_relays_across_nodes(nodes, fz):
         assert await alice.messages(2) == ["from node A", b"\x00binary from B"]
     finally:
         await close_all([alice, bob])
+
+
+def test_when_the_leading_node_dies_the_other_takes_over_its_duties(nodes, fz):
+    leading = "This node takes on the leader's duties"
+    fz.wait_for(lambda: any(leading in node.log() for node in (nodes.a, nodes.b)), "a leader", nodes.a, timeout=30)
+    leader, other = (nodes.a, nodes.b) if leading in nodes.a.log() else (nodes.b, nodes.a)
+    assert leading not in other.log()  # exactly one leads
+    leader.kill()  # SIGKILL: its session ends with the process, and the advisory lock with it
+    fz.wait_for(lambda: leading in other.log(), "the other node leading", other, timeout=30)
+    deploy(fz, other, nodes.token, "after", {"index.html": b"one node left"})
+    assert served(other, "after") == (200, b"one node left")

@@ -45,3 +45,6 @@ def test_a_certificate_obtained_by_one_node_is_served_by_both(twistd, fz, cli_en
     fz.wait_for(served_by_both, "one Pebble certificate for blog served by both nodes", a, WAIT)
     logs = a.log() + b.log()
     assert "Traceback" not in logs, logs
+    # One node (the leader) ordered; the other never tried, so never failed Pebble's validation.
+    assert "Could not obtain a certificate" not in logs, logs
+    assert sum("takes on the leader's duties" in node.log() for node in (a, b)) == 1

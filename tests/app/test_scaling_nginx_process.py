@@ -96,8 +96,12 @@ async def test_the_documented_nginx_config_spreads_requests_over_both_nodes_and_
     # A WebSocket through nginx: the upgrade passes, and messages flow both ways.
     host = f"chat.{fz.DOMAIN}:{port}"
     alice = await join(port, host)
+    bob = await join(port, host)  # the next upstream in turn: the other node, or the same, either way relayed
     try:
         alice.sendMessage(b"through nginx")
         assert await alice.messages(1) == ["through nginx"]
+        assert await bob.messages(1) == ["through nginx"]
+        bob.sendMessage(b"and back")
+        assert await alice.messages(2) == ["through nginx", "and back"]
     finally:
-        await close_all([alice])
+        await close_all([alice, bob])
