@@ -21,7 +21,7 @@ from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
 from fazt.base.bus import IEventBus
 from fazt.store.certificates import all_certificates
 from fazt.base.threads import ThreadPoolService
-from fazt.store.migrate import connect
+from fazt.store.engines import connect
 
 _log = Logger()
 ACME_THREADS = 4
@@ -33,7 +33,7 @@ def own_certificate(endpoint: str) -> bool:
 
 
 def _stored(path: str):
-    conn = connect(path, readonly=True)
+    conn = connect(path)  # the cartridge's file or its postgresql:// URL
     try:
         return all_certificates(conn)
     finally:

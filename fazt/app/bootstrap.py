@@ -63,6 +63,11 @@ def ensure_admin(conn: Connection) -> Optional[str]:
     if count_users(conn):
         return None
     password = secrets.token_urlsafe(15)
-    create_admin(conn, "admin", password)
+    hashed = hash_password(password)  # before the write lock: bcrypt takes a while
+    with transaction(conn):
+        # Nodes sharing a PostgreSQL cartridge may start together: the first one creates the admin.
+        if count_users(conn):
+            return None
+        create_user(conn, "admin", hashed, int(time.time()))
     return password
 

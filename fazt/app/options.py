@@ -50,7 +50,8 @@ class Options(ProcessOptions, usage.Options):
     )
     optParameters = [
         ["domain", "d", "localhost", "The domain: sites are NAME.DOMAIN, the admin API is admin.DOMAIN."],
-        ["db", None, "data.db", "The cartridge: a SQLite file, created on first start."],
+        ["db", None, "data.db", "The cartridge: a SQLite file, created on first start, or a postgresql://USER:PASS@HOST/DB "
+         "URL that several nodes may share (docs/SCALING.md)."],
         ["env", None, "development", "development or production."],
         ["cache-mb", None, 64, "Memory for hot files, in MiB.", _whole_number("cache-mb")],
         ["keep-deployments", None, 20, "Deployments kept per site.", _whole_number("keep-deployments")],

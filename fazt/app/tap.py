@@ -36,6 +36,7 @@ from fazt.api.webhooks import WebhooksApi
 from fazt.app import domainwiring
 from fazt.app.bootstrap import ensure_admin, seed_default_sites
 from fazt.app.listeners import connection_cap, with_backlog
+from fazt.app.nodes import bus_and_leadership, follow_resync
 from fazt.app.options import Options
 from fazt.app import supervised
 from fazt.app.shutdown import OrderlyService
@@ -58,8 +59,7 @@ from fazt.runtime.pinning import FetcherService
 from fazt.runtime.pool import WorkerPool
 from fazt.store.batch import BatchWriter
 from fazt.store.blobcache import ByteLRU
-from fazt.store.db import Store, open_cartridge
-from fazt.store.migrate import connect
+from fazt.store.engines import connect, is_postgresql_target, make_store, open_cartridge
 from fazt.web.admission import DeployGate
 from fazt.web.apps import AppRenderer
 from fazt.web.auth import Authenticator
@@ -93,9 +93,9 @@ MULTIPART_SLACK = MIB
 
 
 def prepare_cartridge(path: str) -> None:
-    """Create or migrate the database, seed the default sites, make the first admin."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    """Create or migrate the database (a file or a postgresql:// URL), seed the default sites, make the first admin."""
+    if not is_postgresql_target(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     open_cartridge(path)
     conn = connect(path)
     try:
@@ -119,24 +119,36 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
     C{parts}, if given, is filled with the pieces a caller wiring more around the tree needs
     (C{fazt dev}, L{fazt.cli.devserver}): C{store}, C{bus}, C{root}, C{deployer}.
     C{bus} and C{leadership} are this process's among several (SPEC §19); by default those the
-    options say (L{fazt.app.supervised}: alone, a L{LocalBus} and the leadership).
+    options imply: a file, a L{LocalBus} and the leadership of a process alone, or under
+    C{--processes N} the supervisor's process bus and the leadership of index 0
+    (L{fazt.app.supervised}); a postgresql:// URL, the PostgreSQL bus and advisory-lock leadership
+    of a node (L{fazt.app.nodes}), each serving process being a node of its own.
     """
     if supervised.prepares_cartridge(config):  # under --processes N the supervisor did, once
         prepare_cartridge(config["db"])
     domain = config["domain"]
-    if leadership is None:  # for the leader's duties (cron, ACME, retention, backups)
-        leadership = supervised.leadership(config)
 
     # What serves a request: the store, the sites' state, scripts, sockets, the host router.
-    store = Store(config["db"], reactor)
+    store = make_store(config["db"], reactor)
     index = SiteIndex(store, ByteLRU(config["cache-mb"] * MIB))
     limits = Limits(
         max_archive_bytes=config["max-archive-mb"] * MIB,
         max_total_bytes=config["max-unpacked-mb"] * MIB,
         max_entries=config["max-entries"],
     )
-    if bus is None:  # alone: a LocalBus; a child: across the supervisor's processes
-        bus = supervised.event_bus(config, reactor)
+    if bus is None:
+        bus, chosen, node_services = bus_and_leadership(config["db"], reactor)
+        if node_services:  # PostgreSQL: a node among several, whatever the number of processes
+            # A child of the supervisor still holds its connection to it, only to stop when the
+            # supervisor is gone: nothing is published on it, the database's bus reaches every node.
+            supervised.event_bus(config, reactor)
+            leadership = leadership if leadership is not None else chosen
+        else:  # a file: this process alone, or a child talking to its siblings through the supervisor
+            bus = supervised.event_bus(config, reactor)
+    else:
+        node_services = []
+    if leadership is None:  # for the leader's duties (cron, ACME, retention, backups)
+        leadership = supervised.leadership(config)
     bus.subscribe(SITE_CHANGED, index.site_changed)  # a switch or a deletion
     live = LiveLog()
     live.follow(bus)
@@ -155,6 +167,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
     proxies = parse_networks(config["trusted-proxy"])
     apps = AppRenderer(workers, store, writer, index, clock=reactor, bus=bus, trusted_proxies=proxies)
     bus.subscribe(SITE_CHANGED, apps.site_changed)  # new variables or a deletion
+    follow_resync(bus, index, apps)  # the bus may have missed messages: reload from the store
     auth = Authenticator(store, reactor, audit=AuditRecorder(writer, reactor))  # every area records through auth.audit
     api = ApiRouter()
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
@@ -178,6 +191,8 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
     # The service tree: children start in this order and stop in reverse (fazt.app.shutdown).
     top = OrderlyService(reactor, config["grace-seconds"], site=site, writer=writer, sockets=hubs,
                          connections=connections)
+    for service in node_services:  # the bus and leadership first: they stop last
+        service.setServiceParent(top)
     store.setServiceParent(top)
     hubs.setServiceParent(top)  # says this process is there before it listens; that it is gone when it stops
     # Cron, ACME orders and renewals, retention and scheduled backups run in the leader only.

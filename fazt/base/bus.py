@@ -23,7 +23,7 @@ from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
 __all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED",
-           "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "METRICS_FIGURES", "METRICS_WANTED"]
+           "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "METRICS_FIGURES", "METRICS_WANTED", "RESYNC"]
 
 _log = Logger()
 
@@ -43,6 +43,10 @@ LOGIN_SUCCEEDED = "login.succeeded"
 # A process's /metrics figures, and a request for them (fazt.web.metricsshare).
 METRICS_FIGURES = "metrics.figures"
 METRICS_WANTED = "metrics.wanted"
+# Messages from other processes or nodes may have been lost (the bus's link was down and is back):
+# whatever a subscriber cached from the store must be read again. C{{"reason"}}. Published by the bus
+# itself, to its own process only.
+RESYNC = "bus.resync"
 
 Subscriber = Callable[[dict], None]
 

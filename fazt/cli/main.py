@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     key = subcommands.add_parser("key", help="manage API keys")
     key_actions = key.add_subparsers(dest="key_action", metavar="ACTION", required=True)
     key_create = key_actions.add_parser("create", help="create an API key and print its token")
-    key_create.add_argument("--db", required=True, metavar="PATH", help="the database file")
+    key_create.add_argument("--db", required=True, metavar="PATH|URL", help="the database file or postgresql:// URL")
     key_create.add_argument("--name", required=True, help="a name to recognise the key by")
     key_create.add_argument(
         "--scope",

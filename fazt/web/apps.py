@@ -58,6 +58,12 @@ class AppRenderer:
         self._env.pop(site, None)
         self._env_generation[site] = self._env_generation.get(site, 0) + 1
 
+    def forget_all(self, message: Optional[dict] = None) -> None:
+        """Forget every cached environment (a C{RESYNC} of the bus: changes made elsewhere may have
+        been missed)."""
+        for site in set(self._env) | set(self._env_generation):  # loads under way are not remembered either
+            self.invalidate_env(site)
+
     def site_changed(self, message: dict) -> None:
         """A C{SITE_CHANGED} message of the bus: new variables or a deleted site drop the cached
         environment (a switch keeps it: variables belong to the site, not to a deployment)."""
@@ -116,7 +122,7 @@ class AppRenderer:
     def _load_then_run(self, state: SiteState, entry: Entry, js_request: dict) -> Deferred[RunResult]:
         env = self._env.get(state.name)
         if env is None:
-            generation = self._env_generation.get(state.name, 0)
+            generation = self._env_generation.setdefault(state.name, 0)  # known, so forget_all can bump it
             env = yield self._store.read(env_for_site, state.name)
             # A change made while we read would be lost if this older answer were cached.
             if self._env_generation.get(state.name, 0) == generation:

@@ -210,6 +210,12 @@ class SiteIndex:
             for key in [key for key in self._deployments if key[0] == name]:
                 del self._deployments[key]
 
+    def forget_all(self, message: Optional[dict] = None) -> None:
+        """Forget every site's state (a C{RESYNC} of the bus: changes made elsewhere may have been
+        missed); loads under way are not remembered. File contents stay: they are named by hash."""
+        for name in set(self._states) | set(self._loading):
+            self.invalidate(name)
+
     def site_changed(self, message: dict) -> None:
         """A C{SITE_CHANGED} message of the bus: a switch, a new traffic split or a deletion changes
         what the site serves (its environment does not, so C{"env"} keeps the state)."""
