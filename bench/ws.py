@@ -4,6 +4,7 @@ Run from the repository root with the project's virtualenv::
 
     .venv/bin/python bench/ws.py                          # 1000 clients, 10 s at 20 broadcasts/s
     .venv/bin/python bench/ws.py --clients 500 --duration 5 --rate 10
+    .venv/bin/python bench/ws.py --clients 10000 --processes 2   # SPEC §13b: broadcast p99 < 100 ms
 
 It starts fazt (twistd) on a scratch cartridge on 127.0.0.1, deploys a static site ``chat``
 (an ``index.html``) with the real CLI, and opens N Autobahn clients from this one Twisted
@@ -22,7 +23,10 @@ same and this machine nothing). Deliveries to sinks are checked by byte count. `
 `--clients` decodes everywhere (the earlier method: its latencies include the client process's own
 work of decoding N messages per broadcast). Server pings are off for the run (sinks do not answer).
 
-Targets: 1,000 clients with broadcast latency p99 < 50 ms; < 50 KiB RSS per idle connection.
+Targets: 1,000 clients with broadcast latency p99 < 50 ms; < 50 KiB RSS per idle connection; with
+`--processes 2`, 10,000 clients with broadcast p99 < 100 ms (SPEC §13b). With `--processes N` the
+clients land on whichever serving process accepts them, a broadcast crosses to the others over the
+supervisor's bus, and RSS and CPU are summed over the supervisor and every process below it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+from wrklib import descendants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".venv", "bin")
@@ -69,18 +75,22 @@ def get(port: int, host: str, timeout: float = 5.0) -> int:
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+    """VmRSS of C{pid} and every process below it (the serving processes under a supervisor)."""
+    total = 0
+    for one in [pid] + descendants(pid):
+        with open(f"/proc/{one}/status") as f:
+            total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time used so far by process C{pid}."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """User plus system CPU time used so far by process C{pid} (and, with C{tree}, those below it)."""
+    total = 0.0
+    for one in [pid] + (descendants(pid) if tree else []):
+        with open(f"/proc/{one}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def raise_nofile() -> int:
@@ -99,14 +109,15 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def start_server(scratch: str, port: int, max_per_site: int):
+def start_server(scratch: str, port: int, max_per_site: int, processes: int = 1):
     db = os.path.join(scratch, "data.db")
     log = open(os.path.join(scratch, "twistd.log"), "wb")
     server = subprocess.Popen([os.path.join(BIN, "twistd"), "-n", "--pidfile=", "fazt", "--domain", DOMAIN,
                                "--db", db, "--http", f"tcp:{port}:interface=127.0.0.1",
                                "--ws-max-per-site", str(max_per_site), "--ws-ping-seconds", "0",
                                # Every client comes from 127.0.0.1: lift the per-address connection cap.
-                               "--max-connections-per-address", str(max_per_site + 100)],
+                               "--max-connections-per-address", str(max_per_site + 100)]
+                              + (["--processes", str(processes)] if processes > 1 else []),
                               stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
     for _ in range(150):
         if server.poll() is not None:
@@ -220,7 +231,7 @@ def run_clients(pid: int, port: int, count: int, duration: float, rate: float, p
         interval = 1.0 / rate
         sent = 0
         frame_bytes = 0  # one broadcast's frame as every sink receives it (unmasked, short)
-        cpu_before, own_before = cpu_seconds(pid), cpu_seconds(os.getpid())
+        cpu_before, own_before = cpu_seconds(pid), cpu_seconds(os.getpid(), tree=False)
         begin = time.perf_counter()
         while time.perf_counter() - begin < duration:
             target = begin + sent * interval
@@ -243,7 +254,7 @@ def run_clients(pid: int, port: int, count: int, duration: float, rate: float, p
             await task.deferLater(reactor, 0.05, lambda: None)
         elapsed = time.perf_counter() - begin
         server_cpu = cpu_seconds(pid) - cpu_before
-        client_cpu = cpu_seconds(os.getpid()) - own_before
+        client_cpu = cpu_seconds(os.getpid(), tree=False) - own_before
         state["measuring"] = False
         for client in clients:
             client.sendClose()
@@ -278,6 +289,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of broadcasting")
     parser.add_argument("--rate", type=float, default=20.0, help="broadcasts per second")
     parser.add_argument("--probes", type=int, default=50, help="clients that decode and time every message")
+    parser.add_argument("--processes", type=int, default=1, help="fazt's --processes N (serving processes)")
     args = parser.parse_args()
     if args.duration > 120 or args.clients > 20000:
         parser.error("--duration at most 120 s and --clients at most 20000")
@@ -291,11 +303,12 @@ def main() -> int:
     port = free_port()
     server = log = None
     try:
-        server, log = start_server(scratch, port, max(args.clients + 10, 5000))
+        server, log = start_server(scratch, port, max(args.clients + 10, 5000), args.processes)
         r = run_clients(server.pid, port, args.clients, args.duration, args.rate, args.probes)
         lat = [x * 1000 for x in r["latencies"]]
         per_conn = (r["rss_after"] - r["rss_before"]) / r["clients"]
-        print(f"fazt WebSockets, {r['clients']} clients on one site ({r['failed']} failed to connect), "
+        print(f"fazt WebSockets ({args.processes} serving process{'es' if args.processes > 1 else ''}), "
+              f"{r['clients']} clients on one site ({r['failed']} failed to connect), "
               f"{args.rate:g} broadcasts/s for {args.duration:g} s, 127.0.0.1, "
               f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
         print(f"connected in {r['connect_seconds']:.2f} s")
@@ -310,7 +323,11 @@ def main() -> int:
         print(f"latency measured on {r['probes']} decoding clients, the others counting bytes:")
         print(f"latency p50 {percentile(lat, .50):.1f} ms, p95 {percentile(lat, .95):.1f} ms, "
               f"p99 {percentile(lat, .99):.1f} ms, max {max(lat) if lat else float('nan'):.1f} ms")
-        print("targets: 1,000 clients with broadcast p99 < 50 ms; < 50 KiB RSS per idle connection")
+        print("targets: 1,000 clients with broadcast p99 < 50 ms; < 50 KiB RSS per idle connection;"
+              " 10,000 clients over 2 processes with broadcast p99 < 100 ms")
+        if args.processes > 1:
+            print(f"  {args.clients} clients over {args.processes} processes, p99 < 100 ms: "
+                  f"{'met' if lat and percentile(lat, .99) < 100 else 'MISSED'}")
         print(f"  p99 < 50 ms: {'met' if lat and percentile(lat, .99) < 50 and r['clients'] >= 1000 else 'MISSED'};"
               f"  < 50 KiB per connection: {'met' if per_conn < 50 else 'MISSED'}")
         return 0

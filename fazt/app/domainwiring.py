@@ -19,7 +19,7 @@ from fazt.acme.ondemand import OnDemand
 from fazt.base.bus import SITE_CHANGED, IEventBus
 from fazt.base.customhosts import DOMAINS_CHANGED, CustomHosts
 from fazt.store.domains import all_domains, check_key
-from fazt.store.migrate import connect
+from fazt.store.engines import connect
 from fazt.store.transaction import transaction
 from fazt.web.domaincheck import CheckTokenResource, DomainChecker, dns_server_resolver, system_resolver
 
