@@ -19,12 +19,12 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.acme import pem
-from fazt.base.bus import CERTIFICATE_STORED, SITE_CHANGED, IEventBus
+from fazt.base.bus import CERTIFICATE_STORED, RESYNC, SITE_CHANGED, IEventBus
 from fazt.acme.certstore import SQLiteCertificateStore, record
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, preview_host, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
-from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued,
+from fazt.store.certificates import (Schedule, StoredCertificate, all_certificates, all_schedules, issued,
                            load_certificate, load_schedules, save_schedule, site_names)
 
 _log = Logger()
@@ -78,6 +78,7 @@ class CertificateManager(MultiService):
         if bus is not None:
             bus.subscribe(SITE_CHANGED, self._site_changed)
             bus.subscribe(CERTIFICATE_STORED, self._certificate_stored)
+            bus.subscribe(RESYNC, self._resync)
         if issuer is not None:
             timer = TimerService(interval, self._tick)
             timer.clock = clock
@@ -180,6 +181,19 @@ class CertificateManager(MultiService):
         reading.addCallback(serve)
         reading.addErrback(lambda failure: _log.failure("Could not load the certificate of {name}",
                                                         failure, name=name))
+        return reading
+
+    def _resync(self, message: dict) -> Deferred:
+        """Messages may have been missed (the PostgreSQL bus listened again after a gap): serve every
+        stored certificate newer than the one this process serves, as if each had been announced."""
+        reading = self.store.read(all_certificates)
+
+        def serve(stored: list[StoredCertificate]) -> None:
+            fresher = [cert for cert in stored if (self.certificates.not_after(cert.name) or 0) < cert.not_after]
+            if fresher:
+                self.certificates.load(fresher)
+        reading.addCallback(serve)
+        reading.addErrback(lambda failure: _log.failure("Could not reload the stored certificates", failure))
         return reading
 
     def _wanted(self, sites) -> list[str]:

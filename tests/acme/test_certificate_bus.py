@@ -17,7 +17,7 @@ from twisted.internet.task import Clock, deferLater
 from fazt.acme.service import SERVICE_NAME, CertificateManager
 from fazt.app.leaderduties import LeaderDuties
 from fazt.acme.sni import CertificateMap, fallback_options
-from fazt.base.bus import CERTIFICATE_STORED, SITE_CHANGED, LocalBus
+from fazt.base.bus import CERTIFICATE_STORED, RESYNC, SITE_CHANGED, LocalBus
 
 from acme_testing import START, FakeCA, deploy_site
 from fazt_testing import start_server, stop_server
@@ -88,6 +88,24 @@ async def test_a_certificate_stored_by_another_process_is_served(cartridge, cloc
         await deferLater(reactor, 0.01, lambda: None)
     assert other.certificates.not_after("shop.example.com") == ordering.certificates.not_after("shop.example.com")
 
+
+@pytest_twisted.ensureDeferred
+async def test_after_a_resync_a_certificate_whose_announcement_was_missed_is_served(cartridge, clock):
+    """A node's PostgreSQL bus that listened again after a gap publishes RESYNC: certificates stored
+    meanwhile (their announcement lost) are served from the cartridge, without a restart."""
+    ordering, other = LocalBus(), LocalBus()  # two buses: the announcement never reaches the other
+    ordering_manager = manager_on(ordering, cartridge, clock, FakeCA(clock))
+    other_manager = manager_on(other, cartridge, clock, None)
+    await cartridge.write(deploy_site, "shop")
+    await ordering_manager.site_deployed("shop")
+    assert "shop.example.com" not in other_manager.certificates
+    other.publish(RESYNC, {})
+    for _ in range(500):  # read from the cartridge off the reactor thread
+        if "shop.example.com" in other_manager.certificates:
+            break
+        await deferLater(reactor, 0.01, lambda: None)
+    assert other_manager.certificates.not_after("shop.example.com") == \
+        ordering_manager.certificates.not_after("shop.example.com")
 
 
 @pytest_twisted.ensureDeferred
