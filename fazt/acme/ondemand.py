@@ -11,7 +11,9 @@ What the first handshake gets: the self-signed fallback, at once. Caddy's on-dem
 handshake until the certificate arrives (seconds); the SNI callback of pyOpenSSL under Twisted's
 TLS transport must answer synchronously, so here the first visitor sees an untrusted certificate
 and every handshake after the order completes (a few seconds later) gets the real one. The order
-is started after the handshake's callback returns (C{callLater(0)}), never inside it.
+is started after the handshake's callback returns (C{callLater(0)}), never inside it. With several
+processes or nodes the leader orders (L{fazt.acme.service.CertificateManager.want}): a handshake
+at another process asks it over the bus, and the certificate reaches every process when stored.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class OnDemand:
         def settled(_) -> None:
             for waiting in self._pending.pop(name, []):
                 waiting.callback(None)
-        self._manager.order_now(name).addBoth(settled)
+        self._manager.want(name).addBoth(settled)  # ordered by the leader, whichever process shook hands
 
     def _take(self) -> bool:
         now = self._clock.seconds()

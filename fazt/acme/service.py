@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.acme import pem
-from fazt.base.bus import CERTIFICATE_STORED, RESYNC, SITE_CHANGED, IEventBus
+from fazt.base.bus import CERTIFICATE_STORED, CERTIFICATE_WANTED, RESYNC, SITE_CHANGED, IEventBus
 from fazt.acme.certstore import SQLiteCertificateStore, record
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, preview_host, renewal_due, retry_delay, site_host,
                               wanted_names)
@@ -79,6 +79,7 @@ class CertificateManager(MultiService):
             bus.subscribe(SITE_CHANGED, self._site_changed)
             bus.subscribe(CERTIFICATE_STORED, self._certificate_stored)
             bus.subscribe(RESYNC, self._resync)
+            bus.subscribe(CERTIFICATE_WANTED, self._certificate_wanted)
         if issuer is not None:
             timer = TimerService(interval, self._tick)
             timer.clock = clock
@@ -160,7 +161,7 @@ class CertificateManager(MultiService):
                 name, schedule.failures, next_attempt, next_ari, schedule.last_attempt, schedule.last_error))
 
     def _site_changed(self, message: dict) -> None:
-        if self._duties is not None and not self._duties.active:
+        if not self._leads():
             return
         if message.get("change") == "switch":
             self.site_deployed(message["site"])
@@ -206,6 +207,21 @@ class CertificateManager(MultiService):
         The Deferred fires when that is settled (and any order is done); it never fails.
         """
         return self.order_now(site_host(site, self.domain))
+
+    def want(self, host: str) -> Deferred:
+        """C{host} needs a certificate now (an on-demand handshake, in any process): the leader orders it
+        (L{order_now}); a process that does not lead asks the leader over the bus and fires at once."""
+        if self._leads() or self._bus is None:
+            return self.order_now(host)
+        self._bus.publish(CERTIFICATE_WANTED, {"name": host})
+        return succeed(None)
+
+    def _certificate_wanted(self, message: dict) -> None:
+        if self._leads():
+            self.order_now(message["name"])
+
+    def _leads(self) -> bool:
+        return self._duties is None or self._duties.active
 
     def order_now(self, host: str) -> Deferred:
         """Order C{host}'s certificate now (one of ours, L{fazt.acme.policy}) unless it has one, is being

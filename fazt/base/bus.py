@@ -22,7 +22,7 @@ from typing import Callable
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-__all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED",
+__all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED", "CERTIFICATE_WANTED",
            "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "METRICS_FIGURES", "METRICS_WANTED", "RESYNC"]
 
 _log = Logger()
@@ -35,6 +35,8 @@ LOG_LINE = "log.line"
 SOCKET_MESSAGE = "socket.message"
 # A certificate was issued and stored: C{{"name", "not_after"}}.
 CERTIFICATE_STORED = "certificate.stored"
+# A process that does not lead needs a certificate (an on-demand handshake): C{{"name"}}; the leader orders.
+CERTIFICATE_WANTED = "certificate.wanted"
 # A process's WebSocket clients by site: C{{"process", "counts", "full"}} (see fazt.ws.relay).
 SOCKET_CLIENTS = "socket.clients"
 # A failed login, and a successful one that clears the failures: C{{"key"}} (fazt.web.lockout).

@@ -133,6 +133,29 @@ async def test_only_the_leader_orders(cartridge, clock):
         duties[role].stopService()
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_certificate_wanted_at_a_follower_is_ordered_by_the_leader(cartridge, clock):
+    """An on-demand handshake may reach any process (fazt.acme.ondemand calls want()): a follower
+    asks the leader over the bus instead of ordering itself, and the stored certificate is announced."""
+    bus = LocalBus()
+    leader_ca, follower_ca = FakeCA(clock), FakeCA(clock)
+    duties = {role: LeaderDuties(Leadership(role == "leader")) for role in ("leader", "follower")}
+    managers = {role: CertificateManager(cartridge, CertificateMap(fallback_options(DOMAIN, clock.seconds())), DOMAIN,
+                                         clock, ca, public_ca=False, interval=300, bus=bus, duties=duties[role])
+                for role, ca in (("leader", leader_ca), ("follower", follower_ca))}
+    for role in duties:
+        duties[role].startService()
+    await managers["leader"].current_check
+    await cartridge.write(deploy_site, "shop")
+    leader_ca.orders.clear()
+    stored = next_message(bus, CERTIFICATE_STORED)
+    await managers["follower"].want("shop.example.com")
+    assert (await stored)["name"] == "shop.example.com"
+    assert leader_ca.orders == ["shop.example.com"] and follower_ca.orders == []
+    for role in duties:
+        duties[role].stopService()
+
+
 @pytest.fixture
 def served(tmp_path):
     """A whole fazt (C{twistd fazt}'s wiring) with an automatic-HTTPS listener configured."""
