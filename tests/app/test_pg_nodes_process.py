@@ -138,3 +138,25 @@ def test_when_the_leading_node_dies_the_other_takes_over_its_duties(nodes, fz):
     fz.wait_for(lambda: leading in other.log(), "the other node leading", other, timeout=30)
     deploy(fz, other, nodes.token, "after", {"index.html": b"one node left"})
     assert served(other, "after") == (200, b"one node left")
+
+
+def test_two_serving_processes_on_postgresql_are_two_nodes_of_one_platform(twistd, cli_env, fz, pg_dsn):
+    """--processes 2 with --db postgresql://: each serving process is a node on the database's bus
+    (fazt.app.tap.build): a deploy through the API is served by both, and the counter stays exact."""
+    from test_processes_process import connection_per_process, read_everywhere, wait_for_processes
+
+    server = twistd.start(pg_dsn, args=("--processes", "2"))
+    wait_for_processes(server, fz)
+    token = fz.create_token(cli_env, pg_dsn, "t", "admin")
+    held = connection_per_process(server.port)
+    deploy(fz, server, token, "blog", {"index.html": b"version one", "main.js": COUNTER})
+    # main.js takes every path: both processes count in the one store, each request exactly once.
+    counts = []
+    for _ in range(20):
+        for conn in held.values():
+            conn.request("GET", "/", headers={"Host": "blog.example.test"})
+            counts.append(json.loads(conn.getresponse().read())["n"])
+    assert sorted(counts) == list(range(1, 41))
+    # A deploy through either process is served by the other: they share no process bus, only PostgreSQL.
+    deploy(fz, server, token, "blog", {"index.html": b"version two"})
+    assert set(read_everywhere(held, "/", "blog.example.test", b"version two", within=10)) == set(held)
