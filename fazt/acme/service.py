@@ -21,11 +21,12 @@ from twisted.logger import Logger
 from fazt.acme import pem
 from fazt.base.bus import CERTIFICATE_STORED, CERTIFICATE_WANTED, RESYNC, SITE_CHANGED, IEventBus
 from fazt.acme.certstore import SQLiteCertificateStore, record
+from fazt.acme.serving import serve_announced, serve_fresher
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, preview_host, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
-from fazt.store.certificates import (Schedule, StoredCertificate, all_certificates, all_schedules, issued,
-                           load_certificate, load_schedules, save_schedule, site_names)
+from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued, load_schedules, save_schedule,
+                                     site_names)
 
 _log = Logger()
 CHECK_INTERVAL = 300.0
@@ -169,33 +170,10 @@ class CertificateManager(MultiService):
             self.order_now(preview_host(message["site"], message["deployment_id"], self.domain))
 
     def _certificate_stored(self, message: dict) -> Deferred:
-        """A certificate was stored (here or by another process): serve it unless already served."""
-        name = message["name"]
-        served = self.certificates.not_after(name)
-        if served is not None and served >= message["not_after"]:
-            return succeed(None)  # this process issued it: already put in the map before storing
-        reading = self.store.read(load_certificate, name)
-
-        def serve(cert: Optional[StoredCertificate]) -> None:
-            if cert is not None:
-                self.certificates.load([cert])
-        reading.addCallback(serve)
-        reading.addErrback(lambda failure: _log.failure("Could not load the certificate of {name}",
-                                                        failure, name=name))
-        return reading
+        return serve_announced(self.store, self.certificates, message["name"], message["not_after"])
 
     def _resync(self, message: dict) -> Deferred:
-        """Messages may have been missed (the PostgreSQL bus listened again after a gap): serve every
-        stored certificate newer than the one this process serves, as if each had been announced."""
-        reading = self.store.read(all_certificates)
-
-        def serve(stored: list[StoredCertificate]) -> None:
-            fresher = [cert for cert in stored if (self.certificates.not_after(cert.name) or 0) < cert.not_after]
-            if fresher:
-                self.certificates.load(fresher)
-        reading.addCallback(serve)
-        reading.addErrback(lambda failure: _log.failure("Could not reload the stored certificates", failure))
-        return reading
+        return serve_fresher(self.store, self.certificates)
 
     def _wanted(self, sites) -> list[str]:
         names = wanted_names(self.domain, sites)
