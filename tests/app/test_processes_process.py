@@ -58,6 +58,15 @@ def connection_per_process(port: int, count: int = 2, attempts: int = 400) -> di
     raise AssertionError(f"only {sorted(held)} answered in {attempts} fresh connections")
 
 
+def process_ids(port: int) -> set:
+    """The pids of the serving processes, from fresh connections until each has answered one (a busy
+    process may lose many accepts in a row: a fixed number of tries is not enough on a loaded machine)."""
+    held = connection_per_process(port)
+    for conn in held.values():
+        conn.close()
+    return set(held)
+
+
 def get(conn: http.client.HTTPConnection, path: str, host: str) -> tuple[int, bytes]:
     conn.request("GET", path, headers={"Host": host})
     response = conn.getresponse()
@@ -146,8 +155,7 @@ def test_deploys_rollbacks_and_env_changes_are_served_by_every_process_within_10
 def test_a_killed_process_loses_only_its_in_flight_requests_and_is_replaced(cluster, fz):
     server, token = cluster
     assert fz.upload_zip(server.port, token, "blog", fz.make_zip({"index.html": b"hello"}))[0] == 200
-    before = {pid for _, pid in (health(server.port) for _ in range(50))}
-    assert len(before) == 2
+    before = process_ids(server.port)
     victim = min(before)
     clients, stop = 4, threading.Event()
     answered, failed = [0] * clients, [0] * clients
@@ -225,14 +233,19 @@ def test_an_https_listener_is_shared_too_and_tac_reads_processes_from_the_enviro
             return health(tls_port, conn)
         finally:
             conn.close()
-    assert {index for index, _ in (over_tls() for _ in range(100))} == {0, 1}
-    assert {index for index, _ in (health(server.port) for _ in range(100))} == {0, 1}
+    def both_answer(ask) -> bool:  # fresh connections until each index has answered one
+        seen: set = set()
+        for _ in range(400):
+            seen.add(ask()[0])
+            if seen == {0, 1}:
+                return True
+        return False
+    assert both_answer(over_tls) and both_answer(lambda: health(server.port))
 
 
 def test_serving_processes_stop_when_the_supervisor_is_killed(cluster, fz):
     server, _ = cluster
-    children = {pid for _, pid in (health(server.port) for _ in range(50))}
-    assert len(children) == 2
+    children = process_ids(server.port)
     server.proc.kill()
     server.proc.wait(10)
 
@@ -263,8 +276,7 @@ def test_a_second_sigterm_to_a_stopping_process_is_ignored(cluster, fz):
     # passes its own SIGTERM on: a serving process gets two.
     server, token = cluster
     assert fz.upload_zip(server.port, token, "files", fz.make_zip({"big.bin": BIG}))[0] == 200
-    children = {pid for _, pid in (health(server.port) for _ in range(50))}
-    assert len(children) == 2
+    children = process_ids(server.port)
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     conn.request("GET", "/big.bin", headers={"Host": "files.example.test"})
     response = conn.getresponse()
