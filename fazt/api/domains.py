@@ -81,7 +81,7 @@ class DomainsApi:
             row = yield self.store.write(add_domain, name, domain, www, int(self.clock.seconds()))
         except Conflict:
             raise ApiError(409, "CONFLICT", f"{domain} is already registered", {"field": "name"}) from None
-        self.domains.announce(domain, "added")
+        yield self.domains.announce(domain, "added")  # this process routes the name before we answer
         self.auth.audit_request(request, "domain.add", name, details=f"{domain} www={www}")
         return ok(request, domain_json(row), status=201)
 
@@ -94,7 +94,7 @@ class DomainsApi:
         removed = yield self.store.write(remove_domain, name, host)
         if not removed:
             raise ApiError(404, "DOMAIN_NOT_FOUND", f"site '{name}' has no domain {host[:253]}")
-        self.domains.announce(host, "removed")
+        yield self.domains.announce(host, "removed")
         self.auth.audit_request(request, "domain.remove", name, details=host)
         return ok(request, {"site": name, "name": host, "message": "Domain removed"})
 

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 from fazt.acme.ondemand import OnDemand
@@ -32,7 +33,7 @@ class Domains:
 
     hosts: CustomHosts
     checker: DomainChecker
-    announce: Any  # announce(name, change): publishes DOMAINS_CHANGED
+    announce: Any  # announce(name, change) -> Deferred: publishes DOMAINS_CHANGED, fires once routed here
 
 
 def _start_state(path: str, now: int) -> tuple[str, list]:
@@ -52,6 +53,7 @@ class _Follower:
     def __init__(self, store, hosts: CustomHosts) -> None:
         self._store, self._hosts = store, hosts
         self._asked = self._applied = 0
+        self._latest: Deferred = succeed(None)
 
     def reload(self, message: dict) -> None:
         self._asked += 1
@@ -61,8 +63,14 @@ class _Follower:
             if number > self._applied:
                 self._applied = number
                 self._hosts.replace(rows)
-        self._store.read(all_domains).addCallbacks(
+        self._latest = self._store.read(all_domains).addCallbacks(
             apply, lambda failure: _log.failure("Could not reload the custom domains", failure))
+
+    def reloaded(self) -> Deferred:
+        """Fires once the latest reload asked of this process is applied (never fails)."""
+        done: Deferred = Deferred()
+        self._latest.addBoth(lambda result: (done.callback(None), result)[1])
+        return done
 
     def site_changed(self, message: dict) -> None:
         if message.get("change") == "deleted":  # its domains went with it
@@ -86,6 +94,9 @@ def install(config: Any, reactor, root, store, bus: IEventBus, certificates, poo
     dns_server = config["check-dns"]
     resolve = dns_server_resolver(reactor, dns_server) if dns_server else system_resolver(reactor, pool)
 
-    def announce(name: str, change: str) -> None:
+    def announce(name: str, change: str) -> Deferred:
+        """Tell every process; fires once this one routes by the new map (every bus delivers to the
+        publisher's own subscribers before C{publish} returns), so the API answers after it."""
         bus.publish(DOMAINS_CHANGED, {"name": name, "change": change})
+        return follower.reloaded()
     return Domains(hosts, DomainChecker(key.encode("ascii"), resolve), announce)

@@ -37,6 +37,8 @@ def test_deployments_show_preview_links_the_split_and_promote(server, token, bro
     context, page = helpers.new_page(browser)
     watch = helpers.PageWatch(page)
     helpers.login(page, server)
+    # Leaving the overview while its figures still load aborts those requests (the watch reports them).
+    page.wait_for_function("() => !document.querySelector('main').innerText.includes('Loading')")
     page.goto(server.base + f"/sites/{SITE}")
     for deployment_id in (live, preview):
         link = page.wait_for_selector(f"a[data-preview='{deployment_id}']")
