@@ -13,6 +13,30 @@ from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorTime
 
+# How QuickJS words a run that hit its stack limit (a catchable RangeError, so it reaches the parent as
+# an ordinary exception); older builds said "InternalError: stack overflow".
+_STACK_LIMIT_MESSAGES = ("Maximum call stack size exceeded", "InternalError: stack overflow")
+
+
+def run_cost(outcome: dict, budget_ms: float) -> float:
+    """The CPU ms a finished run counts for in the fair shares.
+
+    What the worker measured, except that a run stopped at one of its limits counts as the whole
+    budget C{budget_ms}: running out of CPU or memory, and overflowing the stack. A stack overflow
+    is cheap (a millisecond or two) but only a runaway script hits it; counted at its CPU alone, a
+    site answering a thousand such failures a second stayed light and filled the light workers,
+    and a harmless neighbour's p50 rose 6.7x (bench/js.py's hostile case; 1.0x once counted so).
+    """
+    cpu = outcome.get("cpu_ms")
+    cpu = float(cpu) if isinstance(cpu, (int, float)) and not isinstance(cpu, bool) else 0.0
+    if outcome.get("t") != "failed":
+        return cpu
+    kind, message = outcome.get("kind"), outcome.get("message")
+    if kind in ("timeout", "memory") or (
+            kind == "exception" and isinstance(message, str) and any(m in message for m in _STACK_LIMIT_MESSAGES)):
+        return max(cpu, float(budget_ms))
+    return cpu
+
 
 @dataclass
 class _Record:

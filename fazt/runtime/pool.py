@@ -14,7 +14,7 @@ worker enforces the per-request CPU budget itself; the parent enforces the rest:
     died before it was ready, so a broken worker cannot respawn in a tight loop). A worker that
     has not sent C{ready} after four periods is killed and replaced the same way.
   - B{Fair shares}: a site cannot take more than its share of the workers. The pool records the
-    CPU every run used (the worker's C{cpu_ms}; a CPU or memory overrun counts as the whole budget)
+    CPU every run used (the worker's C{cpu_ms}; a run stopped at a limit counts as the whole budget)
     in L{fazt.runtime.fairness.CpuShares}; sites whose recent runs burned more than a quarter of the
     budget are I{heavy} and confined to a lane of C{ceil(N/2)} workers with at most
     C{heavy_per_worker} heavy runs in flight on each, their other runs queueing in the parent,
@@ -47,7 +47,7 @@ from twisted.logger import Logger
 import fazt
 from fazt.runtime.code import CheckResult, CodeBundle, Entry
 from fazt.runtime.deadlines import Deadlines
-from fazt.runtime.fairness import CpuShares
+from fazt.runtime.fairness import CpuShares, run_cost
 from fazt.runtime.host import HostCallError, module_call
 from fazt.runtime.lanes import Lanes
 from fazt.runtime.protocol import ProtocolError, clean_logs
@@ -200,14 +200,6 @@ class WorkerPool(Service):
         self._dispatch()  # first, so the worker is busy again while the response is written
         job.settle(outcome)
 
-    def _cost(self, outcome: dict) -> float:
-        """The CPU a worker's outcome says the run used; a CPU or memory overrun counts as the budget."""
-        cpu = outcome.get("cpu_ms")
-        cpu = float(cpu) if isinstance(cpu, (int, float)) and not isinstance(cpu, bool) else 0.0
-        if outcome.get("t") == "failed" and outcome.get("kind") in ("timeout", "memory"):
-            cpu = max(cpu, float(self.cpu_ms))
-        return cpu
-
     def _overtime(self, job: Any) -> None:
         if isinstance(job, tuple):  # ("probe", site): a new site's first run is still going
             self._probe_over(job[1])
@@ -236,7 +228,7 @@ class WorkerPool(Service):
         elif kind in ("done", "failed", "checked"):
             job = worker.runs.get(message.get("id"))
             if job is not None:  # else a late answer for a run already given up on
-                self._settle(worker, job, message, self._cost(message))
+                self._settle(worker, job, message, run_cost(message, self.cpu_ms))
         elif kind == "late":
             job = worker.recent.pop(message.get("id"), None)
             if job is not None and not job.check:

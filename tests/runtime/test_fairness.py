@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from twisted.internet.task import Clock
 
 from fazt.runtime.deadlines import Deadlines
-from fazt.runtime.fairness import CpuShares
+from fazt.runtime.fairness import CpuShares, run_cost
 from fazt.runtime.lanes import Lanes, Load
 
 
@@ -181,3 +181,29 @@ def test_deadlines_share_one_timer_and_fire_in_order():
     deadlines.add("again", 1)
     deadlines.stop()
     assert not clock.getDelayedCalls()
+
+
+def test_a_run_stopped_at_a_limit_counts_as_the_whole_budget():
+    """CPU and memory overruns and stack overflows count as the budget; other outcomes as measured."""
+    assert run_cost({"t": "done", "cpu_ms": 0.4}, 100) == 0.4
+    assert run_cost({"t": "failed", "kind": "exception", "message": "TypeError: x is undefined",
+                     "cpu_ms": 1.5}, 100) == 1.5
+    for kind in ("timeout", "memory"):
+        assert run_cost({"t": "failed", "kind": kind, "message": "", "cpu_ms": 30}, 100) == 100
+    overflow = {"t": "failed", "kind": "exception", "cpu_ms": 1.2,
+                "message": "RangeError: Maximum call stack size exceeded"}
+    assert run_cost(overflow, 100) == 100
+    assert run_cost({**overflow, "message": "InternalError: stack overflow"}, 100) == 100
+    assert run_cost({"t": "failed", "kind": "crash", "cpu_ms": "many"}, 100) == 0.0
+
+
+def test_a_site_whose_runs_overflow_the_stack_is_heavy_after_one_run():
+    """Each overflow is cheap, yet the site is confined at once, like a CPU hog."""
+    clock = Clock()
+    shares = CpuShares(clock, heavy_ms=25)
+    overflow = {"t": "failed", "kind": "exception", "cpu_ms": 1.2,
+                "message": "RangeError: Maximum call stack size exceeded"}
+    shares.record("recursion", run_cost(overflow, 100))
+    shares.record("hello", run_cost({"t": "done", "cpu_ms": 0.3}, 100))
+    assert shares.heavy("recursion")
+    assert not shares.heavy("hello")

@@ -116,16 +116,16 @@ async def test_a_harmless_site_completes_while_hostile_sites_still_queue(make_po
     await gatherResults(waiting[:3])  # measured: the CPU burners are confined to one worker
     for _ in range(10):
         assert body(await run(pool, "export default () => new Response('hello')", site="harmless")) == "hello"
-    # Deep recursion fails fast (a RangeError in well under a millisecond): it is no CPU burner.
-    # The ordering, not a time bound: the harmless runs are done while CPU burners still queue (without
-    # fair shares they would wait behind all 40). How many burners finish meanwhile depends on how busy
-    # the machine is (10 to 24 seen under a loaded suite), so it is not asserted.
-    burners = [site for site in finished if site in ("loop", "arrays")]
-    assert len(burners) < 40, finished
+    # Deep recursion fails fast (a millisecond or two), but a stack overflow counts as the whole budget:
+    # it is confined with the CPU burners. The ordering, not a time bound: the harmless runs are done
+    # while hostile runs still queue (without fair shares they would wait behind all 60). How many
+    # finish meanwhile depends on how busy the machine is, so it is not asserted.
+    assert len(finished) < 60, finished
+    assert pool.shares.heavy("recursion") and finished.count("recursion") < 20, finished
     await gatherResults(waiting)
     # The share itself, in CPU seconds each worker process used (not a time bound: CPU time does not
     # depend on how busy the machine is): the burners ran in the heavy lane (slot 0); the other worker
-    # ran only their first probing runs, the fast-failing recursion and the harmless site. Without fair
+    # ran only their first probing runs and the harmless site. Without fair
     # shares both workers burn about the same.
     cpu = {slot: process_cpu_seconds(pid) for slot, pid in pool.worker_pids().items()}
     assert pool.restarts == 0 and cpu[1] < cpu[0] / 3, cpu
