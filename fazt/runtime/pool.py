@@ -133,7 +133,7 @@ class WorkerPool(Service):
         return DeferredList(ended)
 
     def _spawn(self, slot: int) -> None:
-        worker = WorkerProcess(slot, self._on_message, self._on_exit)
+        worker = WorkerProcess(slot, self._on_message, self._on_exit, self._reactor)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": _FAZT_PATH, "PYTHONDONTWRITEBYTECODE": "1"}
         transport = self._reactor.spawnProcess(worker, self._command[0], self._command, env=env,
                                                childFDs={0: "w", 1: "r", 2: "r"})
