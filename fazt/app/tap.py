@@ -42,6 +42,7 @@ from fazt.app import supervised
 from fazt.app.shutdown import OrderlyService
 from fazt.app.leaderduties import LeaderDuties
 from fazt.base.bus import SITE_CHANGED, IEventBus
+from fazt.base.heap import HeapFreezer
 from fazt.base.leader import ILeadership
 from fazt.base.threads import ThreadPoolService
 from fazt.cron.service import CronService
@@ -277,6 +278,7 @@ def makeService(config: Options, reactor: Optional[Any] = None, parts: Optional[
     if supervised.supervises(config):  # --processes N: this process only supervises
         return supervised.supervisor(config, reactor, prepare_cartridge)
     top, site = build(config, reactor, parts)
+    HeapFreezer(reactor).setServiceParent(top)  # full GCs over the long-lived heap stalled the reactor
     if parts is not None:
         parts["site"] = site
     # A child of the supervisor adopts the listening sockets it inherited instead of binding.

@@ -8,6 +8,7 @@ call blocks on the pipe until its reply; frames that arrive meanwhile wait their
 answered at once). RLIMIT_AS caps the whole process as a backstop.
 """
 
+import gc
 import os
 import select
 import sys
@@ -121,7 +122,12 @@ def main():
     """Entry point of the worker process."""
     limit_address_space()
     frames_fd = take_stdout()
-    Worker(0, frames_fd).serve()
+    worker = Worker(0, frames_fd)
+    # The modules and the runtime's sources live as long as the process: no full GC walks them (see
+    # fazt.base.heap, which the parent uses; this process stays free of Twisted).
+    gc.collect()
+    gc.freeze()
+    worker.serve()
 
 
 if __name__ == "__main__":
