@@ -9,7 +9,7 @@ B/A.
 
     .venv/bin/python bench/ab.py --a /tmp/old-checkout --b .          # PYTHONPATH for each side
     .venv/bin/python bench/ab.py --a . --b . --b-args "--js-workers 1" # one tree, two settings
-    .venv/bin/python bench/ab.py --app counter --pairs 8 --duration 5s
+    .venv/bin/python bench/ab.py --app counter --pairs 8 --duration 5s   # or --app static (no JS)
 
 A tree is a checkout whose C{fazt} package is put first on PYTHONPATH (the twistd plugin is found
 there too); the scripts and wrk come from this checkout. Run from the repository root after
@@ -31,16 +31,17 @@ from benchlib import BIN, ROOT, free_port, request, stop_process
 from wrklib import ensure_wrk, ms, wrk
 
 DOMAIN = "ab.test"
-APPS = {
-    "hello": 'res.send("hello")',
-    "counter": 'let n = db.incr("hits"); res.send(String(n))',
+APPS = {  # app -> (file, its content); "static" is the floor of any request (no JS)
+    "hello": ("main.js", 'res.send("hello")'),
+    "counter": ("main.js", 'let n = db.incr("hits"); res.send(String(n))'),
+    "static": ("index.html", "hello"),
 }
 
 
 class Server:
     """One fazt of one tree, with the app deployed as site C{app}."""
 
-    def __init__(self, label: str, tree: str, args: list[str], source: str, scratch: str) -> None:
+    def __init__(self, label: str, tree: str, args: list[str], app: tuple[str, str], scratch: str) -> None:
         self.label = label
         self.folder = tempfile.mkdtemp(prefix=f"{label}.", dir=scratch)
         self.port = free_port()
@@ -54,11 +55,12 @@ class Server:
         self._wait_healthy()
         token = subprocess.run([os.path.join(BIN, "fazt"), "key", "create", "--db", db, "--name", "ab"], env=self.env,
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        app = os.path.join(self.folder, "app")
-        os.makedirs(app)
-        with open(os.path.join(app, "main.js"), "w") as f:
-            f.write(source)
-        subprocess.run([os.path.join(BIN, "fazt"), "deploy", app, "--site", "app", "--server",
+        folder = os.path.join(self.folder, "app")
+        os.makedirs(folder)
+        file_name, content = app
+        with open(os.path.join(folder, file_name), "w") as f:
+            f.write(content)
+        subprocess.run([os.path.join(BIN, "fazt"), "deploy", folder, "--site", "app", "--server",
                         f"http://127.0.0.1:{self.port}", "--token", token], env=self.env, check=True, capture_output=True)
         if request(self.port, f"app.{DOMAIN}")[0] != 200:
             raise SystemExit(f"{label}: the app does not answer 200")
