@@ -166,9 +166,15 @@ class PendingFetch {
   get url() { return this.#url; }
 }
 
+// What top-level code gets for I/O and timers (see lifecycle.js preload): an error it can read.
+function outsideRequest(what) {
+  return new Error(`${what} cannot be called in a module's top-level code, only while a request runs ` +
+    '(move it into the handler, or start it there with ctx.waitUntil)');
+}
+
 function fetch(input, init) {
   const run = state.current;
-  if (run === null) throw new Error('fetch() can only be called while a request runs');
+  if (run === null) throw outsideRequest('fetch()');
   const [url, request, signal] = fetchArguments(input, init);
   const pending = new PendingFetch(run, url, request, signal);
   unstarted.add(pending);
@@ -219,7 +225,8 @@ let timerIds = 0;
 function addTimer(callback, delay, args, repeat) {
   const run = state.current;
   if (typeof callback !== 'function') throw new TypeError('the callback must be a function');
-  if (run === null || run.ended) return 0;
+  if (run === null) throw outsideRequest(repeat ? 'setInterval()' : 'setTimeout()');
+  if (run.ended) return 0;
   const id = ++timerIds;
   const ms = Math.max(repeat ? 1 : 0, Math.min(Number(delay) || 0, 2147483647));
   timers.set(id, { run, callback, args, delay: ms, repeat });

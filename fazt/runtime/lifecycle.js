@@ -339,6 +339,10 @@ const internal = freeze({
   // Load an entry's module graph before its first run (the worker's start-up slice); errors are
   // reported by the run's own import.
   preload(entry) {
+    // Top-level code runs once per interpreter, for no request: as in Workers, it may not set timers
+    // or fetch (hostapi.js throws). Left pointing at an earlier run, it did, on that run's behalf,
+    // and the module waited for ever once that run had ended or was cancelled.
+    state.current = null;
     const ignore = () => {};
     if (entry.kind === 'script' && script === null) import('main.js').then(ignore, ignore);
     else if (entry.kind !== 'script') import(entry.path).then(ignore, ignore);

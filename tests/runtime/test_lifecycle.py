@@ -202,6 +202,36 @@ def test_top_level_code_that_never_ends_fails_its_run_and_nothing_else(parent):
     assert body_of(call(parent, "api/ok.js", files=files)) == "ok"
 
 
+TOP_LEVEL_IO = {
+    "api/timer.js": "await new Promise((resolve) => setTimeout(resolve, 20));\nexport default () => 'late'",
+    "api/fetch.js": "const status = await fetch('https://example.com/').then((r) => r.status);\nexport default () => status",
+    "api/plain.js": "const n = await Promise.resolve(7);\nexport default () => 'n=' + n",
+    "api/ok.js": "export default () => 'ok'",
+}
+
+
+@pytest.mark.parametrize("entry, what", [("api/timer.js", "setTimeout()"), ("api/fetch.js", "fetch()")])
+def test_top_level_code_cannot_wait_on_timers_or_fetch_and_says_so(parent, entry, what):
+    # As in Workers: top-level code runs for no request. Before, its timer or fetch was made for
+    # whichever run the interpreter had seen last, and once that run was over every request of the
+    # module failed with "never finished", for as long as the interpreter lived.
+    assert body_of(call(parent, "api/ok.js", files=TOP_LEVEL_IO)) == "ok"  # an earlier run in the interpreter
+    for _ in range(2):
+        failed = call(parent, entry, files=TOP_LEVEL_IO)
+        assert failed["kind"] == "exception" and failed["message"].startswith(f"Error: {what} cannot be called"), failed
+        assert "top-level code" in failed["message"]
+    assert body_of(call(parent, "api/plain.js", files=TOP_LEVEL_IO)) == "n=7"  # awaiting what needs no request is fine
+
+
+def test_a_first_run_cancelled_while_its_module_loads_leaves_the_module_working(parent):
+    files = {"api/slow.js": "const mod = await import('./_data.js');\nexport default () => 'ready ' + mod.n",
+             "api/_data.js": "export const n = 1;"}
+    first = parent.submit(files, entry="api/slow.js")
+    parent.engine.handle({"t": "cancel", "id": first})  # the parent gave up on it before it ran
+    parent.run_all()
+    assert body_of(call(parent, "api/slow.js", files=files)) == "ready 1"
+
+
 def test_site_code_cannot_import_runtime_modules_or_files_outside(parent):
     source = """export default async () => {
         const out = [];
