@@ -9,7 +9,6 @@ attempt later (exponential back-off): the certificate in service is never droppe
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from twisted.application.internet import TimerService
@@ -25,25 +24,12 @@ from fazt.acme.serving import serve_announced, serve_fresher
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, preview_host, renewal_due, retry_delay, site_host,
                               wanted_names)
 from fazt.acme.sni import CertificateMap
-from fazt.store.certificates import (Schedule, StoredCertificate, all_schedules, issued, load_schedules, save_schedule,
-                                     site_names)
+from fazt.acme.standing import order_due, status_of
+from fazt.store.certificates import Schedule, all_schedules, issued, load_schedules, save_schedule, site_names
 
 _log = Logger()
 CHECK_INTERVAL = 300.0
 SERVICE_NAME = "certificates"
-
-
-@dataclass(frozen=True)
-class CertificateStatus:
-    """One name as C{GET /api/certificates} shows it."""
-
-    name: str
-    status: str                  # valid, pending, failed, expired or self-signed
-    issuer: Optional[str]
-    not_after: Optional[float]
-    last_attempt: Optional[float]
-    last_error: Optional[str]
-    next_attempt: Optional[float]
 
 
 class CertificateManager(MultiService):
@@ -132,7 +118,7 @@ class CertificateManager(MultiService):
         schedules = yield self.store.read(load_schedules, names)
         yield self._ask_ari(names, schedules, certs, now)
         schedules = yield self.store.read(load_schedules, names)
-        due = [n for n in names if n not in self._inflight and _due(schedules.get(n), certs.get(n), now)]
+        due = [n for n in names if n not in self._inflight and order_due(schedules.get(n), certs.get(n), now)]
         level = _log.info if due or not self._checked else _log.debug
         self._checked = True
         level("Certificates: {count} names checked, {due} to order", count=len(names), due=len(due))
@@ -263,43 +249,15 @@ class CertificateManager(MultiService):
 
     @inlineCallbacks
     def statuses(self):
-        """Every wanted or stored name with its certificate and the outcome of its last attempt."""
+        """Every wanted or stored name with its certificate and the outcome of its last attempt
+        (L{fazt.acme.standing.CertificateStatus})."""
         sites = yield self.store.read(site_names)
         certs = yield self.cert_store.as_dict()
         schedules = yield self.store.read(all_schedules)
         wanted = self._wanted(sites) if self.serving_tls else []
         now = self._now()
-        return [self._status(name, certs.get(name), schedules.get(name), now)
+        return [status_of(name, certs.get(name), schedules.get(name), now, self._orderable(name))
                 for name in sorted(set(wanted) | set(certs))]
-
-    def _status(self, name: str, cert: Optional[StoredCertificate], schedule: Optional[Schedule],
-                now: float) -> CertificateStatus:
-        if schedule is not None and schedule.last_error:
-            status = "failed"
-        elif cert is not None:
-            status = "valid" if cert.not_after > now else "expired"
-        elif self._orderable(name):
-            status = "pending"
-        else:
-            status = "self-signed"
-        schedule = schedule or Schedule(name)
-        issuer = cert.issuer if cert is not None else (pem.SELF_SIGNED_ISSUER if status == "self-signed" else None)
-        return CertificateStatus(
-            name=name, status=status, issuer=issuer, not_after=cert.not_after if cert else None,
-            last_attempt=schedule.last_attempt, last_error=schedule.last_error,
-            next_attempt=schedule.next_attempt if self._orderable(name) else None)
-
-
-def _due(schedule: Optional[Schedule], cert: Optional[StoredCertificate], now: float) -> bool:
-    if schedule is not None:
-        return schedule.next_attempt <= now
-    if cert is None:
-        return True
-    try:
-        about = pem.facts(cert.cert_pem)
-    except ValueError:  # an unreadable stored certificate is replaced
-        return True
-    return renewal_due(about.not_before, about.not_after) <= now
 
 
 def _iso(ts: float) -> str:

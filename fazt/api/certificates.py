@@ -12,7 +12,7 @@ from klein import Klein
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.server import Request
 
-from fazt.acme.service import CertificateStatus
+from fazt.acme.standing import CertificateStatus
 from fazt.api.common import AdminRoutes
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import takes

@@ -2,36 +2,33 @@
 
 Pipe-free: L{Engine} is given ``send(message)`` (a frame to the parent) and ``wait_reply(call_id)``
 (block until the parent's reply to a call, buffering everything else): the worker process
-(L{fazt.runtime.worker}) gives it its pipes, tests may give it a fake parent.
+(L{fazt.runtime.worker}) gives it its pipes, tests may give it a fake parent. Its host calls
+(ids, async calls in flight, blocking waits) are kept by L{fazt.runtime.workercalls.HostCalls}.
 
 Work items (start a run, resume it with a call's reply, fire a timer, ...) wait in one queue per
 site and are taken round-robin across sites (L{Engine.step} runs one). Each is one **slice**: one
 evaljs into the run's interpreter, armed with the run's remaining CPU budget (``ITIMER_PROF``,
-see L{fazt.runtime.guards}); the CPU time it used is taken off that budget. A run over its
-budget fails with "timeout" and its interpreter is retired (the other runs in it go on).
+see L{fazt.runtime.guards}; L{fazt.runtime.slices} runs one); the CPU time it used is taken off
+that budget. A run over its budget fails with "timeout" and its interpreter is retired (the other
+runs in it go on). What a slice did comes back as the lifecycle's events, applied here.
 """
 
 import collections
-import heapq
 import time
-import traceback
 
 from fazt.runtime import protocol
 from fazt.runtime.checks import run_check
 from fazt.runtime.guards import log
-from fazt.runtime.interpreters import Interpreters, ScriptError, events_of
-from fazt.runtime.sandbox import CpuLimitExceeded, HostCallError, JSRuntimeError
-from fazt.runtime.runs import (
-    Call, Run, caused_by_cpu_limit, check_problem, classify_js_error, failed_frame, run_problem, text_of_base64)
+from fazt.runtime.interpreters import Interpreters
+from fazt.runtime.sandbox import CpuLimitExceeded
+from fazt.runtime.runtimers import RunTimers
+from fazt.runtime.runs import Run, check_problem, failed_frame, resume_call, run_problem, start_call
 from fazt.runtime.scripts import clean_stack
+from fazt.runtime.slices import MODULE_LOAD_CPU_MS, housekeeping, load_entry, run_slice, wind_up
+from fazt.runtime.workercalls import HostCalls
 
 MAX_RUNS = 256
 AFTER_RESPONSE_SECONDS = 10.0  # how long work kept alive with ctx.waitUntil may go on after a run starts
-HOUSEKEEPING_CPU_MS = 100      # budget of the runtime's own slices (forget, expire, abandon)
-# CPU for loading an entry's module graph in an interpreter (compiling an npm package can take a
-# megabyte of JS) and running its top-level code, once, before its first run starts: a start-up
-# limit of its own, as Workers have, so a request's 100 ms are its own.
-MODULE_LOAD_CPU_MS = 1000
 
 
 class Engine:
@@ -42,18 +39,14 @@ class Engine:
     # exact, and the worker has one thread.
     def __init__(self, send, wait_reply, guard, clock=time.monotonic, cpu_clock=time.thread_time):
         self._send = send
-        self._wait_reply = wait_reply
         self.guard = guard
         self._clock = clock
         self._cpu_clock = cpu_clock
-        self.interpreters = Interpreters(self)
         self.runs = {}
-        self._calls = {}
-        self._call_ids = 0
-        self._timers = []  # heap of (due, seq, run id, timer id | None for the waitUntil deadline)
-        self._timer_seq = 0
+        self.calls = HostCalls(send, wait_reply, guard, self.runs)
+        self.interpreters = Interpreters(self.calls)
+        self._timers = RunTimers(clock, self.runs)
         self._ready = collections.OrderedDict()  # site -> deque of (action, run id, args)
-        self.current = None  # the Run whose slice is running
 
     # -- frames from the parent -------------------------------------------------------------
 
@@ -102,15 +95,9 @@ class Engine:
         self._enqueue(interpreter, ("start", run.id, ()))
 
     def _accept_reply(self, message):
-        call = self._calls.get(message.get("id"))
-        if call is None:
-            return  # its run ended (or a blocking read already took it)
-        call.reply = message
-        run = self.runs.get(call.run_id)
-        if run is None:
-            del self._calls[message["id"]]
-            return
-        self._enqueue(run.interpreter, ("resume", run.id, (message["id"],)))
+        run = self.calls.accept_reply(message)
+        if run is not None:
+            self._enqueue(run.interpreter, ("resume", run.id, (message["id"],)))
 
     def _enqueue(self, interpreter, item):
         interpreter.queued += 1
@@ -124,33 +111,16 @@ class Engine:
 
     def next_wakeup(self):
         """Seconds until the next timer is due (None: no timer)."""
-        while self._timers and not self._alive(self._timers[0]):
-            heapq.heappop(self._timers)
-        if not self._timers:
-            return None
-        return max(0.0, self._timers[0][0] - self._clock())
+        return self._timers.next_wakeup()
 
     def fire_due(self):
         """Queue the work of every timer that is due."""
-        now = self._clock()
-        while self._timers and self._timers[0][0] <= now:
-            _, _, run_id, timer_id = heapq.heappop(self._timers)
-            run = self.runs.get(run_id)
-            if run is None:
-                continue
+        for run, timer_id in self._timers.due():
             if timer_id is None:
-                self._enqueue(run.interpreter, ("expire", run_id, ()))
+                self._enqueue(run.interpreter, ("expire", run.id, ()))
             elif timer_id in run.timers:
                 run.timers.discard(timer_id)
-                self._enqueue(run.interpreter, ("fire", run_id, (timer_id,)))
-
-    def _alive(self, timer):
-        run = self.runs.get(timer[2])
-        return run is not None and (timer[3] is None or timer[3] in run.timers)
-
-    def _add_timer(self, due, run_id, timer_id):
-        self._timer_seq += 1
-        heapq.heappush(self._timers, (due, self._timer_seq, run_id, timer_id))
+                self._enqueue(run.interpreter, ("fire", run.id, (timer_id,)))
 
     # -- slices -------------------------------------------------------------------------------
 
@@ -171,8 +141,8 @@ class Engine:
         else:
             del self._ready[site]
         if entry[0] == "check":
-            self.current = None
-            self.send(run_check(entry[1], self, self.guard))
+            self.calls.current = None
+            self.send(run_check(entry[1], self.calls, self.guard))
             return
         interpreter, (action, run_id, args) = entry
         interpreter.queued -= 1
@@ -183,16 +153,13 @@ class Engine:
         if run is None:
             return
         if action == "resume":
-            call = self._calls.pop(args[0], None)
+            call = self.calls.take(args[0])
             if call is None:
                 return  # a blocking getter took its reply already (fazt.wait)
             run.calls.pop(call.key, None)
-            reply = call.reply
-            code, kwargs = "__fazt.resume(dukpy.id, dukpy.key, dukpy.ok, dukpy.value)", {
-                "id": run_id, "key": call.key, "ok": reply.get("ok") is True,
-                "value": reply.get("value") if reply.get("ok") is True else str(reply.get("error") or "failed")}
+            code, kwargs = resume_call(run_id, call)
         elif action == "start":
-            code, kwargs = self._start_code(run)
+            code, kwargs = start_call(run)
             if not self._preload(run):
                 return
         elif action == "fire":
@@ -202,104 +169,52 @@ class Engine:
             return
         self._slice(run, code, kwargs)
 
-    def _start_code(self, run):
-        message = run.message
-        request = message["req"]
-        text = request.get("body") or ""
-        if request.get("body_base64"):
-            text = text_of_base64(text)
-        return "__fazt.start(dukpy.id, dukpy.entry, dukpy.req, dukpy.env, dukpy.site, dukpy.text)", {
-            "id": run.id, "entry": message["entry"], "req": request, "env": message["env"], "site": message["site"],
-            "text": text}
-
     def _preload(self, run):
         """Load the run's entry in its interpreter, once, under the start-up limit; False if it failed.
 
-        Syntax errors and the like are not failures here: the run's own import reports them. Host
-        calls made by module top-level code are made for this run.
+        Host calls made by module top-level code are made for this run.
         """
         interpreter, entry = run.interpreter, run.message["entry"]
         if entry["path"] in interpreter.loaded_entries:
             return True
         interpreter.loaded_entries.add(entry["path"])
-        self.current = run
+        self.calls.current = run
         try:
-            try:
-                self.guard.arm(MODULE_LOAD_CPU_MS)
-                if entry.get("kind") == "script":
-                    interpreter.prepare_script()
-                interpreter.slice("__fazt.preload(dukpy.entry)", entry=entry)
-            finally:
-                self.guard.disarm()
-                self.current = None
-        except CpuLimitExceeded:
+            loaded = load_entry(interpreter, self.guard, entry)
+        finally:
+            self.calls.current = None
+        if not loaded:
             self._over_limit(run, "timeout", f"loading the site's code took more than {MODULE_LOAD_CPU_MS} ms of CPU")
-            return False
-        except Exception as exc:
-            if caused_by_cpu_limit(exc) or self.guard.ticks:
-                self._over_limit(run, "timeout", f"loading the site's code took more than {MODULE_LOAD_CPU_MS} ms of CPU")
-                return False
-        return True
+        return loaded
 
     def _slice(self, run, code, kwargs):
         interpreter = run.interpreter
         if run.budget_ms <= 0:
             return self._over_limit(run, "timeout", "CPU time limit exceeded")
-        self.current = run
+        self.calls.current = run
         started = self._cpu_clock()
-        problem = unhandled = None
         try:
-            try:
-                self.guard.arm(run.budget_ms)
-                if kwargs.get("entry", {}).get("kind") == "script":
-                    interpreter.prepare_script()
-                result = interpreter.slice(code, **kwargs)
-            finally:
-                self.guard.disarm()
-            if interpreter.interpreter.aborting:
-                problem = ("timeout", "CPU time limit exceeded")
-        except CpuLimitExceeded:
-            problem = ("timeout", "CPU time limit exceeded")
-        except MemoryError:
-            problem = ("memory", "out of memory")
-        except ScriptError as exc:  # main.js is missing or does not compile
-            problem = ("exception", exc.message, exc.stack)
-        except JSRuntimeError as exc:
-            problem = classify_js_error(str(exc), self.guard.ticks)
-            if problem is None:  # a rejection no one handled: dukpy reports it after the drain
-                unhandled = str(exc)
-        except Exception as exc:
-            if caused_by_cpu_limit(exc) or self.guard.ticks:
-                problem = ("timeout", "CPU time limit exceeded")
-            else:
-                log("internal error during a slice:\n" + traceback.format_exc())
-                problem = ("exception", f"internal error in the JS worker: {exc!r}")
+            events, problem, unhandled = run_slice(interpreter, self.guard, run.budget_ms, code, kwargs)
         finally:
             used = (self._cpu_clock() - started) * 1000.0
             run.cpu_ms += used
             run.budget_ms -= used
-            self.current = None
+            self.calls.current = None
         if problem is not None:
             return self._over_limit(run, *problem)
         if unhandled is not None:  # the slice's events are still in the interpreter: fetch them
             return self._housekeeping(interpreter, "__fazt.unhandled(dukpy.id, dukpy.text)", id=run.id,
                                       text=unhandled)
-        self._apply(interpreter, events_of(result))
+        self._apply(interpreter, events)
         self._settle_if_stuck(interpreter)
 
     def _housekeeping(self, interpreter, code, **kwargs):
         """A slice of the runtime's own (no run's budget): apply its events."""
-        try:
-            try:
-                self.guard.arm(HOUSEKEEPING_CPU_MS)
-                result = interpreter.slice(code, **kwargs)
-            finally:
-                self.guard.disarm()
-        except (Exception, CpuLimitExceeded) as exc:  # the interpreter is broken: no new runs in it
-            log(f"a housekeeping slice failed: {exc!r}")
+        events = housekeeping(interpreter, self.guard, code, **kwargs)
+        if events is None:  # the interpreter is broken: no new runs in it
             self.interpreters.retire(interpreter)
             return
-        self._apply(interpreter, events_of(result))
+        self._apply(interpreter, events)
         self._settle_if_stuck(interpreter)
 
     def _over_limit(self, run, kind, message, stack=None):
@@ -307,23 +222,14 @@ class Engine:
         interpreter = run.interpreter
         if kind in ("timeout", "memory") or "context is unusable" in message:
             self.interpreters.retire(interpreter)
-        logs, events = [], []
-        try:
-            self.guard.arm(HOUSEKEEPING_CPU_MS)
-            try:
-                logs, _, events = interpreter.slice("[__fazt.logs(dukpy.id), __fazt.forget(dukpy.id), __fazt.flush()]",
-                                                    id=run.id)
-            finally:
-                self.guard.disarm()
-        except (Exception, CpuLimitExceeded):
-            pass
+        logs, events = wind_up(interpreter, self.guard, run.id)
         if run.responded:  # work kept by waitUntil broke the limit: the response is long gone
             self.send({"t": "late", "id": run.id, "logs": protocol.clean_logs(
                 list(logs) + [["error", f"ctx.waitUntil work stopped: {message}"]])})
         else:
             self._send_failed(run.id, kind, message, stack, logs, run.cpu_ms)
         self._end(run)
-        self._apply(interpreter, events_of(events))
+        self._apply(interpreter, events)
         self._settle_if_stuck(interpreter)
 
     # -- what a slice did ---------------------------------------------------------------------
@@ -336,23 +242,19 @@ class Engine:
             if run is None or run.interpreter is not interpreter:
                 continue
             if tag == "call":
-                self._call_ids += 1
-                self._calls[self._call_ids] = Call(run.id, event[2])
-                run.calls[event[2]] = self._call_ids
-                self.send({"t": "call", "id": self._call_ids, "run": run.id, "fn": event[3], "args": event[4],
-                           "sync": False})
+                self.calls.send_async(run, event[2], event[3], event[4])
             elif tag == "timer":
                 run.timers.add(event[2])
-                self._add_timer(self._clock() + max(0, event[3]) / 1000.0, run.id, event[2])
+                self._timers.add(self._clock() + max(0, event[3]) / 1000.0, run.id, event[2])
             elif tag == "untimer":
                 run.timers.discard(event[2])
             elif tag == "done":
                 run.responded = True
-                self._add_timer(run.started + AFTER_RESPONSE_SECONDS, run.id, None)
+                self._timers.add(run.started + AFTER_RESPONSE_SECONDS, run.id, None)
                 self._send_outcome(run, protocol.done(event[2], event[3]))
             elif tag == "failed":
                 run.responded = True
-                self._add_timer(run.started + AFTER_RESPONSE_SECONDS, run.id, None)
+                self._timers.add(run.started + AFTER_RESPONSE_SECONDS, run.id, None)
                 if event[2] == "memory":
                     self.interpreters.retire(interpreter)
                 self._send_failed(run.id, event[2], event[3], clean_stack(event[4]), event[5], run.cpu_ms,
@@ -374,9 +276,7 @@ class Engine:
 
     def _end(self, run):
         self.runs.pop(run.id, None)
-        for call_id in run.calls.values():
-            self._calls.pop(call_id, None)
-        run.calls.clear()
+        self.calls.forget(run)
         run.timers.clear()
         run.interpreter.runs.discard(run.id)
 
@@ -397,45 +297,3 @@ class Engine:
 
     def _send_failed(self, run_id, kind, message, stack, logs, cpu_ms, allow=None):
         self.send(failed_frame(run_id, kind, message, stack, logs, cpu_ms, allow))
-
-    # -- host calls (called from inside a slice, through the interpreter's exported functions) --------
-
-    def sync_call(self, run_id, fn, args):
-        """Send a ``sync`` call for the slice's run and block until its reply; return its value."""
-        run = self.runs.get(run_id) if run_id is not None else None
-        owner = run.id if run is not None else (self.current.id if self.current is not None else self._check_id)
-        self._call_ids += 1
-        call_id = self._call_ids
-        self.guard.enter_io()
-        try:
-            self.send({"t": "call", "id": call_id, "run": owner, "fn": fn, "args": args, "sync": True})
-            reply = self._wait_reply(call_id)
-        finally:
-            self.guard.leave_io()
-        if reply.get("ok") is True:
-            return reply.get("value")
-        raise HostCallError(str(reply.get("error") or f"{fn} failed"))
-
-    _check_id = None
-
-    def checking(self, check_id):
-        """The id host calls are made for while a check runs (None when it is over)."""
-        self._check_id = check_id
-
-    def wait_call(self, run_id, key):
-        """``fazt.wait``: the reply of async call ``key`` of run ``run_id``, blocking if it has not come."""
-        run = self.runs.get(run_id)
-        call_id = run.calls.pop(key, None) if run is not None else None
-        call = self._calls.pop(call_id, None) if call_id is not None else None
-        if call is None:
-            return {"ok": False, "error": "no such call in flight"}
-        reply = call.reply
-        if reply is None:
-            self.guard.enter_io()
-            try:
-                reply = self._wait_reply(call_id)
-            finally:
-                self.guard.leave_io()
-        if reply.get("ok") is True:
-            return {"ok": True, "value": reply.get("value")}
-        return {"ok": False, "error": str(reply.get("error") or "failed")}

@@ -28,8 +28,8 @@ worker enforces the per-request CPU budget itself; the parent enforces the rest:
     wait on slow I/O see little concurrency until their average falls).
   - B{Queue}: past C{max_queue} runs waiting in the parent, a run is answered "busy" at once.
 
-The worker's C{module.*} calls are answered from the run's L{CodeBundle}; the other host calls go
-to the L{fazt.runtime.host.HostApi}. Log lines a run writes after its response (C{ctx.waitUntil}
+Host calls are answered by L{fazt.runtime.hostreplies} (C{module.*} from the run's L{CodeBundle},
+the others by the L{fazt.runtime.host.HostApi}). Log lines a run writes after its response (C{ctx.waitUntil}
 work, the C{late} frame) go to C{on_late_logs(site, logs)}.
 """
 
@@ -40,7 +40,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, fail
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorProcess
 from twisted.logger import Logger
 
@@ -48,9 +48,9 @@ import fazt
 from fazt.runtime.code import CheckResult, CodeBundle, Entry
 from fazt.runtime.deadlines import Deadlines
 from fazt.runtime.fairness import CpuShares, run_cost
-from fazt.runtime.host import HostCallError, module_call
+from fazt.runtime.hostreplies import answer_call
 from fazt.runtime.lanes import Lanes
-from fazt.runtime.protocol import ProtocolError, clean_logs
+from fazt.runtime.protocol import clean_logs
 from fazt.runtime.stallwatch import StallWatch
 from fazt.runtime.workerproc import Job, RunResult, WorkerProcess, failure
 
@@ -202,7 +202,7 @@ class WorkerPool(Service):
 
     def _overtime(self, job: Any) -> None:
         if isinstance(job, tuple):  # ("probe", site): a new site's first run is still going
-            self._probe_over(job[1])
+            self._first_run_waits(job[1])
             return
         worker = job.worker
         if worker is None or worker.runs.get(job.id) is not job:
@@ -212,9 +212,9 @@ class WorkerPool(Service):
         # Waiting on I/O costs no CPU: the run counts as a light one (the worker stops CPU hogs).
         self._settle(worker, job, failure("timeout", f"script ran longer than {limit:g} s"), 0.0)
 
-    def _probe_over(self, site: str) -> None:
-        """A new site's first run is still going after C{_probe_seconds}: it is waiting (on a timer,
-        say), not burning CPU (the worker would have stopped it), so the site's other runs may go."""
+    def _first_run_waits(self, site: str) -> None:
+        """A new site's first run waits (on I/O, or it is still going after C{_probe_seconds}: on a
+        timer, say), not burning CPU (the worker would have stopped it): the site's other runs may go."""
         if not self.shares.known(site):
             self.shares.waiting(site)
             self._dispatch()
@@ -224,7 +224,7 @@ class WorkerPool(Service):
     def _on_message(self, worker: WorkerProcess, message: dict) -> None:
         kind = message.get("t")
         if kind == "call":
-            self._call(worker, message)
+            answer_call(worker, message, self._host, self._awaiting_io)
         elif kind in ("done", "failed", "checked"):
             job = worker.runs.get(message.get("id"))
             if job is not None:  # else a late answer for a run already given up on
@@ -240,37 +240,10 @@ class WorkerPool(Service):
             worker.load.capacity = max_runs if isinstance(max_runs, int) and max_runs > 0 else 1
             self._dispatch()
 
-    def _call(self, worker: WorkerProcess, message: dict) -> None:
-        """Answer one host call (every call gets a reply: a sync caller waits for it)."""
-        call_id = message.get("id")
-        fn = str(message.get("fn"))
-        args = message.get("args") if isinstance(message.get("args"), list) else []
-        sync = message.get("sync") is True
-        job = worker.find(message.get("run"))
-        if sync:
-            worker.sync_calls += 1
-        if job is None:
-            answer = fail(HostCallError("the request this call belongs to is over"))
-        elif fn.startswith("module."):
-            answer = module_call(job.code, fn, args)
-        else:
-            answer = self._host.call(job.site, fn, args, job.budget)
-            if not sync and not job.check and not self.shares.known(job.site):
-                self.shares.waiting(job.site)  # a new site's first run awaits I/O: let its others go
-                self._dispatch()
-
-        def reply(value: Any, ok: bool = True) -> None:
-            if sync:
-                worker.sync_calls -= 1
-            frame = {"t": "reply", "id": call_id, "ok": True, "value": value} if ok else \
-                {"t": "reply", "id": call_id, "ok": False, "error": str(value)}
-            try:
-                worker.send(frame)
-            except ProtocolError as exc:  # e.g. a value over the frame limit
-                worker.send({"t": "reply", "id": call_id, "ok": False, "error": str(exc)})
-
-        answer.addCallbacks(reply, lambda f: reply(f.value, ok=False))
-        answer.addErrback(lambda f: _log.failure("answering a JS host call", f))
+    def _awaiting_io(self, job: Job) -> None:
+        """A run sent an async host call: it waits on I/O."""
+        if not job.check:
+            self._first_run_waits(job.site)
 
     # -- worker health ------------------------------------------------------------------
 

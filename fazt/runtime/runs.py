@@ -2,14 +2,12 @@
 
 Plain records and pure functions for L{fazt.runtime.loop}: L{Run} (one run in flight: its
 interpreter, CPU budget, async calls and timers), L{Call} (an async host call sent), the
-validation of ``run``/``check`` frames, and how an error that escaped a slice is classified.
+validation of ``run``/``check`` frames, and the slices that start a run and resume it.
 """
 
 import base64
 
 from fazt.runtime import protocol
-from fazt.runtime.sandbox import CpuLimitExceeded
-
 
 
 class Run:
@@ -38,37 +36,32 @@ class Call:
         self.reply = None
 
 
+def start_call(run):
+    """The code and arguments of the slice that starts ``run`` (``__fazt.start``)."""
+    message = run.message
+    request = message["req"]
+    text = request.get("body") or ""
+    if request.get("body_base64"):
+        text = text_of_base64(text)
+    return "__fazt.start(dukpy.id, dukpy.entry, dukpy.req, dukpy.env, dukpy.site, dukpy.text)", {
+        "id": run.id, "entry": message["entry"], "req": request, "env": message["env"], "site": message["site"],
+        "text": text}
+
+
+def resume_call(run_id, call):
+    """The code and arguments of the slice that resumes run ``run_id`` with its async ``call``'s reply."""
+    reply = call.reply
+    ok = reply.get("ok") is True
+    return "__fazt.resume(dukpy.id, dukpy.key, dukpy.ok, dukpy.value)", {
+        "id": run_id, "key": call.key, "ok": ok,
+        "value": reply.get("value") if ok else str(reply.get("error") or "failed")}
+
+
 def text_of_base64(data):
     try:
         return base64.b64decode(data).decode("utf-8", "replace")
     except ValueError:
         return ""
-
-
-def classify_js_error(text, ticks):
-    """(kind, message) of a JSRuntimeError that escaped a slice; None for an unhandled rejection.
-
-    The runtime's own slice code catches everything a script throws, so what escapes is the CPU
-    interrupt, QuickJS running out of memory, or a Promise rejection nothing handled (dukpy raises
-    it once the job queue has drained).
-    """
-    first = text.partition("\n")[0]
-    if ticks or first.endswith("interrupted"):
-        return ("timeout", "CPU time limit exceeded")
-    if first.startswith("InternalError: out of memory"):
-        return ("memory", "out of memory")
-    return None
-
-
-def caused_by_cpu_limit(exc):
-    """Whether ``CpuLimitExceeded`` is in ``exc``'s cause/context chain."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, CpuLimitExceeded):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def run_problem(message):

@@ -4,15 +4,13 @@ The worker exports every entry of ``LOCAL_FUNCTIONS`` into each interpreter with
 ``interpreter.export_function(name, fn)``; scripts reach them only through the Web APIs
 (``new URL``, ``crypto.subtle``, ``Request.formData()``...), never over the pipe to the parent.
 They run in the worker's main thread under the current request's CPU budget, so every input is
-capped. Arguments and results are JSON. Bytes cross as "binary strings", one character per byte
-(U+0000-U+00FF), which QuickJS slices, joins and converts natively (a byte-by-byte JS loop costs
-~150 ns a byte), or as ``{"base64": text}`` when that is the form the script's side holds (a body
-from the wire): every function taking bytes accepts both.
+capped; how their arguments and results cross (JSON, bytes as binary strings) is
+L{fazt.runtime.webvalues}.
 
 The work is done by the libraries made for it: ``ada-url`` (the WHATWG URL parser Node uses),
-``hashlib``/``hmac``/``secrets`` and ``python-multipart``. A function raises ``ValueError`` for
-bad input: dukpy turns that into a catchable JS error, and the JS side turns the expected cases
-into the error the standard asks for before calling here.
+``hashlib``/``hmac``/``secrets`` and ``python-multipart`` (L{fazt.runtime.webmultipart}). A
+function raises ``ValueError`` for bad input: dukpy turns that into a catchable JS error, and the
+JS side turns the expected cases into the error the standard asks for before calling here.
 """
 
 import base64
@@ -25,16 +23,12 @@ import secrets
 import uuid
 
 import ada_url
-from python_multipart.exceptions import ParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 
-MAX_URL_CHARS = 1 << 20  # a URL is text: one MiB is far beyond any real one
-MAX_DATA_BYTES = 32 << 20  # hashing, HMAC and multipart input (the interpreter's heap is 128 MiB)
+from fazt.runtime.webmultipart import multipart_parse
+from fazt.runtime.webvalues import MAX_DATA_BYTES, binary, data_bytes, usv
+
 MAX_RANDOM_BYTES = 65536  # crypto.getRandomValues' own quota
-MAX_MULTIPART_PARTS = 1000
-MAX_MULTIPART_HEADER_BYTES = 16384
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _ASCII_WHITESPACE = re.compile("[\t\n\f\r ]+")
 _BASE64_ALPHABET = re.compile("[A-Za-z0-9+/]*")
 _HASHES = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
@@ -42,38 +36,6 @@ _URL_PARTS = ("href", "origin", "protocol", "username", "password", "host", "hos
               "pathname", "search", "hash")
 _URL_SETTERS = frozenset(("href", "protocol", "username", "password", "host", "hostname", "port",
                           "pathname", "search", "hash"))
-
-
-def _text(value, limit=MAX_URL_CHARS):
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    if len(value) > limit:
-        raise ValueError(f"string longer than {limit} characters")
-    # A USVString, as the standard converts it: a lone surrogate (JSON lets one through) becomes
-    # U+FFFD instead of making the UTF-8 encoding fail.
-    return _LONE_SURROGATE.sub("\ufffd", value)
-
-
-def _bytes(binary, limit=MAX_DATA_BYTES):
-    """The bytes a binary string (or ``{"base64": text}``) stands for."""
-    if isinstance(binary, dict) and binary.keys() == {"base64"}:
-        text = binary["base64"]
-        if not isinstance(text, str) or len(text) > (limit + 2) // 3 * 4:
-            raise ValueError(f"data must be base64 of at most {limit} bytes")
-        try:
-            return base64.b64decode(text, validate=True)
-        except binascii.Error:
-            raise ValueError("invalid base64 data") from None
-    if not isinstance(binary, str) or len(binary) > limit:
-        raise ValueError(f"data must be a binary string of at most {limit} bytes")
-    try:
-        return binary.encode("latin-1")
-    except UnicodeEncodeError:
-        raise ValueError("not a binary string (a character above U+00FF)") from None
-
-
-def _binary(data):
-    return data.decode("latin-1")
 
 
 def _hash_name(name):
@@ -93,8 +55,8 @@ def url_parse(text, base=None):
     Returns the URL's parts (``href``, ``origin``, ``protocol``... as the ``URL`` getters give
     them), or None when the input is not a valid URL.
     """
-    text = _text(text)
-    base = None if base is None else _text(base)
+    text = usv(text)
+    base = None if base is None else usv(base)
     try:
         return _url_record(ada_url.URL(text, base))
     except ValueError:
@@ -109,9 +71,9 @@ def url_set(href, part, value):
     """
     if part not in _URL_SETTERS:
         raise ValueError(f"unknown URL part {part!r}")
-    url = ada_url.URL(_text(href))
+    url = ada_url.URL(usv(href))
     try:
-        setattr(url, part, _text(value))
+        setattr(url, part, usv(value))
     except ValueError:
         if part == "href":
             return None
@@ -120,25 +82,25 @@ def url_set(href, part, value):
 
 def crypto_digest(algorithm, data):
     """The SHA-1/256/384/512 digest of ``data``."""
-    return _binary(hashlib.new(_hash_name(algorithm), _bytes(data)).digest())
+    return binary(hashlib.new(_hash_name(algorithm), data_bytes(data)).digest())
 
 
 def crypto_hmac(algorithm, key, data):
     """HMAC of ``data`` under ``key`` with the named hash."""
-    return _binary(hmac.new(_bytes(key), _bytes(data), _hash_name(algorithm)).digest())
+    return binary(hmac.new(data_bytes(key), data_bytes(data), _hash_name(algorithm)).digest())
 
 
 def crypto_hmac_verify(algorithm, key, signature, data):
     """Whether ``signature`` is the HMAC of ``data`` (compared in constant time)."""
-    expected = hmac.new(_bytes(key), _bytes(data), _hash_name(algorithm)).digest()
-    return hmac.compare_digest(expected, _bytes(signature))
+    expected = hmac.new(data_bytes(key), data_bytes(data), _hash_name(algorithm)).digest()
+    return hmac.compare_digest(expected, data_bytes(signature))
 
 
 def crypto_random(count):
     """``count`` (at most 65536) cryptographically strong random bytes."""
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_RANDOM_BYTES:
         raise ValueError(f"byte count must be between 0 and {MAX_RANDOM_BYTES}")
-    return _binary(secrets.token_bytes(count))
+    return binary(secrets.token_bytes(count))
 
 
 def crypto_uuid():
@@ -146,103 +108,9 @@ def crypto_uuid():
     return str(uuid.uuid4())
 
 
-class _FormParts:
-    """python-multipart callbacks that collect every part with its headers, byte for byte."""
-
-    def __init__(self):
-        self.parts = []
-        self.ended = False
-        self._field = b""
-        self._value = b""
-        self._headers = {}
-        self._data = []
-        self._header_bytes = 0
-
-    def callbacks(self):
-        return {
-            "on_part_begin": self._begin,
-            "on_header_field": self._on_field,
-            "on_header_value": self._on_value,
-            "on_header_end": self._header_end,
-            "on_part_data": self._on_data,
-            "on_part_end": self._end,
-            "on_end": self._finished,
-        }
-
-    def _begin(self):
-        if len(self.parts) >= MAX_MULTIPART_PARTS:
-            raise ValueError(f"more than {MAX_MULTIPART_PARTS} parts")
-        self._headers, self._data, self._header_bytes = {}, [], 0
-
-    def _grow(self, size):
-        self._header_bytes += size
-        if self._header_bytes > MAX_MULTIPART_HEADER_BYTES:
-            raise ValueError("part headers too large")
-
-    def _on_field(self, data, start, end):
-        self._grow(end - start)
-        self._field += data[start:end]
-
-    def _on_value(self, data, start, end):
-        self._grow(end - start)
-        self._value += data[start:end]
-
-    def _header_end(self):
-        self._headers[self._field.decode("latin-1").lower()] = self._value.decode("latin-1")
-        self._field = self._value = b""
-
-    def _on_data(self, data, start, end):
-        self._data.append(data[start:end])
-
-    def _end(self):
-        self.parts.append(_form_entry(self._headers, b"".join(self._data)))
-
-    def _finished(self):
-        self.ended = True
-
-
-def _form_entry(headers, body):
-    disposition, options = parse_options_header(headers.get("content-disposition"))
-    if disposition != b"form-data" or b"name" not in options:
-        raise ValueError("a part without Content-Disposition: form-data; name=...")
-    name = options[b"name"].decode("utf-8", "replace")
-    if b"filename" not in options:
-        return {"name": name, "value": body.decode("utf-8", "replace")}
-    return {
-        "name": name,
-        "filename": options[b"filename"].decode("utf-8", "replace"),
-        # The Fetch standard's multipart/form-data parser: a file part without a type is text/plain.
-        "type": headers.get("content-type", "text/plain"),
-        "base64": base64.b64encode(body).decode("ascii"),
-    }
-
-
-def multipart_parse(content_type, data):
-    """Parse a multipart/form-data body sent with ``content_type``.
-
-    Returns the entries in order: ``{"name", "value"}`` for fields and ``{"name", "filename",
-    "type", "base64"}`` for files, bytes exactly as sent. Raises ValueError for a body that is
-    not valid multipart/form-data (the JS side rejects ``formData()`` with a TypeError).
-    """
-    mime, options = parse_options_header(_text(content_type, 4096))
-    boundary = options.get(b"boundary")
-    if mime != b"multipart/form-data" or not boundary:
-        raise ValueError("not multipart/form-data with a boundary")
-    collected = _FormParts()
-    parser = MultipartParser(boundary, collected.callbacks(), max_size=MAX_DATA_BYTES)
-    try:
-        parser.write(_bytes(data))
-        parser.finalize()
-    except ParseError as exc:
-        raise ValueError(f"invalid multipart body: {exc}") from None
-    if not collected.ended:
-        raise ValueError("invalid multipart body: no closing boundary")
-    return collected.parts
-
-
 def to_base64(data):
     """Base64 (RFC 4648, padded) of the binary string ``data``."""
-    return base64.b64encode(_bytes(data)).decode("ascii")
+    return base64.b64encode(data_bytes(data)).decode("ascii")
 
 
 def from_base64(text, forgiving=False):
@@ -261,7 +129,7 @@ def from_base64(text, forgiving=False):
             return None
         text += "=" * (-len(text) % 4)
     try:
-        return _binary(base64.b64decode(text, validate=True))
+        return binary(base64.b64decode(text, validate=True))
     except (binascii.Error, ValueError):
         return None
 
@@ -270,7 +138,7 @@ def text_decode(data, fatal=False):
     """Decode UTF-8 bytes: invalid sequences become U+FFFD (maximal subparts, as the Encoding
     standard says), or raise ValueError when ``fatal``. A BOM is kept (the caller decides)."""
     try:
-        return _bytes(data).decode("utf-8", "strict" if fatal else "replace")
+        return data_bytes(data).decode("utf-8", "strict" if fatal else "replace")
     except UnicodeDecodeError:
         raise ValueError("The encoded data was not valid utf-8") from None
 

@@ -6,7 +6,8 @@ L{FaztChannel} is the L{HTTPChannel} of L{fazt.web.root.FaztSite}. On top of Twi
   absolute-form target (C{GET http://blog.D/about}) as its path on its host (RFC 9112 §3.2.2);
 - answers an over-long request line with 414 and too many or too large headers with 431;
 - gives a request's head C{header_timeout} seconds from its first byte (from the connection's
-  opening for the first request), however slowly it trickles in, then answers 408; an idle
+  opening for the first request), however slowly it trickles in (L{fazt.web.headdeadline}), then
+  answers 408 if some of it came; an idle
   keep-alive connection closes after C{idle_timeout} (Twisted's own idle timer, reset by bytes);
 - asks the site whether a request with a body is admitted before reading that body
   (L{fazt.web.root.FaztSite.admit}: a deploy's credentials), pausing the transport meanwhile, and
@@ -35,6 +36,7 @@ from fazt.base.errors import ApiError
 from fazt.web.channelio import LeanChannelMixin
 from fazt.web.framing import (ChannelLimits, FramingError, check_host_headers, envelope_response, parse_target,
                               refusal)
+from fazt.web.headdeadline import HeadDeadline
 from fazt.base.responses import is_event_stream
 
 _log = Logger()
@@ -60,10 +62,9 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
         self._authority: Optional[bytes] = None
         self._in_head = False          # the request line was read, its headers are coming
         self._partial = False          # some bytes of the next request have arrived
-        self._head_started: Optional[float] = None  # when the head being awaited began (None: none is)
+        self._head = HeadDeadline(limits.header_timeout, self._head_expired, self._now, self._call_later)
         self._header_bytes = 0
         self._header_lines = 0
-        self._head_timer: Any = None
         self._held: Optional[list[bytes]] = None   # body bytes read while admission is pending
         self._refused = False
         self._drained = 0
@@ -75,7 +76,7 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        self._head_begins()
+        self._head.begin()
 
     def connectionLost(self, reason) -> None:
         self._gone = True
@@ -111,8 +112,8 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
                 self._close()
             return
         if data and self.line_mode and not self._handlingRequest:
-            if self._head_started is None:
-                self._head_begins()  # the first byte of a request on a kept-alive connection
+            if not self._head.awaited:
+                self._head.begin()  # the first byte of a request on a kept-alive connection
             self._partial = True
         super().dataReceived(data)
 
@@ -130,7 +131,7 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
             return
         if not line:
             self._in_head = self._partial = False
-            self._head_started = None  # the timer, if running, finds nothing to time
+            self._head.end()
             super().lineReceived(line)
             return
         self._header_bytes += len(line)
@@ -262,20 +263,14 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
 
     # -- timers and reading ------------------------------------------------------------------
 
-    def _head_begins(self) -> None:
-        """A request's head is awaited from now: the deadline timer runs (one per connection, re-armed
-        only when it fires during a later head, rather than made and cancelled for every request)."""
-        self._head_started = self.site.reactor.seconds()
-        if self._head_timer is None:
-            self._head_timer = self.callLater(self.limits.header_timeout, self._head_deadline)
+    def _now(self) -> float:
+        return self.site.reactor.seconds()
 
-    def _head_deadline(self) -> None:
-        self._head_timer = None
-        if self._refused or self._head_started is None:
-            return  # idle between requests, or handling one: nothing to time
-        remaining = self._head_started + self.limits.header_timeout - self.site.reactor.seconds()
-        if remaining > 0:
-            self._head_timer = self.callLater(remaining, self._head_deadline)
+    def _call_later(self, delay: float, fn) -> Any:
+        return self.callLater(delay, fn)  # read at each use: HTTPFactory sets callLater after __init__
+
+    def _head_expired(self) -> None:
+        if self._refused:
             return
         if self._partial:
             self.flush_head()
@@ -283,13 +278,8 @@ class FaztChannel(LeanChannelMixin, HTTPChannel):
             self.transport.write(envelope_response(refusal(408, "the request's headers took too long")))
         self.timeoutConnection()
 
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None and self._head_timer.active():
-            self._head_timer.cancel()
-        self._head_timer = None
-
     def _cancel_timers(self) -> None:
-        self._cancel_head_timer()
+        self._head.cancel()
         self.cancel_idle_timer()
         if self._drain_timer is not None and self._drain_timer.active():
             self._drain_timer.cancel()

@@ -15,7 +15,8 @@ requests a second pays for on every one (bench/README.md gives what each saved, 
 - B{One idle timer per connection.} C{HTTPChannel} cancels its idle timer when a request arrives and
   makes a new one when the answer ends (a C{callLater} and a cancel per request), and moves it on
   every read. Here the timer stays armed; it records only when the connection last did something,
-  and when it fires early it is re-armed for the time left (as the head timer of L{FaztChannel} is).
+  and when it fires early it is re-armed for the time left (as the head deadline is,
+  L{fazt.web.headdeadline}).
 - B{Addresses read once.} C{Request.__init__} asks the channel for both addresses on every request,
   and the server's side is a C{getsockname} system call each time; a connection's addresses do not
   change, so the first answers are kept.

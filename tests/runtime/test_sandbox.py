@@ -276,7 +276,7 @@ def test_api_globals_cannot_be_replaced_for_later_runs(host):
 
 
 def test_interpreters_are_a_bounded_set_that_keeps_busy_ones(host):
-    interpreters = Interpreters(host.engine, capacity=2)
+    interpreters = Interpreters(host.engine.calls, capacity=2)
     a = interpreters.get("a", "a:1")
     interpreters.get("b", "b:1")
     assert interpreters.get("a", "a:1") is a

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from fazt.runtime import webhost
+from fazt.runtime import webhost, webvalues
 from webapi_support import WebJS
 
 GLOBALS = ["URL", "URLSearchParams", "Headers", "Request", "Response", "Blob", "File", "FormData", "TextEncoder",
@@ -126,7 +126,7 @@ def test_blob_and_file(js):
 def test_local_functions_bound_their_inputs():
     assert webhost.url_parse("nope") is None
     with pytest.raises(ValueError):
-        webhost.url_parse("x" * (webhost.MAX_URL_CHARS + 1))
+        webhost.url_parse("x" * (webvalues.MAX_URL_CHARS + 1))
     with pytest.raises(ValueError):
         webhost.crypto_random(webhost.MAX_RANDOM_BYTES + 1)
     with pytest.raises(ValueError):
@@ -134,7 +134,7 @@ def test_local_functions_bound_their_inputs():
     with pytest.raises(ValueError):
         webhost.crypto_digest("SHA-256", "not a binary string: €")
     with pytest.raises(ValueError):
-        webhost.crypto_digest("SHA-256", "A" * (webhost.MAX_DATA_BYTES + 1))
+        webhost.crypto_digest("SHA-256", "A" * (webvalues.MAX_DATA_BYTES + 1))
     assert webhost.from_base64("not base64!") is None
     assert webhost.from_base64(" YQ\n", forgiving=True) == "a"
     with pytest.raises(ValueError):
