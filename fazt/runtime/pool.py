@@ -209,8 +209,10 @@ class WorkerPool(Service):
             return
         worker.send({"t": "cancel", "id": job.id})
         limit = self.check_wall_seconds if job.check else self.wall_seconds
-        # Waiting on I/O costs no CPU: the run counts as a light one (the worker stops CPU hogs).
-        self._settle(worker, job, failure("timeout", f"script ran longer than {limit:g} s"), 0.0)
+        # Its CPU is unknown, so the site's record is left as it was: waiting on I/O costs none, but a
+        # CPU-bound run starved on a busy machine (in a niced heavy-lane worker) ends here too, and
+        # counting it as 0 let a hostile site's score fall until its runs flooded the light lane.
+        self._settle(worker, job, failure("timeout", f"script ran longer than {limit:g} s"), None)
 
     def _first_run_waits(self, site: str) -> None:
         """A new site's first run waits (on I/O, or it is still going after C{_probe_seconds}: on a
