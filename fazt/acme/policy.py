@@ -48,6 +48,20 @@ def wanted_names(domain: str, sites: Iterable[str]) -> list[str]:
     return names
 
 
+def needed_names(domain: str, sites: Iterable[str], deployments: Iterable[tuple[int, str]],
+                 custom: Iterable[tuple[str, str, str]]) -> set[str]:
+    """Every name something still answers on: the domain's own names, each deployed site, each
+    stored deployment's preview host, and each custom domain C{(name, site, www)} with its
+    C{www.} name unless C{www} is C{none}. A certificate for any other name is not needed."""
+    names = set(wanted_names(domain, sites))
+    names.update(preview_host(site, deployment_id, domain) for deployment_id, site in deployments)
+    for name, _site, www in custom:
+        names.add(name)
+        if www != "none":
+            names.add("www." + name)
+    return names
+
+
 def is_public_ca(directory_url: str) -> bool:
     """Whether C{directory_url} belongs to a public CA (which will refuse reserved names)."""
     host = (urlsplit(directory_url).hostname or "").lower()
