@@ -49,8 +49,9 @@ def install(config: Any, reactor: IReactorTime, parent, store, root,
     already gets them. With C{bus}, the manager orders a certificate for a site that switched
     deployments (C{site.changed}) and serves those another process stored (C{certificate.stored}).
     With C{duties} (L{fazt.app.leaderduties.LeaderDuties}), orders and renewals happen only while
-    this process leads; serving and answering challenges happen in every process. Certificates no
-    site or domain needs any more are deleted and no longer served (L{fazt.acme.retire}).
+    this process leads; serving and answering challenges happen in every process. With an automatic
+    C{--https} listener, certificates no site or domain needs any more are deleted and no longer
+    served (L{fazt.acme.retire}); without one they are not served and are left alone.
     """
     domain = config["domain"]
     automatic = [e for e in config["https"] if not own_certificate(e)]
@@ -74,10 +75,10 @@ def install(config: Any, reactor: IReactorTime, parent, store, root,
     manager = CertificateManager(store, certificates, domain, reactor, issuer,
                                  public_ca=public_ca, serving_tls=bool(automatic), bus=bus, duties=duties)
     manager.setServiceParent(parent)
-    # Certificates nothing needs any more are deleted by the leader and dropped by every process.
-    Retirement(store, certificates, domain, reactor, bus, CHECK_INTERVAL).setServiceParent(
-        duties if duties is not None else manager)
     if automatic:
+        # Certificates nothing needs any more: deleted by the leader, dropped by every process.
+        Retirement(store, certificates, domain, reactor, bus, CHECK_INTERVAL).setServiceParent(
+            duties if duties is not None else manager)
         root.https_redirect = HttpsRedirect(certificates, reactor, endpoint_port(automatic[0]))
     return manager
 
