@@ -48,6 +48,33 @@ def wanted_names(domain: str, sites: Iterable[str]) -> list[str]:
     return names
 
 
+def needed_names(domain: str, sites: Iterable[str], deployments: Iterable[tuple[int, str]],
+                 custom: Iterable[tuple[str, str, str]]) -> set[str]:
+    """Every name something still answers on: the domain's own names, each deployed site, each
+    stored deployment's preview host, and each custom domain C{(name, site, www)} with its
+    C{www.} name unless C{www} is C{none}. A certificate for any other name is not needed."""
+    names = set(wanted_names(domain, sites))
+    names.update(preview_host(site, deployment_id, domain) for deployment_id, site in deployments)
+    for name, _site, www in custom:
+        names.add(name)
+        if www != "none":
+            names.add("www." + name)
+    return names
+
+
+def judged_by_domain(name: str, domain: str) -> bool:
+    """Whether C{domain}'s own rules decide if C{name} is needed: the domain itself, or one label under
+    it (every site, preview, C{admin.} and C{root.} name is). Any other name is a custom domain's, or
+    belongs to another domain entirely: a cartridge once served with another (or a mistyped)
+    C{--domain} keeps that domain's certificates, and a custom domain's are let go only when it is
+    removed (L{fazt.acme.retire})."""
+    name, domain = name.lower().rstrip("."), domain.lower().rstrip(".")
+    if name == domain:
+        return True
+    prefix, dot, rest = name.partition(".")
+    return bool(prefix) and bool(dot) and rest == domain
+
+
 def is_public_ca(directory_url: str) -> bool:
     """Whether C{directory_url} belongs to a public CA (which will refuse reserved names)."""
     host = (urlsplit(directory_url).hostname or "").lower()

@@ -18,7 +18,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from fazt.acme import pem
-from fazt.base.bus import CERTIFICATE_STORED, CERTIFICATE_WANTED, RESYNC, SITE_CHANGED, IEventBus
+from fazt.base.bus import CERTIFICATE_FAILED, CERTIFICATE_STORED, CERTIFICATE_WANTED, RESYNC, SITE_CHANGED, IEventBus
 from fazt.acme.certstore import SQLiteCertificateStore, record
 from fazt.acme.serving import serve_announced, serve_fresher
 from fazt.acme.policy import (ARI_INTERVAL, describe, orderable, preview_host, renewal_due, retry_delay, site_host,
@@ -182,7 +182,18 @@ class CertificateManager(MultiService):
 
     def _certificate_wanted(self, message: dict) -> None:
         if self._leads():
-            self.order_now(message["name"])
+            (self.renew if message.get("renew") else self.order_now)(message["name"])
+
+    def renew(self, host: str) -> Deferred:
+        """Order a new certificate for C{host} now, whatever its expiry or back-off (L{fazt.acme.renew});
+        an order already under way is the renewal. Only the leader orders: another process asks it
+        over the bus. Fires when settled here (at once when asked of the leader); never fails."""
+        if not self._leads() and self._bus is not None:
+            self._bus.publish(CERTIFICATE_WANTED, {"name": host, "renew": True})
+            return succeed(None)
+        if not self._orderable(host) or host in self._inflight:
+            return succeed(None)
+        return self._order(host)
 
     def _leads(self) -> bool:
         return self._duties is None or self._duties.active
@@ -246,6 +257,8 @@ class CertificateManager(MultiService):
                       " {error}", name=name, failures=failures, delay=delay, error=describe(error))
         except Exception:
             _log.failure("Could not record the failed certificate order for {name}", name=name)
+        if self._bus is not None:  # after the record: a renewal asked anywhere answers with the error
+            self._bus.publish(CERTIFICATE_FAILED, {"name": name, "error": describe(error)})
 
     @inlineCallbacks
     def statuses(self):

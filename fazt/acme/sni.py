@@ -74,6 +74,12 @@ class CertificateMap:
         self._options[cert.name] = pem.tls_options(cert.cert_pem, cert.key_pem)
         self._expiry[cert.name] = cert.not_after
 
+    def remove(self, names: Iterable[str]) -> None:
+        """Stop serving the certificates of C{names}: their next handshakes get the fallback."""
+        for name in names:
+            self._options.pop(name, None)
+            self._expiry.pop(name, None)
+
     def load(self, certs: Iterable[StoredCertificate]) -> None:
         """Serve every certificate of C{certs} that can be read; a broken one is logged and skipped."""
         for cert in certs:

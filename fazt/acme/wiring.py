@@ -16,7 +16,8 @@ from twisted.python.threadpool import ThreadPool
 from fazt.acme.policy import base_names, is_public_ca, orderable
 from fazt.acme.redirect import HttpsRedirect, endpoint_port
 from fazt.acme.responder import HTTP01Responder
-from fazt.acme.service import SERVICE_NAME, CertificateManager
+from fazt.acme.retire import Retirement
+from fazt.acme.service import CHECK_INTERVAL, SERVICE_NAME, CertificateManager
 from fazt.acme.sni import CertificateMap, fallback_options, tls_factory
 from fazt.base.bus import IEventBus
 from fazt.store.certificates import all_certificates
@@ -48,7 +49,9 @@ def install(config: Any, reactor: IReactorTime, parent, store, root,
     already gets them. With C{bus}, the manager orders a certificate for a site that switched
     deployments (C{site.changed}) and serves those another process stored (C{certificate.stored}).
     With C{duties} (L{fazt.app.leaderduties.LeaderDuties}), orders and renewals happen only while
-    this process leads; serving and answering challenges happen in every process.
+    this process leads; serving and answering challenges happen in every process. With an automatic
+    C{--https} listener, certificates no site or domain needs any more are deleted and no longer
+    served (L{fazt.acme.retire}); without one they are not served and are left alone.
     """
     domain = config["domain"]
     automatic = [e for e in config["https"] if not own_certificate(e)]
@@ -73,6 +76,9 @@ def install(config: Any, reactor: IReactorTime, parent, store, root,
                                  public_ca=public_ca, serving_tls=bool(automatic), bus=bus, duties=duties)
     manager.setServiceParent(parent)
     if automatic:
+        # Certificates nothing needs any more: deleted by the leader, dropped by every process.
+        Retirement(store, certificates, domain, reactor, bus, CHECK_INTERVAL).setServiceParent(
+            duties if duties is not None else manager)
         root.https_redirect = HttpsRedirect(certificates, reactor, endpoint_port(automatic[0]))
     return manager
 

@@ -38,6 +38,8 @@ _DESCRIPTIONS = {
     404: "No such resource", 405: "Method not allowed (see Allow)", 409: "Conflict with the current state",
     413: "Body too large", 415: "Unsupported media type", 429: "Too many requests (see Retry-After)",
     500: "The operation failed on the server (e.g. a backup could not be made)",
+    502: "A service this one relies on failed (e.g. the ACME CA refused an order)",
+    504: "The operation goes on but outlasted the wait for it",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}

@@ -12,6 +12,7 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from fazt.acme import wiring as acme_wiring
+from fazt.acme.renew import Renewals
 from fazt.analytics.buffer import DEFAULT_INTERVAL, EventBuffer
 from fazt.api.analytics import AnalyticsApi
 from fazt.api.areas import ApiServices
@@ -246,7 +247,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
                  EnvApi(store, auth, announce("env"), clock), FilesApi(store, auth, index),
                  LogsApi(store, auth, live, reactor), AnalyticsApi(store, auth, clock),
                  RedirectsApi(store, auth, clock), WebhooksApi(store, auth, clock), KvApi(store, auth, clock),
-                 SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates),
+                 SiteAnalyticsApi(store, auth, clock), CertificatesApi(store, auth, certificates, Renewals(certificates, bus, reactor)),
                  OpenApiDocument(api, (PublicEndpoints.app, MetricsEndpoint.app, GitPushWebhook.app))):
         api.add(area)
     services = ApiServices(reactor, config, top, store, writer, auth, deployer, api, root, index, apps, workers,

@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
 __all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED", "CERTIFICATE_WANTED",
+           "CERTIFICATE_FAILED", "CERTIFICATE_REMOVED",
            "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "METRICS_FIGURES", "METRICS_WANTED", "RESYNC"]
 
 _log = Logger()
@@ -36,7 +37,12 @@ SOCKET_MESSAGE = "socket.message"
 # A certificate was issued and stored: C{{"name", "not_after"}}.
 CERTIFICATE_STORED = "certificate.stored"
 # A process that does not lead needs a certificate (an on-demand handshake): C{{"name"}}; the leader orders.
+# With C{"renew": true} (C{fazt certs renew}) the leader orders a new one even if the name has a valid one.
 CERTIFICATE_WANTED = "certificate.wanted"
+# An order failed (in the leader): C{{"name", "error"}}; a renewal asked in any process answers with it.
+CERTIFICATE_FAILED = "certificate.failed"
+# Certificates no site or domain needs any more were deleted from the store: C{{"names"}}; nobody serves them.
+CERTIFICATE_REMOVED = "certificate.removed"
 # A process's WebSocket clients by site: C{{"process", "counts", "full"}} (see fazt.ws.relay).
 SOCKET_CLIENTS = "socket.clients"
 # A failed login, and a successful one that clears the failures: C{{"key"}} (fazt.web.lockout).

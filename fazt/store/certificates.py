@@ -96,6 +96,24 @@ def site_names(conn: Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
+def kept_names(conn: Connection) -> list[str]:
+    """Every name with a stored certificate or a schedule (what the cartridge keeps for it)."""
+    rows = conn.execute("SELECT name FROM certificates UNION SELECT name FROM certificate_schedule ORDER BY name")
+    return [row[0] for row in rows]
+
+
+def forget_certificates(conn: Connection, names: Iterable[str]) -> None:
+    """Delete the certificates and schedules of C{names} (no site or domain needs them any more)."""
+    for name in names:
+        conn.execute("DELETE FROM certificates WHERE name = ?", (name,))
+        conn.execute("DELETE FROM certificate_schedule WHERE name = ?", (name,))
+
+
+def deployment_sites(conn: Connection) -> list[tuple[int, str]]:
+    """Every stored deployment as C{(id, site)}: each is reachable as a preview (SPEC §15)."""
+    return [(row[0], row[1]) for row in conn.execute("SELECT id, site_name FROM deployments ORDER BY id")]
+
+
 def load_account(conn: Connection, directory_url: str) -> Optional[tuple[str, str]]:
     """The account key (PEM) and registration (JSON) used with C{directory_url}, if any."""
     row = conn.execute("SELECT key_pem, registration FROM acme_account WHERE directory_url = ?",

@@ -7,7 +7,7 @@ from twisted.internet import reactor
 from twisted.python.threadpool import ThreadPool
 
 from fazt.store.db import Store
-from fazt_testing import fresh_cartridge
+from fazt_testing import fresh_cartridge, start_server, stop_server
 
 
 @pytest.fixture
@@ -28,3 +28,13 @@ def acme_pool():
     pool.start()
     yield pool
     pool.stop()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A whole fazt (C{twistd fazt}'s wiring) for C{example.com} with an automatic-HTTPS listener
+    configured (its ACME directory answers nothing: a test puts a fake CA in the manager)."""
+    server = start_server(str(tmp_path / "data.db"), domain="example.com", extra_args=(
+        "--https", "tcp:0", "--acme-directory", "https://127.0.0.1:9/dir"))
+    yield server
+    stop_server(server)

@@ -20,7 +20,6 @@ from fazt.acme.sni import CertificateMap, fallback_options
 from fazt.base.bus import CERTIFICATE_STORED, RESYNC, SITE_CHANGED, LocalBus
 
 from acme_testing import START, FakeCA, deploy_site
-from fazt_testing import start_server, stop_server
 from xproc_testing import Leadership
 
 DOMAIN = "example.com"
@@ -154,15 +153,6 @@ async def test_a_certificate_wanted_at_a_follower_is_ordered_by_the_leader(cartr
     assert leader_ca.orders == ["shop.example.com"] and follower_ca.orders == []
     for role in duties:
         duties[role].stopService()
-
-
-@pytest.fixture
-def served(tmp_path):
-    """A whole fazt (C{twistd fazt}'s wiring) with an automatic-HTTPS listener configured."""
-    server = start_server(str(tmp_path / "data.db"), domain=DOMAIN, extra_args=(
-        "--https", "tcp:0", "--acme-directory", "https://127.0.0.1:9/dir"))
-    yield server
-    stop_server(server)
 
 
 @pytest_twisted.ensureDeferred
