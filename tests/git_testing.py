@@ -145,6 +145,7 @@ class HostileGitServer:
         self.mode, self.max_bytes = mode, max_bytes
         self.released = threading.Event()
         self.connections = 0
+        self.hangups = 0  # connections the client closed while the server still had more to send
         self._lock = threading.Lock()
         server = self
 
@@ -157,8 +158,9 @@ class HostileGitServer:
                 self.end_headers()
                 try:
                     server._advertise(self.wfile)
-                except OSError:
-                    pass  # the client hung up: what a fetch that gave up does
+                except OSError:  # the client hung up: what a fetch that gave up does
+                    with server._lock:
+                        server.hangups += 1
 
             def do_POST(self):  # "pack": a valid advertisement, then an upload-pack answer that never ends
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))

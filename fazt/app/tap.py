@@ -228,6 +228,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
     git = GitDeployer(reactor, store, _pool(top, "fazt-git", config["git-fetch-threads"]), deployer,
                       git_allowance(config.get(GIT_FETCH_OPTION)), git_limits(config["git-fetch-seconds"]),
                       threads=config["git-fetch-threads"])
+    git.setServiceParent(top)  # stops before its pool: cuts running fetches so the threads join at once
     if config.get(GIT_FETCH_OPTION):
         _log.warn("--{option} {value}: deploys from Git may fetch this loopback port (tests only)",
                   option=GIT_FETCH_OPTION, value=config.get(GIT_FETCH_OPTION))

@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Optional
 
+from twisted.application.service import Service
 from twisted.internet.defer import DeferredSemaphore, inlineCallbacks
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
@@ -86,8 +87,11 @@ def _checkout(site: str, url: str, ref: Optional[str], subdir: str, deployer: De
         raise
 
 
-class GitDeployer:
-    """Deploys sites from Git repositories and keeps their links."""
+class GitDeployer(Service):
+    """Deploys sites from Git repositories and keeps their links.
+
+    As a service it only stops: it cuts every running fetch, so that the fetch pool (made before it,
+    so stopped after it) joins its threads at once rather than at the fetches' deadlines."""
 
     def __init__(self, reactor, store: IStore, pool: ThreadPool, deployer: Deployer,
                  reach: Reach = PUBLIC, limits: FetchLimits = FetchLimits(), threads: int = THREADS) -> None:
@@ -99,6 +103,12 @@ class GitDeployer:
         self._reach = reach  # only tests widen it (twistd fazt --unsafe-git-fetch-allow)
         self._limits = limits
         self._slots = DeferredSemaphore(threads)
+        self._running: set[FetchBudget] = set()
+
+    def stopService(self) -> None:
+        super().stopService()
+        for budget in list(self._running):
+            budget.expire()
 
     @inlineCallbacks
     def deploy(self, site: str, url: str, ref: Optional[str], subdir: str, deployed_by: str,
@@ -122,10 +132,12 @@ class GitDeployer:
         """The checkout, made on a fetch thread (one is free: a slot was taken) within the deadline."""
         budget = FetchBudget(self._limits)
         watchdog = self._reactor.callLater(self._limits.seconds, budget.expire)
+        self._running.add(budget)
         try:
             return (yield deferToThreadPool(self._reactor, self._pool, _checkout, site, url, ref, subdir,
                                             self._deployer, self._reach, budget))
         finally:
+            self._running.discard(budget)
             if watchdog.active():
                 watchdog.cancel()
 

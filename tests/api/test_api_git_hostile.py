@@ -1,7 +1,7 @@
 """Deploy from Git against a hostile Git server on 127.0.0.1 (a live fazt tree, the admin API): an
 endless ref list and a trickling server get a clear error in the envelope, never a 500 and never a
 fetch without end; slow fetches hold only their own threads, so uploads still deploy, and too
-many waiting fetches are refused with 503 GIT_BUSY."""
+many waiting fetches are refused with 503 GIT_BUSY; stopping the server cuts a running fetch."""
 
 from __future__ import annotations
 
@@ -27,11 +27,14 @@ def hostile(request):
     server.stop()
 
 
+def start(tmp_path, hostile, *extra):
+    return start_server(str(tmp_path / "data.db"),
+                        extra_args=("--unsafe-git-fetch-allow", f"127.0.0.1:{hostile.port}", *extra))
+
+
 @pytest.fixture
 def live(tmp_path, hostile, request):
-    extra = getattr(request, "param", ())
-    server = start_server(str(tmp_path / "data.db"),
-                          extra_args=("--unsafe-git-fetch-allow", f"127.0.0.1:{hostile.port}", *extra))
+    server = start(tmp_path, hostile, *getattr(request, "param", ()))
     yield server
     hostile.release()  # fetches still running end now, so the fetch threads can stop
     stop_server(server)
@@ -88,3 +91,16 @@ async def test_slow_git_fetches_do_not_hold_up_uploads(hostile, live):
     for fetch in running + waiting:
         assert_error(await fetch, 422, "GIT_FETCH_FAILED")
     assert hostile.connections == THREADS + MAX_WAITING
+
+
+@pytest.mark.parametrize("hostile", ["trickle"], indirect=True)
+@pytest_twisted.ensureDeferred
+async def test_stopping_the_server_cuts_a_running_fetch(hostile, tmp_path):
+    server = start(tmp_path, hostile)
+    git_deploy(server, hostile.url()).addErrback(lambda _: None)  # its answer may never be sent
+    await until(lambda: hostile.connections == 1, "the fetch started")
+    await server.listener.stopListening()
+    await server.pool.closeCachedConnections()
+    await server.services.stopService()  # joins the fetch threads: once the fetch is cut, not at its deadline
+    await until(lambda: hostile.hangups == 1, "the fetch hung up")
+    assert not hostile.released.is_set()
