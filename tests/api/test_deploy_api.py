@@ -395,7 +395,8 @@ BROKEN_CODE = {
                                                            "module.exports = require('bad-pkg');\n",
                                        "api/_lib/ok.json": "{}",
                                        "node_modules/bad-pkg/package.json": '{"main": "lib/index.js"}',
-                                       "node_modules/bad-pkg/lib/index.js": "module.exports = {\n  a: 1,\n  b: ,\n};\n"},
+                                       "node_modules/bad-pkg/lib/index.js":
+                                           "module.exports = {\n  a: 1,\n  b: ,\n};\n"},
                                       "node_modules/bad-pkg/lib/index.js", 3),
     "required JSON not JSON": ({"api/a.js": "const data = require('./_data.json');\nmodule.exports = () => data;\n",
                                 "api/_data.json": "{\n  \"a\": 1,\n}\n"}, "api/_data.json", 3),
