@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -128,3 +130,88 @@ def git_server():
     server = GitServer()
     yield server
     server.stop()
+
+
+class HostileGitServer:
+    """A smart-HTTP Git server on 127.0.0.1 that never finishes its ref advertisement.
+
+    C{mode} "endless": refs as fast as the socket takes them; "trickle": one byte every 50 ms; "pack":
+    one ref, then an upload-pack answer of endless C{shallow} lines as fast as they go. Each goes on
+    until L{release} (or, so that a test of broken code ends, C{max_bytes} or 60 s), then the
+    connection closes. C{connections} counts the requests for C{info/refs} that arrived.
+    """
+
+    def __init__(self, mode: str, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.mode, self.max_bytes = mode, max_bytes
+        self.released = threading.Event()
+        self.connections = 0
+        self.hangups = 0  # connections the client closed while the server still had more to send
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                with server._lock:
+                    server.connections += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-git-upload-pack-advertisement")
+                self.end_headers()
+                try:
+                    server._advertise(self.wfile)
+                except OSError:  # the client hung up: what a fetch that gave up does
+                    with server._lock:
+                        server.hangups += 1
+
+            def do_POST(self):  # "pack": a valid advertisement, then an upload-pack answer that never ends
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-git-upload-pack-result")
+                self.end_headers()
+                try:
+                    server._endless(self.wfile, lambda n: b"shallow %040x\n" % n)
+                except OSError:
+                    pass
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _advertise(self, out) -> None:
+        out.write(b"001e# service=git-upload-pack\n0000")
+        if self.mode == "pack":
+            caps = b"HEAD\x00shallow no-progress side-band-64k ofs-delta\n"
+            out.write(b"%04x%s %s0000" % (4 + 41 + len(caps), b"1" * 40, caps))
+            return
+        self._endless(out, lambda n: b"%s refs/heads/branch-%08d\n" % (b"1" * 40, n))
+
+    def _endless(self, out, line) -> None:
+        """pkt-lines C{line(n)} for n = 0, 1, ... as the mode says, until released or a bound."""
+        sent, number, started = 0, 0, time.monotonic()
+        while not self.released.is_set() and sent < self.max_bytes and time.monotonic() - started < 60:
+            body = line(number)
+            chunk = b"%04x" % (len(body) + 4) + body
+            number += 1
+            if self.mode == "trickle":
+                for byte in chunk:
+                    if self.released.wait(0.05):
+                        return
+                    out.write(bytes([byte]))
+                    out.flush()
+            else:
+                out.write(chunk)
+            sent += len(chunk)
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hostile.git"
+
+    def release(self) -> None:
+        self.released.set()
+
+    def stop(self) -> None:
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()

@@ -83,7 +83,7 @@ class GitApi:
         return key, site
 
     @app.route("/sites/<name>/git", methods=["POST"])
-    @takes(body=GIT_BODY, body_required=True, errors=(404, 413, 422),
+    @takes(body=GIT_BODY, body_required=True, errors=(404, 413, 422, 503),
            summary="Deploy a ref (and folder) of a public Git repository; optionally link the site to its branch.")
     @inlineCallbacks
     def deploy(self, request: Request, name: str):

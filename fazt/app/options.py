@@ -14,6 +14,7 @@ from fazt.base.converters import rate as _rate
 from fazt.base.converters import seconds as _seconds
 from fazt.base.converters import whole_number as _whole_number
 from fazt.base.names import SITE_NAME
+from fazt.deploy.gitdeploy import GIT_PARAMETERS
 from fazt.deploy.gitfetch import ALLOW_OPTION as GIT_FETCH_OPTION
 from fazt.deploy.gitfetch import allowance as git_allowance
 from fazt.ops.options import OPS_PARAMETERS, check_ops_options
@@ -60,6 +61,7 @@ class Options(ProcessOptions, usage.Options):
         ["max-archive-mb", None, 100, "Largest deploy archive, in MiB.", _whole_number("max-archive-mb")],
         ["max-unpacked-mb", None, 500, "Largest unpacked deploy, in MiB.", _whole_number("max-unpacked-mb")],
         ["max-entries", None, 20000, "Most files in one deploy.", _whole_number("max-entries")],
+        *GIT_PARAMETERS,
         ["js-workers", None, 0, "JavaScript worker processes (default: one per core, at least 2).", _whole_number("js-workers", 0)],
         ["js-cpu-ms", None, 100, "CPU time a script may use per request, in ms.", _whole_number("js-cpu-ms")],
         ["js-wall-seconds", None, 10, "Wall-clock time a script may take per request.", _whole_number("js-wall-seconds")],

@@ -50,6 +50,7 @@ from fazt.cron.service import CronService
 from fazt.deploy.archive import Limits
 from fazt.deploy.service import Deployer
 from fazt.deploy.gitdeploy import GitDeployer
+from fazt.deploy.gitdeploy import limits_for as git_limits
 from fazt.deploy.gitfetch import ALLOW_OPTION as GIT_FETCH_OPTION
 from fazt.deploy.gitfetch import allowance as git_allowance
 from fazt.ops import wiring as ops_wiring
@@ -225,7 +226,11 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
     deployer = Deployer(reactor, store, deploy_pool, domain, announce("switch"), limits,
                         keep=config["keep-deployments"], code_pool=workers, on_preview=preview_stored)
     # Deploys from Git: public addresses only (a loopback port with --unsafe-git-fetch-allow, tests only).
-    git = GitDeployer(reactor, store, deploy_pool, deployer, git_allowance(config.get(GIT_FETCH_OPTION)))
+    # Fetches wait on remote servers: their own pool, so that a slow one never holds an upload's thread.
+    git = GitDeployer(reactor, store, _pool(top, "fazt-git", config["git-fetch-threads"]), deployer,
+                      git_allowance(config.get(GIT_FETCH_OPTION)), git_limits(config["git-fetch-seconds"]),
+                      threads=config["git-fetch-threads"])
+    git.setServiceParent(top)  # stops before its pool: cuts running fetches so the threads join at once
     if config.get(GIT_FETCH_OPTION):
         _log.warn("--{option} {value}: deploys from Git may fetch this loopback port (tests only)",
                   option=GIT_FETCH_OPTION, value=config.get(GIT_FETCH_OPTION))

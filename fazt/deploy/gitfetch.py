@@ -7,8 +7,10 @@ and connect to the checked address: the check applies to the connection actually
 first request and for every redirect, never to an earlier, separate DNS lookup that a second
 lookup could contradict (DNS rebinding). TLS still verifies the certificate for the URL's host.
 
-Limits: a socket timeout on every read, an overall deadline and a cap on the pack's bytes, both
-checked as pack data arrives. Errors are L{ApiError}s with stable codes.
+Limits (L{fazt.deploy.gitbudget}): a cap on the bytes of the ref advertisement and of the pack, a
+socket timeout on every read and a deadline on the whole fetch, checked on every read and enforced
+by the caller's L{FetchBudget.expire}. Only the refs that can match the one asked for are listed
+(protocol v2's C{ls-refs} prefixes). Errors are L{ApiError}s with stable codes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, Optional
 
 import urllib3
-from dulwich.client import Urllib3HttpGitClient
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 from dulwich.repo import Repo
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -29,20 +30,11 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
 from fazt.base.errors import ApiError
+from fazt.deploy.gitbudget import MIB, FetchBudget, FetchLimits, MeteredGitClient, timed_out
 from fazt.runtime.ssrf import DEFAULT_POLICY, AddressPolicy, FetchBlocked, check_url, pick_address
 
-MIB = 1024 * 1024
 ALLOW_OPTION = "unsafe-git-fetch-allow"
 MAX_REDIRECTS = 3
-
-
-@dataclass(frozen=True)
-class FetchLimits:
-    """How long a fetch may take and how much pack data it may bring."""
-
-    max_pack_bytes: int = 100 * MIB
-    seconds: float = 120.0
-    socket_timeout: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +91,7 @@ class _Pinned:
     """Mixed into urllib3's connection classes: connect only to an address the reach allows."""
 
     reach: Reach = PUBLIC
+    budget: Optional[FetchBudget] = None
 
     def _new_conn(self) -> socket.socket:
         host = self._dns_host.strip("[]")
@@ -113,13 +106,17 @@ class _Pinned:
         address = pick_address(addresses, self.reach.policy_for(self.port))  # FetchBlocked: no connection
         sock = socket.create_connection((address, self.port), self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.budget is not None:
+            self.budget.opened(sock)  # shut down when the fetch's time is up
         return sock
 
 
-def pinned_manager(reach: Reach, timeout: float) -> urllib3.PoolManager:
-    """A urllib3 pool manager whose every connection goes to a checked address (see module doc)."""
-    http_conn = type("PinnedHTTPConnection", (_Pinned, HTTPConnection), {"reach": reach})
-    https_conn = type("PinnedHTTPSConnection", (_Pinned, HTTPSConnection), {"reach": reach})
+def pinned_manager(reach: Reach, timeout: float, budget: Optional[FetchBudget] = None) -> urllib3.PoolManager:
+    """A urllib3 pool manager whose every connection goes to a checked address (see module doc),
+    registered with C{budget} if given."""
+    extra = {"reach": reach, "budget": budget}
+    http_conn = type("PinnedHTTPConnection", (_Pinned, HTTPConnection), extra)
+    https_conn = type("PinnedHTTPSConnection", (_Pinned, HTTPSConnection), extra)
     manager = urllib3.PoolManager(retries=urllib3.Retry(total=MAX_REDIRECTS, redirect=MAX_REDIRECTS, connect=0,
                                                         read=0), timeout=timeout)
     manager.pool_classes_by_scheme = {
@@ -130,24 +127,19 @@ def pinned_manager(reach: Reach, timeout: float) -> urllib3.PoolManager:
 
 
 class _BoundedPack:
-    """Where pack data goes: a file, refused past C{max_bytes} or past the deadline."""
+    """Where pack data goes: a file, refused past C{max_pack_bytes} or past the deadline."""
 
-    def __init__(self, out: BinaryIO, limits: FetchLimits, now: Callable[[], float]) -> None:
-        self._out, self._limits, self._now = out, limits, now
-        self._deadline = now() + limits.seconds
+    def __init__(self, out: BinaryIO, budget: FetchBudget) -> None:
+        self._out, self._budget = out, budget
         self.size = 0
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
-        if self.size > self._limits.max_pack_bytes:
+        if self.size > self._budget.limits.max_pack_bytes:
             raise ApiError(413, "PAYLOAD_TOO_LARGE",
-                           f"the repository's data exceeds {self._limits.max_pack_bytes // MIB} MiB")
-        self.check_time()
+                           f"the repository's data exceeds {self._budget.limits.max_pack_bytes // MIB} MiB")
+        self._budget.check_time()
         return self._out.write(data)
-
-    def check_time(self, *_ignored) -> None:
-        if self._now() > self._deadline:
-            raise ApiError(422, "GIT_TIMEOUT", f"fetching took longer than {self._limits.seconds:.0f} s")
 
 
 def _pick_ref(refs: dict, ref: Optional[str]) -> tuple[str, bytes]:
@@ -165,15 +157,26 @@ def _pick_ref(refs: dict, ref: Optional[str]) -> tuple[str, bytes]:
                    {"field": "ref"})
 
 
+def _ref_prefixes(ref: Optional[str]) -> list[bytes]:
+    """The refs the server need list for C{ref} (protocol v2 filters by prefix; v1 lists them all)."""
+    if not ref:
+        return [b"HEAD"]
+    raw = ref.encode("utf-8")
+    return [raw, b"refs/heads/" + raw, b"refs/tags/" + raw]
+
+
 def fetch_ref(url: str, ref: Optional[str], workdir: str, spool: BinaryIO,
               reach: Reach = PUBLIC, limits: FetchLimits = FetchLimits(),
-              now: Callable[[], float] = time.monotonic) -> Fetched:
+              now: Callable[[], float] = time.monotonic, budget: Optional[FetchBudget] = None) -> Fetched:
     """Fetch C{ref} (default: the remote's HEAD) of C{url} at depth 1 into a bare repo in C{workdir}.
 
-    C{spool} receives the pack before it is indexed. Raises L{ApiError}: C{GIT_URL_BLOCKED} (400)
-    for a URL or address that may not be reached, C{GIT_REF_NOT_FOUND} (404), C{PAYLOAD_TOO_LARGE}
-    (413), C{GIT_TIMEOUT} (422), C{GIT_FETCH_FAILED} (422) for anything the remote got wrong.
+    C{spool} receives the pack before it is indexed. C{budget} (default: a new one of C{limits})
+    meters the fetch; the caller may L{FetchBudget.expire} it from another thread. Raises
+    L{ApiError}: C{GIT_URL_BLOCKED} (400) for a URL or address that may not be reached,
+    C{GIT_REF_NOT_FOUND} (404), C{PAYLOAD_TOO_LARGE} (413), C{GIT_TIMEOUT} (422),
+    C{GIT_FETCH_FAILED} (422) for anything the remote got wrong.
     """
+    budget = budget or FetchBudget(limits, now)
     try:
         target = check_url(url, reach.policy)
         check_url(url, reach.policy_for(target.port))
@@ -181,23 +184,29 @@ def fetch_ref(url: str, ref: Optional[str], workdir: str, spool: BinaryIO,
         raise blocked(error.reason) from None
     os.makedirs(workdir, exist_ok=True)
     repo = Repo.init_bare(workdir)
-    pack = _BoundedPack(spool, limits, now)
+    pack = _BoundedPack(spool, budget)
     chosen: dict = {}
 
     def wants(refs, depth=None):
         chosen["ref"], chosen["sha"] = _pick_ref(refs, ref)
+        budget.refs_done()
         return [chosen["sha"]]
 
-    client = Urllib3HttpGitClient(url, pool_manager=pinned_manager(reach, limits.socket_timeout),
-                                  timeout=limits.socket_timeout, quiet=True)
+    timeout = budget.limits.socket_timeout
+    client = MeteredGitClient(url, budget, pool_manager=pinned_manager(reach, timeout, budget), timeout=timeout,
+                              quiet=True)
     try:
-        result = client.fetch_pack("", wants, repo.get_graph_walker(), pack.write, progress=pack.check_time,
-                                   depth=1)
+        result = client.fetch_pack("", wants, repo.get_graph_walker(), pack.write, progress=budget.check_time,
+                                   depth=1, ref_prefix=_ref_prefixes(ref))
         spool.seek(0)
         repo.object_store.add_thin_pack(spool.read, None)
     except BaseException as error:
         repo.close()
-        raise _answer(error, url) from None
+        # Once the time is up the sockets were shut down under dulwich: whatever it raised, a timeout.
+        late = budget.expired and isinstance(error, Exception) and not isinstance(error, ApiError)
+        raise (timed_out(budget.limits) if late else _answer(error, url)) from None
+    finally:
+        client.pool_manager.clear()  # the fetch's connections, closed now rather than at collection
     try:
         return _commit_of(repo, chosen, result.symrefs or {})
     except BaseException:

@@ -13,7 +13,9 @@ import re
 
 from fazt.runtime import scripts
 from fazt.runtime.loader import INTERNAL, SCRIPT_ENTRY, ModuleLoader
+from fazt.runtime.modules import EMPTY_MODULE, required_specifiers
 from fazt.runtime.sandbox import RUNTIME_SOURCES, CpuLimitExceeded, JSRuntimeError, SandboxedInterpreter
+from fazt.runtime.wrappers import InvalidModule, esm_from_json
 
 _PASSED = "ReferenceError: __faztCheckPassed is not defined"
 _NOT_FOUND = "ReferenceError: cannot find module: "
@@ -64,18 +66,38 @@ def _check_entry(interpreter, loader, entry):
 
 
 def _check_commonjs(interpreter, loader):
-    """Compile (never run) the CommonJS files of the graph: their ES wrappers hold them as text."""
+    """Compile (never run) the CommonJS files of the graph: their ES wrappers hold them as text.
+
+    Files reached only through ``require("...")`` of a string literal are followed too, resolved as
+    the runtime's ``require()`` resolves them (a JSON file is parsed). A specifier that does not resolve
+    is left to run time (an optional package in try/catch is common), as is every ``require(expr)``.
+    """
     cjs = dict(RUNTIME_SOURCES).get("fazt:cjs")
     if cjs is None or not loader.commonjs:
         return _PASSED_VERDICT
     interpreter.evaluate_module(cjs, "fazt:cjs")
-    for path in loader.commonjs:
+    queue, seen = list(loader.commonjs), set(loader.commonjs)
+    while queue:
+        path = queue.pop(0)
+        source = loader.source(path)
         try:
-            interpreter.evaljs("__fazt_cjs.compile(dukpy.path, dukpy.source)", path=path, source=loader.source(path))
+            interpreter.evaljs("__fazt_cjs.compile(dukpy.path, dukpy.source)", path=path, source=source)
         except JSRuntimeError as exc:
             first = str(exc).partition("\n")[0]
             where = _CJS_WHERE.search(first)
             return _failed(path, int(where[1]) if where else None, _CJS_WHERE.sub("", first))
+        for specifier in required_specifiers(source or ""):
+            found = loader.require(path, specifier)
+            if "error" in found or found["path"] in seen:
+                continue
+            seen.add(found["path"])
+            if found["format"] == "cjs":
+                queue.append(found["path"])
+            elif found["format"] == "json" and found["path"] != EMPTY_MODULE:
+                try:
+                    esm_from_json(found["source"])
+                except InvalidModule as exc:
+                    return _failed(found["path"], exc.line, str(exc))
     return _PASSED_VERDICT
 
 

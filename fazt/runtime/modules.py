@@ -100,6 +100,25 @@ def require_info(importer, specifier, paths, read_text):
     return {"path": path, "format": module_format(path, paths, read_json, source), "source": source}
 
 
+def required_specifiers(source):
+    """The string literals CommonJS C{source} passes to ``require("...")`` (or ``module.require``), in order.
+
+    What the deploy check can follow (L{fazt.runtime.checks}); a ``require(expr)`` is left out: only
+    running the code tells what it names. A method called ``require`` on anything else is not Node's.
+    """
+    toks = [token for token in jstokens.tokens(source)] if "require" in source else []
+    found = []
+    for index, token in enumerate(toks[:-3]):
+        if token.kind != "name" or token.text != "require" or toks[index + 1].text != "(":
+            continue
+        if toks[index + 2].kind != "string" or toks[index + 3].text != ")":
+            continue
+        if index and toks[index - 1].text == "." and (index < 2 or toks[index - 2].text != "module"):
+            continue
+        found.append(jstokens.string_value(toks[index + 2]))
+    return found
+
+
 def json_reader(read_text):
     """A C{read_json} for L{resolve} built on C{read_text(path) -> str | None}: None when absent or invalid.
 

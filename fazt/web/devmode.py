@@ -195,11 +195,21 @@ class DevRequest(FaztRequest):
         super().write(data)
 
     def finish(self) -> None:
+        if self._held is None and not self.startedWriting and self.method == b"HEAD" and self._injects():
+            self._held = []  # a HEAD that wrote nothing: its headers are still GET's (below)
         if self._held is not None:
-            body = inject(b"".join(self._held), self.dev_snippet or b"")
-            self._held = None
-            self.setHeader(b"content-length", str(len(body)).encode())
-            super().write(body)
+            held, self._held = b"".join(self._held), None
+            snippet = self.dev_snippet or b""
+            declared = (self.responseHeaders.getRawHeaders(b"content-length") or [b""])[0]
+            if self.method == b"HEAD" and not held and declared.isdigit():
+                # RFC 9110 §9.3.2: HEAD answers GET's headers. The renderer declared the file's length
+                # without writing it; GET's body is the file with the snippet, which inject always adds.
+                length = int(declared) + len(snippet)
+            else:
+                held = inject(held, snippet)
+                length = len(held)
+            self.setHeader(b"content-length", str(length).encode())
+            super().write(held)  # nothing goes out for a HEAD: Twisted drops its body
         elif not self.startedWriting:
             self.setHeader(b"cache-control", b"no-cache")
             # No body was written: Twisted's finish writes the headers with an empty write, which
@@ -208,8 +218,9 @@ class DevRequest(FaztRequest):
         super().finish()
 
     def _injects(self) -> bool:
-        # HEAD has no body; 204 and 304 neither; a 206 names byte ranges of the file as it is.
-        if self.dev_snippet is None or self.method == b"HEAD" or self.code in (204, 206, 304):
+        # 204 and 304 have no body; a 206 names byte ranges of the file as it is. A HEAD is treated
+        # as its GET: same headers, Content-Length included (its body is dropped by Twisted).
+        if self.dev_snippet is None or self.code in (204, 206, 304):
             return False
         content_type = (self.responseHeaders.getRawHeaders(b"content-type") or [b""])[0]
         encoded = self.responseHeaders.hasHeader(b"content-encoding")

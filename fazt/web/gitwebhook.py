@@ -36,7 +36,7 @@ class GitPushWebhook:
         self.git = git  # fazt.deploy.gitdeploy.GitDeployer
 
     @app.route("/webhook/git/<site>", methods=["POST"])
-    @takes(body={}, errors=(202, 400, 401, 404, 413, 422),
+    @takes(body={}, errors=(202, 400, 401, 404, 413, 422, 503),
            summary="A Git push webhook (GitHub's X-Hub-Signature-256): redeploys a linked site.")
     @inlineCallbacks
     def push(self, request: Request, site: str):

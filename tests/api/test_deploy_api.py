@@ -385,6 +385,21 @@ BROKEN_CODE = {
     "function syntax error": ({"api/a.js": "export default function () {\n  return (;\n}\n"}, "api/a.js", 2),
     "missing relative import": ({"api/a.js": "import x from './_nope.js';\nexport default () => x;\n"}, "api/a.js", None),
     "missing package": ({"api/a.js": "import { z } from 'zod';\nexport default () => z;\n"}, "api/a.js", None),
+    # Reached only through CommonJS require() of a string literal (issue 13): a relative file, then a package.
+    "required file syntax error": ({**{"api/a.js": "import lib from './_lib/lib.cjs';\nexport default () => lib;\n",
+                                       "api/_lib/lib.cjs": "module.exports = require('./helper');\n"},
+                                    "api/_lib/helper.js": "exports.a = 1;\nexports.b = (;\n"},
+                                   "api/_lib/helper.js", 2),
+    "required package syntax error": ({"api/a.js": "import lib from './_lib/lib.cjs';\nexport default () => lib;\n",
+                                       "api/_lib/lib.cjs": "const ok = require(\"./ok.json\");\n"
+                                                           "module.exports = require('bad-pkg');\n",
+                                       "api/_lib/ok.json": "{}",
+                                       "node_modules/bad-pkg/package.json": '{"main": "lib/index.js"}',
+                                       "node_modules/bad-pkg/lib/index.js":
+                                           "module.exports = {\n  a: 1,\n  b: ,\n};\n"},
+                                      "node_modules/bad-pkg/lib/index.js", 3),
+    "required JSON not JSON": ({"api/a.js": "const data = require('./_data.json');\nmodule.exports = () => data;\n",
+                                "api/_data.json": "{\n  \"a\": 1,\n}\n"}, "api/_data.json", 3),
 }
 
 
@@ -410,3 +425,16 @@ async def test_code_that_does_not_compile_is_refused_and_changes_nothing(coded, 
         assert error["details"]["line"] == line
     await assert_unchanged(coded)
     assert blob_count(coded.db) == blobs
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_require_the_check_cannot_follow_is_left_to_run_time(coded):
+    """An optional package in try/catch, a dynamic require(expr), a require() of a missing file that is
+    never reached: none of them refuses the deploy; what a followed require() reaches compiles."""
+    files = {"api/a.js": "import lib from './_lib/lib.cjs';\nexport default () => Response.json(lib);\n",
+             "api/_lib/lib.cjs": ("let optional = null;\ntry { optional = require('not-installed'); } catch (e) {}\n"
+                                  "const name = './dyn' + '.js';\nexports.dyn = () => require(name);\n"
+                                  "exports.never = () => require('./absent.js');\n"
+                                  "exports.helper = require('./helper').value;\n"),
+             "api/_lib/helper.js": "exports.value = 'helped';\n"}
+    assert (await post_deploy(coded, *form(make_zip({**V2, **files})))).code == 200

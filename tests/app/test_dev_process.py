@@ -165,6 +165,19 @@ def test_the_event_stream_names_a_new_version_after_each_change(dev):
         conn.close()
 
 
+def test_head_answers_the_headers_get_does(dev):
+    """RFC 9110 §9.3.2: HEAD's headers are GET's, so its Content-Length counts the reload script."""
+    write(dev.folder, {"page.htm": "<!doctype html><p>no body tag", "empty.html": ""})
+    served(dev, "/page.htm", b"no body tag")
+    for path in ("/", "/index.html", "/page.htm", "/empty.html", "/style.css", "/missing"):
+        got_status, got, body = dev.get(path)
+        head_status, head, nothing = dev.request("HEAD", path)
+        assert (head_status, nothing) == (got_status, b"")
+        assert int(got["content-length"]) == len(body)
+        got.pop("date"), head.pop("date")
+        assert head == got, path
+
+
 def test_the_reload_script(dev):
     status, headers, body = dev.get("/.fazt/dev/client.js")
     assert status == 200 and b"new EventSource(\"/.fazt/dev/events\")" in body

@@ -26,6 +26,7 @@ def test_defaults():
     assert options["max-archive-mb"] == 100
     assert options["max-unpacked-mb"] == 500
     assert options["max-entries"] == 20000
+    assert (options["git-fetch-threads"], options["git-fetch-seconds"]) == (2, 120)
     assert not options["access-log"]
 
 
@@ -127,16 +128,24 @@ def test_bad_env_is_refused(env):
         parse("--env", env)
 
 
-@pytest.mark.parametrize("flag", ["cache-mb", "keep-deployments", "max-archive-mb", "max-unpacked-mb", "max-entries"])
+@pytest.mark.parametrize("flag", ["cache-mb", "keep-deployments", "max-archive-mb", "max-unpacked-mb", "max-entries",
+                                  "git-fetch-threads"])
 def test_int_options_parse(flag):
     assert parse(f"--{flag}", "7")[flag] == 7
 
 
-@pytest.mark.parametrize("flag", ["cache-mb", "keep-deployments", "max-archive-mb", "max-unpacked-mb", "max-entries"])
+@pytest.mark.parametrize("flag", ["cache-mb", "keep-deployments", "max-archive-mb", "max-unpacked-mb", "max-entries",
+                                  "git-fetch-threads"])
 @pytest.mark.parametrize("value", ["abc", "1.5", "", "0", "-3"])
 def test_bad_ints_are_refused(flag, value):
     with pytest.raises(usage.UsageError, match=flag):
         parse(f"--{flag}", value)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "0.5", "-1", "3601", "nan"])
+def test_bad_git_fetch_seconds_are_refused(value):
+    with pytest.raises(usage.UsageError, match="git-fetch-seconds"):
+        parse("--git-fetch-seconds", value)
 
 
 def test_access_log_flag():

@@ -11,9 +11,10 @@ import pytest
 
 from fazt.base.errors import ApiError
 from fazt.deploy.archive import Limits
+from fazt.deploy.gitbudget import MIB, FetchBudget
 from fazt.deploy.gitfetch import FetchLimits, allowance, fetch_ref
 from fazt.deploy.gittree import clean_dir, write_zip
-from git_testing import git_server  # noqa: F401
+from git_testing import HostileGitServer, git_server  # noqa: F401
 
 
 @pytest.fixture
@@ -112,3 +113,51 @@ def test_private_or_odd_urls_are_refused_before_anything_is_fetched(tmp_path, ur
     with pytest.raises(ApiError) as refused, open(tmp_path / "pack", "w+b") as pack:
         fetch_ref(url, None, str(tmp_path / "repo"), pack)
     assert (refused.value.status, refused.value.code) == (400, "GIT_URL_BLOCKED")
+
+
+@pytest.fixture
+def hostile(request):
+    server = HostileGitServer(request.param, max_bytes=16 * MIB)
+    yield server
+    server.stop()
+
+
+def fetch_from(server, tmp_path, limits, budget=None):
+    with open(tmp_path / "pack", "w+b") as pack:
+        return fetch_ref(server.url(), None, str(tmp_path / "repo"), pack, allowance(f"127.0.0.1:{server.port}"),
+                         limits, budget=budget)
+
+
+@pytest.mark.parametrize("hostile", ["endless"], indirect=True)
+def test_an_endless_list_of_refs_is_cut_at_its_cap(hostile, tmp_path):
+    with pytest.raises(ApiError) as large:
+        fetch_from(hostile, tmp_path, FetchLimits(max_refs_bytes=256 * 1024))
+    assert (large.value.status, large.value.code) == (413, "PAYLOAD_TOO_LARGE")
+    assert "list of refs" in large.value.message
+    assert not hostile.released.is_set()  # cut by the cap, while the server still had more to send
+
+
+@pytest.mark.parametrize("hostile", ["pack"], indirect=True)
+def test_an_endless_pack_answer_is_cut_at_its_cap(hostile, tmp_path):
+    with pytest.raises(ApiError) as large:
+        fetch_from(hostile, tmp_path, FetchLimits(max_pack_bytes=64 * 1024))
+    assert (large.value.status, large.value.code) == (413, "PAYLOAD_TOO_LARGE")
+
+
+@pytest.mark.parametrize("hostile", ["trickle"], indirect=True)
+def test_a_trickling_server_runs_out_of_time(hostile, tmp_path):
+    with pytest.raises(ApiError) as late:
+        fetch_from(hostile, tmp_path, FetchLimits(seconds=1))
+    assert (late.value.status, late.value.code) == (422, "GIT_TIMEOUT")
+    assert not hostile.released.is_set()
+
+
+@pytest.mark.parametrize("hostile", ["trickle"], indirect=True)
+def test_expiring_the_budget_from_another_thread_ends_a_blocked_fetch(hostile, tmp_path):
+    limits = FetchLimits(seconds=600, socket_timeout=600)
+    budget = FetchBudget(limits)
+    threading.Timer(0.5, budget.expire).start()  # what the reactor's watchdog does at the deadline
+    with pytest.raises(ApiError) as late:
+        fetch_from(hostile, tmp_path, limits, budget)
+    assert late.value.code == "GIT_TIMEOUT"
+    assert not hostile.released.is_set()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from fazt.runtime.modules import ModuleNotFound, json_reader, module_format, require_info, resolve
+from fazt.runtime.modules import ModuleNotFound, json_reader, module_format, require_info, required_specifiers, resolve
 from fazt.runtime.modulesource import unresolved_import
 
 
@@ -243,3 +243,11 @@ def test_browser_field_replacements_and_browser_main():
     assert resolved(files, "api/x.js", "d", kind="require") == "node_modules/d/browser.js"
     paths, read_text, _ = site(files)
     assert require_info(inside, "util", paths, read_text) == {"path": "fazt:empty", "format": "json", "source": "{}"}
+
+
+def test_required_specifiers_are_the_string_literals_given_to_require():
+    source = ("const a = require('./a');\nconst b = module.require(\"b/sub\");\n"
+              "require(name); require(`./t`); obj.require('./method'); require.resolve('./r');\n"
+              "// require('./comment')\nconst s = \"require('./string')\";\nfunction require(x) {}\n")
+    assert required_specifiers(source) == ["./a", "b/sub"]
+    assert required_specifiers("export const x = 1;") == []

@@ -1,0 +1,106 @@
+"""Deploy from Git against a hostile Git server on 127.0.0.1 (a live fazt tree, the admin API): an
+endless ref list and a trickling server get a clear error in the envelope, never a 500 and never a
+fetch without end; slow fetches hold only their own threads, so uploads still deploy, and too
+many waiting fetches are refused with 503 GIT_BUSY; stopping the server cuts a running fetch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.task import deferLater
+
+from fazt.deploy.gitdeploy import MAX_WAITING, THREADS
+from fazt_testing import assert_error, start_server, stop_server
+from git_testing import HostileGitServer
+
+HOST = "blog.example.test"
+
+
+@pytest.fixture
+def hostile(request):
+    server = HostileGitServer(request.param)
+    yield server
+    server.stop()
+
+
+def start(tmp_path, hostile, *extra):
+    return start_server(str(tmp_path / "data.db"),
+                        extra_args=("--unsafe-git-fetch-allow", f"127.0.0.1:{hostile.port}", *extra))
+
+
+@pytest.fixture
+def live(tmp_path, hostile, request):
+    server = start(tmp_path, hostile, *getattr(request, "param", ()))
+    yield server
+    hostile.release()  # fetches still running end now, so the fetch threads can stop
+    stop_server(server)
+
+
+def git_deploy(server, url: str):
+    headers = {"Authorization": f"Bearer {server.admin_token}", "Content-Type": "application/json",
+               "Host": "admin.example.test"}
+    return ensureDeferred(server.request("POST", "/api/sites/blog/git", headers=headers,
+                                         body=json.dumps({"url": url}).encode()))
+
+
+async def until(predicate, what: str) -> None:
+    for _ in range(600):
+        if predicate():
+            return
+        await deferLater(reactor, 0.05, lambda: None)
+    raise AssertionError(f"never: {what}")
+
+
+@pytest.mark.parametrize("hostile, live, status, code", [
+    ("endless", (), 413, "PAYLOAD_TOO_LARGE"),
+    ("trickle", ("--git-fetch-seconds", "2"), 422, "GIT_TIMEOUT"),
+], indirect=["hostile", "live"])
+@pytest_twisted.ensureDeferred
+async def test_a_hostile_git_server_gets_a_clear_error(hostile, live, status, code):
+    error = assert_error(await git_deploy(live, hostile.url()), status, code)
+    assert "Git server" in error["message"] or "list of refs" in error["message"]
+    assert not hostile.released.is_set()  # fazt gave up; the server would have gone on
+    listing = await live.request("GET", "/api/sites/blog/deployments", headers={
+        "Authorization": f"Bearer {live.admin_token}", "Host": "admin.example.test"})
+    assert_error(listing, 404, "SITE_NOT_FOUND")  # nothing was deployed
+
+
+@pytest.mark.parametrize("hostile", ["trickle"], indirect=True)
+@pytest_twisted.ensureDeferred
+async def test_slow_git_fetches_do_not_hold_up_uploads(hostile, live):
+    running = [git_deploy(live, hostile.url()) for _ in range(THREADS)]
+    await until(lambda: hostile.connections == THREADS, "every fetch thread busy with the slow server")
+    waiting = [git_deploy(live, hostile.url()) for _ in range(MAX_WAITING)]
+
+    # An upload deploys while every fetch thread waits on the slow server.
+    uploaded = await live.deploy("blog", {"index.html": "<h1>uploaded</h1>"})
+    assert uploaded.code == 200, uploaded.body
+    page = await live.get("/", HOST)
+    assert (page.code, page.body) == (200, b"<h1>uploaded</h1>")
+    assert not any(fetch.called for fetch in running + waiting)
+
+    # One more than may wait is refused at once.
+    assert_error(await git_deploy(live, hostile.url()), 503, "GIT_BUSY")
+
+    # The server hangs up: every fetch, those that waited too, gets an error of the remote's.
+    hostile.release()
+    for fetch in running + waiting:
+        assert_error(await fetch, 422, "GIT_FETCH_FAILED")
+    assert hostile.connections == THREADS + MAX_WAITING
+
+
+@pytest.mark.parametrize("hostile", ["trickle"], indirect=True)
+@pytest_twisted.ensureDeferred
+async def test_stopping_the_server_cuts_a_running_fetch(hostile, tmp_path):
+    server = start(tmp_path, hostile)
+    git_deploy(server, hostile.url()).addErrback(lambda _: None)  # its answer may never be sent
+    await until(lambda: hostile.connections == 1, "the fetch started")
+    await server.listener.stopListening()
+    await server.pool.closeCachedConnections()
+    await server.services.stopService()  # joins the fetch threads: once the fetch is cut, not at its deadline
+    await until(lambda: hostile.hangups == 1, "the fetch hung up")
+    assert not hostile.released.is_set()
