@@ -127,8 +127,9 @@ def fresh_cartridge(db: str) -> None:
 
 
 def start_server(db: str, domain: str = "example.test", extra_args: tuple = (), **wiring) -> LiveServer:
-    """A fazt tree on 127.0.0.1; C{wiring} goes to L{build} (e.g. C{bus}, C{leadership})."""
-    if not os.path.exists(db):
+    """A fazt tree on 127.0.0.1; C{wiring} goes to L{build} (e.g. C{bus}, C{leadership}).
+    A postgresql:// C{db} must be prepared already (L{prepare_cartridge})."""
+    if not db.startswith("postgresql://") and not os.path.exists(db):
         fresh_cartridge(db)
     options = Options()
     options.parseOptions(["--domain", domain, "--db", db, *extra_args])

@@ -3,7 +3,8 @@
 L{OnDemand} is the certificate map's C{on_missing} hook: a handshake for a name without a
 certificate calls it on the reactor thread. It orders only for names registered as custom domains
 (an unregistered name, whatever a client sends as SNI, makes no request at all), at most
-C{per_minute} orders a minute in all (a token bucket on the injected clock), and never for a name
+C{per_minute} orders a minute in all (a token bucket on the injected clock, or the C{take} the
+wiring gives, which counts every process's orders: L{fazt.web.sharedbuckets}), and never for a name
 the manager is ordering or whose last failure set a later attempt (the manager's exponential
 back-off per name, L{fazt.acme.policy.retry_delay}).
 
@@ -18,7 +19,7 @@ at another process asks it over the bus, and the certificate reaches every proce
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -32,7 +33,7 @@ class OnDemand:
     """Orders a certificate for a registered name at its first handshake, rate-limited."""
 
     def __init__(self, manager, registered: Callable[[str], bool], clock: IReactorTime,
-                 per_minute: int = PER_MINUTE) -> None:
+                 per_minute: int = PER_MINUTE, take: Optional[Callable[[], bool]] = None) -> None:
         self._manager = manager            # fazt.acme.service.CertificateManager
         self._registered = registered      # fazt.base.customhosts.CustomHosts.registered
         self._clock = clock
@@ -40,12 +41,14 @@ class OnDemand:
         self._tokens = float(per_minute)
         self._refilled = clock.seconds()
         self._pending: dict[str, list[Deferred]] = {}  # name -> who waits for its order to settle
+        # A limit shared by every process (the wiring's), else this bucket of its own.
+        self._take_token = take if take is not None else self._take
 
     def __call__(self, name: str) -> None:
         """A handshake for C{name} found no certificate (reactor thread; cheap, never raises)."""
         if not self._registered(name) or name in self._pending:
             return
-        if not self._take():
+        if not self._take_token():
             _log.warn("On-demand TLS: {name} waits, more than {n:.0f} orders a minute", name=name, n=self._capacity)
             return
         self._pending[name] = []

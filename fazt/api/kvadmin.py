@@ -16,7 +16,7 @@ from twisted.web.server import Request
 
 from fazt.api.common import AdminRoutes
 from fazt.api.siteroutes import exact_paths_app, query_text, require_site
-from fazt.base.errors import ApiError, validation_failed
+from fazt.base.errors import ApiError, refuse_nul, validation_failed
 from fazt.store.kv import MAX_KEY_BYTES, browse_keys, live_entry, remove_key
 from fazt.web.envelope import add_error_handlers, iso, ok, page_args
 from fazt.web.spec import Param, takes
@@ -57,7 +57,7 @@ class KvApi(AdminRoutes):
             raise validation_failed("key", "key must be UTF-8 text") from None
         if not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise validation_failed("key", f"key must be 1 to {MAX_KEY_BYTES} bytes")
-        return key
+        return refuse_nul("key", key)
 
     @app.route("/sites/<name>/kv", methods=["GET"])
     @takes(params=(PREFIX,), paged=True)
@@ -66,7 +66,7 @@ class KvApi(AdminRoutes):
         """C{?prefix=P}: the site's live keys in key order, C{[{key, preview, truncated, size, expires_at, updated_at}]}."""
         yield self._site(request, name)
         limit, offset = page_args(request)
-        prefix = query_text(request, "prefix") or ""
+        prefix = refuse_nul("prefix", query_text(request, "prefix") or "")  # no key holds one
         if len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise validation_failed("prefix", f"prefix is longer than {MAX_KEY_BYTES} bytes")
         rows, total = yield self.store.read(browse_keys, name, prefix, limit, offset, self._clock.seconds(), PREVIEW_CHARS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
@@ -23,6 +23,8 @@ from fazt.store.domains import all_domains, check_key
 from fazt.store.engines import connect
 from fazt.store.transaction import transaction
 from fazt.web.domaincheck import CheckTokenResource, DomainChecker, dns_server_resolver, system_resolver
+from fazt.web.ratelimit import TokenBuckets
+from fazt.web.sharedbuckets import SharedBuckets
 
 _log = Logger()
 
@@ -77,6 +79,13 @@ class _Follower:
             self.reload(message)
 
 
+def order_limit(bus: IEventBus, reactor, per_minute: int) -> Callable[[], bool]:
+    """Whether one more certificate may be ordered on demand now: C{--on-demand-per-minute} counts
+    the orders of every process together (L{fazt.web.sharedbuckets})."""
+    orders = SharedBuckets(bus, reactor).share("on-demand", TokenBuckets(per_minute / 60.0, per_minute, reactor))
+    return lambda: orders.take("") == 0
+
+
 def install(config: Any, reactor, root, store, bus: IEventBus, certificates, pool) -> Domains:
     """Route custom domains in C{root}, answer the check token, and order their certificates."""
     key, rows = _start_state(config["db"], int(reactor.seconds()))
@@ -89,8 +98,9 @@ def install(config: Any, reactor, root, store, bus: IEventBus, certificates, poo
     bus.subscribe(SITE_CHANGED, follower.site_changed)
     certificates.extra_names = hosts.names
     if certificates.issuer is not None:
-        certificates.certificates.on_missing = OnDemand(certificates, hosts.registered, reactor,
-                                                        config["on-demand-per-minute"])
+        per_minute = config["on-demand-per-minute"]
+        certificates.certificates.on_missing = OnDemand(certificates, hosts.registered, reactor, per_minute,
+                                                        take=order_limit(bus, reactor, per_minute))
     dns_server = config["check-dns"]
     resolve = dns_server_resolver(reactor, dns_server) if dns_server else system_resolver(reactor, pool)
 

@@ -77,6 +77,7 @@ from fazt.web.metrics import MetricsEndpoint
 from fazt.web.public import PublicEndpoints
 from fazt.web.options import channel_limits
 from fazt.web.ratelimit import ApiRateLimit, buckets_for
+from fazt.web.sharedbuckets import SharedBuckets
 from fazt.web.root import FaztSite, RootResource
 from fazt.web.sitefiles import SiteRenderer
 from fazt.images.service import ImageVariants
@@ -176,9 +177,11 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
     # Every listener is behind the connection caps (fazt.web.frontdoor), with a real backlog.
     connections = ConnectionLimits(connection_cap(config["max-connections"]),
                                    config["max-connections-per-address"], proxies)
+    shared = SharedBuckets(bus, reactor)  # the rate limits hold for every process together
     rate_limit = ApiRateLimit(
-        buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor),
-        buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor), proxies)
+        shared.share("api", buckets_for(config["api-rate-limit"], config["api-rate-burst"], reactor)),
+        shared.share("login", buckets_for(config["login-rate-limit"], config["login-rate-burst"], reactor)),
+        proxies)
     sockets = SiteSockets(hubs, config["ws-ping-seconds"], max_message=max_message, deflate=config["ws-deflate"])
     # Image variants (SPEC §15) are made by Pillow on their own pool, started with the tree below.
     image_pool = ThreadPool(1, 2, name="fazt-image")

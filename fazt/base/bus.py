@@ -24,7 +24,8 @@ from zope.interface import Interface, implementer
 
 __all__ = ["IEventBus", "LocalBus", "SITE_CHANGED", "LOG_LINE", "SOCKET_MESSAGE", "CERTIFICATE_STORED", "CERTIFICATE_WANTED",
            "CERTIFICATE_FAILED", "CERTIFICATE_REMOVED",
-           "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "METRICS_FIGURES", "METRICS_WANTED", "RESYNC"]
+           "SOCKET_CLIENTS", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "LOGIN_CHECKING", "LOGIN_CHECKED",
+           "METRICS_FIGURES", "METRICS_WANTED", "RATE_SPENT", "RESYNC"]
 
 _log = Logger()
 
@@ -48,6 +49,12 @@ SOCKET_CLIENTS = "socket.clients"
 # A failed login, and a successful one that clears the failures: C{{"key"}} (fazt.web.lockout).
 LOGIN_FAILED = "login.failed"
 LOGIN_SUCCEEDED = "login.succeeded"
+# A login attempt's password check started, and ended whatever its outcome: C{{"key", "attempt"}}.
+LOGIN_CHECKING = "login.checking"
+LOGIN_CHECKED = "login.checked"
+# Tokens a process spent from shared rate limits: C{{"process", "spent": {bucket: {key: n}}}}
+# (fazt.web.sharedbuckets).
+RATE_SPENT = "ratelimit.spent"
 # A process's /metrics figures, and a request for them (fazt.web.metricsshare).
 METRICS_FIGURES = "metrics.figures"
 METRICS_WANTED = "metrics.wanted"

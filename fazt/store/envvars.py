@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
+
+from fazt.store.text import NUL, NUL_REFUSED
 from fazt.store.transaction import Connection
 
 MAX_NAME_CHARS = 128
@@ -66,6 +68,8 @@ def check_env_value(raw: Any) -> str:
         raise EnvVarError("value", "value must be valid Unicode text") from None
     if size > MAX_VALUE_BYTES:
         raise EnvVarError("value", f"value must be at most {MAX_VALUE_BYTES} bytes")
+    if NUL in raw:  # a process's environment cannot hold it, nor PostgreSQL's text
+        raise EnvVarError("value", NUL_REFUSED.format(what="value"))
     return raw
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional, Union
 
+from fazt.store.text import visible_nul
+
 Text = Union[str, bytes, None]
 
 TEXT_LIMIT = 500              # domain, path, referrer, user agent (as the original: 500 characters)
@@ -36,8 +38,9 @@ def text(value: Text, limit: int = TEXT_LIMIT) -> Optional[str]:
         return None
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    # Lone surrogates (from JSON "\\ud800") cannot be stored as UTF-8; replace them.
-    value = value.encode("utf-8", "replace").decode("utf-8").strip()
+    # Lone surrogates (from JSON "\\ud800") cannot be stored as UTF-8; replace them. A NUL cannot be
+    # stored by PostgreSQL: it is shown as U+2400 on both engines (fazt.store.text).
+    value = visible_nul(value.encode("utf-8", "replace").decode("utf-8").strip())
     return value[:limit]
 
 
@@ -50,7 +53,7 @@ def event_row(event: PendingEvent, visitor: Optional[str]) -> tuple:
     """The C{events} row of C{event}: text decoded and cut, the address replaced by C{visitor}."""
     return (
         text(event.domain) or "unknown",
-        event.tags[:TEXT_LIMIT * 2],
+        visible_nul(event.tags[:TEXT_LIMIT * 2]),
         event.source_type,
         text(event.event_type, EVENT_TYPE_LIMIT) or event.source_type,
         text(event.path),

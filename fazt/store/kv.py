@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from fazt.store.dialect import POSTGRESQL, SQLITE, fragment
 from fazt.store.dialect import name as dialect_name
+from fazt.store.text import NUL, NUL_REFUSED, visible_nul
 from fazt.store.transaction import Connection
 
 MAX_KEY_BYTES = 512
@@ -23,9 +24,14 @@ class KVError(ValueError):
 
 
 def encode_value(value: Any) -> str:
+    """The stored text of C{value}. A string holding U+0000 is stored as its JSON literal, which
+    L{decode_value} reads back as the same string: PostgreSQL's text cannot hold NUL, and both
+    engines store the same text."""
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     if len(text.encode("utf-8")) > MAX_VALUE_BYTES:
         raise KVError(f"value is larger than {MAX_VALUE_BYTES} bytes")
+    if NUL in text:  # only a string can hold a raw NUL here: json.dumps escapes it
+        text = json.dumps(text, ensure_ascii=False)
     return text
 
 
@@ -41,6 +47,8 @@ def _check_key(key: Any) -> str:
         raise KVError("key must be a non-empty string")
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise KVError(f"key is longer than {MAX_KEY_BYTES} bytes")
+    if NUL in key:
+        raise KVError(NUL_REFUSED.format(what="key"))
     return key
 
 
@@ -67,6 +75,7 @@ def kv_set(conn: Connection, site: str, key: str, value: Any, ttl: Optional[floa
 
 def kv_delete(conn: Connection, site: str, key: str, now: float) -> bool:
     """Remove a key; True if a live (unexpired) value was there."""
+    _check_key(key)
     existed = kv_get(conn, site, key, now) is not None
     conn.execute("DELETE FROM kv WHERE site_name = ? AND key = ?", (site, key))
     return existed
@@ -75,6 +84,8 @@ def kv_delete(conn: Connection, site: str, key: str, now: float) -> bool:
 def kv_list(conn: Connection, site: str, prefix: str, now: float) -> list[dict]:
     if not isinstance(prefix, str):
         raise KVError("prefix must be a string")
+    if NUL in prefix:  # no key holds one
+        raise KVError(NUL_REFUSED.format(what="prefix"))
     # A range instead of LIKE: no wildcard characters to escape, and it uses the primary key.
     rows = conn.execute(
         "SELECT key, value FROM kv WHERE site_name = ? AND key >= ? AND key < ?"
@@ -144,9 +155,11 @@ def env_for_site(conn: Connection, site: str) -> dict[str, str]:
 
 
 def append_logs(conn: Connection, entries: list[tuple[str, str, str, float]]) -> None:
-    """Write console lines: (site, level, message, created_at)."""
+    """Write console lines: (site, level, message, created_at); a NUL in a message is stored as
+    U+2400 (the symbol for NUL), on both engines, since PostgreSQL's text cannot hold NUL."""
     conn.executemany(
-        "INSERT INTO site_logs (site_name, level, message, created_at) VALUES (?, ?, ?, ?)", entries
+        "INSERT INTO site_logs (site_name, level, message, created_at) VALUES (?, ?, ?, ?)",
+        [(site, level, visible_nul(message), created_at) for site, level, message, created_at in entries],
     )
 
 

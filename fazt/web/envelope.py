@@ -10,7 +10,7 @@ from twisted.logger import Logger
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from fazt.base.errors import ApiError
+from fazt.base.errors import ApiError, refuse_nul_within
 from fazt.base.responses import json_body
 from fazt.web.spec import LIMIT, OFFSET, query
 
@@ -48,6 +48,7 @@ def json_object(request: Request) -> dict:
         raise ApiError(400, "INVALID_JSON", "request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise ApiError(400, "INVALID_JSON", "request body must be a JSON object")
+    refuse_nul_within(value)  # no field of the admin API may hold U+0000 (fazt.store.text)
     return value
 
 

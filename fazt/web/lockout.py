@@ -12,24 +12,32 @@ process before C{publish} returns). The bus rather than the store: a lockout is 
 minutes that need not survive a restart (it never did), the bus reaches every process within
 milliseconds while one bcrypt check takes a quarter of a second, so a guesser going one attempt
 after the other is locked everywhere after the fifth failure; and no login attempt becomes a write
-on the store's single writer. What is not shared is the count of attempts in flight (still being
-checked): a burst fired at once at N processes may get up to N times the limit checked before the
-first failures arrive everywhere, then all are locked. Each process counts with its own clock
-from the moment it hears of a failure.
+on the store's single writer. Attempts in flight (admitted, their password still being checked)
+are shared the same way (C{login.checking} when admitted, C{login.checked} when done, whatever the
+outcome), so that guesses fired without waiting for the answers, at several processes, count
+against one limit too: only those fired at different processes within the bus's delay (about a
+millisecond) can pass together. An attempt whose end never arrives (its process died) stops
+counting after C{CHECK_EXPIRY} seconds. Each process counts with its own clock from the moment it
+hears of a failure.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import secrets
 from typing import Callable, Iterable, Optional, Sequence
 
 from twisted.internet.interfaces import IReactorTime
 
-from fazt.base.bus import LOGIN_FAILED, LOGIN_SUCCEEDED, IEventBus
+from fazt.base.bus import LOGIN_CHECKED, LOGIN_CHECKING, LOGIN_FAILED, LOGIN_SUCCEEDED, IEventBus
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
 MAX_TRACKED = 10_000
+# Longest an attempt counts as in flight without its end being heard of (a check queued behind the
+# bcrypt pool's others takes seconds; its process may die before it ends).
+CHECK_EXPIRY = 60.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -119,11 +127,18 @@ class LoginLockout:
         self._max_tracked = max_tracked
         self._failures: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
-        self._in_flight: dict[str, int] = {}
+        # key -> {attempt: when it stops counting}: every process's attempts being checked.
+        self._in_flight: dict[str, dict[str, float]] = {}
+        self._mine: dict[str, list[str]] = {}  # key -> this process's attempts, oldest first
+        self._attempts = (f"{secrets.token_hex(6)}-{n}" for n in itertools.count())
         self._bus = bus
         if bus is not None:
             bus.subscribe(LOGIN_FAILED, lambda message: self._count_failure(str(message["key"])))
             bus.subscribe(LOGIN_SUCCEEDED, lambda message: self._forget(str(message["key"])))
+            bus.subscribe(LOGIN_CHECKING, lambda message: self._checking(str(message["key"]),
+                                                                         str(message["attempt"])))
+            bus.subscribe(LOGIN_CHECKED, lambda message: self._checked(str(message["key"]),
+                                                                       str(message["attempt"])))
 
     def retry_after(self, address: str) -> int:
         """Seconds until C{address} may try again; 0 when it is not locked."""
@@ -146,18 +161,56 @@ class LoginLockout:
         if wait:
             return wait
         key = lockout_key(address)
-        in_flight = self._in_flight.get(key, 0)
-        if len(self._recent(key)) + in_flight >= self.max_failures:
+        if len(self._recent(key)) + self._checking_now(key) >= self.max_failures:
             return 1
-        self._in_flight[key] = in_flight + 1
+        attempt = next(self._attempts)
+        self._mine.setdefault(key, []).append(attempt)
+        self._tell(LOGIN_CHECKING, key, attempt, self._checking)
         return 0
 
     def release(self, address: str) -> None:
         """End an attempt started with L{admit}, whatever its outcome."""
         key = lockout_key(address)
-        left = self._in_flight.pop(key, 0) - 1
-        if left > 0:
-            self._in_flight[key] = left
+        mine = self._mine.get(key)
+        if not mine:
+            return
+        attempt = mine.pop(0)
+        if not mine:
+            del self._mine[key]
+        self._tell(LOGIN_CHECKED, key, attempt, self._checked)
+
+    def _tell(self, topic: str, key: str, attempt: str, here: Callable[[str, str], None]) -> None:
+        """Every process (this one before C{publish} returns) hears of C{attempt}; alone, only this one."""
+        if self._bus is None:
+            here(key, attempt)
+        else:
+            self._bus.publish(topic, {"key": key, "attempt": attempt})
+
+    def _checking(self, key: str, attempt: str) -> None:
+        now = self._clock.seconds()
+        attempts = self._in_flight.pop(key, {})  # (re-)insert last: dict order is the eviction order
+        attempts[attempt] = now + CHECK_EXPIRY
+        self._in_flight[key] = attempts
+        self._evict(self._in_flight, lambda table: any(until > now for until in table.values()))
+
+    def _checked(self, key: str, attempt: str) -> None:
+        attempts = self._in_flight.get(key)
+        if attempts is not None:
+            attempts.pop(attempt, None)
+            if not attempts:
+                del self._in_flight[key]
+
+    def _checking_now(self, key: str) -> int:
+        """Attempts from C{key} being checked in any process (forgetting those past their expiry)."""
+        attempts = self._in_flight.get(key)
+        if not attempts:
+            return 0
+        now = self._clock.seconds()
+        for attempt in [a for a, until in attempts.items() if until <= now]:
+            del attempts[attempt]
+        if not attempts:
+            del self._in_flight[key]
+        return len(attempts)
 
     def record_failure(self, address: str) -> bool:
         """Count one failed login (in every process, with a bus); returns whether the address is now locked."""

@@ -8,13 +8,15 @@ flood of logins cannot eat the budget of a dashboard nor the other way round.
 The address is the one the login lockout counts (the peer, or behind trusted proxies the client
 they name; IPv6 by /64). Memory stays bounded: at most C{max_tracked} addresses are remembered,
 the least recently seen forgotten first (a forgotten address starts again with a full bucket,
-which is what it would have had after a short pause anyway).
+which is what it would have had after a short pause anyway). With several processes or nodes the
+wiring shares the buckets over the event bus (L{fazt.web.sharedbuckets}), so the limits are the
+platform's, not each process's.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
@@ -41,22 +43,42 @@ class TokenBuckets:
         self._max_tracked = max_tracked
         # key -> (tokens, when counted); dict order is least recently seen first.
         self._buckets: dict[str, tuple[float, float]] = {}
+        # Told each token taken here (fazt.web.sharedbuckets tells the other processes).
+        self.on_spent: Optional[Callable[[str], None]] = None
 
     def take(self, key: str) -> float:
         """Spend one token of C{key}'s bucket: 0 if there was one, else the seconds until there is."""
+        tokens, now = self._refilled(key)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+            if self.on_spent is not None:
+                self.on_spent(key)
+        else:
+            wait = (1.0 - tokens) / self.rate
+        self._keep(key, tokens, now)
+        return wait
+
+    def spend(self, key: str, count: int) -> None:
+        """Take C{count} tokens of C{key}'s bucket that another process already admitted.
+
+        The bucket may go below zero (down to -burst): the platform did admit those requests, so
+        the debt is what makes the sum over every process hold C{burst} plus C{rate} per second.
+        """
+        tokens, now = self._refilled(key)
+        self._keep(key, max(-float(self.burst), tokens - count), now)
+
+    def _refilled(self, key: str) -> tuple[float, float]:
         now = self._clock.seconds()
         entry = self._buckets.pop(key, None)
         tokens = float(self.burst) if entry is None else min(
             float(self.burst), entry[0] + max(0.0, now - entry[1]) * self.rate)
-        wait = 0.0
-        if tokens >= 1.0:
-            tokens -= 1.0
-        else:
-            wait = (1.0 - tokens) / self.rate
+        return tokens, now
+
+    def _keep(self, key: str, tokens: float, now: float) -> None:
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self._max_tracked:
             del self._buckets[next(iter(self._buckets))]
-        return wait
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from twisted.web.server import Request
 
-from fazt.base.errors import missing_field, validation_failed
+from fazt.base.errors import missing_field, refuse_nul, validation_failed
 from fazt.base.names import SITE_NAME
 
 JSON = "application/json"
@@ -93,6 +93,7 @@ def query(request: Request, param: Param) -> Any:
         text = values[0].decode("utf-8")
     except UnicodeDecodeError:
         raise validation_failed(param.name, f"{param.name} must be UTF-8 text") from None
+    refuse_nul(param.name, text)
     if not text.strip() and param.required:
         raise missing_field(param.name)
     if schema.get("type") == "integer":

@@ -85,6 +85,10 @@ class HubRegistry:
         if self._watchers:
             self._changed(site)
 
+    def holds(self, site: str, client: Any) -> bool:
+        """Whether C{client} is one of C{site}'s clients here."""
+        return client in self._hubs.get(site, ())
+
     def leave(self, site: str, client: Any) -> None:
         """Remove C{client} from C{site}'s hub, dropping the hub when it empties. Idempotent."""
         hub = self._hubs.get(site)

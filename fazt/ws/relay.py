@@ -18,8 +18,9 @@ C{socket.*} calls, the graceful stop):
   other processes had at their last report (they receive it a moment later; slow clients they drop
   on the way are not subtracted).
 
-The limits (C{--ws-max-per-site}, C{--ws-max-total}) stay per process: each guards its own
-process's memory and file descriptors.
+The limit per site (C{--ws-max-per-site}) is the platform's: a process refuses a client when the
+site's clients in every process (the others' at their last report) reach it. The limit in all
+(C{--ws-max-total}) stays per process: it guards the process's own memory and file descriptors.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from twisted.logger import Logger
 
 from fazt.base.bus import SOCKET_CLIENTS, SOCKET_MESSAGE, IEventBus
 from fazt.ws.counts import RemoteCounts
-from fazt.ws.hub import HubRegistry
+from fazt.ws.hub import HubFull, HubRegistry
 
 _log = Logger()
 REFRESH_SECONDS = 10.0
@@ -84,6 +85,12 @@ class SocketRelay(Service):
     # -- what the protocol, the scripts and the shutdown call -----------------------------
 
     def join(self, site: str, client: Any) -> None:
+        """Add C{client} to C{site}'s hub here; raise L{HubFull} at a limit. C{--ws-max-per-site}
+        counts the site's clients in every process (the others' at their last report, a moment old);
+        C{--ws-max-total} this process's only (it guards this process's memory and descriptors)."""
+        if (self.remote.clients(site) and not self.registry.holds(site, client)
+                and self.clients(site) >= self.registry.max_per_site):
+            raise HubFull(site)
         self.registry.join(site, client)
 
     def leave(self, site: str, client: Any) -> None:

@@ -237,3 +237,69 @@ async def _metrics(server) -> str:
 def _series(text: str, name: str) -> float:
     values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ")]
     return values[0] if values else 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_guesses_still_being_checked_at_one_stack_hold_back_the_others(tmp_path):
+    """Five wrong passwords fired at one stack without waiting: while bcrypt still checks them, the
+    other stack refuses even the right password (five attempts in flight platform-wide)."""
+    from twisted.internet.defer import Deferred
+
+    from fazt.base.bus import LOGIN_CHECKING
+
+    db = str(tmp_path / "data.db")
+    fresh_cartridge(db)
+    set_admin_password(db, "right password")
+    network = BusNetwork()
+    bus_a = network.bus()
+    a = start_stack(db, bus_a, Leadership(True), extra_args=ARGS)
+    b = start_stack(db, network.bus(), Leadership(False), extra_args=ARGS)
+
+    async def login(server, username, password):
+        body = json.dumps({"username": username, "password": password}).encode()
+        return await server.request("POST", "/api/login", headers={"Content-Type": "application/json"}, body=body)
+
+    try:
+        # An unknown user is checked against a cost-12 hash: a quarter of a second each, two at a time.
+        guesses = [Deferred.fromCoroutine(login(a, "nobody", "wrong")) for _ in range(5)]
+        await eventually(lambda: sum(topic == LOGIN_CHECKING for topic, _ in bus_a.published) == 5,
+                         "five attempts admitted at a")
+        response = await login(b, "admin", "right password")
+        assert response.code == 429 and response.header("retry-after"), (response.code, response.body)
+        assert [(await guess).code for guess in guesses] == [401] * 5
+    finally:
+        await stop_stack(a)
+        await stop_stack(b)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_websocket_limit_per_site_counts_the_clients_of_every_stack(tmp_path):
+    """--ws-max-per-site 2: two clients at one stack fill the site for the platform; the other
+    stack refuses a third (503), and takes one again once a client left."""
+    from twisted.internet.defer import DeferredList
+
+    from wsclient import connect
+
+    db = str(tmp_path / "data.db")
+    fresh_cartridge(db)
+    network = BusNetwork()
+    args = (*ARGS, "--ws-max-per-site", "2")
+    a = start_stack(db, network.bus(), Leadership(True), extra_args=args)
+    b = start_stack(db, network.bus(), Leadership(False), extra_args=args)
+    clients = []
+    try:
+        await deploy_everywhere([a, b], "room", {"index.html": "x"})
+        clients = [await join(a.port, host(a, "room")) for _ in range(2)]
+        await eventually(lambda: _relay(b).clients("room") == 2, "b knowing a's clients")
+        extra = await connect(b.port, host(b, "room")).open()
+        result, which = await DeferredList([extra.opened, extra.closed], fireOnOneCallback=True, consumeErrors=True)
+        if which == 0:
+            clients.append(extra)
+        assert which == 1 and "[503]" in str(result[1]), result  # refused, not opened
+        await close_all([clients.pop()])
+        await eventually(lambda: _relay(b).clients("room") == 1, "b knowing a client left")
+        clients.append(await join(b.port, host(b, "room")))
+    finally:
+        await close_all(clients)
+        await stop_stack(a)
+        await stop_stack(b)

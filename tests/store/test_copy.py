@@ -24,7 +24,7 @@ from fazt.store.cron import claim_run, record_outcome
 from fazt.store.envvars import set_env_var
 from fazt.store.events import insert_events
 from fazt.store.eventrows import PendingEvent
-from fazt.store.kv import append_logs, kv_incr, kv_set
+from fazt.store.kv import append_logs, kv_get, kv_incr, kv_set
 from fazt.store.redirects import create_redirect, delete_redirect
 from fazt.store.rollout import set_split
 from fazt.store.sessions import create_session
@@ -162,13 +162,15 @@ def test_bad_sources_and_destinations_get_one_clear_line(tmp_path, postgres, pg_
 
 
 def test_text_postgresql_cannot_hold_stops_the_copy_with_its_reason(tmp_path, postgres, pg_dsn, capsys):
-    # SQLite text may hold NUL characters (a script's db.set("k", "a\0b")); PostgreSQL's cannot.
+    # SQLite text may hold NUL characters (a script's db.set("k", "a\0b") stored them raw before
+    # fazt.store.text); PostgreSQL's cannot.
     source = str(tmp_path / "data.db")
     engines.open_cartridge(source)
     conn = engines.connect(source)
     try:
         with transaction(conn):
-            kv_set(conn, "blobs", "k", "a\x00b", None, NOW)
+            conn.execute("INSERT INTO kv (site_name, key, value, expires_at, updated_at) VALUES (?, ?, ?, NULL, ?)",
+                         ("blobs", "k", "a\x00b", NOW))
     finally:
         conn.close()
     assert main(["cartridge", "copy", source, pg_dsn]) == 1
@@ -177,5 +179,22 @@ def test_text_postgresql_cannot_hold_stops_the_copy_with_its_reason(tmp_path, po
     conn = engines.connect(pg_dsn)
     try:
         assert conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 0  # nothing was written
+    finally:
+        conn.close()
+
+
+def test_a_kv_string_with_nul_set_today_copies_to_postgresql_and_reads_back(tmp_path, postgres, pg_dsn):
+    source = str(tmp_path / "data.db")
+    engines.open_cartridge(source)
+    conn = engines.connect(source)
+    try:
+        with transaction(conn):
+            kv_set(conn, "blobs", "k", "a\x00b", None, NOW)
+    finally:
+        conn.close()
+    assert main(["cartridge", "copy", source, pg_dsn]) == 0
+    conn = engines.connect(pg_dsn)
+    try:
+        assert kv_get(conn, "blobs", "k", NOW) == "a\x00b"
     finally:
         conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet.task import Clock
 
-from fazt.web.lockout import LoginLockout
+from fazt.web.lockout import CHECK_EXPIRY, LoginLockout
 from xproc_testing import BusNetwork
 
 
@@ -46,3 +46,47 @@ def test_a_successful_login_clears_the_failures_everywhere():
     a.reset("192.0.2.9")
     clock.advance(0)
     assert b.record_failure("192.0.2.9") is False  # counting starts again from one
+
+
+def test_attempts_being_checked_in_one_process_count_in_the_others():
+    clock, (a, b) = lockouts(2)
+    for _ in range(3):
+        assert a.admit("192.0.2.7") == 0  # three guesses fired without waiting, still being checked
+    clock.advance(0)
+    assert [b.admit("192.0.2.7"), b.admit("192.0.2.7")] == [0, 0]
+    clock.advance(0)
+    assert a.admit("192.0.2.7") == 1 and b.admit("192.0.2.7") == 1  # five in flight in all
+    assert b.admit("192.0.2.8") == 0  # another address is not held back
+
+
+def test_a_checked_attempt_stops_counting_everywhere():
+    clock, (a, b) = lockouts(2)
+    for _ in range(5):
+        assert a.admit("192.0.2.7") == 0
+    clock.advance(0)
+    assert b.admit("192.0.2.7") == 1
+    a.reset("192.0.2.7")  # the right password, then the end of the check
+    a.release("192.0.2.7")
+    clock.advance(0)
+    assert b.admit("192.0.2.7") == 0
+
+
+def test_the_failure_of_a_checked_attempt_still_counts_after_its_end():
+    clock, (a, b) = lockouts(2)
+    for _ in range(5):
+        a.admit("192.0.2.7")
+    for _ in range(5):
+        a.record_failure("192.0.2.7")
+        a.release("192.0.2.7")
+    clock.advance(0)
+    assert b.admit("192.0.2.7") == 900
+
+
+def test_attempts_of_a_process_that_died_stop_counting_after_the_expiry():
+    clock, (a, b) = lockouts(2)
+    for _ in range(5):
+        a.admit("192.0.2.7")
+    clock.advance(0)
+    assert b.admit("192.0.2.7") == 1
+    clock.advance(CHECK_EXPIRY)  # a never said they ended
+    assert b.admit("192.0.2.7") == 0
