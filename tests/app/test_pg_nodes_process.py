@@ -16,7 +16,7 @@ import pytest_twisted
 from wsclient import close_all, join
 from cron_testing import TICKER, runs_in, start_early_in_a_minute
 from pgnodes_testing import (api, deploy, first_seen, nodes, pg_dsn, postgres, served,  # noqa: F401
-                             start_nodes)
+                             shared_nodes, start_nodes)
 
 COUNTER = """export default async function (req) {
   return Response.json({ n: db.incr("hits") });
@@ -24,8 +24,8 @@ COUNTER = """export default async function (req) {
 ENV_ECHO = "export default async function (req) { return new Response(process.env.GREETING || 'unset'); }"
 
 
-def test_a_deploy_through_one_node_is_served_by_the_other(nodes, fz):
-    a, b, token = nodes.a, nodes.b, nodes.token
+def test_a_deploy_through_one_node_is_served_by_the_other(shared_nodes, fz):
+    a, b, token = shared_nodes.a, shared_nodes.b, shared_nodes.token
     deploy(fz, a, token, "blog", {"index.html": b"version one"})
     assert served(b, "blog") == (200, b"version one")  # B now caches version one
     deploy(fz, b, token, "blog", {"index.html": b"version two"})
@@ -43,8 +43,8 @@ def test_a_deploy_through_one_node_is_served_by_the_other(nodes, fz):
     fz.wait_for(lambda: served(a, "blog")[0] == 404, "blog gone from node A", a, timeout=10)
 
 
-def test_an_env_change_through_one_node_reaches_the_others_scripts(nodes, fz):
-    a, b, token = nodes.a, nodes.b, nodes.token
+def test_an_env_change_through_one_node_reaches_the_others_scripts(shared_nodes, fz):
+    a, b, token = shared_nodes.a, shared_nodes.b, shared_nodes.token
     deploy(fz, a, token, "greet", {"main.js": ENV_ECHO})
     assert served(b, "greet") == (200, b"unset")  # B caches the (empty) environment
     status, body = api(a, token, "PUT", "/api/sites/greet/env/GREETING", {"value": "hello from A"})
@@ -52,8 +52,8 @@ def test_an_env_change_through_one_node_reaches_the_others_scripts(nodes, fz):
     first_seen(fz, b, "greet", b"hello from A")
 
 
-def test_an_atomic_counter_hammered_through_both_nodes_loses_nothing(nodes, fz):
-    a, b, token = nodes.a, nodes.b, nodes.token
+def test_an_atomic_counter_hammered_through_both_nodes_loses_nothing(shared_nodes, fz):
+    a, b, token = shared_nodes.a, shared_nodes.b, shared_nodes.token
     deploy(fz, a, token, "count", {"main.js": COUNTER})
     seen: list[int] = []
     errors: list = []
@@ -99,8 +99,8 @@ def test_a_cron_entry_runs_once_per_tick_with_two_nodes(twistd, cli_env, fz, pg_
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_websocket_message_relays_across_nodes(nodes, fz):
-    a, b, token = nodes.a, nodes.b, nodes.token
+async def test_a_websocket_message_relays_across_nodes(shared_nodes, fz):
+    a, b, token = shared_nodes.a, shared_nodes.b, shared_nodes.token
     deploy(fz, a, token, "chat", {"index.html": b"<p>chat</p>"})
     alice = await join(a.port, f"chat.{fz.DOMAIN}:{a.port}")
     bob = await join(b.port, f"chat.{fz.DOMAIN}:{b.port}")
