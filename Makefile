@@ -21,9 +21,10 @@ run: setup
 system-deps:
 	./scripts/system-deps.sh
 
-## Run the whole test suite.
+## Run the whole test suite, in two pytest-xdist workers (most of its time is spent waiting on real processes
+## and sockets, so two workers overlap it; each test module stays in one worker, which keeps its fixtures).
 test: setup system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadscope
 
 clean:
 	rm -rf $(VENV) .venv-dist demo *.egg-info

@@ -48,7 +48,8 @@ setup(
         "dulwich>=1.2,<2",
     ],
     extras_require={
-        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "hypothesis>=6", "prometheus_client",
+        "test": ["pytest>=9", "pytest-twisted>=1.14.3", "pytest-timeout>=2.3", "pytest-xdist>=3.5", "hypothesis>=6",
+                 "prometheus_client",
                  "playwright>=1.40", "PyJWT>=2.8"],
     },
     entry_points={"console_scripts": ["fazt = fazt.cli.main:main"]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 
 import pytest
@@ -12,6 +13,24 @@ from fazt.store.db import Store, open_cartridge
 import installed as installed_fazt
 from fazt_testing import REPO, start_server, stop_server
 from pebble_testing import pebble  # noqa: F401  (session fixture: a real ACME server, started on first use)
+
+
+@pytest.fixture(autouse=True)
+def _cpu_turns(request, tmp_path_factory):
+    """Under pytest-xdist, a test marked C{cpu_alone} runs while the other workers run no test.
+
+    The fair-share tests (tests/runtime) assert which worker process burned the CPU; with both cores
+    busy elsewhere the probing runs hit their wall deadline before their CPU budget and every one of
+    them fails (reproduced without xdist by two busy loops). Every other test holds a shared lock on
+    a file of this run (the workers' temp folders share a parent) and such a test the exclusive one.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    mode = fcntl.LOCK_EX if request.node.get_closest_marker("cpu_alone") else fcntl.LOCK_SH
+    with open(tmp_path_factory.getbasetemp().parent / "cpu-turns.lock", "a") as lock:
+        fcntl.flock(lock, mode)
+        yield
 
 
 @pytest.fixture(scope="session")

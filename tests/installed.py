@@ -11,6 +11,7 @@ Imported by name (C{pytest.ini} puts C{tests/} on the path).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -66,17 +67,34 @@ def wheel_names() -> set[str]:
 
 
 def ensure_installed() -> Path:
-    """Install this session's wheel into L{VENV} (once per session); the venv's bin folder."""
+    """Install this session's wheel into L{VENV} (once per session); the venv's bin folder.
+
+    Under pytest-xdist every worker is a session of its own: they take turns on a lock file, and the
+    first one installs the wheel for the whole run (xdist gives the run's workers one
+    C{PYTEST_XDIST_TESTRUNUID}, written next to the venv once the install has succeeded).
+    """
     if "installed" not in _state:
-        wheel = str(built_wheel())
-        pip = str(BIN / "pip")
-        if not (BIN / "python").exists():
-            _run(sys.executable, "-m", "venv", str(VENV))
-        # The package itself is replaced every session; its dependencies only when setup.py changed.
-        _run(pip, "install", "-q", "--no-deps", "--force-reinstall", wheel)
-        _run(pip, "install", "-q", wheel)
+        VENV.mkdir(parents=True, exist_ok=True)
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+        stamp = VENV / "fazt-test-run"
+        with open(VENV / "fazt-test-install.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (run and stamp.exists() and stamp.read_text() == run):
+                stamp.unlink(missing_ok=True)
+                _install(str(built_wheel()))
+                if run:
+                    stamp.write_text(run)
         _state["installed"] = BIN
     return _state["installed"]
+
+
+def _install(wheel: str) -> None:
+    pip = str(BIN / "pip")
+    if not (BIN / "python").exists():
+        _run(sys.executable, "-m", "venv", str(VENV))
+    # The package itself is replaced every session; its dependencies only when setup.py changed.
+    _run(pip, "install", "-q", "--no-deps", "--force-reinstall", wheel)
+    _run(pip, "install", "-q", wheel)
 
 
 def installed_location() -> str:

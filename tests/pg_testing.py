@@ -11,6 +11,7 @@ Debian's package creates, and the scratch folder is handed to it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import pytest
 
-__all__ = ["PostgresServer", "find_pg_bin", "postgres", "pg_dsn", "start_postgres", "stop_postgres"]
+__all__ = ["PostgresServer", "find_pg_bin", "new_database", "postgres", "pg_dsn", "start_postgres", "stop_postgres"]
 
 
 def find_pg_bin() -> str:
@@ -112,14 +113,23 @@ def postgres():
     stop_postgres(server)
 
 
-@pytest.fixture
-def pg_dsn(postgres):
-    """The DSN of a new, empty database of this test's own (dropped afterwards)."""
+@contextlib.contextmanager
+def new_database(server: PostgresServer):
+    """The DSN of a new, empty database on C{server}, dropped when the block ends."""
     import psycopg
 
     name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
+    with psycopg.connect(server.dsn(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-    yield postgres.dsn(name)
-    with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield server.dsn(name)
+    finally:
+        with psycopg.connect(server.dsn(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_dsn(postgres):
+    """The DSN of a new, empty database of this test's own (dropped afterwards)."""
+    with new_database(postgres) as dsn:
+        yield dsn

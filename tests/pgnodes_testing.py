@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from pg_testing import postgres, pg_dsn  # noqa: F401  (re-exported: the fixtures nodes needs)
+from pg_testing import new_database, postgres, pg_dsn  # noqa: F401  (re-exported: the fixtures nodes needs)
 
-__all__ = ["Nodes", "nodes", "postgres", "pg_dsn", "api", "deploy", "served", "first_seen"]
+__all__ = ["Nodes", "nodes", "shared_nodes", "postgres", "pg_dsn", "api", "deploy", "served", "first_seen"]
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -42,6 +42,15 @@ def start_nodes(twistd, cli_env, fz, dsn: str, args: tuple = ()) -> Nodes:
 def nodes(twistd, cli_env, fz, pg_dsn) -> Nodes:
     """Two started nodes on this test's database, and an admin token."""
     return start_nodes(twistd, cli_env, fz, pg_dsn)
+
+
+@pytest.fixture(scope="module")
+def shared_nodes(postgres, module_twistd, fz) -> Nodes:  # noqa: F811
+    """Two started nodes on a database of the module's own, shared by its tests: for tests that each
+    use sites of their own and stop no node (one start of both nodes instead of one per test)."""
+    with new_database(postgres) as dsn:
+        yield start_nodes(module_twistd, module_twistd.env, fz, dsn)
+        module_twistd.cleanup()  # the nodes go before their database does
 
 
 def deploy(fz, node, token: str, site: str, files: dict) -> None:

@@ -214,6 +214,16 @@ def twistd(tmp_path, cli_env):
     launcher.cleanup()
 
 
+@pytest.fixture(scope="module")
+def module_twistd(tmp_path_factory, fz):
+    """A L{TwistdLauncher} shared by one module's tests, for servers that they only read (one start
+    instead of one per test); every process it started is SIGKILLed after the module."""
+    launcher = TwistdLauncher(tmp_path_factory.mktemp("module-twistd"), {})
+    launcher.env = subprocess_env(launcher.workdir / "home")
+    yield launcher
+    launcher.cleanup()
+
+
 def run_fazt(env: dict, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     """Run the real C{fazt} command; output is captured as text."""
     return subprocess.run([FAZT, *args], env=env, capture_output=True, text=True, timeout=timeout,

@@ -81,12 +81,17 @@ def call(server, method: str, path: str, body: bytes = b"", headers: dict | None
         conn.close()
 
 
-@pytest.fixture
-def shop(tmp_path, twistd, cli_env, fz):
-    """A server (trusting 127.0.0.1 as a proxy) with the full-stack site deployed by `fazt deploy`."""
-    server = twistd.start(args=("--trusted-proxy", "127.0.0.1/32"))
+@pytest.fixture(scope="module")
+def shop(module_twistd, fz):
+    """A server (trusting 127.0.0.1 as a proxy) with the full-stack site deployed by `fazt deploy`.
+
+    One for the module: its tests only read the site (the refused deploys leave it as it was, which
+    they check), so one start and deploy serves them all.
+    """
+    cli_env = module_twistd.env
+    server = module_twistd.start(args=("--trusted-proxy", "127.0.0.1/32"))
     token = fz.create_token(cli_env, server.db)
-    folder = fz.write_tree(tmp_path / "shop", {**STATIC, **FUNCTIONS})
+    folder = fz.write_tree(module_twistd.workdir / "shop", {**STATIC, **FUNCTIONS})
     deployed = fz.cli_deploy(cli_env, server, token, folder, site=SITE)
     assert deployed.returncode == 0, deployed.stderr
     set_env = fz.run_fazt(cli_env, "env", "set", SITE, "GREETING", "bonjour", "--server", server.url,

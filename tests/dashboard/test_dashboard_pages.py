@@ -69,6 +69,7 @@ def visit_all(browser, server, helpers, viewport: dict, label: str) -> list[str]
     context, page = helpers.new_page(browser, **viewport)
     watch = helpers.PageWatch(page)
     helpers.login(page, server)
+    settled(page)  # the overview login lands on: leaving it mid-load aborts its requests (the watch reports them)
     problems = []
     # The theme follows the system's: the phone run asks for dark, the desktop one for light.
     scheme = viewport.get("color_scheme", "light")

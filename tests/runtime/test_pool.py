@@ -272,6 +272,7 @@ async def test_stopping_the_pool_fails_runs_in_flight_and_queued(make_pool):
     assert out(await run(pool, "inflight")) == [1]
 
 
+@pytest.mark.cpu_alone  # asserts where the CPU went: no other worker may take it meanwhile
 @pytest_twisted.ensureDeferred
 async def test_a_harmless_site_completes_while_hostile_sites_still_queue(make_pool):
     pool = make_pool(size=2, max_runs=8)

@@ -105,6 +105,7 @@ async def test_checks_name_the_file_and_line(make_pool):
     assert (missing.ok, missing.file) == (False, "api/c.js") and "nope.js" in missing.message
 
 
+@pytest.mark.cpu_alone  # asserts where the CPU went: no other worker may take it meanwhile
 @pytest_twisted.ensureDeferred
 async def test_a_harmless_site_completes_while_hostile_sites_still_queue(make_pool):
     pool = make_pool(size=2)
