@@ -263,7 +263,7 @@ def build(config: Options, reactor: Any, parts: Optional[dict] = None, bus: Opti
                                                   "certificates": certificates, "connections": connections,
                                                   "rate_limit": rate_limit, "bus": bus,
                                                   "http_refusals": refusals, "leadership": leadership,
-                                                  "git_webhook": GitPushWebhook(store, git)})
+                                                  "git_webhook": GitPushWebhook(store, git, reactor)})
     public.mount(services)
     metrics.mount(services)
     if parts is not None:

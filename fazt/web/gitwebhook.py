@@ -3,15 +3,21 @@
 Signed in GitHub's form: C{X-Hub-Signature-256: sha256=HEX}, the HMAC-SHA256 of the raw body
 under the link's secret, compared in constant time. A missing or wrong signature is 401 and
 changes nothing; a C{ping} event answers 200; a push to another ref is 202 and ignored; a push to
-the linked branch redeploys the branch's head and answers with the new deployment.
+the linked branch redeploys the branch's head and answers with the new deployment, or, if the
+fetch and deploy take longer than L{ANSWER_WITHIN} seconds, answers 202 while the deploy goes on:
+GitHub gives up on a delivery after 10 s and would list a slow but good deploy as a failed one.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 from klein import Klein
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
@@ -24,6 +30,29 @@ from fazt.web.public import read_body, signature_valid
 from fazt.web.spec import takes
 
 PUSH_LIMIT = 1024 * 1024  # GitHub caps payloads at 25 MB, but only "ref" is read; big pushes list many commits
+ANSWER_WITHIN = 8.0  # seconds: under GitHub's 10 s delivery timeout, with room for the network
+_STILL_DEPLOYING = object()
+
+_log = Logger()
+
+
+def within(work: Deferred, clock: IReactorTime, seconds: float) -> Deferred:
+    """Fire with C{work}'s result (or failure) if it comes within C{seconds}, else with
+    C{_STILL_DEPLOYING}; C{work} goes on either way, and a failure after that is logged."""
+    answer: Deferred = Deferred()
+    timer = clock.callLater(seconds, lambda: answer.called or answer.callback(_STILL_DEPLOYING))
+
+    def settled(result):
+        if timer.active():
+            timer.cancel()
+        if not answer.called:
+            answer.callback(result)
+        elif isinstance(result, Failure):
+            _log.failure("A deploy from a Git push failed after its webhook was answered", result)
+        return None
+
+    work.addBoth(settled)
+    return answer
 
 
 class GitPushWebhook:
@@ -31,9 +60,11 @@ class GitPushWebhook:
 
     app = Klein()
 
-    def __init__(self, store: IStore, git) -> None:
+    def __init__(self, store: IStore, git, clock: IReactorTime, answer_within: Optional[float] = None) -> None:
         self.store = store
         self.git = git  # fazt.deploy.gitdeploy.GitDeployer
+        self.clock = clock
+        self.answer_within = ANSWER_WITHIN if answer_within is None else answer_within
 
     @app.route("/webhook/git/<site>", methods=["POST"])
     @takes(body={}, errors=(202, 400, 401, 404, 413, 422, 503),
@@ -57,7 +88,12 @@ class GitPushWebhook:
         ref = payload.get("ref") if isinstance(payload, dict) else None
         if ref != link.ref:
             return ok(request, {"ignored": True, "message": f"not a push to {link.ref}"}, status=202)
-        deployment, _, source = yield self.git.push(link)
+        outcome = yield within(self.git.push(link), self.clock, self.answer_within)
+        if outcome is _STILL_DEPLOYING:
+            return ok(request, {"site": site, "deploying": True,
+                                "message": f"Deploying {link.ref}: it takes longer than {self.answer_within:g} s; "
+                                           "see the site's deployments"}, status=202)
+        deployment, _, source = outcome
         return ok(request, {"site": site, "deployment_id": deployment.id, "source_ref": source.ref,
                             "source_commit": source.commit, "message": "Redeployed"})
 

@@ -5,7 +5,11 @@ many waiting fetches are refused with 503 GIT_BUSY; stopping the server cuts a r
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 import pytest_twisted
@@ -14,6 +18,8 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import deferLater
 
 from fazt.deploy.gitdeploy import MAX_WAITING, THREADS
+from fazt.store.sources import GitLink, set_link
+from fazt.web import gitwebhook
 from fazt_testing import assert_error, start_server, stop_server
 from git_testing import HostileGitServer
 
@@ -103,4 +109,27 @@ async def test_stopping_the_server_cuts_a_running_fetch(hostile, tmp_path):
     await server.pool.closeCachedConnections()
     await server.services.stopService()  # joins the fetch threads: once the fetch is cut, not at its deadline
     await until(lambda: hostile.hangups == 1, "the fetch hung up")
+    assert not hostile.released.is_set()
+
+
+@pytest.fixture
+def quick_answer(monkeypatch):
+    monkeypatch.setattr(gitwebhook, "ANSWER_WITHIN", 0.5)  # read when the webhook is built (8 s in use)
+
+
+@pytest.mark.parametrize("hostile, live", [("trickle", ("--git-fetch-seconds", "30"))], indirect=True)
+@pytest_twisted.ensureDeferred
+async def test_a_push_whose_deploy_is_slow_is_answered_202_and_the_deploy_goes_on(quick_answer, hostile, live):
+    # GitHub gives up on a webhook delivery after 10 s: a slow fetch must not show there as a failure.
+    assert (await live.deploy("blog", {"index.html": "<h1>uploaded</h1>"})).code == 200
+    secret = "s3cret"
+    with closing(sqlite3.connect(live.db)) as conn, conn:
+        set_link(conn, GitLink("blog", hostile.url(), "refs/heads/main", "", secret, 0))
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    answer = await live.request("POST", "/webhook/git/blog", host="admin.example.test", body=body, headers={
+        "X-Hub-Signature-256": signature, "X-GitHub-Event": "push", "Content-Type": "application/json"})
+    assert answer.code == 202, answer.body
+    assert answer.json()["data"]["deploying"] is True
+    await until(lambda: hostile.connections >= 1, "the deploy still fetching after the answer")
     assert not hostile.released.is_set()
