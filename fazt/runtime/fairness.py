@@ -64,6 +64,7 @@ class CpuShares:
         self._half_life = half_life
         self._forget_after = forget_after
         self._records: dict[str, _Record] = {}
+        self._blocking: dict[str, float] = {}  # site -> when one of its runs last made a sync host call
         self._since_prune = 0
 
     def record(self, site: str, cpu_ms: float) -> None:
@@ -89,6 +90,16 @@ class CpuShares:
         if not self.known(site):
             self.record(site, 0.0)
 
+    def blocking(self, site: str) -> None:
+        """A run of C{site} made a sync host call: its worker sits idle until the parent answers."""
+        self._blocking[site] = self._clock.seconds()
+
+    def blocks(self, site: str) -> bool:
+        """Whether the site's runs made sync host calls in the last C{forget_after} / 10 seconds (a
+        minute by default): such runs hold their worker longer than their CPU says."""
+        at = self._blocking.get(site)
+        return at is not None and self._clock.seconds() - at < self._forget_after / 10
+
     def score(self, site: str) -> float:
         """The site's recent CPU per run, in ms (0 for a site never seen)."""
         record = self._records.get(site)
@@ -112,3 +123,5 @@ class CpuShares:
         stale = [site for site, record in self._records.items() if now - record.at >= self._forget_after]
         for site in stale:
             del self._records[site]
+        for site in [site for site, at in self._blocking.items() if now - at >= self._forget_after]:
+            del self._blocking[site]

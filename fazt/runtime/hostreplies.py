@@ -20,7 +20,8 @@ from fazt.runtime.workerproc import Job, WorkerProcess
 _log = Logger()
 
 
-def answer_call(worker: WorkerProcess, message: dict, host: Any, awaiting_io: Callable[[Job], None]) -> None:
+def answer_call(worker: WorkerProcess, message: dict, host: Any, awaiting_io: Callable[[Job], None],
+                blocking: Callable[[Job], None] = lambda job: None) -> None:
     """Answer one host call of C{worker} (every call gets a reply: a sync caller waits for it).
 
     C{awaiting_io(job)} is told when a run sends C{host} an async call: the run now waits on I/O.
@@ -32,6 +33,7 @@ def answer_call(worker: WorkerProcess, message: dict, host: Any, awaiting_io: Ca
     job = worker.find(message.get("run"))
     if sync:
         worker.sync_calls += 1
+        worker.load.blocked = True
     if job is None:
         answer = fail(HostCallError("the request this call belongs to is over"))
     elif fn.startswith("module."):
@@ -40,10 +42,13 @@ def answer_call(worker: WorkerProcess, message: dict, host: Any, awaiting_io: Ca
         answer = host.call(job.site, fn, args, job.budget)
         if not sync:
             awaiting_io(job)
+        elif not job.check:
+            blocking(job)
 
     def reply(value: Any, ok: bool = True) -> None:
         if sync:
             worker.sync_calls -= 1
+            worker.load.blocked = worker.sync_calls > 0
         frame = {"t": "reply", "id": call_id, "ok": True, "value": value} if ok else \
             {"t": "reply", "id": call_id, "ok": False, "error": str(value)}
         try:

@@ -8,8 +8,11 @@ other run in flight on the same worker. So the scheduler keeps CPU-hungry work a
     Heavy sites' runs, and deploy checks (compiling a bundle is CPU work too), go only to the
     I{heavy lane}: the first C{ceil(N/2)} worker slots (at least one), with at most
     C{heavy_per_worker} heavy runs in flight per worker. The rest wait in the parent.
-  - Every other run goes to the least loaded worker with room, preferring workers with no heavy
-    run in flight, then workers outside the heavy lane. A worker that runs at a lower CPU priority
+  - Every other run goes to a worker with room and no heavy run in flight, preferring one not
+    blocked on a sync host call; among those, it is I{packed} onto the busiest worker whose runs in
+    flight are expected to take under C{PACK_MS} of CPU (by their sites' recent cost), else it goes to
+    the least loaded (always, for a site whose runs make sync host calls: their waits overlap only
+    on several workers); then workers outside the heavy lane. A worker that runs at a lower CPU priority
     (the pool lowers a heavy-lane worker's the first time it takes a heavy run) counts each of its
     runs C{NICED_WEIGHT} times: on a busy machine it gets a fraction of a core, and runs placed on
     it by count alone wait several times as long as the others (hello's p99 was 3x its p50 so).
@@ -37,6 +40,11 @@ from fazt.runtime.fairness import CpuShares
 # How many runs a niced worker's one run counts as when light runs are placed. Measured on 2 busy
 # cores with a hello app: the worker 10 nice levels down got 1/4 to 1/3 of the CPU of the other.
 NICED_WEIGHT = 4
+# Light runs are packed onto one worker while the CPU its runs in flight are expected to take stays
+# under this; past it (or while that worker waits on a sync host call) they spread. One worker keeps
+# up with one serving process for cheap runs, and spreading them made four busy processes on two
+# cores: bench/ab.py, hello, packed vs spread, +17% req/s, -8% CPU per request, p99 -18%.
+PACK_MS = 20.0
 
 
 @dataclass
@@ -48,6 +56,8 @@ class Load:
     runs: int = 0
     heavy: int = 0
     niced: bool = False  # runs at a lower CPU priority than the others
+    queued_ms: float = 0.0  # the CPU its runs in flight are expected to take (their sites' recent cost)
+    blocked: bool = False  # waiting on the parent's answer to a sync host call: it runs nothing meanwhile
 
 
 class Schedulable(Protocol):
@@ -114,7 +124,7 @@ class Lanes:
                 if not heavy and not job.check and not self.shares.known(job.site) \
                         and self._site_runs.get(job.site, 0) >= self.probe:
                     continue
-                worker = self._pick(heavy, workers)
+                worker = self._pick(heavy, workers, job.site)
                 if worker is None:
                     continue
                 queue.popleft()
@@ -134,6 +144,7 @@ class Lanes:
         """A job sent by L{assign} is over (answered, failed, cancelled or lost with its worker)."""
         load = worker.load
         load.runs -= 1
+        load.queued_ms = max(0.0, load.queued_ms - getattr(job, "estimate", 0.0)) if load.runs else 0.0
         if job.heavy:
             load.heavy -= 1
         left = self._site_runs.get(job.site, 0) - 1
@@ -144,6 +155,8 @@ class Lanes:
 
     def _started(self, job: Schedulable, load: Load, heavy: bool) -> None:
         job.heavy = heavy
+        job.estimate = self.shares.score(job.site)
+        load.queued_ms += job.estimate
         load.runs += 1
         if heavy:
             load.heavy += 1
@@ -159,7 +172,8 @@ class Lanes:
                     heavy = True
         return light, heavy
 
-    def _pick(self, heavy: bool, workers: list) -> Optional[HasLoad]:
+    def _pick(self, heavy: bool, workers: list, site: str) -> Optional[HasLoad]:
+        pack = not self.shares.blocks(site)  # runs that block on sync calls spread to overlap their waits
         best, best_key = None, None
         for worker in workers:
             load = worker.load
@@ -172,7 +186,9 @@ class Lanes:
                 key = (load.heavy, load.runs, load.slot)
             else:
                 runs = load.runs * NICED_WEIGHT if load.niced else load.runs
-                key = (load.heavy > 0, runs, in_heavy_lane, load.slot)
+                packing = pack and load.queued_ms < PACK_MS
+                key = (load.heavy > 0, load.blocked, not packing, -runs if packing else runs, in_heavy_lane,
+                       load.slot)
             if best_key is None or key < best_key:
                 best, best_key = worker, key
         return best

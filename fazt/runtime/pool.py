@@ -18,8 +18,9 @@ worker enforces the per-request CPU budget itself; the parent enforces the rest:
     in L{fazt.runtime.fairness.CpuShares}; sites whose recent runs burned more than a quarter of the
     budget are I{heavy} and confined to a lane of C{ceil(N/2)} workers with at most
     C{heavy_per_worker} heavy runs in flight on each, their other runs queueing in the parent,
-    round-robin between sites; every other site's runs go to the least loaded worker with no
-    heavy run in flight (L{fazt.runtime.lanes} has the rules). The default size, C{max(2, cores)},
+    round-robin between sites; every other site's runs go to a worker with no heavy run in
+    flight, packed onto one while the CPU they are expected to take is small, spread otherwise
+    (L{fazt.runtime.lanes} has the rules). The default size, C{max(2, cores)},
     keeps a light lane even on one core. Hostile sites therefore queue behind each other, never in
     front of a harmless site. Fairness is counted in CPU, not in runs: a site whose runs wait on
     I/O may hold many runs in flight, since waiting costs the others nothing. The price: while
@@ -226,7 +227,7 @@ class WorkerPool(Service):
     def _on_message(self, worker: WorkerProcess, message: dict) -> None:
         kind = message.get("t")
         if kind == "call":
-            answer_call(worker, message, self._host, self._awaiting_io)
+            answer_call(worker, message, self._host, self._awaiting_io, lambda job: self.shares.blocking(job.site))
         elif kind in ("done", "failed", "checked"):
             job = worker.runs.get(message.get("id"))
             if job is not None:  # else a late answer for a run already given up on

@@ -52,6 +52,7 @@ class Job:
     check: bool = False
     id: int = 0
     heavy: bool = False
+    estimate: float = 0.0  # the CPU ms the scheduler expects it to take (its site's recent cost)
     worker: Optional["WorkerProcess"] = None
     budget: dict = field(default_factory=dict)
 

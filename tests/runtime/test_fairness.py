@@ -111,6 +111,7 @@ def test_a_harmless_site_completes_while_hostile_sites_still_queue():
 def test_light_sites_spread_over_workers_and_avoid_those_with_heavy_work():
     s = Scheduler(size=4, capacity=3)
     s.shares.record("light", 1)
+    s.shares.blocking("light")  # its runs make sync host calls: they spread (see the packing tests)
     s.submit("light", 8)
     assert sorted(slot for _, slot in s.log) == [0, 0, 1, 1, 2, 2, 3, 3]
     s.shares.record("hog", 100)
@@ -127,9 +128,40 @@ def test_light_runs_weigh_a_niced_worker_by_its_smaller_share_of_the_cpu():
     s = Scheduler(size=2, capacity=256)
     s.workers[0].load.niced = True
     s.shares.record("light", 1)
+    s.shares.blocking("light")
     s.submit("light", 50)
     slots = [slot for _, slot in s.log]
     assert (slots.count(0), slots.count(1)) == (10, 40)  # NICED_WEIGHT 4: 10 x 4 = 40
+
+
+def test_cheap_runs_are_packed_onto_one_worker_outside_the_heavy_lane():
+    # 50 hello-sized runs: one worker keeps up with its serving process, and a second busy worker
+    # only adds a process competing for the cores.
+    s = Scheduler(size=2, capacity=256)
+    s.shares.record("hello", 0.2)
+    s.submit("hello", 50)
+    assert {slot for _, slot in s.log} == {1}
+
+
+def test_runs_spread_once_a_worker_holds_enough_expected_cpu():
+    s = Scheduler(size=2, capacity=256)
+    s.shares.record("render", 8)  # 8 ms a run: the third one brings slot 1 to 24 ms, past PACK_MS (20)
+    s.submit("render", 6)
+    slots = [slot for _, slot in s.log]
+    assert slots[:3] == [1, 1, 1] and slots.count(0) == 3
+    while s.workers[1].running:  # once they are done the first worker packs again
+        s.finish(s.workers[1], 8)
+    assert s.workers[1].load.queued_ms == 0
+    s.submit("render", 1)
+    assert s.log[-1] == ("render", 1)
+
+
+def test_a_worker_waiting_on_a_sync_host_call_is_passed_over():
+    s = Scheduler(size=2, capacity=256)
+    s.shares.record("hello", 0.2)
+    s.workers[1].load.blocked = True
+    s.submit("hello", 3)
+    assert [slot for _, slot in s.log] == [0, 0, 0]
 
 
 def test_one_worker_is_both_lanes():

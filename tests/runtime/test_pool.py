@@ -86,8 +86,12 @@ async def test_the_pool_keeps_no_answered_response_alive(make_pool):
 @pytest_twisted.ensureDeferred
 async def test_host_calls_async_and_sync_reach_the_sites_store(make_pool):
     pool = make_pool()
+    assert not pool.shares.blocks("a") and not pool.shares.blocks("b")
     result = await run(pool, 'call db.incr ["n"]\nsync db.incr ["n", 5]\nsync db.get ["n"]\ncall db.nope')
     assert out(result) == [1, 6, 6, {"error": "unknown host function 'db.nope'"}]
+    assert (await run(pool, 'call db.incr ["n"]', site="b")).failure is None
+    # Runs that wait on sync calls hold their worker idle: the scheduler spreads them (lanes.PACK_MS).
+    assert pool.shares.blocks("a") and not pool.shares.blocks("b")
 
 
 @pytest_twisted.ensureDeferred
