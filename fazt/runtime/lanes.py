@@ -67,7 +67,7 @@ class Schedulable(Protocol):
     queue_key: Hashable
     check: bool
     heavy: bool
-
+    estimate: float  # set when it is placed: the CPU ms its site's runs recently took
 
 class HasLoad(Protocol):
     load: Load
@@ -144,7 +144,7 @@ class Lanes:
         """A job sent by L{assign} is over (answered, failed, cancelled or lost with its worker)."""
         load = worker.load
         load.runs -= 1
-        load.queued_ms = max(0.0, load.queued_ms - getattr(job, "estimate", 0.0)) if load.runs else 0.0
+        load.queued_ms = max(0.0, load.queued_ms - job.estimate) if load.runs else 0.0
         if job.heavy:
             load.heavy -= 1
         left = self._site_runs.get(job.site, 0) - 1

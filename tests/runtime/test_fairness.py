@@ -20,6 +20,7 @@ class Run:
     site: str
     check: bool = False
     heavy: bool = False
+    estimate: float = 0.0
 
     @property
     def queue_key(self):
