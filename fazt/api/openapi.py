@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional
 from klein import Klein
 from twisted.web.server import Request
 
+from fazt.api.nonul import NO_NUL_SCHEMA, without_nul
 from fazt.base.responses import json_body
 from fazt.web.envelope import add_error_handlers
 from fazt.web.spec import ID_SCHEMA, JSON, PAGE, SITE_SCHEMA, Param, Takes, declaration_of, takes
@@ -154,7 +155,9 @@ def operation(path: str, rule: str, method: str, operation_id: str, summary: str
         "security": SECURED if secured else [],
     }
     if declared.body is not None:
-        op["requestBody"] = {"required": declared.body_required, "content": _content(declared.body_media, declared.body)}
+        # The admin API refuses U+0000 in JSON bodies; the public endpoints (track, webhooks) keep it as text.
+        body = without_nul(declared.body) if api and declared.body_media == "application/json" else declared.body
+        op["requestBody"] = {"required": declared.body_required, "content": _content(declared.body_media, body)}
         statuses |= {400, 413}
     op["responses"] = _responses(declared, statuses)
     return op
@@ -177,6 +180,7 @@ _COMPONENTS = {
             }},
         },
         "Data": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": {}}},
+        "NoNul": NO_NUL_SCHEMA,
         "Page": {
             "type": "object", "required": ["data", "meta"], "additionalProperties": False,
             "properties": {"data": {"type": "array"}, "meta": {
