@@ -54,15 +54,17 @@ class CpuShares:
     @param half_life: seconds in which a score halves when the site runs nothing.
     @param forget_after: seconds after which a silent site is forgotten (it becomes unknown again),
         so the table holds only sites active in the last minutes.
+    @param blocking_for: seconds for which a site whose run made a sync host call counts as blocking.
     """
 
     def __init__(self, clock: IReactorTime, heavy_ms: float = 25.0, weight: float = 0.3,
-                 half_life: float = 30.0, forget_after: float = 600.0) -> None:
+                 half_life: float = 30.0, forget_after: float = 600.0, blocking_for: float = 60.0) -> None:
         self._clock = clock
         self.heavy_ms = heavy_ms
         self._weight = weight
         self._half_life = half_life
         self._forget_after = forget_after
+        self._blocking_for = blocking_for
         self._records: dict[str, _Record] = {}
         self._blocking: dict[str, float] = {}  # site -> when one of its runs last made a sync host call
         self._since_prune = 0
@@ -95,10 +97,10 @@ class CpuShares:
         self._blocking[site] = self._clock.seconds()
 
     def blocks(self, site: str) -> bool:
-        """Whether the site's runs made sync host calls in the last C{forget_after} / 10 seconds (a
-        minute by default): such runs hold their worker longer than their CPU says."""
+        """Whether the site's runs made sync host calls in the last C{blocking_for} seconds: such runs
+        hold their worker longer than their CPU says."""
         at = self._blocking.get(site)
-        return at is not None and self._clock.seconds() - at < self._forget_after / 10
+        return at is not None and self._clock.seconds() - at < self._blocking_for
 
     def score(self, site: str) -> float:
         """The site's recent CPU per run, in ms (0 for a site never seen)."""
@@ -123,5 +125,5 @@ class CpuShares:
         stale = [site for site, record in self._records.items() if now - record.at >= self._forget_after]
         for site in stale:
             del self._records[site]
-        for site in [site for site, at in self._blocking.items() if now - at >= self._forget_after]:
+        for site in [site for site, at in self._blocking.items() if now - at >= self._blocking_for]:
             del self._blocking[site]
